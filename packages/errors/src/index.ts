@@ -1,1 +1,62 @@
-export const placeholder = 1
+/**
+ * `@sluice/errors`: the failure vocabulary of LLM calls — provider error kinds, HTTP and transport
+ * classification, Retry-After parsing, one tagged model error per kind, and the retry policy of each.
+ */
+export { type HeadersInput, headerValue } from "./headers.js"
+export { classifyHttpStatus, extractBodyMessage } from "./httpClassification.js"
+export {
+  formatModelErrorMessage,
+  ModelAPIConnectionError,
+  ModelAPIError,
+  ModelAuthenticationError,
+  ModelBadRequestError,
+  ModelContextWindowExceededError,
+  ModelError,
+  type ModelErrorTag,
+  ModelGenerationValidationError,
+  ModelInternalServerError,
+  ModelNotFoundError,
+  ModelPermissionDeniedError,
+  ModelQuotaExceededError,
+  ModelRateLimitError,
+  ModelRequestAdmissionRejectedError,
+  ModelRequestAdmissionTimeoutError,
+  ModelTimeoutError,
+  ModelUnprocessableEntityError,
+  ModelUnsupportedCapabilityError,
+  ModelUnsupportedParamsError
+} from "./ModelError.js"
+export { type ModelErrorKind, modelErrorKindOf, modelErrorKinds } from "./ModelErrorKind.js"
+export {
+  type HttpFailure,
+  ProviderError,
+  providerErrorFromHttp,
+  providerErrorFromTransport,
+  providerErrorFromUnknown,
+  type ProviderIdentity
+} from "./ProviderError.js"
+export { ProviderErrorKind, providerErrorKinds } from "./ProviderErrorKind.js"
+export { defaultMaxRetryAfterSeconds, parseRetryAfter, parseRetryAfterAt, type RetryAfterOptions } from "./RetryAfter.js"
+export {
+  type BoundedRetryable,
+  isBoundedRetryable,
+  isModelError,
+  isPreservedRetryable,
+  modelErrorPolicies,
+  type NonRetryable,
+  type PreservedRetryable,
+  providerErrorKindPolicies,
+  type RetryPolicy,
+  retryPolicyOf
+} from "./RetryPolicy.js"
+export {
+  type AdmissionRejectedFacts,
+  type AdmissionTimeoutFacts,
+  generationValidationError,
+  type GenerationValidationFacts,
+  requestAdmissionRejectedError,
+  requestAdmissionTimeoutError,
+  toModelError,
+  type ToModelErrorOptions
+} from "./toModelError.js"
+export { classifyTransportFailure } from "./transportClassification.js"

@@ -1,0 +1,208 @@
+import { Schema } from "effect"
+
+// Every model error carries the same facts: who failed, the HTTP status and Retry-After when known, the cause
+// in words a user can act on, and what to do about it.
+const modelErrorFields = {
+  provider: Schema.String,
+  model: Schema.String,
+  status: Schema.optional(Schema.Number),
+  retryAfterSeconds: Schema.optional(Schema.Number),
+  reason: Schema.String,
+  solution: Schema.String,
+  providerMessage: Schema.optional(Schema.String),
+  cause: Schema.optional(Schema.Defect())
+}
+
+interface ModelErrorFacts {
+  readonly provider: string
+  readonly model: string
+  readonly reason: string
+  readonly solution: string
+  readonly providerMessage?: string | undefined
+}
+
+/** The multi-line message every model error shows: provider message (when known), cause and solution. */
+export const formatModelErrorMessage = (error: ModelErrorFacts): string =>
+  [
+    `Model '${error.model}' on provider '${error.provider}' failed.`,
+    ...(error.providerMessage === undefined ? [] : [`  | Provider message: ${error.providerMessage}`]),
+    `  | Cause: ${error.reason}`,
+    `  | Solution: ${error.solution}`
+  ].join("\n")
+
+/** The provider answered 429: back off, never drop (policy `preserve`). */
+export class ModelRateLimitError extends Schema.TaggedError<ModelRateLimitError>()("ModelRateLimitError", modelErrorFields) {
+  override get message(): string {
+    return formatModelErrorMessage(this)
+  }
+}
+
+/** Quota or billing exhausted (even when sent as a 429): waiting will not help. */
+export class ModelQuotaExceededError extends Schema.TaggedError<ModelQuotaExceededError>()("ModelQuotaExceededError", modelErrorFields) {
+  override get message(): string {
+    return formatModelErrorMessage(this)
+  }
+}
+
+/** The provider did not answer in time (408, read or connect timeout). */
+export class ModelTimeoutError extends Schema.TaggedError<ModelTimeoutError>()("ModelTimeoutError", modelErrorFields) {
+  override get message(): string {
+    return formatModelErrorMessage(this)
+  }
+}
+
+/**
+ * Local request admission gave up waiting for a slot: the request was never sent, so this is local pressure, not
+ * a provider failure (policy `preserve`). Its own tag, not a kind of `ModelTimeoutError`.
+ */
+export class ModelRequestAdmissionTimeoutError extends Schema.TaggedError<ModelRequestAdmissionTimeoutError>()(
+  "ModelRequestAdmissionTimeoutError",
+  {
+    ...modelErrorFields,
+    resource: Schema.String,
+    waitedMs: Schema.Number,
+    waitersAhead: Schema.Number
+  }
+) {
+  override get message(): string {
+    return formatModelErrorMessage(this)
+  }
+}
+
+/**
+ * Local request admission refused the request outright: the model was never registered (a configuration error)
+ * or admission is shutting down. Retrying cannot help (policy `fail`).
+ */
+export class ModelRequestAdmissionRejectedError extends Schema.TaggedError<ModelRequestAdmissionRejectedError>()(
+  "ModelRequestAdmissionRejectedError",
+  {
+    ...modelErrorFields,
+    resource: Schema.String,
+    rejection: Schema.Literals(["unknown_resource", "shutdown"])
+  }
+) {
+  override get message(): string {
+    return formatModelErrorMessage(this)
+  }
+}
+
+export class ModelContextWindowExceededError extends Schema.TaggedError<ModelContextWindowExceededError>()("ModelContextWindowExceededError", modelErrorFields) {
+  override get message(): string {
+    return formatModelErrorMessage(this)
+  }
+}
+
+export class ModelAuthenticationError extends Schema.TaggedError<ModelAuthenticationError>()("ModelAuthenticationError", modelErrorFields) {
+  override get message(): string {
+    return formatModelErrorMessage(this)
+  }
+}
+
+export class ModelPermissionDeniedError extends Schema.TaggedError<ModelPermissionDeniedError>()("ModelPermissionDeniedError", modelErrorFields) {
+  override get message(): string {
+    return formatModelErrorMessage(this)
+  }
+}
+
+export class ModelNotFoundError extends Schema.TaggedError<ModelNotFoundError>()("ModelNotFoundError", modelErrorFields) {
+  override get message(): string {
+    return formatModelErrorMessage(this)
+  }
+}
+
+export class ModelUnsupportedParamsError extends Schema.TaggedError<ModelUnsupportedParamsError>()("ModelUnsupportedParamsError", modelErrorFields) {
+  override get message(): string {
+    return formatModelErrorMessage(this)
+  }
+}
+
+export class ModelBadRequestError extends Schema.TaggedError<ModelBadRequestError>()("ModelBadRequestError", modelErrorFields) {
+  override get message(): string {
+    return formatModelErrorMessage(this)
+  }
+}
+
+/** 5xx from the provider. */
+export class ModelInternalServerError extends Schema.TaggedError<ModelInternalServerError>()("ModelInternalServerError", modelErrorFields) {
+  override get message(): string {
+    return formatModelErrorMessage(this)
+  }
+}
+
+export class ModelUnprocessableEntityError extends Schema.TaggedError<ModelUnprocessableEntityError>()("ModelUnprocessableEntityError", modelErrorFields) {
+  override get message(): string {
+    return formatModelErrorMessage(this)
+  }
+}
+
+export class ModelUnsupportedCapabilityError extends Schema.TaggedError<ModelUnsupportedCapabilityError>()("ModelUnsupportedCapabilityError", modelErrorFields) {
+  override get message(): string {
+    return formatModelErrorMessage(this)
+  }
+}
+
+/** The connection failed before an answer (refused, reset, DNS). */
+export class ModelAPIConnectionError extends Schema.TaggedError<ModelAPIConnectionError>()("ModelAPIConnectionError", modelErrorFields) {
+  override get message(): string {
+    return formatModelErrorMessage(this)
+  }
+}
+
+/** Anything the provider answered that fits no other kind. */
+export class ModelAPIError extends Schema.TaggedError<ModelAPIError>()("ModelAPIError", modelErrorFields) {
+  override get message(): string {
+    return formatModelErrorMessage(this)
+  }
+}
+
+/**
+ * The provider answered, but the output failed validation (e.g. structured output that does not match its JSON
+ * schema). Another attempt may well succeed (policy `retry`).
+ */
+export class ModelGenerationValidationError extends Schema.TaggedError<ModelGenerationValidationError>()("ModelGenerationValidationError", modelErrorFields) {
+  override get message(): string {
+    return formatModelErrorMessage(this)
+  }
+}
+
+export type ModelError =
+  | ModelRateLimitError
+  | ModelQuotaExceededError
+  | ModelTimeoutError
+  | ModelRequestAdmissionTimeoutError
+  | ModelRequestAdmissionRejectedError
+  | ModelContextWindowExceededError
+  | ModelAuthenticationError
+  | ModelPermissionDeniedError
+  | ModelNotFoundError
+  | ModelUnsupportedParamsError
+  | ModelBadRequestError
+  | ModelInternalServerError
+  | ModelUnprocessableEntityError
+  | ModelUnsupportedCapabilityError
+  | ModelAPIConnectionError
+  | ModelAPIError
+  | ModelGenerationValidationError
+
+export type ModelErrorTag = ModelError["_tag"]
+
+/** Schema of the whole union: decode a model error back from JSON (events, reports, checkpoints). */
+export const ModelError = Schema.Union([
+  ModelRateLimitError,
+  ModelQuotaExceededError,
+  ModelTimeoutError,
+  ModelRequestAdmissionTimeoutError,
+  ModelRequestAdmissionRejectedError,
+  ModelContextWindowExceededError,
+  ModelAuthenticationError,
+  ModelPermissionDeniedError,
+  ModelNotFoundError,
+  ModelUnsupportedParamsError,
+  ModelBadRequestError,
+  ModelInternalServerError,
+  ModelUnprocessableEntityError,
+  ModelUnsupportedCapabilityError,
+  ModelAPIConnectionError,
+  ModelAPIError,
+  ModelGenerationValidationError
+])
