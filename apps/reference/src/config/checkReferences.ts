@@ -1,0 +1,134 @@
+import { compileTemplate, type CompiledTemplate } from "../templates/Template.js"
+import type { ConfigIssue } from "./ConfigError.js"
+import type { ColumnConfig, ModelConfig, ProviderConfig, SluiceConfig } from "./schema.js"
+
+/** A column with everything the run needs resolved: its templates, dependencies, model and provider. */
+export interface ResolvedColumn {
+  readonly index: number
+  readonly config: ColumnConfig
+  /** Columns this one reads, from its template references; sorted. */
+  readonly dependencies: ReadonlyArray<string>
+  readonly templates: Readonly<Record<string, CompiledTemplate>>
+  readonly model?: ModelConfig
+  readonly provider?: ProviderConfig
+}
+
+const templateFields = (column: ColumnConfig): ReadonlyArray<readonly [string, string]> => {
+  switch (column.type) {
+    case "template":
+      return [["template", column.template]]
+    case "llm-text":
+    case "llm-structured":
+    case "llm-judge":
+      return [["prompt", column.prompt], ...(column.system === undefined ? [] : [["system", column.system] as const])]
+    default:
+      return []
+  }
+}
+
+const duplicates = <A>(items: ReadonlyArray<A>, key: (a: A) => string): ReadonlyArray<readonly [number, string]> => {
+  const seen = new Set<string>()
+  const found: Array<readonly [number, string]> = []
+  items.forEach((item, index) => {
+    const name = key(item)
+    if (seen.has(name)) found.push([index, name])
+    seen.add(name)
+  })
+  return found
+}
+
+/**
+ * The checks a schema cannot make: names are unique, every reference (provider, model alias, template column)
+ * exists, templates parse, and the columns form no cycle. Every issue names its path.
+ */
+export const checkReferences = (config: SluiceConfig): {
+  readonly issues: ReadonlyArray<ConfigIssue>
+  readonly columns: ReadonlyArray<ResolvedColumn>
+} => {
+  const issues: Array<ConfigIssue> = []
+  for (const [index, name] of duplicates(config.providers, (p) => p.name)) {
+    issues.push({ path: `providers[${index}].name`, problem: `duplicate provider "${name}"` })
+  }
+  for (const [index, alias] of duplicates(config.models, (m) => m.alias)) {
+    issues.push({ path: `models[${index}].alias`, problem: `duplicate model alias "${alias}"` })
+  }
+  for (const [index, name] of duplicates(config.columns, (c) => c.name)) {
+    issues.push({ path: `columns[${index}].name`, problem: `duplicate column "${name}"` })
+  }
+  const providers = new Map(config.providers.map((p) => [p.name, p]))
+  const models = new Map(config.models.map((m) => [m.alias, m]))
+  const columnNames = new Set(config.columns.map((c) => c.name))
+
+  config.models.forEach((model, index) => {
+    if (!providers.has(model.provider)) {
+      issues.push({ path: `models[${index}].provider`, problem: `unknown provider "${model.provider}"` })
+    }
+  })
+
+  const columns = config.columns.map((column, index): ResolvedColumn => {
+    const templates: Record<string, CompiledTemplate> = {}
+    const dependencies = new Set<string>()
+    for (const [field, source] of templateFields(column)) {
+      const compiled = compileTemplate(source)
+      if (compiled._tag === "Failure") {
+        issues.push({ path: `columns[${index}].${field}`, problem: compiled.failure.message })
+        continue
+      }
+      templates[field] = compiled.success
+      for (const reference of compiled.success.references) {
+        if (reference === column.name) {
+          issues.push({ path: `columns[${index}].${field}`, problem: `column "${column.name}" references itself` })
+        } else if (!columnNames.has(reference)) {
+          issues.push({ path: `columns[${index}].${field}`, problem: `unknown column "${reference}" in template` })
+        } else {
+          dependencies.add(reference)
+        }
+      }
+    }
+    const model = "model" in column ? models.get(column.model) : undefined
+    if ("model" in column && model === undefined) {
+      issues.push({ path: `columns[${index}].model`, problem: `unknown model alias "${column.model}"` })
+    }
+    const provider = model === undefined ? undefined : providers.get(model.provider)
+    return {
+      index,
+      config: column,
+      dependencies: [...dependencies].sort(),
+      templates,
+      ...(model === undefined ? {} : { model }),
+      ...(provider === undefined ? {} : { provider })
+    }
+  })
+
+  const cycle = findCycle(columns)
+  if (cycle !== undefined) {
+    issues.push({ path: "columns", problem: `dependency cycle: ${cycle.join(" -> ")}` })
+  }
+  return { issues, columns }
+}
+
+// Depth-first search with colours; returns the first cycle found as a closed path (a -> b -> a).
+const findCycle = (columns: ReadonlyArray<ResolvedColumn>): ReadonlyArray<string> | undefined => {
+  const edges = new Map(columns.map((c) => [c.config.name, c.dependencies]))
+  const state = new Map<string, "visiting" | "done">()
+  const stack: Array<string> = []
+  const visit = (name: string): ReadonlyArray<string> | undefined => {
+    const current = state.get(name)
+    if (current === "done") return undefined
+    if (current === "visiting") return [...stack.slice(stack.indexOf(name)), name]
+    state.set(name, "visiting")
+    stack.push(name)
+    for (const next of edges.get(name) ?? []) {
+      const found = visit(next)
+      if (found !== undefined) return found
+    }
+    stack.pop()
+    state.set(name, "done")
+    return undefined
+  }
+  for (const column of columns) {
+    const found = visit(column.config.name)
+    if (found !== undefined) return found
+  }
+  return undefined
+}

@@ -1,0 +1,97 @@
+import { createHash } from "node:crypto"
+import { Effect, FileSystem, Schema, SchemaIssue } from "effect"
+import { parseDocument } from "yaml"
+import { checkReferences, type ResolvedColumn } from "./checkReferences.js"
+import { ConfigError, type ConfigIssue, formatPath } from "./ConfigError.js"
+import { SluiceConfig } from "./schema.js"
+
+/** A config that passed every check, with its columns resolved and a hash that identifies it for `--resume`. */
+export interface LoadedConfig {
+  readonly file: string
+  readonly config: SluiceConfig
+  readonly columns: ReadonlyArray<ResolvedColumn>
+  /** sha256 of the decoded config (defaults filled in), so formatting changes do not count as a change. */
+  readonly hash: string
+}
+
+const formatIssues = SchemaIssue.makeFormatterStandardSchemaV1()
+
+const fail = (file: string, issues: ReadonlyArray<ConfigIssue>) =>
+  Effect.fail(new ConfigError({ file, issues: issues as [ConfigIssue, ...Array<ConfigIssue>] }))
+
+/** Parses YAML (JSON is YAML too) and reports syntax errors with their line and column. */
+const parseText = (file: string, text: string) => {
+  const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true })
+  if (document.errors.length > 0) {
+    return fail(
+      file,
+      document.errors.map((error) => {
+        const position = error.linePos?.[0]
+        const where = position === undefined ? "" : ` (line ${position.line}, column ${position.col})`
+        return { path: "", problem: `invalid ${file.endsWith(".json") ? "JSON" : "YAML"}${where}: ${error.message.split("\n")[0]}` }
+      })
+    )
+  }
+  return Effect.succeed(document.toJS() as unknown)
+}
+
+const columnTypes = ["category", "uniform", "uuid", "template", "llm-text", "llm-structured", "llm-judge"]
+const providerTypes = ["mock", "openai-compatible"]
+
+// A union's own message lists every member's shape; name the unknown `type` instead.
+const unknownTypes = (raw: unknown): ReadonlyArray<ConfigIssue> => {
+  if (typeof raw !== "object" || raw === null) return []
+  const check = (section: string, noun: string, allowed: ReadonlyArray<string>) => {
+    const entries = (raw as Record<string, unknown>)[section]
+    if (!Array.isArray(entries)) return []
+    return entries.flatMap((entry: unknown, index): ReadonlyArray<ConfigIssue> => {
+      if (typeof entry !== "object" || entry === null) return []
+      const type = (entry as Record<string, unknown>)["type"]
+      if (typeof type === "string" && allowed.includes(type)) return []
+      const problem = type === undefined
+        ? `missing ${noun} type; expected one of: ${allowed.join(", ")}`
+        : `unknown ${noun} type ${JSON.stringify(type)}; expected one of: ${allowed.join(", ")}`
+      return [{ path: `${section}[${index}].type`, problem }]
+    })
+  }
+  return [...check("providers", "provider", providerTypes), ...check("columns", "column", columnTypes)]
+}
+
+const readableProblem = (message: string): string =>
+  message === "Missing key" ? "required field is missing" : message.replace(/ \| undefined$/, "")
+
+const decode = (file: string, raw: unknown) => {
+  const typeIssues = unknownTypes(raw)
+  if (typeIssues.length > 0) return fail(file, typeIssues)
+  return Schema.decodeUnknownEffect(SluiceConfig)(raw, { errors: "all" }).pipe(
+    Effect.catchTag("SchemaError", (error) =>
+      fail(
+        file,
+        formatIssues(error.issue).issues.map((issue) => ({
+          path: formatPath((issue.path ?? []).map((segment) => (typeof segment === "object" ? segment.key : segment))),
+          problem: readableProblem(issue.message)
+        }))
+      ))
+  )
+}
+
+const hashOf = (config: SluiceConfig): string =>
+  createHash("sha256").update(JSON.stringify(Schema.encodeSync(SluiceConfig)(config))).digest("hex")
+
+/** Checks an already-parsed config value (what `loadConfig` does after reading and parsing the file). */
+export const resolveConfig = Effect.fnUntraced(function*(file: string, raw: unknown) {
+  const config = yield* decode(file, raw)
+  const { issues, columns } = checkReferences(config)
+  if (issues.length > 0) return yield* fail(file, issues)
+  return { file, config, columns, hash: hashOf(config) } satisfies LoadedConfig
+})
+
+/** Reads, parses, decodes and checks a config file; every problem is a `ConfigError` naming its path. */
+export const loadConfig = Effect.fnUntraced(function*(file: string) {
+  const fs = yield* FileSystem.FileSystem
+  const text = yield* fs.readFileString(file).pipe(
+    Effect.catch((error) => fail(file, [{ path: "", problem: `cannot read ${file}: ${error.message}` }]))
+  )
+  const raw = yield* parseText(file, text)
+  return yield* resolveConfig(file, raw)
+})

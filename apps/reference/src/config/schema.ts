@@ -1,0 +1,151 @@
+import { Effect, Schema } from "effect"
+
+// The config file's shape (DESIGN §6). Other tools read these names: keep them exactly.
+
+const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
+const NonNegativeNumber = Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0))
+const PositiveNumber = Schema.Finite.check(Schema.isGreaterThan(0))
+const Rate = Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1 }))
+const Name = Schema.NonEmptyString
+
+const withDefault = <S extends Schema.Top>(schema: S, value: S["Encoded"]) =>
+  schema.pipe(Schema.withDecodingDefault(Effect.succeed(value)))
+
+export const LatencyMs = Schema.Struct({
+  min: NonNegativeNumber,
+  max: NonNegativeNumber
+}).check(Schema.makeFilter((latency) => latency.min <= latency.max || "Expected min <= max"))
+
+export const MockSettings = Schema.Struct({
+  capacity: withDefault(PositiveInt, 32),
+  latencyMs: withDefault(LatencyMs, { min: 70, max: 210 }),
+  retryAfterSeconds: withDefault(NonNegativeNumber, 1),
+  serverErrorRate: withDefault(Rate, 0),
+  timeoutRate: withDefault(Rate, 0),
+  rpm: withDefault(Schema.NullOr(PositiveInt), null),
+  seed: withDefault(Schema.Int, 7)
+})
+export type MockSettings = typeof MockSettings.Type
+
+const providerCommon = {
+  name: Name,
+  /** Per attempt, any provider type: a hung request becomes a provider timeout. */
+  timeoutSeconds: withDefault(PositiveNumber, 120)
+}
+
+export const MockProviderConfig = Schema.Struct({
+  ...providerCommon,
+  type: Schema.Literal("mock"),
+  mock: withDefault(MockSettings, {})
+})
+
+export const OpenAiCompatibleProviderConfig = Schema.Struct({
+  ...providerCommon,
+  type: Schema.Literal("openai-compatible"),
+  baseUrl: Schema.String.check(Schema.isPattern(/^https?:\/\/\S+$/, { message: "Expected an http(s) URL" })),
+  /** The name of the environment variable that holds the key; the key itself is never in the config. */
+  apiKeyEnv: Schema.optional(Name)
+})
+
+export const ProviderConfig = Schema.Union([MockProviderConfig, OpenAiCompatibleProviderConfig])
+export type ProviderConfig = typeof ProviderConfig.Type
+
+export const ModelConfig = Schema.Struct({
+  alias: Name,
+  provider: Name,
+  model: Name,
+  maxParallelRequests: withDefault(PositiveInt, 4),
+  temperature: Schema.optional(Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 2 }))),
+  maxTokens: Schema.optional(PositiveInt)
+})
+export type ModelConfig = typeof ModelConfig.Type
+
+const column = <Type extends string, Fields extends Schema.Struct.Fields>(type: Type, fields: Fields) =>
+  Schema.Struct({ name: Name, type: Schema.Literal(type), ...fields })
+
+export const CategoryColumn = column("category", {
+  values: Schema.NonEmptyArray(Schema.Union([Schema.String, Schema.Finite])),
+  weights: Schema.optional(Schema.NonEmptyArray(NonNegativeNumber))
+}).check(Schema.makeFilter((c) =>
+  c.weights === undefined || c.weights.length === c.values.length ||
+  { path: ["weights"], issue: `Expected ${c.values.length} weights, one per value` }
+))
+
+export const UniformColumn = column("uniform", {
+  min: Schema.Finite,
+  max: Schema.Finite,
+  integer: withDefault(Schema.Boolean, false)
+}).check(Schema.makeFilter((c) => c.min <= c.max || { path: ["max"], issue: "Expected max >= min" }))
+
+export const UuidColumn = column("uuid", {})
+
+export const TemplateColumn = column("template", { template: Schema.String })
+
+const llmFields = {
+  model: Name,
+  prompt: Schema.NonEmptyString,
+  system: Schema.optional(Schema.String)
+}
+
+export const LlmTextColumn = column("llm-text", llmFields)
+
+export const LlmStructuredColumn = column("llm-structured", {
+  ...llmFields,
+  /** A JSON schema the output must validate against; invalid output is a retryable generation failure. */
+  schema: Schema.Record(Schema.String, Schema.Unknown)
+})
+
+export const Rubric = Schema.Struct({
+  name: Name,
+  description: Schema.NonEmptyString,
+  minScore: withDefault(Schema.Int, 1),
+  maxScore: withDefault(Schema.Int, 5)
+}).check(Schema.makeFilter((r) => r.minScore < r.maxScore || { path: ["maxScore"], issue: "Expected maxScore > minScore" }))
+
+export const LlmJudgeColumn = column("llm-judge", {
+  ...llmFields,
+  rubrics: Schema.NonEmptyArray(Rubric)
+})
+
+export const ColumnConfig = Schema.Union([
+  CategoryColumn,
+  UniformColumn,
+  UuidColumn,
+  TemplateColumn,
+  LlmTextColumn,
+  LlmStructuredColumn,
+  LlmJudgeColumn
+])
+export type ColumnConfig = typeof ColumnConfig.Type
+export type LlmColumnConfig = Extract<ColumnConfig, { readonly model: string }>
+
+export const RequestAdmissionSettings = Schema.Struct({
+  queueWaitTimeoutSeconds: withDefault(Schema.NullOr(NonNegativeNumber), null),
+  cooldownSeconds: withDefault(PositiveNumber, 2),
+  decreaseFactor: withDefault(
+    Schema.Finite.check(Schema.isGreaterThan(0), Schema.isLessThan(1)),
+    0.75
+  ),
+  successesUntilIncrease: withDefault(PositiveInt, 25),
+  startupRampSeconds: withDefault(NonNegativeNumber, 0)
+})
+export type RequestAdmissionSettings = typeof RequestAdmissionSettings.Type
+
+export const RunSettings = Schema.Struct({
+  rows: withDefault(PositiveInt, 128),
+  bufferSize: withDefault(PositiveInt, 64),
+  maxConcurrentRowGroups: withDefault(PositiveInt, 3),
+  maxInFlightTasks: withDefault(PositiveInt, 1024),
+  /** Seeds the samplers (category, uniform, uuid): the same seed gives the same rows. */
+  seed: withDefault(Schema.Int, 0),
+  requestAdmission: withDefault(RequestAdmissionSettings, {})
+})
+export type RunSettings = typeof RunSettings.Type
+
+export const SluiceConfig = Schema.Struct({
+  providers: Schema.Array(ProviderConfig).check(Schema.isMinLength(1)),
+  models: withDefault(Schema.Array(ModelConfig), []),
+  columns: Schema.Array(ColumnConfig).check(Schema.isMinLength(1)),
+  run: withDefault(RunSettings, {})
+})
+export type SluiceConfig = typeof SluiceConfig.Type
