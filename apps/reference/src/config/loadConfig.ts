@@ -21,14 +21,14 @@ const fail = (file: string, issues: ReadonlyArray<ConfigIssue>) =>
 
 /** Parses YAML (JSON is YAML too) and reports syntax errors with their line and column. */
 const parseText = (file: string, text: string) => {
-  const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true })
+  const document = parseDocument(text, { uniqueKeys: true })
   if (document.errors.length > 0) {
     return fail(
       file,
       document.errors.map((error) => {
         const position = error.linePos?.[0]
         const where = position === undefined ? "" : ` (line ${position.line}, column ${position.col})`
-        return { path: "", problem: `invalid ${file.endsWith(".json") ? "JSON" : "YAML"}${where}: ${error.message.split("\n")[0]}` }
+        return { path: "", problem: `invalid ${file.endsWith(".json") ? "JSON" : "YAML"}${where}: ${(error.message.split("\n")[0] ?? "").replace(/ at line \d+, column \d+:?$/, "")}` }
       })
     )
   }
