@@ -90,7 +90,9 @@ export const resolveConfig = Effect.fnUntraced(function*(file: string, raw: unkn
 export const loadConfig = Effect.fnUntraced(function*(file: string) {
   const fs = yield* FileSystem.FileSystem
   const text = yield* fs.readFileString(file).pipe(
-    Effect.catch((error) => fail(file, [{ path: "", problem: `cannot read ${file}: ${error.message}` }]))
+    Effect.catch((error) =>
+      fail(file, [{ path: "", problem: error.message.includes("NotFound") ? `no such file: ${file}` : `cannot read ${file}: ${error.message}` }])
+    )
   )
   const raw = yield* parseText(file, text)
   return yield* resolveConfig(file, raw)

@@ -40,6 +40,6 @@ describe("loadConfig", () => {
   it.effect("says when the file cannot be read", () =>
     Effect.gen(function*() {
       const error = yield* loadConfig("/nonexistent/sluice.yaml").pipe(Effect.flip)
-      assert.include(error.firstLine, "cannot read /nonexistent/sluice.yaml")
+      assert.strictEqual(error.firstLine, "no such file: /nonexistent/sluice.yaml")
     }).pipe(Effect.provide(NodeServices.layer)))
 })

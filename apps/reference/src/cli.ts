@@ -1,0 +1,18 @@
+#!/usr/bin/env node
+import { NodeRuntime, NodeServices } from "@effect/platform-node"
+import { Effect } from "effect"
+import { Command } from "effect/cli"
+import { validateCommand } from "./commands/validate.js"
+import { reportFailure } from "./reportFailure.js"
+
+const sluice = Command.make("sluice").pipe(
+  Command.withDescription("Generate datasets through rate-limited LLM providers at full capacity, without dropping rows"),
+  Command.withSubcommands([validateCommand])
+)
+
+sluice.pipe(
+  Command.run({ version: "0.1.0" }),
+  reportFailure,
+  Effect.provide(NodeServices.layer),
+  (program) => NodeRuntime.runMain(program, { disableErrorReporting: true })
+)

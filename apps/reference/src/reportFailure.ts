@@ -1,0 +1,39 @@
+import { Cause, Console, Data, Effect, Runtime } from "effect"
+
+/** Already reported on stderr; carries the process exit code. */
+class ReportedFailure extends Data.TaggedError("ReportedFailure")<{ readonly code: number }> {
+  override get [Runtime.errorExitCode](): number {
+    return this.code
+  }
+}
+
+const oneLine = (error: unknown): string => {
+  if (typeof error === "object" && error !== null) {
+    const record = error as { readonly firstLine?: unknown; readonly message?: unknown; readonly _tag?: unknown }
+    if (typeof record.firstLine === "string") return record.firstLine
+    if (typeof record.message === "string" && record.message !== "") return record.message.split("\n")[0] ?? ""
+    if (typeof record._tag === "string") return record._tag
+  }
+  return String(error)
+}
+
+// The CLI's own parse errors already printed help and a message.
+const isCliParseError = (error: unknown): boolean =>
+  typeof error === "object" && error !== null && (error as { readonly _tag?: unknown })._tag === "ShowHelp"
+
+/**
+ * Every failure a user can cause (a bad config, an unusable output directory, a refused resume) ends as one
+ * line on stderr and exit code 2; anything else is a bug, printed in full with exit code 1.
+ */
+export const reportFailure = <A, E, R>(program: Effect.Effect<A, E, R>): Effect.Effect<A, ReportedFailure, R> =>
+  program.pipe(
+    Effect.catchCause((cause): Effect.Effect<never, ReportedFailure> => {
+      if (Cause.hasInterruptsOnly(cause)) return Effect.interrupt
+      const error = Cause.squash(cause)
+      if (isCliParseError(error)) return Effect.fail(new ReportedFailure({ code: 1 }))
+      const expected = Cause.hasFails(cause) && !Cause.hasDies(cause)
+      return Console.error(expected ? `sluice: ${oneLine(error)}` : `sluice: unexpected failure\n${Cause.pretty(cause)}`).pipe(
+        Effect.andThen(Effect.fail(new ReportedFailure({ code: expected ? 2 : 1 })))
+      )
+    })
+  )
