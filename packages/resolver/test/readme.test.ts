@@ -1,6 +1,10 @@
 import { assert, it } from "@effect/vitest"
 import { Effect } from "effect"
+import { readFileSync } from "node:fs"
 import { program } from "../examples/readme.js"
+
+const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8")
+const example = readFileSync(new URL("../examples/readme.ts", import.meta.url), "utf8")
 
 it.effect("the README example: one local sampler and two LLM columns on one endpoint", () =>
   Effect.gen(function*() {
@@ -31,4 +35,11 @@ it.effect("the README example: one local sampler and two LLM columns on one endp
         "diagnostics: none"
       ].join("\n")
     )
+  }))
+
+it.effect("the README shows examples/readme.ts (after its header comment) and the plan it prints", () =>
+  Effect.gen(function*() {
+    const body = example.split("\n").slice(2).join("\n")
+    assert.include(readme, "```ts\n" + body + "```")
+    assert.include(readme, "```\n" + (yield* program).plan + "\n```")
   }))
