@@ -1,0 +1,31 @@
+/**
+ * A lease: permission for exactly one provider attempt. It holds one permit of its domain's adaptive
+ * semaphore and one of its provider/model's static-cap semaphore until it is released, exactly once.
+ */
+import type { RequestResourceKey } from "@sluice/scheduling-resources"
+
+export interface RequestLease {
+  /** Unique per controller, increasing in admission order. */
+  readonly id: number
+  readonly resource: RequestResourceKey
+  /** Fairness group key (the resource label unless the item set one). */
+  readonly group: string
+  /** The domain's adaptive limit when this lease was admitted (drives "decrease once per cascade"). */
+  readonly admittedLimit: number
+  /** `Clock` time (ms) of admission. */
+  readonly acquiredAtMillis: number
+  /** Time spent queued before admission (0 when admitted at once). */
+  readonly waitedMs: number
+}
+
+/** What `acquire`/`tryAcquire` take. */
+export interface RequestAdmissionItem {
+  readonly resource: RequestResourceKey
+  /** Fairness group; defaults to `{ key: <resource label>, weight: 1 }`. Weights must be > 0 (others count as 1). */
+  readonly group?: { readonly key: string; readonly weight: number } | undefined
+  /**
+   * Queue-wait timeout for this item; `undefined` uses the controller default, `null` waits until
+   * admitted, `0` means "try once, never wait" (fails with `QueueTimeout { waitedMs: 0 }` at once).
+   */
+  readonly queueWaitTimeoutSeconds?: number | null | undefined
+}

@@ -1,0 +1,68 @@
+/**
+ * Read-only views of the controller: pressure snapshots, the scheduler-facing capacity view, and the
+ * leak view. Reading them never creates state.
+ */
+import type { ProviderModelKey, RequestResourceKey } from "@sluice/scheduling-resources"
+import type { ReleaseOutcomeKind } from "./ReleaseOutcome.js"
+
+/** Per provider/model/domain. */
+export interface RequestPressure {
+  readonly resource: RequestResourceKey
+  readonly capturedAtMillis: number
+  /** The adaptive (AIMD) limit. */
+  readonly currentLimit: number
+  /** `max(1, min(static cap, clamp))`: the ceiling additive increase climbs to. */
+  readonly effectiveMax: number
+  readonly inFlight: number
+  readonly waiters: number
+  /** Set while a cooldown is active. */
+  readonly blockedUntilMillis: number | null
+  readonly cooldownRemainingMs: number
+  /** Admitted limit of the most recent decreasing 429 (0 = never rate limited). */
+  readonly rateLimitCeiling: number
+  readonly consecutiveRateLimits: number
+  readonly lastOutcome: ReleaseOutcomeKind | null
+  readonly rampActive: boolean
+}
+
+/** Per provider/model. */
+export interface ProviderModelPressure {
+  readonly providerModel: ProviderModelKey
+  readonly capturedAtMillis: number
+  /** Min of the caps of every alias that names this provider/model. */
+  readonly staticCap: number
+  readonly inFlight: number
+  readonly waiters: number
+  readonly aliases: ReadonlyArray<string>
+  readonly caps: Readonly<Record<string, number>>
+  /** Current adaptive limit per domain that has been used. */
+  readonly domains: Readonly<Record<string, number>>
+}
+
+/**
+ * What the scheduler needs to keep its own per-provider/model gate in step with request admission.
+ * Published on `capacityChanges` at every limit change, cooldown start and cooldown end.
+ */
+export interface RequestCapacityView {
+  readonly resource: RequestResourceKey
+  /** `min(current adaptive limit, effective max, static cap)`. */
+  readonly limit: number
+  readonly staticCap: number
+  /** False while cooling down. */
+  readonly open: boolean
+  readonly blockedUntilMillis: number | null
+  readonly inFlight: number
+  readonly waiters: number
+}
+
+/** The leak view: all zeros once everything has settled. */
+export interface RequestAdmissionInspection {
+  readonly activeLeases: number
+  readonly waiters: number
+  /** Releases that changed nothing. */
+  readonly duplicateReleases: number
+  readonly foreignReleases: number
+  /** Events not delivered because a subscriber was more than `eventBufferSize` behind. */
+  readonly droppedEvents: number
+  readonly shutdown: boolean
+}

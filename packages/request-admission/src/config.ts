@@ -1,0 +1,116 @@
+/**
+ * Controller configuration: the anchor's defaults, validated once when the layer is built.
+ */
+import { Effect } from "effect"
+import { RequestAdmissionConfigError } from "./errors.js"
+
+/** A static cap for one alias of a provider/model (`maxParallelRequests` in model configs). */
+export interface ModelRegistration {
+  readonly provider: string
+  readonly model: string
+  /** Aliases naming the same provider/model merge with the min rule. Defaults to `"provider/model"`. */
+  readonly alias?: string | undefined
+  readonly maxParallelRequests: number
+}
+
+export interface RequestAdmissionConfig {
+  /** Registered at start; more can be added with `register`. */
+  readonly models?: ReadonlyArray<ModelRegistration> | undefined
+  /** Starting adaptive limit per resource label `"provider/model/domain"`; default: the effective max. */
+  readonly initialLimits?: Readonly<Record<string, number>> | undefined
+  /** Optional ceiling per resource label below the static cap. */
+  readonly maxLimitClamps?: Readonly<Record<string, number>> | undefined
+  /** Cooldown after a 429 without a usable Retry-After. Default 2. */
+  readonly cooldownSeconds?: number | undefined
+  /** Multiplicative decrease, in (0, 1). Default 0.75. */
+  readonly decreaseFactor?: number | undefined
+  /** Additive increase step. Default 1. */
+  readonly additiveIncreaseStep?: number | undefined
+  /** Successes outside cooldown per additive step. Default 25. */
+  readonly successesUntilIncrease?: number | undefined
+  /** Linear ramp from 1 to the initial limit; 0 = off. Default 0. */
+  readonly startupRampSeconds?: number | undefined
+  /**
+   * Default queue-wait timeout for items without their own. `null` (default) waits until admitted;
+   * `0` means "try once, never wait".
+   */
+  readonly queueWaitTimeoutSeconds?: number | null | undefined
+  /** Events buffered per subscriber before the oldest are dropped. Default 4096. */
+  readonly eventBufferSize?: number | undefined
+}
+
+export interface ResolvedConfig {
+  readonly models: ReadonlyArray<ModelRegistration>
+  readonly initialLimits: ReadonlyMap<string, number>
+  readonly maxLimitClamps: ReadonlyMap<string, number>
+  readonly cooldownMs: number
+  readonly decreaseFactor: number
+  readonly additiveIncreaseStep: number
+  readonly successesUntilIncrease: number
+  readonly startupRampMs: number
+  readonly queueWaitTimeoutSeconds: number | null
+  readonly eventBufferSize: number
+}
+
+export const defaultConfig = {
+  cooldownSeconds: 2,
+  decreaseFactor: 0.75,
+  additiveIncreaseStep: 1,
+  successesUntilIncrease: 25,
+  startupRampSeconds: 0,
+  queueWaitTimeoutSeconds: null,
+  eventBufferSize: 4096
+} as const
+
+const fail = (field: string, message: string) => Effect.fail(new RequestAdmissionConfigError({ field, message }))
+
+const positiveInt = (n: number) => Number.isInteger(n) && n >= 1
+
+const validateLimits = (field: string, record: Readonly<Record<string, number>> | undefined) => {
+  const out = new Map<string, number>()
+  for (const [label, value] of Object.entries(record ?? {})) {
+    if (!positiveInt(value)) return fail(`${field}.${label}`, "must be an integer ≥ 1")
+    out.set(label, value)
+  }
+  return Effect.succeed(out)
+}
+
+export const resolveConfig = Effect.fnUntraced(function*(config: RequestAdmissionConfig) {
+  const cooldownSeconds = config.cooldownSeconds ?? defaultConfig.cooldownSeconds
+  const decreaseFactor = config.decreaseFactor ?? defaultConfig.decreaseFactor
+  const step = config.additiveIncreaseStep ?? defaultConfig.additiveIncreaseStep
+  const successes = config.successesUntilIncrease ?? defaultConfig.successesUntilIncrease
+  const ramp = config.startupRampSeconds ?? defaultConfig.startupRampSeconds
+  const timeout = config.queueWaitTimeoutSeconds === undefined
+    ? defaultConfig.queueWaitTimeoutSeconds
+    : config.queueWaitTimeoutSeconds
+  const buffer = config.eventBufferSize ?? defaultConfig.eventBufferSize
+  if (!(cooldownSeconds > 0 && Number.isFinite(cooldownSeconds))) {
+    return yield* fail("cooldownSeconds", "must be a finite number > 0")
+  }
+  if (!(decreaseFactor > 0 && decreaseFactor < 1)) return yield* fail("decreaseFactor", "must be in (0, 1)")
+  if (!positiveInt(step)) return yield* fail("additiveIncreaseStep", "must be an integer ≥ 1")
+  if (!positiveInt(successes)) return yield* fail("successesUntilIncrease", "must be an integer ≥ 1")
+  if (!(ramp >= 0 && Number.isFinite(ramp))) return yield* fail("startupRampSeconds", "must be a finite number ≥ 0")
+  if (timeout !== null && !(timeout >= 0)) return yield* fail("queueWaitTimeoutSeconds", "must be ≥ 0 or null")
+  if (!positiveInt(buffer)) return yield* fail("eventBufferSize", "must be an integer ≥ 1")
+  const models = config.models ?? []
+  for (let i = 0; i < models.length; i++) {
+    if (!positiveInt(models[i]!.maxParallelRequests)) {
+      return yield* fail(`models[${i}].maxParallelRequests`, "must be an integer ≥ 1")
+    }
+  }
+  const resolved: ResolvedConfig = {
+    models,
+    initialLimits: yield* validateLimits("initialLimits", config.initialLimits),
+    maxLimitClamps: yield* validateLimits("maxLimitClamps", config.maxLimitClamps),
+    cooldownMs: cooldownSeconds * 1000,
+    decreaseFactor,
+    additiveIncreaseStep: step,
+    successesUntilIncrease: successes,
+    startupRampMs: ramp * 1000,
+    queueWaitTimeoutSeconds: timeout,
+    eventBufferSize: buffer
+  }
+  return resolved
+})

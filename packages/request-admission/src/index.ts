@@ -1,0 +1,29 @@
+/**
+ * `@sluice/request-admission`: adaptive, fair, leak-free admission for LLM provider calls.
+ */
+export { defaultConfig, type ModelRegistration, type RequestAdmissionConfig } from "./config.js"
+export {
+  type AcquireError,
+  Cooldown,
+  NoCapacity,
+  QueueTimeout,
+  RequestAdmissionConfigError,
+  Shutdown,
+  type TryAcquireError,
+  UnknownResource
+} from "./errors.js"
+export { make, RequestAdmission, type RequestAdmissionShape } from "./RequestAdmission.js"
+export type { RequestEvent, RequestEventInput, RequestEventKind } from "./RequestEvent.js"
+export type { RequestAdmissionItem, RequestLease } from "./RequestLease.js"
+export type {
+  ProviderModelPressure,
+  RequestAdmissionInspection,
+  RequestCapacityView,
+  RequestPressure
+} from "./RequestPressure.js"
+export {
+  isProviderOutcome,
+  ReleaseOutcome,
+  type ReleaseOutcomeKind,
+  type ReleaseResult
+} from "./ReleaseOutcome.js"

@@ -1,0 +1,202 @@
+/**
+ * The controller's synchronous state: provider/model pools, per-domain AIMD records, and the
+ * weighted-fair waiter queue. Plain data and O(log n) helpers, mutated only inside single
+ * synchronous steps of the controller (one `Effect.withFiber` body), so no step ever observes
+ * another half-done.
+ */
+import type { ProviderModelKey, RequestResourceKey } from "@sluice/scheduling-resources"
+import type { Deferred, Semaphore } from "effect"
+import type { Shutdown } from "../errors.js"
+import type { RequestAdmissionItem, RequestLease } from "../RequestLease.js"
+import type { ReleaseOutcomeKind } from "../ReleaseOutcome.js"
+import { FlowHeap, type HeapEntry } from "./FlowHeap.js"
+
+export interface Pool {
+  readonly key: ProviderModelKey
+  readonly label: string
+  readonly capsByAlias: Map<string, number>
+  staticCap: number
+  /** Sized to `staticCap`; every lease of any domain holds one permit. */
+  readonly semaphore: Semaphore.Semaphore
+  inFlight: number
+  queued: number
+  readonly domains: Array<Domain>
+  /** Start-time fair queueing clock shared by every flow of the pool (they share the static cap). */
+  virtualTime: number
+  flowSeq: number
+  /** Empty flows that still owe service time (tag > virtualTime); dropped once the clock passes them. */
+  readonly idle: FlowHeap<Flow>
+}
+
+export interface Domain {
+  readonly resource: RequestResourceKey
+  readonly label: string
+  readonly pool: Pool
+  /** Sized to `currentLimit` (`resize`d by AIMD, the ramp and cap changes). */
+  readonly semaphore: Semaphore.Semaphore
+  currentLimit: number
+  inFlight: number
+  waiters: number
+  /** Clock ms until which the domain is closed after a 429 (0 = never blocked). */
+  blockedUntil: number
+  /** A cooldown is active and its end has not been announced yet. */
+  cooling: boolean
+  successStreak: number
+  rateLimitCeiling: number
+  consecutiveRateLimits: number
+  lastOutcome: ReleaseOutcomeKind | null
+  /** A decrease happened and the limit is not yet back at the effective max. */
+  recovering: boolean
+  softCeilingPending: boolean
+  rampActive: boolean
+  readonly rampStartedAt: number
+  timerRunning: boolean
+  /** Flows with waiters, by (virtual start tag, activation order). */
+  readonly heap: FlowHeap<Flow>
+  /** Active and idle flows by group key. */
+  readonly flows: Map<string, Flow>
+}
+
+export interface Flow extends HeapEntry {
+  readonly group: string
+  weight: number
+  readonly domain: Domain
+  head: Waiter | undefined
+  tail: Waiter | undefined
+  size: number
+  active: boolean
+}
+
+export const QUEUED = 0
+export const GRANTED = 1
+export const GONE = 2
+
+export interface Waiter {
+  readonly item: RequestAdmissionItem
+  readonly flow: Flow
+  prev: Waiter | undefined
+  next: Waiter | undefined
+  state: typeof QUEUED | typeof GRANTED | typeof GONE
+  readonly deferred: Deferred.Deferred<RequestLease, Shutdown>
+  readonly enqueuedAt: number
+  lease: RequestLease | undefined
+}
+
+const flowOf = (domain: Domain, group: string, weight: number): Flow => {
+  const existing = domain.flows.get(group)
+  if (existing !== undefined) {
+    existing.weight = weight
+    return existing
+  }
+  const flow: Flow = {
+    group,
+    weight,
+    domain,
+    head: undefined,
+    tail: undefined,
+    size: 0,
+    active: false,
+    tag: domain.pool.virtualTime,
+    seq: 0,
+    heapIndex: -1
+  }
+  domain.flows.set(group, flow)
+  return flow
+}
+
+/** Appends a waiter to its group's FIFO, activating the group (start tag = max(own finish, clock)). */
+export const enqueue = (domain: Domain, group: string, weight: number, waiter: Omit<Waiter, "flow" | "prev" | "next">): Waiter => {
+  const pool = domain.pool
+  const flow = flowOf(domain, group, weight)
+  if (!flow.active) {
+    if (flow.heapIndex >= 0) pool.idle.remove(flow)
+    if (flow.tag < pool.virtualTime) flow.tag = pool.virtualTime
+    flow.seq = ++pool.flowSeq
+    flow.active = true
+    domain.heap.push(flow)
+  }
+  const node: Waiter = { ...waiter, flow, prev: flow.tail, next: undefined }
+  if (flow.tail === undefined) flow.head = node
+  else flow.tail.next = node
+  flow.tail = node
+  flow.size++
+  domain.waiters++
+  pool.queued++
+  return node
+}
+
+const unlink = (waiter: Waiter): void => {
+  const flow = waiter.flow
+  if (waiter.prev === undefined) flow.head = waiter.next
+  else waiter.prev.next = waiter.next
+  if (waiter.next === undefined) flow.tail = waiter.prev
+  else waiter.next.prev = waiter.prev
+  waiter.prev = undefined
+  waiter.next = undefined
+  flow.size--
+  flow.domain.waiters--
+  flow.domain.pool.queued--
+}
+
+const deactivate = (flow: Flow): void => {
+  const domain = flow.domain
+  const pool = domain.pool
+  domain.heap.remove(flow)
+  flow.active = false
+  // A flow that was served ahead of the clock keeps its debt while it is idle; otherwise forget it.
+  if (flow.tag > pool.virtualTime) pool.idle.push(flow)
+  else domain.flows.delete(flow.group)
+}
+
+const forgetIdle = (pool: Pool): void => {
+  if (pool.queued === 0) {
+    // Nobody waits: fairness history no longer matters, so all of it goes.
+    let flow = pool.idle.peek()
+    while (flow !== undefined) {
+      pool.idle.remove(flow)
+      flow.domain.flows.delete(flow.group)
+      flow = pool.idle.peek()
+    }
+    return
+  }
+  let flow = pool.idle.peek()
+  while (flow !== undefined && flow.tag <= pool.virtualTime) {
+    pool.idle.remove(flow)
+    flow.domain.flows.delete(flow.group)
+    flow = pool.idle.peek()
+  }
+}
+
+/** Takes the head waiter of the domain's best flow and advances the fair-queue clock. */
+export const serveHead = (domain: Domain): Waiter | undefined => {
+  const flow = domain.heap.peek()
+  if (flow === undefined) return undefined
+  const waiter = flow.head!
+  unlink(waiter)
+  const pool = domain.pool
+  if (flow.tag > pool.virtualTime) pool.virtualTime = flow.tag
+  flow.tag = pool.virtualTime + 1 / flow.weight
+  if (flow.size > 0) {
+    flow.seq = ++pool.flowSeq
+    domain.heap.update(flow)
+  } else {
+    deactivate(flow)
+  }
+  forgetIdle(pool)
+  return waiter
+}
+
+/** Removes a queued waiter (timeout, interruption, shutdown) in O(log n). */
+export const removeWaiter = (waiter: Waiter): void => {
+  const flow = waiter.flow
+  unlink(waiter)
+  if (flow.size === 0) deactivate(flow)
+  forgetIdle(flow.domain.pool)
+}
+
+/** Flow count of a pool (active + idle), for tests of bounded state. */
+export const flowCount = (pool: Pool): number => {
+  let n = 0
+  for (const domain of pool.domains) n += domain.flows.size
+  return n
+}
