@@ -1,3 +1,4 @@
+import { compileOutputSchema, type OutputSchema, outputSchemaOf } from "../columns/jsonSchemas.js"
 import { compileTemplate, type CompiledTemplate } from "../templates/Template.js"
 import type { ConfigIssue } from "./ConfigError.js"
 import type { ColumnConfig, ModelConfig, ProviderConfig, SluiceConfig } from "./schema.js"
@@ -11,6 +12,8 @@ export interface ResolvedColumn {
   readonly templates: Readonly<Record<string, CompiledTemplate>>
   readonly model?: ModelConfig
   readonly provider?: ProviderConfig
+  /** The JSON schema the column's model output must match (llm-structured, llm-judge). */
+  readonly outputSchema?: OutputSchema
 }
 
 const templateFields = (column: ColumnConfig): ReadonlyArray<readonly [string, string]> => {
@@ -90,13 +93,20 @@ export const checkReferences = (config: SluiceConfig): {
       issues.push({ path: `columns[${index}].model`, problem: `unknown model alias "${column.model}"` })
     }
     const provider = model === undefined ? undefined : providers.get(model.provider)
+    const schema = "model" in column ? outputSchemaOf(column) : undefined
+    const compiledSchema = schema === undefined ? undefined : compileOutputSchema(schema)
+    if (compiledSchema?._tag === "Failure") {
+      issues.push({ path: `columns[${index}].schema`, problem: compiledSchema.failure })
+    }
+    const outputSchema = compiledSchema?._tag === "Success" ? compiledSchema.success : undefined
     return {
       index,
       config: column,
       dependencies: [...dependencies].sort(),
       templates,
       ...(model === undefined ? {} : { model }),
-      ...(provider === undefined ? {} : { provider })
+      ...(provider === undefined ? {} : { provider }),
+      ...(outputSchema === undefined ? {} : { outputSchema })
     }
   })
 

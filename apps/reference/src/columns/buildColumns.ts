@@ -1,0 +1,114 @@
+import { generationValidationError } from "@sluice/errors"
+import type { SchedulingMetadata } from "@sluice/resolver"
+import type { CellColumn, CellInput, Column } from "@sluice/scheduler"
+import { Effect } from "effect"
+import type { ResolvedColumn } from "../config/checkReferences.js"
+import type { LlmColumnConfig } from "../config/schema.js"
+import { renderTemplate } from "../templates/Template.js"
+import { describeSchemaErrors } from "./jsonSchemas.js"
+import { type ChatMessage, ModelGateway } from "./ModelGateway.js"
+import { cellRandom, sampleCategory, sampleUniform, sampleUuid } from "./samplers.js"
+
+export interface ColumnBuildContext {
+  /** Seeds the samplers: the same seed and row give the same value. */
+  readonly seed: number
+  readonly scheduling: ReadonlyMap<string, SchedulingMetadata>
+}
+
+const value = (name: string, result: unknown) => ({ [name]: result })
+
+const render = (column: ResolvedColumn, field: string, input: CellInput) => {
+  const template = column.templates[field]
+  return template === undefined ? Effect.succeed(undefined) : renderTemplate(template, input.values)
+}
+
+// A template that fails to render against a row is that row's failure, not the run's: drop it with its cause.
+const renderOrFail = (column: ResolvedColumn, field: string, input: CellInput) =>
+  render(column, field, input).pipe(
+    Effect.mapError((error) =>
+      generationValidationError({
+        provider: column.provider?.name ?? "local",
+        model: column.model?.model ?? column.config.name,
+        detail: `${field} ${error.message}`,
+        purpose: `generating column '${column.config.name}'`
+      })
+    )
+  )
+
+const judgeInstructions = (config: Extract<LlmColumnConfig, { readonly type: "llm-judge" }>): string =>
+  [
+    "Score the text on each rubric and explain each score in one sentence. Answer with JSON only.",
+    ...config.rubrics.map((r) => `- ${r.name} (${r.minScore}-${r.maxScore}): ${r.description}`)
+  ].join("\n")
+
+const llmColumn = (column: ResolvedColumn, config: LlmColumnConfig, scheduling: SchedulingMetadata | undefined) => {
+  const model = column.model
+  if (model === undefined) throw new Error(`column ${config.name} has no resolved model`)
+  const purpose = `generating column '${config.name}'`
+  const outputSchema = column.outputSchema
+  const generate = Effect.fnUntraced(function*(input: CellInput) {
+    const gateway = yield* ModelGateway
+    const system = yield* renderOrFail(column, "system", input)
+    const prompt = yield* renderOrFail(column, "prompt", input)
+    const messages: Array<ChatMessage> = []
+    if (system !== undefined) messages.push({ role: "system", content: system })
+    messages.push({
+      role: "user",
+      content: config.type === "llm-judge" ? `${prompt}\n\n${judgeInstructions(config)}` : (prompt ?? "")
+    })
+    const content = yield* gateway.complete({
+      column: config.name,
+      model,
+      messages,
+      ...(outputSchema === undefined ? {} : { responseFormat: { name: config.name, schema: outputSchema.schema } })
+    })
+    if (outputSchema === undefined) return value(config.name, content)
+    // Output that is not valid JSON, or does not match the schema, is a retryable generation failure.
+    const invalid = (detail: string) =>
+      generationValidationError({ provider: model.provider, model: model.model, detail, purpose })
+    const parsed = yield* Effect.try({ try: () => JSON.parse(content) as unknown, catch: () => invalid("the output is not JSON") })
+    if (!outputSchema.validate(parsed)) return yield* invalid(describeSchemaErrors(outputSchema.validate))
+    return value(config.name, parsed)
+  })
+  return cell(column, scheduling, generate)
+}
+
+const cell = <R>(
+  column: ResolvedColumn,
+  scheduling: SchedulingMetadata | undefined,
+  generate: CellColumn<R>["generate"]
+): CellColumn<R> => ({
+  name: column.config.name,
+  strategy: "cell",
+  requires: column.dependencies,
+  ...(scheduling === undefined ? {} : { scheduling }),
+  generate
+})
+
+/** Turns each configured column into a scheduler column: samplers and templates locally, LLM columns via models. */
+export const buildColumns = (
+  columns: ReadonlyArray<ResolvedColumn>,
+  context: ColumnBuildContext
+): ReadonlyArray<Column<ModelGateway>> =>
+  columns.map((column): Column<ModelGateway> => {
+    const config = column.config
+    const scheduling = context.scheduling.get(config.name)
+    const random = (input: CellInput) => cellRandom(context.seed, config.name, input.row)
+    switch (config.type) {
+      case "category":
+        return cell(column, scheduling, (input) =>
+          Effect.sync(() => value(config.name, sampleCategory(config.values, config.weights, random(input)))))
+      case "uniform":
+        return cell(column, scheduling, (input) =>
+          Effect.sync(() => value(config.name, sampleUniform(config.min, config.max, config.integer, random(input)))))
+      case "uuid":
+        return cell(column, scheduling, (input) => Effect.sync(() => value(config.name, sampleUuid(random(input)))))
+      case "template":
+        return cell(column, scheduling, (input) =>
+          renderOrFail(column, "template", input).pipe(Effect.map((text) => value(config.name, text ?? ""))))
+      case "llm-text":
+      case "llm-structured":
+      case "llm-judge":
+        return llmColumn(column, config, scheduling)
+    }
+  })
