@@ -1,0 +1,44 @@
+/**
+ * `@sluice/scheduler`: the async DAG scheduler of Sluice — row groups, a fair ready queue, task admission with
+ * bounded borrow, live request capacity, a retry ledger and checkpoints. It never drops a row to local pressure.
+ *
+ * @since 0.1.0
+ */
+export {
+  CheckpointWriteError,
+  GeneratorError,
+  SchedulerConfigError,
+  type SchedulerConfigReason,
+  SchedulerDeadlockError,
+  type SchedulerRunError
+} from "./errors.js"
+export type { SchedulerEvent, SchedulerEventType } from "./Events.js"
+export { makeScheduler, runScheduler, type Scheduler, type SchedulerStats } from "./Scheduler.js"
+export {
+  type AdmissionPolicyName,
+  type BatchInput,
+  type CapacityPlan,
+  type CellColumn,
+  type CellInput,
+  type Checkpoint,
+  type CheckpointSink,
+  type Column,
+  customModelMetadata,
+  type DropCause,
+  type DropKind,
+  type DroppedRow,
+  type EarlyShutdownOptions,
+  type FullColumn,
+  type GenerationFailure,
+  localMetadata,
+  modelMetadata,
+  type RequestCapacitySource,
+  type RequestCapacityView,
+  type RetryOptions,
+  type RowValues,
+  type RuntimeRequestLimit,
+  type SchedulerOptions,
+  type SchedulerResult,
+  type SchedulerSpec,
+  type SchedulingMetadata
+} from "./Spec.js"

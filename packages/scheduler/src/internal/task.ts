@@ -1,0 +1,43 @@
+import type { TaskId, TaskType } from "@sluice/scheduling-resources"
+import type { GenerationFailure } from "../Spec.js"
+
+/**
+ * One unit of work and its lifecycle, owned by the dispatcher. A task lives only while it is queued, running or
+ * waiting in the retry ledger; a drop or a completion ends it, so every state is purged the same way.
+ */
+export type TaskState = "queued" | "running" | "retrying" | "discarded" | "done"
+
+export interface Task {
+  readonly id: TaskId
+  readonly generator: number
+  readonly rowGroup: number
+  /** Index inside the row group; -1 for `from_scratch` and `batch`. */
+  readonly rowIndex: number
+  readonly type: TaskType
+  state: TaskState
+  attempts: number
+  /** Clock millis of the first failure of the current preserve streak (for the optional preserve deadline). */
+  preserveSince: number
+  readyAt: number
+  lastError: GenerationFailure | undefined
+}
+
+export const makeTask = (
+  id: TaskId,
+  generator: number,
+  rowGroup: number,
+  rowIndex: number,
+  type: TaskType,
+  readyAt: number
+): Task => ({
+  id,
+  generator,
+  rowGroup,
+  rowIndex,
+  type,
+  state: "queued",
+  attempts: 0,
+  preserveSince: -1,
+  readyAt,
+  lastError: undefined
+})
