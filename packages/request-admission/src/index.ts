@@ -27,3 +27,14 @@ export {
   type ReleaseOutcomeKind,
   type ReleaseResult
 } from "./ReleaseOutcome.js"
+export {
+  type AttemptContext,
+  defaultExecutorConfig,
+  execute,
+  makeExecutor,
+  type ModelRequest,
+  ModelRequestExecutor,
+  type ModelRequestExecutorConfig,
+  type ModelRequestExecutorShape,
+  outcomeOfAttempt
+} from "./ModelRequestExecutor.js"
