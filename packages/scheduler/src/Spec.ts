@@ -122,7 +122,7 @@ export interface RequestCapacityView {
   readonly staticCap: number
   /** False while the resource cools down. */
   readonly open: boolean
-  readonly blockedUntilMillis?: number | undefined
+  readonly blockedUntilMillis?: number | null | undefined
   readonly inFlight: number
   readonly waiters: number
 }

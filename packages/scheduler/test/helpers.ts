@@ -70,3 +70,29 @@ export const checkInvariants = (
     assert.strictEqual(stats.activeRowGroups, 0, "no row group left admitted")
     assert.strictEqual(stats.liveTasks, 0, "no task left alive")
   })
+
+import { Exit, Fiber, Stream } from "effect"
+import { makeScheduler, type SchedulerEvent, type SchedulerOptions, type SchedulerSpec } from "../src/index.js"
+import { driveClock } from "./fakes.js"
+
+/**
+ * Builds a scheduler, subscribes to its events, runs it on the TestClock (advanced in `stepMs` steps), then
+ * checks the invariants. Returns the scheduler, the run's exit, the written checkpoints and the events.
+ */
+export const runTest = <R>(
+  spec: Omit<SchedulerSpec<R>, "sink"> & { readonly sink?: SchedulerSpec<R>["sink"] },
+  options: SchedulerOptions = {},
+  extra: { readonly stepMs?: number; readonly requestLayer?: RequestLayerProbe; readonly written?: Array<Checkpoint> } = {}
+) =>
+  Effect.gen(function*() {
+    const memory = memorySink()
+    const written = extra.written ?? memory.written
+    const scheduler = yield* makeScheduler<R>({ ...spec, sink: spec.sink ?? memory.sink } as SchedulerSpec<R>, options)
+    const eventsFiber = yield* Effect.forkChild(Stream.runCollect(scheduler.events), { startImmediately: true })
+    const fiber = yield* Effect.forkChild(scheduler.run, { startImmediately: true })
+    const exit = yield* driveClock(fiber, extra.stepMs ?? 10)
+    const events: ReadonlyArray<SchedulerEvent> = yield* Fiber.join(eventsFiber)
+    const result = Exit.isSuccess(exit) ? exit.value : undefined
+    yield* checkInvariants(scheduler, written, result, extra.requestLayer)
+    return { scheduler, exit, result: result!, written, events }
+  })

@@ -399,7 +399,7 @@ export class RunState<R> {
       const limit = this.runtimeByLabel.get(providerModelLabel(toProviderModelKey(resource)))
       const view = limit?.domains.get(resource.domain)
       const now = this.now()
-      if (view !== undefined && !view.open && view.blockedUntilMillis !== undefined && view.blockedUntilMillis > now) {
+      if (view !== undefined && !view.open && typeof view.blockedUntilMillis === "number" && view.blockedUntilMillis > now) {
         return view.blockedUntilMillis - now
       }
     }
