@@ -218,7 +218,7 @@ export const makeScheduler = <R>(
           if (outcome.deadlock) return yield* Effect.fail(deadlockError(state))
           const woken = Deferred.await(wake)
           if (outcome.nextDueAt === undefined) yield* woken
-          else yield* Effect.raceFirst(woken, Effect.sleep(Math.max(0, outcome.nextDueAt - now())))
+          else yield* Effect.raceFirst(woken, Effect.sleep(Math.max(1, outcome.nextDueAt - now())))
         }
       })
 

@@ -148,7 +148,7 @@ export class RunState<R> {
     const done = idle && this.active.size === 0 && (this.planExhausted || this.shutdown)
     const deadlock = !done && idle && dispatched === 0 && !this.shutdown && this.retries.size === 0 &&
       !this.runtimeLimits.some((l) => !l.open)
-    return { done, deadlock, nextDueAt: this.retries.nextDueAt() }
+    return { done, deadlock, nextDueAt: this.shutdown ? undefined : this.retries.nextDueAt() }
   }
 
   private admitRowGroups(): void {
@@ -364,7 +364,7 @@ export class RunState<R> {
         })
         return
       }
-      const dueAt = now + this.retryDelay(task, failure, jitter)
+      const dueAt = Math.ceil(now + this.retryDelay(task, failure, jitter))
       this.retries.schedule(task, dueAt)
       if (this.listening()) {
         this.publish({ type: "preserved_retryable", at: now, taskId: task.id, column, kind, attempt: task.attempts, eligibleAt: dueAt })
@@ -373,7 +373,7 @@ export class RunState<R> {
     }
     if (policy === "retry" && task.attempts < this.options.maxAttempts) {
       task.preserveSince = -1
-      const dueAt = now + this.retryDelay(task, failure, jitter)
+      const dueAt = Math.ceil(now + this.retryDelay(task, failure, jitter))
       this.retries.schedule(task, dueAt)
       if (this.listening()) {
         this.publish({ type: "retry_deferred", at: now, taskId: task.id, column, kind, attempt: task.attempts, eligibleAt: dueAt })
