@@ -222,9 +222,10 @@ export const makeScheduler = <R>(
         }
       })
 
+      // On every exit, workers are interrupted (releasing their leases) before the terminal event is published.
       yield* loop.pipe(
         Effect.onExit((exit) =>
-          Effect.sync(() => {
+          FiberSet.clear(fibers).pipe(Effect.andThen(Effect.sync(() => {
             if (!listening()) return
             publish({
               type: "scheduler_job_completed",
@@ -237,7 +238,7 @@ export const makeScheduler = <R>(
               rowsCompleted: state.rowsCompleted,
               rowsDropped: state.droppedRows.length
             })
-          })
+          })))
         )
       )
       return resultOf(state, resources.keys, resources.staticLimits, resources.sources)
