@@ -1,0 +1,167 @@
+import { NodeHttpClient } from "@effect/platform-node"
+import { assert, describe, it } from "@effect/vitest"
+import { Duration, Effect, Exit, Fiber, Scope } from "effect"
+import { startMockProvider } from "../../src/mock/index.js"
+import { chatBody, contentOf, getJson, postChat } from "./helpers.js"
+
+// One undici dispatcher per test, destroyed when the test ends (no sockets outlive it).
+const live = <A, E, R>(effect: Effect.Effect<A, E, R>) => effect.pipe(Effect.provide(NodeHttpClient.layerUndici))
+
+describe("mock provider: admission", () => {
+  it.live("serves at most `capacity` at once; the rest get 429 with Retry-After at once", () =>
+    live(Effect.gen(function*() {
+      const provider = yield* startMockProvider({ capacity: 4, latencyMs: { min: 400, max: 400 }, retryAfterSeconds: 3 })
+      const answers = yield* Effect.forEach(
+        Array.from({ length: 9 }, (_, i) => i),
+        (i) => postChat(provider.url, chatBody(`request ${i}`)).pipe(Effect.timed),
+        { concurrency: "unbounded" }
+      )
+      const rejected = answers.filter(([, a]) => a.status === 429)
+      const served = answers.filter(([, a]) => a.status === 200)
+      assert.strictEqual(rejected.length, 5)
+      assert.strictEqual(served.length, 4)
+      for (const [took, answer] of rejected) {
+        assert.strictEqual(answer.retryAfter, "3")
+        // rejected at once, not queued behind the 400 ms of the admitted ones
+        assert.isBelow(Duration.toMillis(took), 300)
+      }
+      for (const [took] of served) assert.isAtLeast(Duration.toMillis(took), 390)
+      const stats = yield* provider.stats
+      assert.strictEqual(stats.served, 4)
+      assert.strictEqual(stats.rejected429, 5)
+      assert.strictEqual(stats.rejectedCapacity, 5)
+      assert.strictEqual(stats.maxConcurrent, 4)
+      assert.strictEqual(stats.inFlight, 0)
+      // the same numbers over HTTP
+      const overHttp = (yield* getJson(provider.url.replace(/\/v1$/, "/stats"))) as Record<string, number>
+      assert.deepInclude(overHttp, { served: 4, rejected429: 5, serverErrors: 0, maxConcurrent: 4 })
+    })))
+
+  it.live("rpm: a token bucket with one second of burst answers 429 with the seconds until the next token", () =>
+    live(Effect.gen(function*() {
+      const provider = yield* startMockProvider({ rpm: 120, latencyMs: { min: 0, max: 0 } })
+      // burst = 120 / 60 = 2 tokens, refilled at 2 per second
+      const first = yield* postChat(provider.url, chatBody("a"))
+      const second = yield* postChat(provider.url, chatBody("b"))
+      const third = yield* postChat(provider.url, chatBody("c"))
+      assert.deepStrictEqual([first.status, second.status, third.status], [200, 200, 429])
+      assert.strictEqual(third.retryAfter, "1")
+      yield* Effect.sleep("600 millis")
+      assert.strictEqual((yield* postChat(provider.url, chatBody("d"))).status, 200)
+      const stats = yield* provider.stats
+      assert.strictEqual(stats.rejectedRpm, 1)
+      assert.strictEqual(stats.rejected429, 1)
+      assert.strictEqual(stats.served, 3)
+    })))
+
+  it.live("server errors: about serverErrorRate of 200 requests, both 500 and 503, the same for the same seed", () =>
+    live(Effect.gen(function*() {
+      const run = (seed: number) =>
+        Effect.scoped(Effect.gen(function*() {
+          const provider = yield* startMockProvider({ serverErrorRate: 0.3, latencyMs: { min: 0, max: 1 }, seed })
+          const answers = yield* Effect.forEach(
+            Array.from({ length: 200 }, (_, i) => i),
+            (i) => postChat(provider.url, chatBody(`row ${i}`)),
+            { concurrency: 1 }
+          )
+          return { statuses: answers.map((a) => a.status), stats: yield* provider.stats }
+        }))
+      const a = yield* run(11)
+      const b = yield* run(11)
+      const errors = a.statuses.filter((s) => s !== 200)
+      assert.isAtLeast(errors.length, 40)
+      assert.isAtMost(errors.length, 80)
+      assert.isTrue(errors.includes(500) && errors.includes(503))
+      assert.isTrue(errors.every((s) => s === 500 || s === 503))
+      assert.strictEqual(a.stats.serverErrors, errors.length)
+      assert.strictEqual(a.stats.served, 200 - errors.length)
+      assert.deepStrictEqual(a.statuses, b.statuses)
+    })))
+
+  it.live("timeoutRate: the request is never answered, holds its slot until the client gives up", () =>
+    live(Effect.gen(function*() {
+      const provider = yield* startMockProvider({ timeoutRate: 1, capacity: 1 })
+      const outcome = yield* postChat(provider.url, chatBody("hang")).pipe(Effect.timeoutOption("300 millis"))
+      assert.isTrue(outcome._tag === "None")
+      // the client hung up: the server sees the connection close and frees the slot
+      yield* Effect.sleep("100 millis")
+      const stats = yield* provider.stats
+      assert.strictEqual(stats.timeouts, 1)
+      assert.strictEqual(stats.abandoned, 1)
+      assert.strictEqual(stats.inFlight, 0)
+      assert.strictEqual(stats.served, 0)
+    })))
+
+  it.live("closes cleanly while a timeoutRate request hangs, and the port is released", () =>
+    live(Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const provider = yield* startMockProvider({ timeoutRate: 1 }).pipe(Scope.provide(scope))
+      const hanging = yield* Effect.forkChild(Effect.exit(postChat(provider.url, chatBody("hang"))), {
+        startImmediately: true
+      })
+      while ((yield* provider.stats).inFlight === 0) yield* Effect.sleep("10 millis")
+      const [took] = yield* Effect.timed(Scope.close(scope, Exit.void))
+      assert.isBelow(Duration.toMillis(took), 1000)
+      const clientExit = yield* Fiber.join(hanging)
+      assert.isTrue(Exit.isFailure(clientExit))
+      const after = yield* Effect.exit(postChat(provider.url, chatBody("again")))
+      assert.isTrue(Exit.isFailure(after))
+    })))
+})
+
+describe("mock provider: content", () => {
+  it.live("is a deterministic function of (seed, model, prompt), in chat-completions shape with usage", () =>
+    live(Effect.gen(function*() {
+      const fast = { latencyMs: { min: 0, max: 0 } }
+      const one = yield* startMockProvider({ ...fast, seed: 7 })
+      const two = yield* startMockProvider({ ...fast, seed: 7 })
+      const other = yield* startMockProvider({ ...fast, seed: 8 })
+      const prompt = "Write a short review of waterproof hiking tents for families."
+      const a = yield* postChat(one.url, chatBody(prompt))
+      yield* postChat(two.url, chatBody("something else first, to shift the draw stream"))
+      const b = yield* postChat(two.url, chatBody(prompt))
+      const c = yield* postChat(other.url, chatBody(prompt))
+      assert.deepStrictEqual(a.body, b.body)
+      assert.notStrictEqual(contentOf(a), contentOf(c))
+      const body = a.body as any
+      assert.strictEqual(body.object, "chat.completion")
+      assert.strictEqual(body.model, "mock-writer")
+      assert.strictEqual(body.choices[0].message.role, "assistant")
+      assert.strictEqual(body.choices[0].finish_reason, "stop")
+      assert.match(contentOf(a), /tents|hiking|waterproof|review|families/)
+      assert.isAbove(body.usage.prompt_tokens, 0)
+      assert.isAbove(body.usage.completion_tokens, 0)
+      assert.strictEqual(body.usage.total_tokens, body.usage.prompt_tokens + body.usage.completion_tokens)
+      const models = (yield* getJson(`${one.url}/models`)) as any
+      assert.isTrue(models.data.some((m: { id: string }) => m.id === "mock-writer"))
+    })))
+
+  it.live("a malformed request gets 400 and does not count as served", () =>
+    live(Effect.gen(function*() {
+      const provider = yield* startMockProvider({ latencyMs: { min: 0, max: 0 } })
+      const answer = yield* postChat(provider.url, { prompt: "no messages" })
+      assert.strictEqual(answer.status, 400)
+      const stats = yield* provider.stats
+      assert.strictEqual(stats.badRequests, 1)
+      assert.strictEqual(stats.served, 0)
+      assert.strictEqual(stats.inFlight, 0)
+    })))
+
+  it.live("max_tokens truncates plain text with finish_reason length", () =>
+    live(Effect.gen(function*() {
+      const provider = yield* startMockProvider({ latencyMs: { min: 0, max: 0 } })
+      const answer = yield* postChat(provider.url, chatBody("Describe lamps in detail", { max_tokens: 3 }))
+      const body = answer.body as any
+      assert.strictEqual(body.choices[0].finish_reason, "length")
+      assert.isAtMost(body.usage.completion_tokens, 3)
+    })))
+
+  it.live("rejects invalid options with a typed error naming the field", () =>
+    Effect.gen(function*() {
+      const error = yield* startMockProvider({ capacity: 0, latencyMs: { min: 5, max: 1 } }).pipe(Effect.scoped, Effect.flip)
+      assert.strictEqual(error._tag, "MockProviderError")
+      assert.strictEqual(error.reason, "InvalidOptions")
+      assert.include(error.message, "capacity")
+      assert.include(error.message, "latencyMs")
+    }))
+})
