@@ -59,6 +59,11 @@ import {
 const ACTIVE = 0
 const RELEASED = 1
 
+const RELEASED_RESULT: ReleaseResult = { released: true, reason: "released" }
+const TAKEN = Effect.succeed(0 as const)
+const LIMIT_FULL = Effect.succeed(1 as const)
+const STATIC_CAP_FULL = 2 as const
+
 /** The concrete lease; only the controller that made it can release it. */
 export class LeaseImpl implements RequestLease {
   state: typeof ACTIVE | typeof RELEASED = ACTIVE
@@ -216,11 +221,18 @@ export const makeController = Effect.fnUntraced(function*(config: ResolvedConfig
     const initial = initialLimitOf(label, max)
     const ramp = config.startupRampMs > 0 && initial > 1
     const limit = ramp ? 1 : initial
+    const semaphore = Semaphore.makeUnsafe(limit)
     const domain: Domain = {
       resource: { provider: resource.provider, model: resource.model, domain: resource.domain },
       label,
       pool,
-      semaphore: Semaphore.makeUnsafe(limit),
+      semaphore,
+      takeBoth: Effect.flatMap(semaphore.takeIfAvailable(1), (ok) =>
+        ok
+          ? Effect.flatMap(pool.semaphore.takeIfAvailable(1), (ok) => ok ? TAKEN : Effect.as(semaphore.release(1), STATIC_CAP_FULL))
+          : LIMIT_FULL),
+      releaseBoth: Effect.andThen(semaphore.release(1), pool.semaphore.release(1)),
+      releasedResult: Effect.as(Effect.andThen(semaphore.release(1), pool.semaphore.release(1)), RELEASED_RESULT),
       currentLimit: limit,
       inFlight: 0,
       waiters: 0,
@@ -281,6 +293,8 @@ export const makeController = Effect.fnUntraced(function*(config: ResolvedConfig
       if (domain.rampActive) refreshRamp(domain, now)
       if (domain.cooling && domain.blockedUntil <= now) {
         domain.cooling = false
+        // 0 = "not blocked": lets acquires take the hot path again without reading the clock.
+        domain.blockedUntil = 0
         if (listening()) {
           emit(now, { kind: "request_cooldown_ended", resource: domain.resource, limit: domain.currentLimit })
         }
@@ -385,13 +399,12 @@ export const makeController = Effect.fnUntraced(function*(config: ResolvedConfig
   const tryCandidate = (pool: Pool, candidates: Array<Domain>, index: number): Effect.Effect<void> => {
     if (index >= candidates.length) return Effect.void
     const domain = candidates[index]!
-    return Effect.flatMap(domain.semaphore.takeIfAvailable(1), (ok) =>
-      !ok
+    return Effect.flatMap(domain.takeBoth, (taken) =>
+      taken === 1
         ? tryCandidate(pool, candidates, index + 1)
-        : Effect.flatMap(pool.semaphore.takeIfAvailable(1), (ok) =>
-          !ok
-            ? domain.semaphore.release(1)
-            : Effect.withFiber((fiber) => {
+        : taken === 2
+        ? Effect.void
+        : Effect.withFiber((fiber) => {
               const now = nowOf(fiber)
               if (!shutdown && domain.heap.size > 0 && domain.blockedUntil <= now) {
                 const waiter = serveHead(domain)!
@@ -405,11 +418,8 @@ export const makeController = Effect.fnUntraced(function*(config: ResolvedConfig
                 scheduleFlush(fiber)
                 return pump(pool)
               }
-              return Effect.andThen(
-                domain.semaphore.release(1),
-                Effect.andThen(pool.semaphore.release(1), pump(pool))
-              )
-            })))
+              return Effect.andThen(domain.releaseBoth, pump(pool))
+            }))
   }
 
   /** True when a queued waiter of the pool could be ahead of a newcomer (its domain is open). */
@@ -513,14 +523,39 @@ export const makeController = Effect.fnUntraced(function*(config: ResolvedConfig
     )
   }
 
+  /** Pools by provider, then model: no label string is built on the hot path. */
+  const poolsByProvider = new Map<string, Map<string, Pool>>()
+  const poolOf = (key: { readonly provider: string; readonly model: string }): Pool | undefined =>
+    poolsByProvider.get(key.provider)?.get(key.model)
+
   const unknownOrShutdown = (resource: RequestResourceKey): Pool | Shutdown | UnknownResource => {
     if (shutdown) return new Shutdown({ resource })
-    const pool = pools.get(poolLabel(resource))
+    const pool = poolOf(resource)
     return pool === undefined ? new UnknownResource({ resource }) : pool
   }
 
-  const giveBack = (domain: Domain) =>
-    Effect.andThen(domain.semaphore.release(1), domain.pool.semaphore.release(1))
+  /** After an immediate attempt failed (or could not be made): queue, or fail a zero timeout. */
+  const queueOrFail = (pool: Pool, domain: Domain, item: RequestAdmissionItem, restore: Restore) =>
+    Effect.withFiber<RequestLease, QueueTimeout | Shutdown>((fiber) => slowPath(pool, domain, item, restore, fiber))
+
+  /**
+   * Commits a lease after both permits were taken, unless shutdown or a cooldown began meanwhile.
+   * Runs in the continuation of the acquiring fiber, so it reads that fiber's clock directly.
+   */
+  const commitTaken = (
+    fiber: Fiber.Fiber<unknown, unknown>,
+    pool: Pool,
+    domain: Domain,
+    item: RequestAdmissionItem,
+    restore: Restore
+  ): Effect.Effect<RequestLease, QueueTimeout | Shutdown> => {
+    const now = nowOf(fiber)
+    if (shutdown) return Effect.andThen(domain.releaseBoth, Effect.fail(new Shutdown({ resource: item.resource })))
+    if (domain.blockedUntil > now) return Effect.andThen(domain.releaseBoth, queueOrFail(pool, domain, item, restore))
+    const lease = admit(domain, item, groupOf(item, domain), now, 0, false)
+    scheduleFlush(fiber)
+    return Effect.succeed(lease)
+  }
 
   /** Acquire without the scope: the caller makes sure the lease is released (uninterruptible region). */
   const acquireLease = (
@@ -531,27 +566,20 @@ export const makeController = Effect.fnUntraced(function*(config: ResolvedConfig
       const found = unknownOrShutdown(item.resource)
       if (!("semaphore" in found)) return Effect.fail(found)
       const pool = found
-      const now = nowOf(fiber)
-      const domain = touchDomain(pool, item.resource, now)
-      const slow = Effect.withFiber((fiber) => slowPath(pool, domain, item, restore, fiber))
-      if (domain.blockedUntil > now || contended(pool, now)) {
-        return pending ? Effect.andThen(settle, slow) : slowPath(pool, domain, item, restore, fiber)
+      let domain = findDomain(pool, item.resource)
+      // Hot path: a known domain that never cooled down (or whose cooldown ended), no ramp, nobody queued.
+      if (domain !== undefined && domain.blockedUntil === 0 && !domain.rampActive && pool.queued === 0 && !pending) {
+        const known = domain
+        return Effect.flatMap(known.takeBoth, (taken) =>
+          taken === 0 ? commitTaken(fiber, pool, known, item, restore) : queueOrFail(pool, known, item, restore))
       }
-      const fast = Effect.flatMap(domain.semaphore.takeIfAvailable(1), (ok) =>
-        !ok
-          ? slow
-          : Effect.flatMap(pool.semaphore.takeIfAvailable(1), (ok) =>
-            !ok
-              ? Effect.andThen(domain.semaphore.release(1), slow)
-              : Effect.withFiber((fiber) => {
-                const now = nowOf(fiber)
-                if (shutdown) return Effect.andThen(giveBack(domain), Effect.fail(new Shutdown({ resource: item.resource })))
-                if (domain.blockedUntil > now) return Effect.andThen(giveBack(domain), slow)
-                const lease = admit(domain, item, groupOf(item, domain), now, 0, false)
-                scheduleFlush(fiber)
-                return Effect.succeed(lease)
-              })))
-      return pending ? Effect.andThen(settle, fast) : fast
+      const now = nowOf(fiber)
+      domain = touchDomain(pool, item.resource, now)
+      const attempt = domain.blockedUntil > now || contended(pool, now)
+        ? queueOrFail(pool, domain, item, restore)
+        : Effect.flatMap(domain.takeBoth, (taken) =>
+          taken === 0 ? commitTaken(fiber, pool, domain!, item, restore) : queueOrFail(pool, domain!, item, restore))
+      return pending ? Effect.andThen(settle, attempt) : attempt
     })
 
   const acquire = (item: RequestAdmissionItem): Effect.Effect<RequestLease, QueueTimeout | UnknownResource | Shutdown, Scope.Scope> =>
@@ -592,20 +620,16 @@ export const makeController = Effect.fnUntraced(function*(config: ResolvedConfig
           if (domain.blockedUntil > now) {
             return deny(fiber, new Cooldown({ resource: item.resource, availableAtMillis: domain.blockedUntil }))
           }
-          return Effect.flatMap(domain.semaphore.takeIfAvailable(1), (ok) =>
-            !ok
-              ? Effect.withFiber((fiber) => deny(fiber, new NoCapacity({ resource: item.resource, limit: "adaptive_limit" })))
-              : Effect.flatMap(pool.semaphore.takeIfAvailable(1), (ok) =>
-                !ok
-                  ? Effect.andThen(
-                    domain.semaphore.release(1),
-                    Effect.withFiber((fiber) => deny(fiber, new NoCapacity({ resource: item.resource, limit: "static_cap" })))
-                  )
-                  : Effect.withFiber((fiber) => {
-                    const lease = admit(domain, item, groupOf(item, domain), nowOf(fiber), 0, false)
-                    scheduleFlush(fiber)
-                    return Effect.succeed(lease)
-                  })))
+          return Effect.flatMap(domain.takeBoth, (taken) =>
+            taken === 0
+              ? Effect.withFiber((fiber) => {
+                const lease = admit(domain, item, groupOf(item, domain), nowOf(fiber), 0, false)
+                scheduleFlush(fiber)
+                return Effect.succeed(lease)
+              })
+              : Effect.withFiber((fiber) =>
+                deny(fiber, new NoCapacity({ resource: item.resource, limit: taken === 1 ? "adaptive_limit" : "static_cap" }))
+              ))
         })
       )
     })
@@ -742,10 +766,11 @@ export const makeController = Effect.fnUntraced(function*(config: ResolvedConfig
       return Effect.succeed({ released: false, reason })
     })
 
-  const RELEASED_RESULT: ReleaseResult = { released: true, reason: "released" }
 
+  /** Releases an active lease (a released one is left alone: callers decide whether that is a duplicate). */
   const releaseActive = (lease: LeaseImpl, outcome: ReleaseOutcome): Effect.Effect<ReleaseResult> =>
     Effect.withFiber((fiber) => {
+      if (lease.state !== ACTIVE) return NOT_ACTIVE
       lease.state = RELEASED
       const domain = lease.domain
       const pool = domain.pool
@@ -753,7 +778,11 @@ export const makeController = Effect.fnUntraced(function*(config: ResolvedConfig
       pool.inFlight--
       activeLeases--
       domain.lastOutcome = outcome.kind
-      const now = nowOf(fiber)
+      // The clock is read only when something needs it: an uneventful success on an unblocked,
+      // unramped domain (the common case) depends on no time at all.
+      const now = outcome.kind === "success" && domain.blockedUntil === 0 && !domain.rampActive && !listening()
+        ? 0
+        : nowOf(fiber)
       applyAimd(domain, lease, outcome, now)
       if (listening()) {
         emit(now, {
@@ -768,16 +797,15 @@ export const makeController = Effect.fnUntraced(function*(config: ResolvedConfig
         })
       }
       scheduleFlush(fiber)
-      const freed = Effect.andThen(domain.semaphore.release(1), pool.semaphore.release(1))
-      const after = pending
-        ? Effect.andThen(settle, pump(pool))
-        : pool.queued > 0
-        ? pump(pool)
-        : undefined
-      return after === undefined
-        ? Effect.as(freed, RELEASED_RESULT)
-        : Effect.as(Effect.andThen(freed, after), RELEASED_RESULT)
+      if (!pending && pool.queued === 0) return domain.releasedResult
+      // Freed capacity goes straight to the queue, resizes first (a decrease must not over-admit).
+      return Effect.as(
+        Effect.andThen(domain.releaseBoth, pending ? Effect.andThen(settle, pump(pool)) : pump(pool)),
+        RELEASED_RESULT
+      )
     })
+
+  const NOT_ACTIVE: Effect.Effect<ReleaseResult> = Effect.succeed({ released: false, reason: "duplicate" })
 
   const release = (lease: RequestLease, outcome: ReleaseOutcome): Effect.Effect<ReleaseResult> =>
     Effect.suspend(() => {
@@ -787,12 +815,8 @@ export const makeController = Effect.fnUntraced(function*(config: ResolvedConfig
     })
 
   /** Scope finalizers and cleanups: release unless the holder already did (not a duplicate). */
-  const releaseIfActive = (lease: RequestLease, outcome: ReleaseOutcome): Effect.Effect<void> =>
-    Effect.suspend(() =>
-      lease instanceof LeaseImpl && lease.owner === owner && lease.state === ACTIVE
-        ? Effect.asVoid(releaseActive(lease, outcome))
-        : Effect.void
-    )
+  const releaseIfActive = (lease: RequestLease, outcome: ReleaseOutcome): Effect.Effect<unknown> =>
+    lease instanceof LeaseImpl && lease.owner === owner ? releaseActive(lease, outcome) : Effect.void
 
   const outcomeOfExit = (exit: Exit.Exit<unknown, unknown>): ReleaseOutcome =>
     Exit.isSuccess(exit)
@@ -832,6 +856,9 @@ export const makeController = Effect.fnUntraced(function*(config: ResolvedConfig
         idle: new FlowHeap()
       }
       pools.set(label, pool)
+      let byModel = poolsByProvider.get(key.provider)
+      if (byModel === undefined) poolsByProvider.set(key.provider, byModel = new Map())
+      byModel.set(key.model, pool)
     }
     pool.capsByAlias.set(registration.alias ?? label, cap)
     let staticCap = Infinity
@@ -876,7 +903,7 @@ export const makeController = Effect.fnUntraced(function*(config: ResolvedConfig
     Effect.uninterruptible(Effect.withFiber((fiber) => {
       registerSync(registration, nowOf(fiber))
       scheduleFlush(fiber)
-      const pool = pools.get(poolLabel(registration))!
+      const pool = poolOf(registration)!
       return Effect.andThen(settle, pump(pool))
     }))
 
@@ -956,7 +983,7 @@ export const makeController = Effect.fnUntraced(function*(config: ResolvedConfig
 
   const pressure = (resource: RequestResourceKey): Effect.Effect<RequestPressure, UnknownResource> =>
     Effect.withFiber((fiber) => {
-      const pool = pools.get(poolLabel(resource))
+      const pool = poolOf(resource)
       if (pool === undefined) return Effect.fail(new UnknownResource({ resource }))
       const now = nowOf(fiber)
       const domain = findDomain(pool, resource)
@@ -1002,7 +1029,7 @@ export const makeController = Effect.fnUntraced(function*(config: ResolvedConfig
 
   const providerModelPressure = (key: ProviderModelKey): Effect.Effect<ProviderModelPressure, UnknownResource> =>
     Effect.withFiber((fiber) => {
-      const pool = pools.get(poolLabel(key))
+      const pool = poolOf(key)
       if (pool === undefined) {
         return Effect.fail(new UnknownResource({ resource: { provider: key.provider, model: key.model, domain: "chat" } }))
       }
@@ -1011,7 +1038,7 @@ export const makeController = Effect.fnUntraced(function*(config: ResolvedConfig
 
   const capacity = (resource: RequestResourceKey): Effect.Effect<RequestCapacityView, UnknownResource> =>
     Effect.withFiber((fiber) => {
-      const pool = pools.get(poolLabel(resource))
+      const pool = poolOf(resource)
       if (pool === undefined) return Effect.fail(new UnknownResource({ resource }))
       const now = nowOf(fiber)
       const domain = findDomain(pool, resource)

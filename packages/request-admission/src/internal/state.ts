@@ -5,10 +5,10 @@
  * another half-done.
  */
 import type { ProviderModelKey, RequestResourceKey } from "@sluice/scheduling-resources"
-import type { Deferred, Semaphore } from "effect"
+import type { Deferred, Effect, Semaphore } from "effect"
 import type { Shutdown } from "../errors.js"
 import type { RequestAdmissionItem, RequestLease } from "../RequestLease.js"
-import type { ReleaseOutcomeKind } from "../ReleaseOutcome.js"
+import type { ReleaseOutcomeKind, ReleaseResult } from "../ReleaseOutcome.js"
 import { FlowHeap, type HeapEntry } from "./FlowHeap.js"
 
 export interface Pool {
@@ -34,6 +34,15 @@ export interface Domain {
   readonly pool: Pool
   /** Sized to `currentLimit` (`resize`d by AIMD, the ramp and cap changes). */
   readonly semaphore: Semaphore.Semaphore
+  /**
+   * Takes one permit of this domain and one of the pool, or neither: 0 = taken, 1 = the adaptive
+   * limit is full, 2 = the static cap is full. Built once per domain (it is only a description).
+   */
+  readonly takeBoth: Effect.Effect<0 | 1 | 2>
+  /** Returns the two permits of one lease. */
+  readonly releaseBoth: Effect.Effect<void>
+  /** `releaseBoth`, answering the release result. */
+  readonly releasedResult: Effect.Effect<ReleaseResult>
   currentLimit: number
   inFlight: number
   waiters: number
