@@ -115,7 +115,9 @@ const arrayOf = (schema: JsonSchema, draws: Draws, depth: number): Array<unknown
     : Array.isArray(schema.items) ? schema.items : []
   const itemSchema = Array.isArray(schema.items) ? schema.additionalItems ?? true : schema.items ?? true
   const minItems = Math.max(numberOr(schema.minItems) ?? 0, depth >= shallowDepth ? 0 : tuple.length)
-  const maxItems = numberOr(schema.maxItems) ?? Math.max(minItems, 3)
+  // `items: false` after a tuple (or `additionalItems: false`) closes the array at the tuple's length.
+  const closed = tuple.length > 0 && itemSchema === false
+  const maxItems = closed ? tuple.length : numberOr(schema.maxItems) ?? Math.max(minItems, 3)
   const count = depth >= shallowDepth ? minItems : drawInt(draws, Math.max(minItems, Math.min(1, maxItems)), Math.max(minItems, Math.min(maxItems, 3)))
   const unique = schema.uniqueItems === true
   const items: Array<unknown> = []
@@ -182,11 +184,18 @@ const numberOf = (schema: JsonSchema, draws: Draws): number => {
     let high = Math.floor(bounds.high / step)
     if (bounds.lowExclusive && low * step <= bounds.low) low++
     if (bounds.highExclusive && high * step >= bounds.high) high--
-    const k = high < low ? low : drawInt(draws, low, high)
-    // Multiplying back can add float noise (0.1 * 3); a value JSON schema validators accept is k * step rounded
-    // to the step's decimals.
     const decimals = (String(step).split(".")[1] ?? "").length
-    return Number((k * step).toFixed(decimals))
+    const valueAt = (k: number) => Number((k * step).toFixed(decimals))
+    if (high < low) return valueAt(low)
+    // Validators test `value / step` for an integer in floating point (Ajv: 0.3 / 0.05 = 5.999…, rejected), so
+    // walk from a drawn multiple to the first one whose quotient is exact.
+    const start = drawInt(draws, low, high)
+    const span = high - low + 1
+    for (let i = 0; i < Math.min(span, 1000); i++) {
+      const value = valueAt(low + ((start - low + i) % span))
+      if (Number.isInteger(value / step)) return value
+    }
+    return valueAt(start)
   }
   const value = Math.round((bounds.low + (bounds.high - bounds.low) * draws.nextDoubleUnsafe()) * 100) / 100
   const tooLow = bounds.lowExclusive ? value <= bounds.low : value < bounds.low

@@ -1,5 +1,6 @@
 import { NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
+import { Ajv } from "ajv"
 import { Duration, Effect, Exit, Fiber, Scope } from "effect"
 import { startMockProvider } from "../../src/mock/index.js"
 import { chatBody, contentOf, getJson, postChat } from "./helpers.js"
@@ -134,6 +135,32 @@ describe("mock provider: content", () => {
       assert.strictEqual(body.usage.total_tokens, body.usage.prompt_tokens + body.usage.completion_tokens)
       const models = (yield* getJson(`${one.url}/models`)) as any
       assert.isTrue(models.data.some((m: { id: string }) => m.id === "mock-writer"))
+    })))
+
+  it.live("response_format json_schema: the content is JSON that validates; json_object: a JSON object", () =>
+    live(Effect.gen(function*() {
+      const provider = yield* startMockProvider({ latencyMs: { min: 0, max: 0 } })
+      const schema = {
+        type: "object",
+        properties: {
+          verdict: { type: "string", enum: ["buy", "skip"] },
+          stars: { type: "integer", minimum: 1, maximum: 5 },
+          pros: { type: "array", items: { type: "string" }, minItems: 2 },
+          seller: { type: "object", properties: { name: { type: "string" }, verified: { type: "boolean" } }, required: ["name"] }
+        },
+        required: ["verdict", "stars", "pros", "seller"],
+        additionalProperties: false
+      }
+      const validate = new Ajv({ strict: false }).compile(schema)
+      for (const topic of ["shoes", "tents", "lamps"]) {
+        const answer = yield* postChat(provider.url, chatBody(`Judge the review of ${topic}.`, {
+          response_format: { type: "json_schema", json_schema: { name: "verdict", strict: true, schema } }
+        }))
+        const parsed = JSON.parse(contentOf(answer))
+        assert.isTrue(validate(parsed), JSON.stringify(validate.errors))
+      }
+      const object = yield* postChat(provider.url, chatBody("Anything", { response_format: { type: "json_object" } }))
+      assert.isObject(JSON.parse(contentOf(object)))
     })))
 
   it.live("a malformed request gets 400 and does not count as served", () =>
