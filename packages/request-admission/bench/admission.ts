@@ -1,6 +1,6 @@
 // `pnpm --filter @sluice/request-admission bench`: admission costs on the built package (dist/).
 // Prints a Markdown table, then one JSON object as the last line.
-import { Effect, Exit, Fiber, Scope } from "effect"
+import { Effect, Exit, Fiber, Layer, Scope } from "effect"
 import pLimit from "p-limit"
 import { ReleaseOutcome, RequestAdmission } from "../dist/index.js"
 
@@ -23,7 +23,6 @@ const timeEffect = <E>(effect: Effect.Effect<void, E, RequestAdmission>, cap: nu
     )
   )
 
-import { Layer } from "effect"
 const Layer_build = (cap: number) => Layer.build(layer(cap))
 
 // ---------------------------------------------------------------- uncontended
@@ -119,28 +118,32 @@ const heapPerWaiter = (n: number) =>
 
 // ---------------------------------------------------------------- run
 
-const rounds = 5
+// Rounds alternate p-limit and ours so that machine noise hits both alike; medians are reported.
+const rounds = 7
 const ours: Array<number> = []
 const scoped: Array<number> = []
 const theirs: Array<number> = []
+const ratios: Array<number> = []
 for (let r = 0; r < rounds; r++) {
-  theirs.push(((await pLimitRun()) * 1e6) / UNCONTENDED)
-  ours.push(((await timeEffect(uncontended, 8)) * 1e6) / UNCONTENDED)
+  const them = ((await pLimitRun()) * 1e6) / UNCONTENDED
+  const us = ((await timeEffect(uncontended, 8)) * 1e6) / UNCONTENDED
+  theirs.push(them)
+  ours.push(us)
+  ratios.push(us / them)
   scoped.push(((await timeEffect(scopedAcquireRelease, 8)) * 1e6) / UNCONTENDED)
 }
+await runHandoff(1_000) // warm-up
 const h1k: Array<number> = []
 const h100k: Array<number> = []
-for (let r = 0; r < 3; r++) {
-  h1k.push(await runHandoff(1_000))
-  h100k.push(await runHandoff(100_000))
-}
+for (let r = 0; r < 15; r++) h1k.push(await runHandoff(1_000))
+for (let r = 0; r < 3; r++) h100k.push(await runHandoff(100_000))
 const heap = await heapPerWaiter(50_000)
 
 const result = {
   uncontendedNsPerOp: Math.round(median(ours)),
   scopedAcquireReleaseNsPerOp: Math.round(median(scoped)),
   pLimitNsPerOp: Math.round(median(theirs)),
-  uncontendedVsPLimit: Number((median(ours) / median(theirs)).toFixed(2)),
+  uncontendedVsPLimit: Number(median(ratios).toFixed(2)),
   handoffNsPerOp1k: Math.round(median(h1k)),
   handoffNsPerOp100k: Math.round(median(h100k)),
   handoff100kVs1k: Number((median(h100k) / median(h1k)).toFixed(2)),

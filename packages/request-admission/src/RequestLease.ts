@@ -12,8 +12,6 @@ export interface RequestLease {
   readonly group: string
   /** The domain's adaptive limit when this lease was admitted (drives "decrease once per cascade"). */
   readonly admittedLimit: number
-  /** `Clock` time (ms) of admission. */
-  readonly acquiredAtMillis: number
   /** Time spent queued before admission (0 when admitted at once). */
   readonly waitedMs: number
 }

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Fiber, Scope } from "effect"
+import { Clock, Effect, Exit, Fiber, Scope } from "effect"
 import { TestClock } from "effect/testing"
 import { ReleaseOutcome, RequestAdmission } from "../src/index.js"
 import { chat, controller, embedding, forkNow, image, leaks, recordEvents, resource, settle } from "./helpers.js"
@@ -547,7 +547,7 @@ describe("queueing and timeouts", () => {
       const admission = yield* RequestAdmission
       const lease = yield* admission.tryAcquire({ resource: chat })
       yield* admission.release(lease, ReleaseOutcome.rateLimited(3))
-      const fiber = yield* forkNow(Effect.scoped(Effect.map(admission.acquire({ resource: chat }), (l) => l.acquiredAtMillis)))
+      const fiber = yield* forkNow(Effect.scoped(Effect.andThen(admission.acquire({ resource: chat }), Clock.currentTimeMillis)))
       yield* TestClock.adjust("2999 millis")
       yield* settle
       assert.isUndefined(fiber.pollUnsafe())

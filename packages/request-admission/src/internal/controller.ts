@@ -72,7 +72,6 @@ export class LeaseImpl implements RequestLease {
     readonly resource: RequestResourceKey,
     readonly group: string,
     readonly admittedLimit: number,
-    readonly acquiredAtMillis: number,
     readonly waitedMs: number,
     readonly domain: Domain,
     readonly owner: object
@@ -347,7 +346,6 @@ export const makeController = Effect.fnUntraced(function*(config: ResolvedConfig
       item.resource,
       group,
       domain.currentLimit,
-      now,
       waitedMs,
       domain,
       owner
@@ -549,8 +547,9 @@ export const makeController = Effect.fnUntraced(function*(config: ResolvedConfig
     item: RequestAdmissionItem,
     restore: Restore
   ): Effect.Effect<RequestLease, QueueTimeout | Shutdown> => {
-    const now = nowOf(fiber)
     if (shutdown) return Effect.andThen(domain.releaseBoth, Effect.fail(new Shutdown({ resource: item.resource })))
+    // A cooldown may have begun while the permits were being taken; the clock is read only if one exists.
+    const now = domain.blockedUntil === 0 && !listening() ? 0 : nowOf(fiber)
     if (domain.blockedUntil > now) return Effect.andThen(domain.releaseBoth, queueOrFail(pool, domain, item, restore))
     const lease = admit(domain, item, groupOf(item, domain), now, 0, false)
     scheduleFlush(fiber)
@@ -768,7 +767,7 @@ export const makeController = Effect.fnUntraced(function*(config: ResolvedConfig
 
 
   /** Releases an active lease (a released one is left alone: callers decide whether that is a duplicate). */
-  const releaseActive = (lease: LeaseImpl, outcome: ReleaseOutcome): Effect.Effect<ReleaseResult> =>
+  const releaseActive = (lease: LeaseImpl, outcome: ReleaseOutcome, answer = true): Effect.Effect<unknown> =>
     Effect.withFiber((fiber) => {
       if (lease.state !== ACTIVE) return NOT_ACTIVE
       lease.state = RELEASED
@@ -797,7 +796,7 @@ export const makeController = Effect.fnUntraced(function*(config: ResolvedConfig
         })
       }
       scheduleFlush(fiber)
-      if (!pending && pool.queued === 0) return domain.releasedResult
+      if (!pending && pool.queued === 0) return answer ? domain.releasedResult : domain.releaseBoth
       // Freed capacity goes straight to the queue, resizes first (a decrease must not over-admit).
       return Effect.as(
         Effect.andThen(domain.releaseBoth, pending ? Effect.andThen(settle, pump(pool)) : pump(pool)),
@@ -811,12 +810,12 @@ export const makeController = Effect.fnUntraced(function*(config: ResolvedConfig
     Effect.suspend(() => {
       if (!(lease instanceof LeaseImpl) || lease.owner !== owner) return releaseDiagnostic(lease, "foreign_lease")
       if (lease.state !== ACTIVE) return releaseDiagnostic(lease, "duplicate")
-      return Effect.uninterruptible(releaseActive(lease, outcome))
+      return Effect.uninterruptible(releaseActive(lease, outcome) as Effect.Effect<ReleaseResult>)
     })
 
   /** Scope finalizers and cleanups: release unless the holder already did (not a duplicate). */
   const releaseIfActive = (lease: RequestLease, outcome: ReleaseOutcome): Effect.Effect<unknown> =>
-    lease instanceof LeaseImpl && lease.owner === owner ? releaseActive(lease, outcome) : Effect.void
+    lease instanceof LeaseImpl && lease.owner === owner ? releaseActive(lease, outcome, false) : Effect.void
 
   const outcomeOfExit = (exit: Exit.Exit<unknown, unknown>): ReleaseOutcome =>
     Exit.isSuccess(exit)
