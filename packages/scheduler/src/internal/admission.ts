@@ -147,7 +147,7 @@ export class AdmissionLedger {
       }
     }
     if (alone) total = 2 * w
-    let share = Math.max(1, Math.ceil((limit * w) / total))
+    let share = Math.max(1, Math.round((limit * w) / total))
     if (info.admittedLimit !== undefined) share = Math.min(share, info.admittedLimit)
     return Math.min(share, limit)
   }

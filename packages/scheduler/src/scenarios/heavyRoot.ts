@@ -1,0 +1,108 @@
+import { Clock, Effect } from "effect"
+import type { SchedulerConfigError, SchedulerRunError } from "../errors.js"
+import { runScheduler } from "../Scheduler.js"
+import { type AdmissionPolicyName, customModelMetadata, localMetadata } from "../Spec.js"
+import { percentile, runVirtual } from "./virtualTime.js"
+
+export interface HeavyRootOptions {
+  readonly policy?: AdmissionPolicyName
+  /** Model-task capacity (`llm_wait`), default 8. */
+  readonly capacity?: number
+  readonly hotTasks?: number
+  readonly hotSeconds?: number
+  readonly hotWeight?: number
+  readonly peerTasks?: number
+  readonly peerSeconds?: number
+  readonly peerWeight?: number
+  readonly peerReadySeconds?: number
+}
+
+export interface HeavyRootReport {
+  readonly policy: AdmissionPolicyName
+  readonly wallSeconds: number
+  /** (hot busy + peer busy) / capacity. */
+  readonly idealSeconds: number
+  readonly ratio: number
+  readonly peerWaitSeconds: { readonly first: number; readonly p50: number; readonly p95: number; readonly max: number }
+  readonly maxModelTasksInFlight: number
+  readonly rowsCompleted: number
+}
+
+/**
+ * `heavy-root` (anchor-benchmarks §1.4), on virtual time: a heavy group (512 × 0.5 s, weight 4) is ready at t = 0,
+ * a light peer group (256 × 0.05 s, weight 1) becomes ready at t = 0.05 s, both competing for 8 model-task slots.
+ * Bounded borrow lets the heavy group use every slot while alone, then yields to the peer as its debt is repaid.
+ *
+ * Shape in the scheduler: `hot` is a cell column on `hotTasks` rows; `peer` is a cell column behind a local
+ * `gate` full column that sleeps until the peer's ready time. Rows beyond `peerTasks` are no-ops for `peer`
+ * (instant, excluded from wait statistics) so the two groups can have different task counts in one row group.
+ */
+export const heavyRoot = (
+  options: HeavyRootOptions = {}
+): Effect.Effect<HeavyRootReport, SchedulerConfigError | SchedulerRunError> => {
+  const policy = options.policy ?? "bounded-borrow"
+  const capacity = options.capacity ?? 8
+  const hotTasks = options.hotTasks ?? 512
+  const hotMs = (options.hotSeconds ?? 0.5) * 1000
+  const peerTasks = options.peerTasks ?? 256
+  const peerMs = (options.peerSeconds ?? 0.05) * 1000
+  const readyMs = (options.peerReadySeconds ?? 0.05) * 1000
+  const rows = Math.max(hotTasks, peerTasks)
+  const waits: Array<number> = []
+  let modelActive = 0
+  let maxModelActive = 0
+  const busy = (ms: number) =>
+    Effect.sync(() => {
+      modelActive++
+      maxModelActive = Math.max(maxModelActive, modelActive)
+    }).pipe(Effect.andThen(Effect.sleep(ms)), Effect.ensuring(Effect.sync(() => modelActive--)))
+  const job = runScheduler({
+    rows,
+    bufferSize: rows,
+    sink: { write: () => Effect.void },
+    columns: [
+      {
+        name: "hot",
+        strategy: "cell",
+        scheduling: customModelMetadata("bench", "hot", "v1", options.hotWeight ?? 4),
+        generate: ({ rowIndex }) => rowIndex < hotTasks ? busy(hotMs).pipe(Effect.as({ hot: 1 })) : Effect.succeed({ hot: 0 })
+      },
+      {
+        name: "gate",
+        strategy: "full",
+        scheduling: localMetadata("gate"),
+        generate: ({ rows }) => Effect.sleep(readyMs).pipe(Effect.as(rows.map(() => ({ gate: 1 }))))
+      },
+      {
+        name: "peer",
+        strategy: "cell",
+        requires: ["gate"],
+        scheduling: customModelMetadata("bench", "peer", "v1", options.peerWeight ?? 1),
+        generate: ({ rowIndex }) =>
+          rowIndex >= peerTasks ? Effect.succeed({ peer: 0 }) : Clock.currentTimeMillis.pipe(
+            Effect.tap((now) => Effect.sync(() => waits.push(now - readyMs))),
+            Effect.andThen(busy(peerMs)),
+            Effect.as({ peer: 1 })
+          )
+      }
+    ]
+  }, { admissionPolicy: policy, maxModelTaskAdmission: capacity, maxConcurrentRowGroups: 1, earlyShutdown: false })
+  return runVirtual(job).pipe(Effect.map(({ elapsedMs, value }) => {
+    const idealSeconds = (hotTasks * hotMs + peerTasks * peerMs) / 1000 / capacity
+    const wallSeconds = elapsedMs / 1000
+    return {
+      policy,
+      wallSeconds,
+      idealSeconds,
+      ratio: wallSeconds / idealSeconds,
+      peerWaitSeconds: {
+        first: Math.min(...waits) / 1000,
+        p50: percentile(waits, 0.5) / 1000,
+        p95: percentile(waits, 0.95) / 1000,
+        max: Math.max(...waits) / 1000
+      },
+      maxModelTasksInFlight: maxModelActive,
+      rowsCompleted: value.rowsCompleted
+    }
+  }))
+}
