@@ -312,7 +312,7 @@ export const makeController = Effect.fnUntraced(function*(config: ResolvedConfig
       const after = Effect.andThen(settle, pump(domain.pool))
       return wakeAt === Infinity || shutdown
         ? after
-        : Effect.andThen(after, Effect.andThen(Effect.sleep(wakeAt - now), timerLoop(domain)))
+        : Effect.andThen(after, Effect.andThen(Effect.sleep(Math.max(1, Math.ceil(wakeAt - now))), timerLoop(domain)))
     })
 
   /** Runs what the last synchronous steps left behind: resizes first, so that pumps can use them. */
@@ -658,7 +658,8 @@ export const makeController = Effect.fnUntraced(function*(config: ResolvedConfig
           ? retryAfter * 1000
           : config.cooldownMs
         // A later 429 never shortens an active cooldown.
-        const blockedUntil = Math.max(domain.blockedUntil, now + cooldownMs)
+        // Whole milliseconds: the cooldown timer wakes exactly at the end, never a fraction before it.
+        const blockedUntil = Math.max(domain.blockedUntil, now + Math.ceil(cooldownMs))
         const extended = blockedUntil !== domain.blockedUntil
         domain.blockedUntil = blockedUntil
         // Once per cascade: a lease admitted above the current limit was part of a burst already punished.
