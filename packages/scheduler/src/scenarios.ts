@@ -6,3 +6,4 @@
  */
 export { heavyRoot, type HeavyRootOptions, type HeavyRootReport } from "./scenarios/heavyRoot.js"
 export { percentile, runVirtual } from "./scenarios/virtualTime.js"
+export { pressure725, type Pressure725Options, type Pressure725Report } from "./scenarios/pressure725.js"

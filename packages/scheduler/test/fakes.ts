@@ -65,9 +65,7 @@ export const makeFakeRequestLayer = (endpoints: ReadonlyArray<{ provider: string
         if (!e.open || e.inFlight >= e.limit) {
           e.waiters++
           e.maxWaiters = Math.max(e.maxWaiters, e.waiters)
-          yield* Effect.suspend(() => (e.open && e.inFlight < e.limit ? Effect.succeed(true) : Effect.fail(false))).pipe(
-            Effect.retry({ schedule: Schedule_spaced10 })
-          )
+          while (!(e.open && e.inFlight < e.limit)) yield* Effect.sleep(10)
           e.waiters--
         }
         e.inFlight++
@@ -106,8 +104,6 @@ export const makeFakeRequestLayer = (endpoints: ReadonlyArray<{ provider: string
     return { source, call, endpoint, probe: { leases, waiters } }
   })
 
-import { Schedule } from "effect"
-const Schedule_spaced10 = Schedule.spaced(10)
 
 /** Advances the TestClock in steps until the fiber finishes (or `maxMs` of virtual time passed). */
 export const driveClock = <A, E>(fiber: Fiber.Fiber<A, E>, stepMs = 10, maxMs = 600_000) =>

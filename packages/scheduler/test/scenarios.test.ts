@@ -1,15 +1,28 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { heavyRoot } from "../src/scenarios.js"
+import { heavyRoot, pressure725 } from "../src/scenarios.js"
 
 describe("scenarios", () => {
   it.effect("heavy-root: bounded borrow keeps wall ≤ 34.0 s and peer p95 ≤ 12.4 s", () =>
     Effect.gen(function*() {
       const bounded = yield* heavyRoot()
       const strict = yield* heavyRoot({ policy: "strict-fair" })
-      console.log(JSON.stringify({ bounded, strict }))
       assert.isAtMost(bounded.wallSeconds, 34.0)
       assert.isAtMost(bounded.peerWaitSeconds.p95, 12.4)
       assert.strictEqual(bounded.maxModelTasksInFlight, 8)
+    }), 60_000)
+})
+
+describe("pressure-725", () => {
+  it.effect("128/128 rows, no drops, no admission timeouts, no request waiters, ≤ 1.05 × ideal", () =>
+    Effect.gen(function*() {
+      const report = yield* pressure725()
+      const strict = yield* pressure725({ policy: "strict-fair" })
+      assert.strictEqual(report.rowsCompleted, 128)
+      assert.strictEqual(report.rowsDropped, 0)
+      assert.strictEqual(report.requests.admissionTimeouts, 0)
+      assert.strictEqual(report.maxRequestWaiters, 0)
+      assert.deepStrictEqual(report.leaks, { taskLeases: 0, requestLeases: 0, requestWaiters: 0 })
+      assert.isAtMost(report.elapsedSeconds, 1.05 * (1024 * 0.14 / 32 + 0.21))
     }), 60_000)
 })
