@@ -1,0 +1,86 @@
+import type { Redacted } from "effect"
+import { Schema } from "effect"
+
+export interface ChatMessage {
+  readonly role: "system" | "user" | "assistant"
+  readonly content: string
+}
+
+/** Structured output: a JSON schema the answer must follow, or any JSON object. */
+export type ResponseFormat =
+  | {
+    readonly type: "json_schema"
+    /** The schema's name as OpenAI wants it (`[a-zA-Z0-9_-]{1,64}`). */
+    readonly name: string
+    readonly schema: unknown
+    readonly strict?: boolean
+  }
+  | { readonly type: "json_object" }
+
+/** One attempt of one chat-completions call. */
+export interface ChatCompletionRequest {
+  /** The provider's name (config `providers[].name`), for error messages and classification; default: `baseUrl`. */
+  readonly provider?: string
+  /** The OpenAI-compatible base URL, up to and including `/v1`. */
+  readonly baseUrl: string
+  /** Sent as `Authorization: Bearer …`; `undefined` sends no Authorization header (local servers). */
+  readonly apiKey: Redacted.Redacted<string> | undefined
+  readonly model: string
+  readonly messages: ReadonlyArray<ChatMessage>
+  readonly temperature?: number
+  readonly maxTokens?: number
+  readonly responseFormat?: ResponseFormat
+  /** The whole attempt (connect, send, wait, read the body) must finish within this; else a `timeout` error. */
+  readonly timeoutSeconds: number
+}
+
+export interface TokenUsage {
+  readonly promptTokens: number
+  readonly completionTokens: number
+  readonly totalTokens: number
+}
+
+/** A decoded answer. */
+export interface ChatCompletion {
+  readonly id: string | undefined
+  /** The model that answered (as the provider reports it; the requested model when it does not). */
+  readonly model: string
+  /** The first choice's message text (`""` when the provider sent `null`, e.g. a refusal). */
+  readonly content: string
+  /** `stop`, `length`, `content_filter`, … as the provider sent it. */
+  readonly finishReason: string | undefined
+  /** Absent when the provider sends no `usage`. */
+  readonly usage: TokenUsage | undefined
+}
+
+/** The part of the OpenAI chat-completions answer we rely on; everything else is ignored. */
+export const ChatCompletionWire = Schema.Struct({
+  id: Schema.optional(Schema.String),
+  model: Schema.optional(Schema.String),
+  choices: Schema.Array(Schema.Struct({
+    message: Schema.Struct({ content: Schema.optional(Schema.NullOr(Schema.String)) }),
+    finish_reason: Schema.optional(Schema.NullOr(Schema.String))
+  })).check(Schema.isMinLength(1)),
+  usage: Schema.optional(Schema.NullOr(Schema.Struct({
+    prompt_tokens: Schema.Finite,
+    completion_tokens: Schema.Finite,
+    total_tokens: Schema.optional(Schema.Finite)
+  })))
+})
+export type ChatCompletionWire = typeof ChatCompletionWire.Type
+
+export const toChatCompletion = (wire: ChatCompletionWire, requestedModel: string): ChatCompletion => {
+  const choice = wire.choices[0]!
+  const usage = wire.usage ?? undefined
+  return {
+    id: wire.id,
+    model: wire.model ?? requestedModel,
+    content: choice.message.content ?? "",
+    finishReason: choice.finish_reason ?? undefined,
+    usage: usage === undefined ? undefined : {
+      promptTokens: usage.prompt_tokens,
+      completionTokens: usage.completion_tokens,
+      totalTokens: usage.total_tokens ?? usage.prompt_tokens + usage.completion_tokens
+    }
+  }
+}

@@ -1,0 +1,148 @@
+import { ProviderError, providerErrorFromHttp, providerErrorFromTransport, type ProviderIdentity } from "@sluice/errors"
+import { Duration, Effect, Redacted, Schema } from "effect"
+import { HttpClient, type HttpClientError, HttpClientRequest } from "effect/http"
+import {
+  type ChatCompletion,
+  type ChatCompletionRequest,
+  ChatCompletionWire,
+  type ResponseFormat,
+  toChatCompletion
+} from "./ChatCompletion.js"
+import { scrubSecret, secretFreeCause } from "./secrets.js"
+
+const decodeWire = Schema.decodeUnknownEffect(Schema.fromJsonString(ChatCompletionWire))
+
+// Error bodies can be whole HTML pages; the classifier needs the first few KB at most.
+const maxBodyChars = 4096
+
+const wireResponseFormat = (format: ResponseFormat) =>
+  format.type === "json_object"
+    ? { type: "json_object" }
+    : {
+      type: "json_schema",
+      json_schema: { name: format.name, schema: format.schema, ...(format.strict === undefined ? {} : { strict: format.strict }) }
+    }
+
+const wireBody = (request: ChatCompletionRequest) => ({
+  model: request.model,
+  messages: request.messages,
+  ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
+  // `max_tokens` rather than `max_completion_tokens`: every OpenAI-compatible server (vLLM, llama.cpp, Ollama…)
+  // reads it, and OpenAI still accepts it for non-reasoning models.
+  ...(request.maxTokens === undefined ? {} : { max_tokens: request.maxTokens }),
+  ...(request.responseFormat === undefined ? {} : { response_format: wireResponseFormat(request.responseFormat) })
+})
+
+const chatCompletionsUrl = (baseUrl: string) => `${baseUrl.replace(/\/+$/, "")}/chat/completions`
+
+/**
+ * The one place the key is unwrapped: it goes into the Authorization header and nowhere else. Effect redacts
+ * `authorization` when a request or its headers are printed or traced.
+ */
+const buildRequest = (request: ChatCompletionRequest) =>
+  HttpClientRequest.post(chatCompletionsUrl(request.baseUrl)).pipe(
+    HttpClientRequest.acceptJson,
+    request.apiKey === undefined ? (r) => r : HttpClientRequest.bearerToken(request.apiKey),
+    HttpClientRequest.bodyJson(wireBody(request))
+  )
+
+const fromClientError = (
+  error: HttpClientError.HttpClientError,
+  identity: ProviderIdentity,
+  secret: string | undefined
+): ProviderError => {
+  const reason = error.reason
+  switch (reason._tag) {
+    case "EncodeError":
+      return new ProviderError({
+        ...identity,
+        kind: "bad_request",
+        message: `The request to provider '${identity.provider}' could not be encoded as JSON.`
+      })
+    case "InvalidUrlError":
+      return new ProviderError({
+        ...identity,
+        kind: "api_error",
+        message: `Provider '${identity.provider}' has an invalid base URL.`
+      })
+    default:
+      // Transport failures (refused, reset, DNS…) and body reads cut off mid-way. The cause is rebuilt from
+      // names, codes and scrubbed messages only: the original error objects can reference the request.
+      return providerErrorFromTransport({ ...identity, failure: secretFreeCause(reason.cause ?? reason, secret) })
+  }
+}
+
+const attempt = Effect.fnUntraced(function*(
+  request: ChatCompletionRequest,
+  identity: ProviderIdentity,
+  secret: string | undefined
+) {
+  const client = yield* HttpClient.HttpClient
+  const httpRequest = yield* buildRequest(request).pipe(
+    Effect.mapError(() =>
+      new ProviderError({
+        ...identity,
+        kind: "bad_request",
+        message: `The request to provider '${identity.provider}' could not be encoded as JSON.`
+      })
+    )
+  )
+  const response = yield* client.execute(httpRequest)
+  const text = yield* response.text
+  if (response.status < 200 || response.status >= 300) {
+    return yield* Effect.flip(providerErrorFromHttp({
+      ...identity,
+      status: response.status,
+      // A server may echo the Authorization header in its error message; it must not reach our errors.
+      body: scrubSecret(text.slice(0, maxBodyChars), secret),
+      headers: response.headers
+    }))
+  }
+  const wire = yield* decodeWire(text).pipe(
+    Effect.mapError((error) =>
+      new ProviderError({
+        ...identity,
+        kind: "api_error",
+        status: response.status,
+        message: scrubSecret(
+          `Provider '${identity.provider}' answered ${response.status} with a body that is not a chat completion: ${
+            error.message.slice(0, 500)
+          }`,
+          secret
+        )
+      })
+    )
+  )
+  return toChatCompletion(wire, request.model)
+})
+
+/**
+ * One chat-completions attempt against an OpenAI-compatible endpoint, with no retries of its own (the
+ * request-admission executor wraps each attempt in a lease and owns retries).
+ *
+ * Failures are all `ProviderError`s: non-2xx answers are classified by `providerErrorFromHttp` (status, body,
+ * Retry-After); refused/reset connections by `providerErrorFromTransport`; an attempt that takes longer than
+ * `timeoutSeconds` is a `timeout`; a 2xx body that is not a chat completion is an `api_error` carrying the
+ * status. Interrupting the returned effect (including by the timeout) aborts the HTTP request, so no socket is
+ * left waiting. The API key never appears in an error, a log line or a span.
+ */
+export const chatCompletion = (
+  request: ChatCompletionRequest
+): Effect.Effect<ChatCompletion, ProviderError, HttpClient.HttpClient> => {
+  const identity: ProviderIdentity = { provider: request.provider ?? request.baseUrl, model: request.model }
+  const secret = request.apiKey === undefined ? undefined : Redacted.value(request.apiKey)
+  return attempt(request, identity, secret).pipe(
+    Effect.catchTag("HttpClientError", (error) => Effect.fail(fromClientError(error, identity, secret))),
+    Effect.timeoutOrElse({
+      duration: Duration.seconds(request.timeoutSeconds),
+      orElse: () =>
+        Effect.fail(
+          new ProviderError({
+            ...identity,
+            kind: "timeout",
+            message: `Provider '${identity.provider}' did not answer within ${request.timeoutSeconds} s.`
+          })
+        )
+    })
+  )
+}
