@@ -69,7 +69,14 @@ const settle = Effect.gen(function*() {
   for (let i = 0; i < 6; i++) yield* Effect.yieldNow
 })
 
-const run = (input: fc.RecordValue<{ cap: number; successesUntilIncrease: number; decreaseFactor: number; commands: Array<Command> }>) =>
+interface Scenario {
+  readonly cap: number
+  readonly successesUntilIncrease: number
+  readonly decreaseFactor: number
+  readonly commands: ReadonlyArray<Command>
+}
+
+const run = (input: Scenario) =>
   Effect.gen(function*() {
     const admission = yield* RequestAdmission
     const holders: Array<Holder> = []
