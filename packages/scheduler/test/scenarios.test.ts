@@ -10,6 +10,9 @@ describe("scenarios", () => {
       assert.isAtMost(bounded.wallSeconds, 34.0)
       assert.isAtMost(bounded.peerWaitSeconds.p95, 12.4)
       assert.strictEqual(bounded.maxModelTasksInFlight, 8)
+      // Strict-fair is work-conserving but starves the late peer (the anchor's 33.6 s / 33.45 s).
+      assert.strictEqual(strict.wallSeconds, 33.6)
+      assert.isAbove(strict.peerWaitSeconds.p95, 30)
     }), 60_000)
 })
 
@@ -24,5 +27,9 @@ describe("pressure-725", () => {
       assert.strictEqual(report.maxRequestWaiters, 0)
       assert.deepStrictEqual(report.leaks, { taskLeases: 0, requestLeases: 0, requestWaiters: 0 })
       assert.isAtMost(report.elapsedSeconds, 1.05 * (1024 * 0.14 / 32 + 0.21))
+      assert.strictEqual(report.requests.rateLimited, 0)
+      assert.strictEqual(report.maxModelTasksInFlight, 32)
+      assert.strictEqual(strict.rowsCompleted, 128)
+      assert.strictEqual(strict.maxRequestWaiters, 0)
     }), 60_000)
 })
