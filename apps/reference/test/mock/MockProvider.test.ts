@@ -93,8 +93,11 @@ describe("mock provider: admission", () => {
       assert.strictEqual(stats.served, 0)
     })))
 
-  it.live("closes cleanly while a timeoutRate request hangs, and the port is released", () =>
-    live(Effect.gen(function*() {
+  it.live("closes cleanly while a timeoutRate request hangs: port released, no sockets left open", () => {
+    const tcpHandles = () => process.getActiveResourcesInfo().filter((name) => name.startsWith("TCP")).length
+    let handlesBefore = 0
+    return live(Effect.gen(function*() {
+      handlesBefore = tcpHandles()
       const scope = yield* Scope.make()
       const provider = yield* startMockProvider({ timeoutRate: 1 }).pipe(Scope.provide(scope))
       const hanging = yield* Effect.forkChild(Effect.exit(postChat(provider.url, chatBody("hang"))), {
@@ -107,7 +110,13 @@ describe("mock provider: admission", () => {
       assert.isTrue(Exit.isFailure(clientExit))
       const after = yield* Effect.exit(postChat(provider.url, chatBody("again")))
       assert.isTrue(Exit.isFailure(after))
-    })))
+    })).pipe(
+      // after the server's scope and the client's dispatcher are both closed, no TCP handle is left behind
+      Effect.andThen(Effect.sleep("20 millis")),
+      // (at most as many as before: handles of an earlier test may still be closing)
+      Effect.andThen(Effect.sync(() => assert.isAtMost(tcpHandles(), handlesBefore)))
+    )
+  })
 })
 
 describe("mock provider: content", () => {
