@@ -1,6 +1,6 @@
 // `pnpm --filter @sluice/request-admission bench`: admission costs on the built package (dist/).
 // Prints a Markdown table, then one JSON object as the last line.
-import { Effect, Exit, Fiber, Layer, Scope } from "effect"
+import { Deferred, Effect, Exit, Fiber, Layer, Scope } from "effect"
 import pLimit from "p-limit"
 import { ReleaseOutcome, RequestAdmission } from "../dist/index.js"
 
@@ -54,29 +54,43 @@ const pLimitRun = async () => {
 
 // ---------------------------------------------------------------- hand-off under a queue of n waiters
 
+// n workers loop on acquire → release with cap 1, so n − 1 of them are always queued; we time
+// HANDOFFS release-to-waiter hand-offs in that steady state (after a warm-up).
+const HANDOFFS = 20_000
+const WARMUP = 2_000
+
 const handoff = (n: number) =>
   Effect.gen(function*() {
     const admission = yield* RequestAdmission
-    const scope = yield* Scope.make()
-    const held = yield* Scope.provide(admission.acquire(item), scope)
-    const fibers: Array<Fiber.Fiber<void, unknown>> = []
+    let count = 0
+    let startAt = Infinity
+    let start = 0
+    let elapsed = 0
+    const done = yield* Deferred.make<void>()
+    // the holder yields once while holding, so that the others really queue behind it
+    const body = Effect.andThen(Effect.yieldNow, Effect.sync(() => {
+      count++
+      if (count === startAt) start = performance.now()
+      if (count === startAt + HANDOFFS) {
+        elapsed = performance.now() - start
+        Deferred.doneUnsafe(done, Exit.void)
+      }
+    }))
+    const fibers: Array<Fiber.Fiber<unknown, unknown>> = []
     for (let i = 0; i < n; i++) {
       // 64 fairness groups so the flow heap is exercised too
-      fibers.push(
-        yield* Effect.forkChild(
-          admission.withLease({ resource, group: { key: `g${i % 64}`, weight: 1 + (i % 3) } }, () => Effect.void),
-          { startImmediately: true }
-        )
-      )
+      const worker = admission.withLease({ resource, group: { key: `g${i % 64}`, weight: 1 + (i % 3) } }, () => body)
+      fibers.push(yield* Effect.forkChild(Effect.forever(worker), { startImmediately: true }))
     }
-    const start = performance.now()
-    yield* admission.release(held, ReleaseOutcome.success)
-    yield* Fiber.joinAll(fibers)
-    const elapsed = performance.now() - start
-    yield* Scope.close(scope, Exit.void)
+    // every worker is forked and parked: time from the next WARMUP hand-offs on
+    startAt = count + WARMUP
+    const queued = (yield* admission.inspect).waiters
+    if (queued < n - 2) throw new Error(`expected ${n - 1} queued waiters, saw ${queued}`)
+    yield* Deferred.await(done)
+    yield* Fiber.interruptAll(fibers)
     const view = yield* admission.inspect
     if (view.activeLeases !== 0 || view.waiters !== 0) throw new Error("leak in hand-off bench")
-    return (elapsed * 1e6) / n
+    return (elapsed * 1e6) / HANDOFFS
   })
 
 const runHandoff = (n: number) =>
@@ -135,8 +149,10 @@ for (let r = 0; r < rounds; r++) {
 await runHandoff(1_000) // warm-up
 const h1k: Array<number> = []
 const h100k: Array<number> = []
-for (let r = 0; r < 15; r++) h1k.push(await runHandoff(1_000))
-for (let r = 0; r < 3; r++) h100k.push(await runHandoff(100_000))
+for (let r = 0; r < 5; r++) {
+  h1k.push(await runHandoff(1_000))
+  h100k.push(await runHandoff(100_000))
+}
 const heap = await heapPerWaiter(50_000)
 
 const result = {
@@ -157,8 +173,8 @@ console.log(`| uncontended \`withLease\` (acquire + release of a free lease) | $
 console.log(`| uncontended scoped \`acquire\` + \`release\` | ${result.scopedAcquireReleaseNsPerOp} ns/op |`)
 console.log(`| same work through \`p-limit\` | ${result.pLimitNsPerOp} ns/op |`)
 console.log(`| ratio to p-limit (bar ≤ 3) | ${result.uncontendedVsPLimit} |`)
-console.log(`| hand-off with 1k queued waiters | ${result.handoffNsPerOp1k} ns/op |`)
-console.log(`| hand-off with 100k queued waiters | ${result.handoffNsPerOp100k} ns/op |`)
+console.log(`| release-to-waiter hand-off, 1k queued waiters | ${result.handoffNsPerOp1k} ns/op |`)
+console.log(`| release-to-waiter hand-off, 100k queued waiters | ${result.handoffNsPerOp100k} ns/op |`)
 console.log(`| 100k ÷ 1k (bar ≤ 2) | ${result.handoff100kVs1k} |`)
 console.log(`| heap per queued waiter (incl. its fiber) | ${result.heapBytesPerWaiter} B |`)
 console.log(JSON.stringify(result))
