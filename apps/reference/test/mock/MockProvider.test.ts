@@ -2,7 +2,8 @@ import { NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Ajv } from "ajv"
 import { Duration, Effect, Exit, Fiber, Scope } from "effect"
-import { startMockProvider } from "../../src/mock/index.js"
+import { TestConsole } from "effect/testing"
+import { runMockProviderForever, startMockProvider } from "../../src/mock/index.js"
 import { chatBody, contentOf, getJson, postChat } from "./helpers.js"
 
 // One undici dispatcher per test, destroyed when the test ends (no sockets outlive it).
@@ -200,4 +201,21 @@ describe("mock provider: content", () => {
       assert.include(error.message, "capacity")
       assert.include(error.message, "latencyMs")
     }))
+
+  it.live("runMockProviderForever prints the URL, serves until interrupted, then closes", () =>
+    live(Effect.gen(function*() {
+      const fiber = yield* Effect.forkChild(runMockProviderForever({ latencyMs: { min: 0, max: 0 }, seed: 3 }), {
+        startImmediately: true
+      })
+      let lines: ReadonlyArray<unknown> = []
+      while (lines.length === 0) {
+        yield* Effect.sleep("10 millis")
+        lines = yield* TestConsole.logLines
+      }
+      const url = String(lines[0]).match(/http:\/\/127\.0\.0\.1:\d+\/v1/)?.[0]
+      assert.isDefined(url)
+      assert.strictEqual((yield* postChat(url!, chatBody("hello"))).status, 200)
+      yield* Fiber.interrupt(fiber)
+      assert.isTrue(Exit.isFailure(yield* Effect.exit(postChat(url!, chatBody("hello")))))
+    })).pipe(Effect.provide(TestConsole.layer)))
 })
