@@ -5,9 +5,9 @@ import { buildGraph } from "./internal/graph.js"
 import { resolveOptions } from "./internal/options.js"
 import { resolveScheduling } from "./internal/resolve.js"
 import { RunState, type Spawn } from "./internal/runState.js"
+import { type CapacityPlan, recordRuntimeCapacity } from "@sluice/resolver"
 import type {
   BatchInput,
-  CapacityPlan,
   CellInput,
   GenerationFailure,
   SchedulerOptions,
@@ -96,7 +96,7 @@ export const makeScheduler = <R>(
   Effect.gen(function*() {
     const resolved = yield* resolveOptions(spec, options)
     const graph = yield* buildGraph(spec.columns)
-    const { generators, resources } = yield* resolveScheduling(spec.columns, resolved)
+    const { generators, resources } = yield* resolveScheduling(spec.columns, options, resolved)
     const pubsub = yield* PubSub.unbounded<SchedulerEvent>()
     let subscribers = 0
     let current: RunState<R> | undefined
@@ -241,7 +241,7 @@ export const makeScheduler = <R>(
           })))
         )
       )
-      return resultOf(state, resources.keys, resources.staticLimits, resources.sources)
+      return resultOf(state, resources.keys, resources.capacityPlan)
     }))
 
     return {
@@ -275,23 +275,28 @@ const deadlockError = <R>(state: RunState<R>): SchedulerDeadlockError => {
 const resultOf = <R>(
   state: RunState<R>,
   keys: ReadonlyArray<string>,
-  staticLimits: ReadonlyArray<number>,
-  sources: ReadonlyArray<"default" | "config" | "model_metadata">
+  plan: CapacityPlan
 ): SchedulerResult => {
   const maxInFlightByResource: Record<string, number> = {}
   keys.forEach((key, i) => {
     maxInFlightByResource[key] = state.ledger.maxLeased[i]!
   })
-  const capacityPlan: CapacityPlan = {
-    resources: keys.map((resource, i) => ({ resource, limit: staticLimits[i]!, source: sources[i]! })),
-    runtime: state.runtimeLimits.map((l) => ({
-      resource: keys[l.index]!,
-      staticLimit: l.staticLimit,
-      currentLimit: l.current,
-      minObservedLimit: l.minObserved,
-      open: l.open
-    }))
-  }
+  const runtimeRequestLimits = state.runtimeLimits.map((l) => ({
+    resource: keys[l.index]!,
+    staticLimit: l.staticLimit,
+    currentLimit: l.current,
+    minObservedLimit: l.minObserved,
+    open: l.open
+  }))
+  const capacityPlan = runtimeRequestLimits.reduce(
+    (p, l) =>
+      recordRuntimeCapacity(p, {
+        name: l.resource,
+        value: l.currentLimit,
+        detail: `request-layer limit at the end of the run (lowest ${l.minObservedLimit}, ${l.open ? "open" : "cooling down"})`
+      }),
+    plan
+  )
   return {
     rowsRequested: state.options.rows,
     rowsResumed: state.rowsResumed,
@@ -304,7 +309,8 @@ const resultOf = <R>(
     earlyShutdown: state.shutdown,
     maxRequestWaiters: state.maxRequestWaiters,
     maxInFlightByResource,
-    capacityPlan
+    capacityPlan,
+    runtimeRequestLimits
   }
 }
 

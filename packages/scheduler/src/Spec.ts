@@ -1,5 +1,6 @@
 import type { ModelError, ModelErrorKind } from "@sluice/errors"
-import type { RequestDomain, RequestResourceKey } from "@sluice/scheduling-resources"
+import type { CapacityPlan, SchedulingMetadata, SchedulingMetadataError } from "@sluice/resolver"
+import type { RequestResourceKey } from "@sluice/scheduling-resources"
 import type { Duration, Effect, Stream } from "effect"
 import type { GeneratorError } from "./errors.js"
 
@@ -8,50 +9,6 @@ export type RowValues = Readonly<Record<string, unknown>>
 
 /** What a generator may fail with: a typed model error, or a typed non-model failure. */
 export type GenerationFailure = ModelError | GeneratorError
-
-/**
- * How a generator's tasks are scheduled (the same shape as `@sluice/resolver`'s metadata).
- * - `local`: no model call; only a `submission` slot.
- * - `model`: one provider/model endpoint; also `llm_wait` and `request:{provider}/{model}`, whose limit follows
- *   the request layer's live capacity. `weight` is the endpoint's `maxParallelRequests`.
- * - `custom_model`: model-bound work the scheduler cannot attribute to one endpoint; `llm_wait` only.
- */
-export type SchedulingMetadata =
-  | { readonly kind: "local"; readonly resource: string; readonly weight: number }
-  | {
-    readonly kind: "model"
-    readonly provider: string
-    readonly model: string
-    readonly domain: RequestDomain
-    readonly weight: number
-  }
-  | {
-    readonly kind: "custom_model"
-    readonly namespace: string
-    readonly resource: string
-    readonly version: string
-    readonly weight: number
-  }
-
-export const localMetadata = (resource = "default", weight = 1): SchedulingMetadata => ({
-  kind: "local",
-  resource,
-  weight
-})
-
-export const modelMetadata = (
-  provider: string,
-  model: string,
-  domain: RequestDomain,
-  weight: number
-): SchedulingMetadata => ({ kind: "model", provider, model, domain, weight })
-
-export const customModelMetadata = (
-  namespace: string,
-  resource: string,
-  version = "v1",
-  weight = 1
-): SchedulingMetadata => ({ kind: "custom_model", namespace, resource, version, weight })
 
 /** Input of a cell task: one row. `values` holds every column computed so far for that row. */
 export interface CellInput {
@@ -80,8 +37,11 @@ interface ColumnBase {
   readonly requires?: ReadonlyArray<string> | undefined
   /** Output columns (default `[name]`). Every key the generator returns outside this list is ignored. */
   readonly outputs?: ReadonlyArray<string> | undefined
-  /** Default: `localMetadata()`. */
-  readonly scheduling?: SchedulingMetadata | undefined
+  /**
+   * How the generator's tasks are scheduled (`@sluice/resolver` metadata; default `localMetadata()`). A
+   * `SchedulingMetadataError` with a fallback uses the fallback and reports it in the capacity plan.
+   */
+  readonly scheduling?: SchedulingMetadata | SchedulingMetadataError | undefined
 }
 
 /** One task per row. */
@@ -216,16 +176,6 @@ export interface RuntimeRequestLimit {
   readonly open: boolean
 }
 
-/** Every scheduler resource limit with where it came from, and what the request layer did with them at runtime. */
-export interface CapacityPlan {
-  readonly resources: ReadonlyArray<{
-    readonly resource: string
-    readonly limit: number
-    readonly source: "default" | "config" | "model_metadata"
-  }>
-  readonly runtime: ReadonlyArray<RuntimeRequestLimit>
-}
-
 export interface SchedulerResult {
   readonly rowsRequested: number
   /** Rows of row groups skipped because `resume` listed them. */
@@ -240,5 +190,8 @@ export interface SchedulerResult {
   readonly earlyShutdown: boolean
   readonly maxRequestWaiters: number
   readonly maxInFlightByResource: Readonly<Record<string, number>>
+  /** The resolver's plan (every limit with its source) with the runtime request limits recorded. */
   readonly capacityPlan: CapacityPlan
+  /** Per `request:{provider}/{model}`: static limit, limit at the end, lowest limit seen, open or cooling. */
+  readonly runtimeRequestLimits: ReadonlyArray<RuntimeRequestLimit>
 }

@@ -17,21 +17,17 @@ export { makeScheduler, runScheduler, type Scheduler, type SchedulerStats } from
 export {
   type AdmissionPolicyName,
   type BatchInput,
-  type CapacityPlan,
   type CellColumn,
   type CellInput,
   type Checkpoint,
   type CheckpointSink,
   type Column,
-  customModelMetadata,
   type DropCause,
   type DropKind,
   type DroppedRow,
   type EarlyShutdownOptions,
   type FullColumn,
   type GenerationFailure,
-  localMetadata,
-  modelMetadata,
   type RequestCapacitySource,
   type RequestCapacityView,
   type RetryOptions,
@@ -39,6 +35,13 @@ export {
   type RuntimeRequestLimit,
   type SchedulerOptions,
   type SchedulerResult,
-  type SchedulerSpec,
-  type SchedulingMetadata
+  type SchedulerSpec
 } from "./Spec.js"
+export {
+  type CapacityPlan,
+  customModelMetadata,
+  localMetadata,
+  modelMetadata,
+  type SchedulingMetadata,
+  SchedulingMetadataError
+} from "@sluice/resolver"

@@ -82,8 +82,8 @@ describe("basics", () => {
         rows: 3,
         bufferSize: 3,
         columns: [
-          { name: "a", strategy: "cell", scheduling: customModelMetadata("t", "a"), generate: () => Effect.sleep(10).pipe(Effect.as({ a: 1 })) },
-          { name: "b", strategy: "cell", requires: ["a"], scheduling: customModelMetadata("t", "b"), generate: () => Effect.sleep(10).pipe(Effect.as({ b: 1 })) }
+          { name: "a", strategy: "cell", scheduling: customModelMetadata("t", "a", "v1"), generate: () => Effect.sleep(10).pipe(Effect.as({ a: 1 })) },
+          { name: "b", strategy: "cell", requires: ["a"], scheduling: customModelMetadata("t", "b", "v1"), generate: () => Effect.sleep(10).pipe(Effect.as({ b: 1 })) }
         ]
       }, { maxInFlightTasks: 1, maxModelTaskAdmission: 1 })
       assert.strictEqual(result.rowsCompleted, 3)

@@ -43,9 +43,11 @@ describe("1. live request capacity", () => {
       assert.strictEqual(layer.endpoint("pa", "m").maxWaiters, 0)
       assert.strictEqual(result.maxRequestWaiters, 0)
       assert.strictEqual(result.rowsCompleted, 48)
-      assert.deepStrictEqual(result.capacityPlan.runtime, [
+      assert.deepStrictEqual(result.runtimeRequestLimits, [
         { resource: "request:pa/m", staticLimit: 8, currentLimit: 6, minObservedLimit: 6, open: true }
       ])
+      const planned = result.capacityPlan.entries.filter((e) => e.name === "request:pa/m")
+      assert.deepStrictEqual(planned.map((e) => [e.source, e.value]), [["model_metadata", 8], ["runtime", 6]])
     }))
 
   it.effect("while provider A cools down, provider B's ready tasks keep every B slot busy", () =>

@@ -8,7 +8,6 @@ export interface ResolvedOptions {
   readonly maxConcurrentRowGroups: number
   readonly maxInFlightTasks: number
   readonly maxModelTaskAdmission: number
-  readonly inFlightFromConfig: boolean
   readonly policy: AdmissionPolicyName
   readonly maxAttempts: number
   readonly baseDelayMs: number
@@ -94,7 +93,6 @@ export const resolveOptions = Effect.fnUntraced(function*<R>(
     maxConcurrentRowGroups,
     maxInFlightTasks,
     maxModelTaskAdmission,
-    inFlightFromConfig: options.maxInFlightTasks !== undefined,
     policy,
     maxAttempts,
     baseDelayMs,

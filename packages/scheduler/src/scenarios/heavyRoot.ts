@@ -1,7 +1,8 @@
 import { Clock, Effect } from "effect"
 import type { SchedulerConfigError, SchedulerRunError } from "../errors.js"
 import { runScheduler } from "../Scheduler.js"
-import { type AdmissionPolicyName, customModelMetadata, localMetadata } from "../Spec.js"
+import { customModelMetadata, localMetadata } from "@sluice/resolver"
+import type { AdmissionPolicyName } from "../Spec.js"
 import { percentile, runVirtual } from "./virtualTime.js"
 
 export interface HeavyRootOptions {
@@ -70,7 +71,7 @@ export const heavyRoot = (
       {
         name: "gate",
         strategy: "full",
-        scheduling: localMetadata("gate"),
+        scheduling: localMetadata({ resource: "gate" }),
         generate: ({ rows }) => Effect.sleep(readyMs).pipe(Effect.as(rows.map(() => ({ gate: 1 }))))
       },
       {

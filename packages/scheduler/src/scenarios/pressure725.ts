@@ -4,7 +4,8 @@ import { requestResourceKey } from "@sluice/scheduling-resources"
 import { Effect, Fiber, Random, Schedule } from "effect"
 import type { SchedulerConfigError, SchedulerRunError } from "../errors.js"
 import { makeScheduler } from "../Scheduler.js"
-import { type AdmissionPolicyName, type Column, localMetadata, modelMetadata } from "../Spec.js"
+import { localMetadata, modelMetadata } from "@sluice/resolver"
+import type { AdmissionPolicyName, Column } from "../Spec.js"
 import { runVirtual } from "./virtualTime.js"
 
 export interface Pressure725Options {
