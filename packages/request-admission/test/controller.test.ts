@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Clock, Effect, Exit, Fiber, Scope } from "effect"
+import { Clock, Effect, Exit, Fiber, Scope, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import { ReleaseOutcome, RequestAdmission } from "../src/index.js"
 import { chat, controller, embedding, forkNow, image, leaks, recordEvents, resource, settle } from "./helpers.js"
@@ -578,4 +578,48 @@ describe("queueing and timeouts", () => {
       assert.isTrue((yield* admission.release(held, ReleaseOutcome.success)).released)
       assert.deepStrictEqual(yield* leaks, { activeLeases: 0, waiters: 0 })
     }).pipe(Effect.provide(controller(1))))
+})
+
+describe("capacity view", () => {
+  it.effect("capacityChanges publishes limit changes, cooldown start and cooldown end", () =>
+    Effect.gen(function*() {
+      const admission = yield* RequestAdmission
+      const views: Array<{ limit: number; open: boolean; blockedUntilMillis: number | null }> = []
+      yield* admission.capacityChanges.pipe(
+        Stream.runForEach((v) => Effect.sync(() => views.push({ limit: v.limit, open: v.open, blockedUntilMillis: v.blockedUntilMillis }))),
+        forkNow
+      )
+      yield* settle
+      const lease = yield* admission.tryAcquire({ resource: chat })
+      yield* admission.release(lease, ReleaseOutcome.rateLimited(2))
+      yield* settle
+      assert.deepStrictEqual(views, [{ limit: 3, open: false, blockedUntilMillis: 2000 }])
+      assert.deepStrictEqual(yield* admission.capacity(chat), {
+        resource: chat,
+        limit: 3,
+        staticCap: 4,
+        open: false,
+        blockedUntilMillis: 2000,
+        inFlight: 0,
+        waiters: 0
+      })
+      yield* TestClock.adjust("2 seconds")
+      yield* settle
+      assert.deepStrictEqual(views.at(-1), { limit: 3, open: true, blockedUntilMillis: null })
+      yield* admission.register({ provider: "nvidia", model: "nemotron", alias: "tiny", maxParallelRequests: 1 })
+      yield* settle
+      assert.deepStrictEqual(views.at(-1), { limit: 1, open: true, blockedUntilMillis: null })
+    }).pipe(Effect.provide(controller(4))))
+
+  it.effect("a zero-timeout acquire behind a queue of another domain still gets a free permit", () =>
+    Effect.gen(function*() {
+      const admission = yield* RequestAdmission
+      yield* admission.tryAcquire({ resource: chat })
+      const queued = yield* forkNow(Effect.scoped(admission.acquire({ resource: chat })))
+      yield* settle
+      assert.strictEqual((yield* pressure()).waiters, 1)
+      const lease = yield* admission.acquire({ resource: embedding, queueWaitTimeoutSeconds: 0 })
+      assert.strictEqual(lease.resource.domain, "embedding")
+      yield* Fiber.interrupt(queued)
+    }).pipe(Effect.provide(controller(2, { maxLimitClamps: { "nvidia/nemotron/chat": 1 } }))))
 })

@@ -574,10 +574,17 @@ export const makeController = Effect.fnUntraced(function*(config: ResolvedConfig
       }
       const now = nowOf(fiber)
       domain = touchDomain(pool, item.resource, now)
-      const attempt = domain.blockedUntil > now || contended(pool, now)
-        ? queueOrFail(pool, domain, item, restore)
-        : Effect.flatMap(domain.takeBoth, (taken) =>
-          taken === 0 ? commitTaken(fiber, pool, domain!, item, restore) : queueOrFail(pool, domain!, item, restore))
+      const known = domain
+      const take = Effect.flatMap(known.takeBoth, (taken) =>
+        taken === 0 ? commitTaken(fiber, pool, known, item, restore) : queueOrFail(pool, known, item, restore))
+      const attempt = known.blockedUntil > now
+        ? queueOrFail(pool, known, item, restore)
+        : !contended(pool, now)
+        ? take
+        : timeoutOf(item) === 0
+        // "Try once" behind a queue: serve the eligible waiters first, then try what is left.
+        ? Effect.andThen(pump(pool), take)
+        : queueOrFail(pool, known, item, restore)
       return pending ? Effect.andThen(settle, attempt) : attempt
     })
 
