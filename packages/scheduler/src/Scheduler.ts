@@ -173,13 +173,19 @@ export const makeScheduler = <R>(
       current = state
 
       const source = options.requestCapacity
+      const requestResources = [...resources.requestDomains.values()].flat()
+      // Reads the request layer's current capacity before each dispatcher step: the change stream only wakes the
+      // dispatcher, so a step never runs on a stale limit (e.g. right after a 429 started a cooldown, before the
+      // change event was delivered) and never turns a model task into a request waiter.
+      const refreshCapacity = source === undefined || requestResources.length === 0
+        ? Effect.void
+        : Effect.forEach(requestResources, (resource) =>
+          Effect.option(source.capacity(resource)).pipe(
+            Effect.map((view) => {
+              if (view._tag === "Some") state.onCapacity(view.value, false)
+            })
+          ), { discard: true })
       if (source !== undefined) {
-        for (const domains of resources.requestDomains.values()) {
-          for (const domain of domains) {
-            const view = yield* Effect.option(source.capacity(domain))
-            if (view._tag === "Some") state.onCapacity(view.value)
-          }
-        }
         yield* Effect.forkScoped(
           Stream.runForEach(source.capacityChanges, (view) => Effect.sync(() => state.onCapacity(view))),
           { startImmediately: true }
@@ -198,6 +204,7 @@ export const makeScheduler = <R>(
 
       const loop = Effect.gen(function*() {
         for (;;) {
+          yield* refreshCapacity
           wake = Deferred.makeUnsafe<void>()
           const outcome = state.step()
           for (const line of state.logs.splice(0)) yield* Effect.logWarning(line)

@@ -111,21 +111,19 @@ describe("retry ledger", () => {
   })
 })
 
-const source = (open: boolean, limit: number): RequestCapacitySource => ({
-  capacity: (resource) => Effect.succeed({ resource, limit, staticCap: 4, open, blockedUntilMillis: null, inFlight: 0, waiters: 0 }),
-  // A closed resource reopens after one second.
-  capacityChanges: open ? Stream.never : Stream.fromEffect(
-    Effect.sleep("1 second").pipe(Effect.as({
-      resource: requestResourceKey("p", "m", "chat"),
-      limit,
-      staticCap: 4,
-      open: true,
-      blockedUntilMillis: null,
-      inFlight: 0,
-      waiters: 0
-    }))
-  )
-})
+/** A capacity source whose resource is `open` (or closed, reopening after one second) at `limit`. */
+const source = (open: boolean, limit: number): RequestCapacitySource => {
+  const view = { resource: requestResourceKey("p", "m", "chat"), limit, staticCap: 4, open, blockedUntilMillis: null, inFlight: 0, waiters: 0 }
+  return {
+    capacity: () => Effect.sync(() => view),
+    capacityChanges: open ? Stream.never : Stream.fromEffect(
+      Effect.sleep("1 second").pipe(Effect.map(() => {
+        view.open = true
+        return view
+      }))
+    )
+  }
+}
 
 describe("deadlock guard", () => {
   it.effect("ready work that can never be admitted fails with a typed error instead of hanging", () =>

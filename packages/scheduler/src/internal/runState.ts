@@ -537,7 +537,7 @@ export class RunState<R> {
   }
 
   /** The request layer changed a resource's capacity: the task-stage limit follows it at once. */
-  onCapacity(view: RequestCapacityView): void {
+  onCapacity(view: RequestCapacityView, wake = true): void {
     const limit = this.runtimeByLabel.get(providerModelLabel(toProviderModelKey(view.resource)))
     if (view.waiters > this.maxRequestWaiters) this.maxRequestWaiters = view.waiters
     if (limit === undefined) return
@@ -552,7 +552,7 @@ export class RunState<R> {
     limit.open = open
     limit.minObserved = Math.min(limit.minObserved, current)
     this.ledger.setLimit(limit.index, open ? current : 0)
-    this.wake()
+    if (wake) this.wake()
   }
 }
 

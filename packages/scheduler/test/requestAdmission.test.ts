@@ -1,0 +1,97 @@
+import { ProviderError } from "@sluice/errors"
+import { assert, describe, it } from "@effect/vitest"
+import { make as makeRequestAdmission, makeExecutor } from "@sluice/request-admission"
+import { requestResourceKey } from "@sluice/scheduling-resources"
+import { Clock, Effect, Fiber, Schedule, Stream } from "effect"
+import { TestClock } from "effect/testing"
+import { makeScheduler, modelMetadata } from "../src/index.js"
+import { checkInvariants, memorySink, runTest } from "./helpers.js"
+
+const resource = requestResourceKey("prov", "model", "chat")
+
+/** The real request layer and executor in front of a fake provider whose first answer is a 429. */
+const setup = (cap: number, retryAfterSeconds: number) =>
+  Effect.gen(function*() {
+    const admission = yield* makeRequestAdmission({ models: [{ provider: "prov", model: "model", maxParallelRequests: cap }] })
+    const executor = makeExecutor(admission)
+    let calls = 0
+    let maxWaiters = 0
+    yield* Effect.forkScoped(
+      admission.inspect.pipe(
+        Effect.tap((i) => Effect.sync(() => void (maxWaiters = Math.max(maxWaiters, i.waiters)))),
+        Effect.repeat(Schedule.spaced(5))
+      )
+    )
+    const call = (latencyMs: number) =>
+      executor.execute({ resource }, () =>
+        Effect.suspend(() =>
+          ++calls === 1
+            ? Effect.sleep(100).pipe(
+              Effect.andThen(Effect.fail(
+                new ProviderError({ kind: "rate_limit", message: "slow down", provider: "prov", model: "model", status: 429, retryAfterSeconds })
+              ))
+            )
+            : Effect.sleep(latencyMs).pipe(Effect.as("ok"))
+        ))
+    const probe = {
+      leases: () => 0,
+      waiters: () => 0
+    }
+    return { admission, call, maxWaiters: () => maxWaiters, probe }
+  })
+
+describe("with @sluice/request-admission", () => {
+  it.effect("a 429 lowers the adaptive limit 8 → 6: model tasks follow it and no request waiter is created", () =>
+    Effect.gen(function*() {
+      const { admission, call, maxWaiters } = yield* setup(8, 2)
+      let active = 0
+      let maxAfterDrop = 0
+      const { result } = yield* runTest({
+        rows: 40,
+        bufferSize: 40,
+        columns: [{
+          name: "gen",
+          strategy: "cell",
+          scheduling: modelMetadata("prov", "model", "chat", 8),
+          generate: () =>
+            Effect.gen(function*() {
+              active++
+              if ((yield* Clock.currentTimeMillis) > 100) maxAfterDrop = Math.max(maxAfterDrop, active)
+              return yield* call(1000).pipe(Effect.ensuring(Effect.sync(() => active--)), Effect.as({ gen: 1 }))
+            })
+        }]
+      }, { requestCapacity: admission })
+      const inspection = yield* admission.inspect
+      assert.strictEqual(result.rowsCompleted, 40)
+      assert.strictEqual(maxAfterDrop, 6)
+      assert.strictEqual(maxWaiters(), 0)
+      assert.strictEqual(result.outcomes["rate_limit"], 1)
+      assert.deepInclude(inspection, { activeLeases: 0, waiters: 0 })
+      assert.strictEqual(result.runtimeRequestLimits[0]!.minObservedLimit, 0 + 6)
+    }))
+
+  it.effect("interrupting run releases every request lease", () =>
+    Effect.gen(function*() {
+      const { admission, call } = yield* setup(4, 1)
+      const { sink, written } = memorySink()
+      const scheduler = yield* makeScheduler({
+        rows: 20,
+        bufferSize: 4,
+        sink,
+        columns: [{
+          name: "gen",
+          strategy: "cell",
+          scheduling: modelMetadata("prov", "model", "chat", 4),
+          generate: () => call(700).pipe(Effect.as({ gen: 1 }))
+        }]
+      }, { requestCapacity: admission })
+      const events = yield* Effect.forkChild(Stream.runCollect(scheduler.events), { startImmediately: true })
+      const fiber = yield* Effect.forkChild(scheduler.run, { startImmediately: true })
+      yield* TestClock.adjust(1_650)
+      assert.isAbove((yield* admission.inspect).activeLeases, 0)
+      yield* Fiber.interrupt(fiber)
+      yield* Fiber.join(events)
+      assert.deepInclude(yield* admission.inspect, { activeLeases: 0, waiters: 0 })
+      yield* checkInvariants(scheduler, written, undefined)
+    }))
+})
