@@ -217,7 +217,7 @@ export const makeScheduler = <R>(
                   Effect.mapError((cause) => new CheckpointWriteError({ rowGroup: rg.id, cause }))
                 )
               }
-              state.checkpointed_(rg)
+              state.markCheckpointed(rg)
             }
             continue
           }

@@ -519,7 +519,7 @@ export class RunState<R> {
   }
 
   /** The row group is durable: forget it (compaction — nothing of it stays in scheduler state). */
-  checkpointed_(rg: RowGroup): void {
+  markCheckpointed(rg: RowGroup): void {
     this.active.delete(rg.id)
     const surviving = rg.size - rg.droppedCount
     this.rowsCompleted += surviving
