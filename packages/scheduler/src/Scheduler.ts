@@ -134,7 +134,7 @@ export const makeScheduler = <R>(
       // One worker per dispatched task. It yields first so that forking stays inside the dispatcher's
       // synchronous step; its exit — success, typed failure, defect or interruption — releases the lease once.
       const workerOf = (spawn: Spawn): Effect.Effect<void, never, R> => {
-        const { task, input } = spawn
+        const { dispatch, input, task } = spawn
         const column = spec.columns[task.generator]!
         const generate: Effect.Effect<unknown, GenerationFailure, R> = Effect.suspend(
           (): Effect.Effect<unknown, GenerationFailure, R> =>
@@ -147,11 +147,13 @@ export const makeScheduler = <R>(
             Effect.yieldNow.pipe(
               Effect.andThen(generate),
               Effect.exit,
-              Effect.flatMap((exit) => Effect.sync(() => state.complete(task, input, exit, jitter)))
+              Effect.flatMap((exit) => Effect.sync(() => state.complete(task, dispatch, input, exit, jitter)))
             )
           ),
           Effect.onExit(() =>
-            task.state === "running" ? Effect.sync(() => state.complete(task, input, "interrupted", 0)) : Effect.void
+            state.isRunning(task, dispatch)
+              ? Effect.sync(() => state.complete(task, dispatch, input, "interrupted", 0))
+              : Effect.void
           )
         )
       }

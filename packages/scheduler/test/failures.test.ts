@@ -1,4 +1,4 @@
-import { ModelAuthenticationError, ModelInternalServerError, ModelRateLimitError } from "@sluice/errors"
+import { ModelAuthenticationError, ModelInternalServerError, ModelRateLimitError, ModelRequestAdmissionTimeoutError } from "@sluice/errors"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { TestConsole } from "effect/testing"
@@ -205,5 +205,31 @@ describe("early shutdown", () => {
       }, { earlyShutdown: { window: 2, rate: 0.5 } }, { stepMs: 100 })
       assert.isFalse(result.earlyShutdown)
       assert.strictEqual(result.rowsCompleted, 10)
+    }))
+})
+
+describe("admission timeouts", () => {
+  it.effect("a local admission timeout is preserved and re-queued at once (no timer)", () =>
+    Effect.gen(function*() {
+      let calls = 0
+      const { events, result } = yield* runTest({
+        rows: 1,
+        bufferSize: 1,
+        columns: [{
+          name: "x",
+          strategy: "cell",
+          generate: () =>
+            ++calls <= 3
+              ? Effect.fail(
+                new ModelRequestAdmissionTimeoutError({ ...facts, resource: "p/m/chat", waitedMs: 150, waitersAhead: 2 })
+              )
+              : Effect.succeed({ x: calls })
+        }]
+      })
+      assert.strictEqual(calls, 4)
+      assert.strictEqual(result.rowsCompleted, 1)
+      assert.strictEqual(result.outcomes["request_admission_timeout"], 3)
+      // Every retry happened at t = 0: no backoff timer.
+      assert.deepStrictEqual(events.filter((e) => e.type === "retry_redispatched").map((e) => e.at), [0, 0, 0])
     }))
 })

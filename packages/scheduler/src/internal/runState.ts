@@ -28,6 +28,8 @@ import { makeTask, type Task } from "./task.js"
 /** A worker to fork: the task and the input its generator receives. */
 export interface Spawn {
   readonly task: Task
+  /** The task's dispatch number when spawned. */
+  readonly dispatch: number
   readonly input: CellInput | BatchInput
 }
 
@@ -209,6 +211,7 @@ export class RunState<R> {
       this.ledger.acquire(task.generator)
       this.queue.commit(task)
       task.state = "running"
+      task.dispatch++
       this.running++
       dispatched++
       const column = this.columns[task.generator]!.name
@@ -217,7 +220,7 @@ export class RunState<R> {
         this.publish({ type: "task_lease_acquired", at: now, taskId: task.id, column, resources: this.resourceNames(task) })
         this.publish({ type: "worker_spawned", at: now, taskId: task.id, column })
       }
-      this.spawn({ task, input: this.inputOf(task) })
+      this.spawn({ task, dispatch: task.dispatch, input: this.inputOf(task) })
     }
     return dispatched
   }
@@ -250,11 +253,13 @@ export class RunState<R> {
    */
   complete(
     task: Task,
+    dispatch: number,
     input: CellInput | BatchInput,
     exit: Exit.Exit<unknown, GenerationFailure> | "interrupted",
     jitter: number
   ): void {
-    if (task.state !== "running") return
+    // Exactly once per dispatch: a late exit of an earlier attempt never touches the current one.
+    if (!this.isRunning(task, dispatch)) return
     const now = this.now()
     const column = this.columns[task.generator]!.name
     this.running--
@@ -297,6 +302,10 @@ export class RunState<R> {
     }
     this.fail(task, rg, failure, defect, now, jitter)
     this.afterChange(rg)
+  }
+
+  isRunning(task: Task, dispatch: number): boolean {
+    return task.state === "running" && task.dispatch === dispatch
   }
 
   /** Writes a successful result into the row group; a malformed batch result becomes a generator failure. */
@@ -390,8 +399,13 @@ export class RunState<R> {
     })
   }
 
-  /** Retry-After when the provider sent one, else the resource's remaining cooldown, else jittered backoff. */
+  /**
+   * Retry-After when the provider sent one, else the resource's remaining cooldown, else jittered backoff. A local
+   * admission timeout re-enters the ready queue at once: the live `request:` gate already holds it back until the
+   * request layer has room, which is the signal it was waiting for (a timer would only add latency).
+   */
   private retryDelay(task: Task, failure: GenerationFailure | undefined, jitter: number): number {
+    if (failure !== undefined && failure._tag === "ModelRequestAdmissionTimeoutError") return 0
     const retryAfter = failure !== undefined && isModelError(failure) ? failure.retryAfterSeconds : undefined
     if (retryAfter !== undefined && retryAfter > 0) return retryAfter * 1000
     const resource = this.generators[task.generator]!.requestResource

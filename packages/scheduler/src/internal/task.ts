@@ -15,6 +15,8 @@ export interface Task {
   readonly rowIndex: number
   readonly type: TaskType
   state: TaskState
+  /** Incremented at each dispatch: a worker's exit only counts for the dispatch that spawned it. */
+  dispatch: number
   attempts: number
   /** Clock millis of the first failure of the current preserve streak (for the optional preserve deadline). */
   preserveSince: number
@@ -36,6 +38,7 @@ export const makeTask = (
   rowIndex,
   type,
   state: "queued",
+  dispatch: 0,
   attempts: 0,
   preserveSince: -1,
   readyAt,
