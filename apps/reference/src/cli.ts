@@ -2,12 +2,14 @@
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Effect } from "effect"
 import { Command } from "effect/cli"
+import { generateCommand } from "./commands/generate.js"
+import { mockProviderCommand } from "./commands/mockProvider.js"
 import { validateCommand } from "./commands/validate.js"
 import { reportFailure } from "./reportFailure.js"
 
 const sluice = Command.make("sluice").pipe(
   Command.withDescription("Generate datasets through rate-limited LLM providers at full capacity, without dropping rows"),
-  Command.withSubcommands([validateCommand])
+  Command.withSubcommands([generateCommand, validateCommand, mockProviderCommand])
 )
 
 sluice.pipe(

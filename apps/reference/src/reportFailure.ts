@@ -17,6 +17,12 @@ const oneLine = (error: unknown): string => {
   return String(error)
 }
 
+// Errors may name their own exit code (e.g. 3 for rows lost to retryable causes); user errors default to 2.
+const exitCodeOf = (error: unknown): number => {
+  const code = typeof error === "object" && error !== null ? (error as { readonly exitCode?: unknown }).exitCode : undefined
+  return typeof code === "number" ? code : 2
+}
+
 // The CLI's own parse errors already printed help and a message.
 const isCliParseError = (error: unknown): boolean =>
   typeof error === "object" && error !== null && (error as { readonly _tag?: unknown })._tag === "ShowHelp"
@@ -32,8 +38,9 @@ export const reportFailure = <A, E, R>(program: Effect.Effect<A, E, R>): Effect.
       const error = Cause.squash(cause)
       if (isCliParseError(error)) return Effect.fail(new ReportedFailure({ code: 1 }))
       const expected = Cause.hasFails(cause) && !Cause.hasDies(cause)
+      const code = expected ? exitCodeOf(error) : 1
       return Console.error(expected ? `sluice: ${oneLine(error)}` : `sluice: unexpected failure\n${Cause.pretty(cause)}`).pipe(
-        Effect.andThen(Effect.fail(new ReportedFailure({ code: expected ? 2 : 1 })))
+        Effect.andThen(Effect.fail(new ReportedFailure({ code })))
       )
     })
   )

@@ -1,10 +1,10 @@
 import { generationValidationError } from "@sluice/errors"
 import type { SchedulingMetadata } from "@sluice/resolver"
-import type { CellColumn, CellInput, Column } from "@sluice/scheduler"
+import type { CellColumn, CellInput, Column, GenerationFailure, RowValues } from "@sluice/scheduler"
 import { Effect } from "effect"
 import type { ResolvedColumn } from "../config/checkReferences.js"
 import type { LlmColumnConfig } from "../config/schema.js"
-import { renderTemplate } from "../templates/Template.js"
+import { renderTemplate, type TemplateError } from "../templates/Template.js"
 import { describeSchemaErrors } from "./jsonSchemas.js"
 import { type ChatMessage, ModelGateway } from "./ModelGateway.js"
 import { cellRandom, sampleCategory, sampleUniform, sampleUuid } from "./samplers.js"
@@ -17,7 +17,7 @@ export interface ColumnBuildContext {
 
 const value = (name: string, result: unknown) => ({ [name]: result })
 
-const render = (column: ResolvedColumn, field: string, input: CellInput) => {
+const render = (column: ResolvedColumn, field: string, input: CellInput): Effect.Effect<string | undefined, TemplateError> => {
   const template = column.templates[field]
   return template === undefined ? Effect.succeed(undefined) : renderTemplate(template, input.values)
 }
@@ -41,12 +41,18 @@ const judgeInstructions = (config: Extract<LlmColumnConfig, { readonly type: "ll
     ...config.rubrics.map((r) => `- ${r.name} (${r.minScore}-${r.maxScore}): ${r.description}`)
   ].join("\n")
 
-const llmColumn = (column: ResolvedColumn, config: LlmColumnConfig, scheduling: SchedulingMetadata | undefined) => {
+const llmColumn = (
+  column: ResolvedColumn,
+  config: LlmColumnConfig,
+  scheduling: SchedulingMetadata | undefined
+): CellColumn<ModelGateway> => {
   const model = column.model
   if (model === undefined) throw new Error(`column ${config.name} has no resolved model`)
   const purpose = `generating column '${config.name}'`
   const outputSchema = column.outputSchema
-  const generate = Effect.fnUntraced(function*(input: CellInput) {
+  const generate = Effect.fnUntraced(function*(
+    input: CellInput
+  ): Effect.fn.Return<RowValues, GenerationFailure, ModelGateway> {
     const gateway = yield* ModelGateway
     const system = yield* renderOrFail(column, "system", input)
     const prompt = yield* renderOrFail(column, "prompt", input)
@@ -96,15 +102,16 @@ export const buildColumns = (
     const random = (input: CellInput) => cellRandom(context.seed, config.name, input.row)
     switch (config.type) {
       case "category":
-        return cell(column, scheduling, (input) =>
+        return cell<ModelGateway>(column, scheduling, (input) =>
           Effect.sync(() => value(config.name, sampleCategory(config.values, config.weights, random(input)))))
       case "uniform":
-        return cell(column, scheduling, (input) =>
+        return cell<ModelGateway>(column, scheduling, (input) =>
           Effect.sync(() => value(config.name, sampleUniform(config.min, config.max, config.integer, random(input)))))
       case "uuid":
-        return cell(column, scheduling, (input) => Effect.sync(() => value(config.name, sampleUuid(random(input)))))
+        return cell<ModelGateway>(column, scheduling, (input) =>
+          Effect.sync(() => value(config.name, sampleUuid(random(input)))))
       case "template":
-        return cell(column, scheduling, (input) =>
+        return cell<ModelGateway>(column, scheduling, (input) =>
           renderOrFail(column, "template", input).pipe(Effect.map((text) => value(config.name, text ?? ""))))
       case "llm-text":
       case "llm-structured":

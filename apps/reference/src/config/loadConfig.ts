@@ -86,8 +86,20 @@ export const resolveConfig = Effect.fnUntraced(function*(file: string, raw: unkn
   return { file, config, columns, hash: hashOf(config) } satisfies LoadedConfig
 })
 
+export interface ConfigOverrides {
+  /** `--rows`: replaces `run.rows` (and so changes the config hash). */
+  readonly rows?: number | undefined
+}
+
+const applyOverrides = (raw: unknown, overrides: ConfigOverrides): unknown => {
+  if (overrides.rows === undefined || typeof raw !== "object" || raw === null) return raw
+  const record = raw as Record<string, unknown>
+  const run = typeof record["run"] === "object" && record["run"] !== null ? record["run"] : {}
+  return { ...record, run: { ...run, rows: overrides.rows } }
+}
+
 /** Reads, parses, decodes and checks a config file; every problem is a `ConfigError` naming its path. */
-export const loadConfig = Effect.fnUntraced(function*(file: string) {
+export const loadConfig = Effect.fnUntraced(function*(file: string, overrides: ConfigOverrides = {}) {
   const fs = yield* FileSystem.FileSystem
   const text = yield* fs.readFileString(file).pipe(
     Effect.catch((error) =>
@@ -95,5 +107,5 @@ export const loadConfig = Effect.fnUntraced(function*(file: string) {
     )
   )
   const raw = yield* parseText(file, text)
-  return yield* resolveConfig(file, raw)
+  return yield* resolveConfig(file, applyOverrides(raw, overrides))
 })

@@ -1,31 +1,19 @@
 import { Effect, Schema } from "effect"
+import { MockOptions } from "../mock/MockOptions.js"
 
 // The config file's shape (DESIGN §6). Other tools read these names: keep them exactly.
 
 const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
 const NonNegativeNumber = Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0))
 const PositiveNumber = Schema.Finite.check(Schema.isGreaterThan(0))
-const Rate = Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1 }))
 const Name = Schema.NonEmptyString
 
 const withDefault = <S extends Schema.Top>(schema: S, value: S["Encoded"]) =>
   schema.pipe(Schema.withDecodingDefault(Effect.succeed(value)))
 
-export const LatencyMs = Schema.Struct({
-  min: NonNegativeNumber,
-  max: NonNegativeNumber
-}).check(Schema.makeFilter((latency) => latency.min <= latency.max || "Expected min <= max"))
-
-export const MockSettings = Schema.Struct({
-  capacity: withDefault(PositiveInt, 32),
-  latencyMs: withDefault(LatencyMs, { min: 70, max: 210 }),
-  retryAfterSeconds: withDefault(NonNegativeNumber, 1),
-  serverErrorRate: withDefault(Rate, 0),
-  timeoutRate: withDefault(Rate, 0),
-  rpm: withDefault(Schema.NullOr(PositiveInt), null),
-  seed: withDefault(Schema.Int, 7)
-})
-export type MockSettings = typeof MockSettings.Type
+/** The `mock:` block is the embedded mock provider's own options schema (one definition, one set of defaults). */
+export const MockSettings = MockOptions
+export type MockSettings = MockOptions
 
 const providerCommon = {
   name: Name,

@@ -1,0 +1,131 @@
+import { ModelRequestExecutor, RequestAdmission, type RequestPressure } from "@sluice/request-admission"
+import { resolveScheduling, type SchedulingMetadata } from "@sluice/resolver"
+import { makeScheduler } from "@sluice/scheduler"
+import { Clock, Effect, Layer, Schedule, Stream } from "effect"
+import { OpenAiClientLayer } from "../client/index.js"
+import { buildColumns } from "../columns/buildColumns.js"
+import type { LoadedConfig } from "../config/loadConfig.js"
+import { openDatasetDirectory } from "../output/DatasetDirectory.js"
+import { makeProgressState, type ProgressState, recordSchedulerEvent } from "../progress/ProgressState.js"
+import { type ProgressMode, reportProgress } from "../progress/ProgressReporter.js"
+import { columnScheduling } from "./columnScheduling.js"
+import { liveGatewayLayer } from "./liveGateway.js"
+import { startProviders } from "./providers.js"
+import { emptyRequestCounts } from "./requestCounters.js"
+import { buildSummary, type RunSummary } from "./summary.js"
+
+export interface PipelineOptions {
+  /** Output directory; rows, metadata.json and summary.json are written there. */
+  readonly out: string
+  readonly resume: boolean
+  readonly progress: ProgressMode
+  /** Called with the live progress state and request pressure every `sampleEveryMs` (benchmark timelines). */
+  readonly onSample?: ((sample: PipelineSample) => void) | undefined
+  readonly sampleEveryMs?: number | undefined
+}
+
+export interface PipelineSample {
+  readonly atMillis: number
+  readonly progress: ProgressState
+  readonly pressures: ReadonlyArray<RequestPressure>
+}
+
+const requestAdmissionConfig = (loaded: LoadedConfig) => {
+  const settings = loaded.config.run.requestAdmission
+  return {
+    models: loaded.config.models.map((model) => ({
+      provider: model.provider,
+      model: model.model,
+      alias: model.alias,
+      maxParallelRequests: model.maxParallelRequests
+    })),
+    cooldownSeconds: settings.cooldownSeconds,
+    decreaseFactor: settings.decreaseFactor,
+    successesUntilIncrease: settings.successesUntilIncrease,
+    startupRampSeconds: settings.startupRampSeconds,
+    queueWaitTimeoutSeconds: settings.queueWaitTimeoutSeconds
+  }
+}
+
+/**
+ * Generates a dataset from a checked config: starts the providers, puts every model call behind request
+ * admission, runs the scheduler, writes row groups as they complete, and returns the summary it wrote.
+ */
+export const runPipeline = Effect.fnUntraced(function*(loaded: LoadedConfig, options: PipelineOptions) {
+  const { config } = loaded
+  const run = config.run
+  const providers = yield* startProviders(loaded.file, config)
+  const scheduling = yield* columnScheduling(loaded)
+  const resolved = yield* resolveScheduling(scheduling, { maxInFlightTasks: run.maxInFlightTasks })
+  const metadataByColumn = new Map<string, SchedulingMetadata>(
+    [...resolved.generators].map(([name, generator]) => [name, generator.metadata])
+  )
+  const dataset = yield* openDatasetDirectory(options.out, {
+    configHash: loaded.hash,
+    rowsRequested: run.rows,
+    bufferSize: run.bufferSize,
+    resume: options.resume
+  })
+
+  const requests = emptyRequestCounts()
+  const admissionLayer = RequestAdmission.layer(requestAdmissionConfig(loaded))
+  const servicesLayer = Layer.mergeAll(
+    liveGatewayLayer(providers, requests).pipe(
+      Layer.provide(ModelRequestExecutor.layer()),
+      Layer.provide(OpenAiClientLayer)
+    )
+  ).pipe(Layer.provideMerge(admissionLayer))
+
+  return yield* Effect.gen(function*() {
+    const admission = yield* RequestAdmission
+
+    const columns = buildColumns(loaded.columns, { seed: run.seed, scheduling: metadataByColumn })
+    const scheduler = yield* makeScheduler({
+      columns,
+      rows: run.rows,
+      bufferSize: run.bufferSize,
+      sink: { write: (checkpoint) => dataset.writeRowGroup(checkpoint.rowGroup, checkpoint.rows) }
+    }, {
+      maxConcurrentRowGroups: run.maxConcurrentRowGroups,
+      maxInFlightTasks: run.maxInFlightTasks,
+      requestCapacity: admission,
+      resume: { completedRowGroups: dataset.completedRowGroups }
+    })
+    const progress = makeProgressState(run.rows, run.rows * columns.length)
+    yield* scheduler.events.pipe(
+      Stream.runForEach((event) => Effect.sync(() => recordSchedulerEvent(progress, event))),
+      Effect.forkScoped({ startImmediately: true })
+    )
+    yield* reportProgress(options.progress, progress, admission.pressures)
+    if (options.onSample !== undefined) {
+      const onSample = options.onSample
+      yield* Effect.gen(function*() {
+        const atMillis = yield* Clock.currentTimeMillis
+        onSample({ atMillis, progress, pressures: yield* admission.pressures })
+      }).pipe(Effect.repeat(Schedule.spaced(options.sampleEveryMs ?? 100)), Effect.forkScoped)
+    }
+
+    const started = yield* Clock.currentTimeMillis
+    const result = yield* scheduler.run
+    const elapsedSeconds = ((yield* Clock.currentTimeMillis) - started) / 1000
+    const inspection = yield* admission.inspect
+    const schedulerStats = yield* scheduler.stats
+    const mockStats = yield* Effect.forEach(
+      [...providers.values()].flatMap((provider) => (provider.mock === undefined ? [] : [[provider.name, provider.mock] as const])),
+      ([name, mock]) => Effect.map(mock.stats, (stats) => [name, stats] as const)
+    )
+    const summary: RunSummary = buildSummary({
+      result,
+      elapsedSeconds,
+      requests,
+      leaks: {
+        taskLeases: schedulerStats.taskLeases,
+        requestLeases: inspection.activeLeases,
+        requestWaiters: inspection.waiters
+      },
+      mockStats
+    })
+    yield* dataset.writeSummary(summary)
+    return { summary, result }
+  }).pipe(Effect.provide(servicesLayer))
+})

@@ -1,0 +1,54 @@
+import type { RequestPressure } from "@sluice/request-admission"
+import type { SchedulerEvent } from "@sluice/scheduler"
+
+/** What the progress display and the benchmark timeline read; fed from scheduler events. */
+export interface ProgressState {
+  readonly rowsTotal: number
+  readonly cellsTotal: number
+  cellsDone: number
+  rowsCheckpointed: number
+  rowsDropped: number
+}
+
+export const makeProgressState = (rowsTotal: number, cellsTotal: number): ProgressState => ({
+  rowsTotal,
+  cellsTotal,
+  cellsDone: 0,
+  rowsCheckpointed: 0,
+  rowsDropped: 0
+})
+
+export const recordSchedulerEvent = (state: ProgressState, event: SchedulerEvent): void => {
+  if (event.type === "task_completed" && event.outcome === "success") state.cellsDone++
+  else if (event.type === "row_group_checkpointed") {
+    state.rowsCheckpointed += event.size
+    state.rowsDropped += event.droppedRows
+  }
+}
+
+/** Rows done so far, as a fraction of whole rows (cells done ÷ cells per row), never behind what is written. */
+export const rowsDone = (state: ProgressState): number =>
+  Math.max(state.rowsCheckpointed, Math.min(state.rowsTotal, (state.cellsDone / Math.max(1, state.cellsTotal)) * state.rowsTotal))
+
+export interface ProviderLoad {
+  readonly provider: string
+  readonly inFlight: number
+  readonly limit: number
+  readonly coolingDown: boolean
+}
+
+/** In-flight requests against the adaptive limit, per provider (summed over its models). */
+export const providerLoads = (pressures: ReadonlyArray<RequestPressure>): ReadonlyArray<ProviderLoad> => {
+  const byProvider = new Map<string, { inFlight: number; limit: number; coolingDown: boolean }>()
+  for (const pressure of pressures) {
+    const load = byProvider.get(pressure.resource.provider) ?? { inFlight: 0, limit: 0, coolingDown: false }
+    load.inFlight += pressure.inFlight
+    load.limit += pressure.currentLimit
+    load.coolingDown ||= pressure.blockedUntilMillis !== null
+    byProvider.set(pressure.resource.provider, load)
+  }
+  return [...byProvider].map(([provider, load]) => ({ provider, ...load }))
+}
+
+export const formatLoads = (loads: ReadonlyArray<ProviderLoad>): string =>
+  loads.map((l) => `${l.provider} ${l.inFlight}/${l.limit}${l.coolingDown ? " (cooling down)" : ""}`).join(", ")
