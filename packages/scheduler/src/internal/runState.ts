@@ -77,7 +77,7 @@ export class RunState<R> {
   shutdown = false
   /** Messages to log (preserve deadlines), drained by the dispatcher. */
   readonly logs: Array<string> = []
-  private readonly cellRoot: Array<boolean>
+  private readonly isRoot: Array<boolean>
 
   constructor(
     private readonly columns: ReadonlyArray<Column<R>>,
@@ -99,7 +99,7 @@ export class RunState<R> {
     )
     this.window = new EarlyShutdownWindow(options.earlyShutdown)
     this.rowGroupCount = Math.ceil(options.rows / options.bufferSize)
-    this.cellRoot = graph.nodes.map((n) => n.upstream.length === 0)
+    this.isRoot = graph.nodes.map((n) => n.upstream.length === 0)
     for (const [index, domains] of resources.requestDomains) {
       const limit: RuntimeLimit = {
         index,
@@ -171,7 +171,7 @@ export class RunState<R> {
 
   /** A task became ready: index it and put it in the ready queue. */
   private offer(rg: RowGroup, generator: number, rowIndex: number): void {
-    const type = rowIndex >= 0 ? "cell" : this.cellRoot[generator] ? "from_scratch" : "batch"
+    const type = rowIndex >= 0 ? "cell" : this.isRoot[generator] ? "from_scratch" : "batch"
     const id = taskId({ column: this.columns[generator]!.name, rowGroup: rg.id, rowIndex: rowIndex >= 0 ? rowIndex : null, type })
     const task = makeTask(id, generator, rg.id, rowIndex, type, this.now())
     this.tasks.set(id, task)
@@ -455,7 +455,7 @@ export class RunState<R> {
       if (this.graph.nodes[g]!.strategy === "cell") {
         this.purge(rg, taskId({ column: this.columns[g]!.name, rowGroup: rg.id, rowIndex, type: "cell" }))
       } else if (rg.droppedCount === rg.size) {
-        const type = this.cellRoot[g] ? "from_scratch" : "batch"
+        const type = this.isRoot[g] ? "from_scratch" : "batch"
         this.purge(rg, taskId({ column: this.columns[g]!.name, rowGroup: rg.id, rowIndex: null, type }))
       }
     }
