@@ -50,7 +50,6 @@ import {
   GONE,
   GRANTED,
   type Pool,
-  QUEUED,
   removeWaiter,
   serveHead,
   type Waiter
@@ -60,6 +59,7 @@ const ACTIVE = 0
 const RELEASED = 1
 
 const RELEASED_RESULT: ReleaseResult = { released: true, reason: "released" }
+const RELEASED_EFFECT = Effect.succeed(RELEASED_RESULT)
 const TAKEN = Effect.succeed(0 as const)
 const LIMIT_FULL = Effect.succeed(1 as const)
 const STATIC_CAP_FULL = 2 as const
@@ -231,7 +231,12 @@ export const makeController = Effect.fnUntraced(function*(config: ResolvedConfig
           ? Effect.flatMap(pool.semaphore.takeIfAvailable(1), (ok) => ok ? TAKEN : Effect.as(semaphore.release(1), STATIC_CAP_FULL))
           : LIMIT_FULL),
       releaseBoth: Effect.andThen(semaphore.release(1), pool.semaphore.release(1)),
-      releasedResult: Effect.as(Effect.andThen(semaphore.release(1), pool.semaphore.release(1)), RELEASED_RESULT),
+      // The queue is looked at *after* the permits are back: a waiter that enqueued while they were
+      // still taken (its own pump found nothing) is served here, so no wake-up is ever lost.
+      releasedResult: Effect.andThen(
+        Effect.andThen(semaphore.release(1), pool.semaphore.release(1)),
+        Effect.suspend(() => pool.queued > 0 ? Effect.as(pump(pool), RELEASED_RESULT) : RELEASED_EFFECT)
+      ),
       currentLimit: limit,
       inFlight: 0,
       waiters: 0,
@@ -381,8 +386,14 @@ export const makeController = Effect.fnUntraced(function*(config: ResolvedConfig
     Effect.withFiber((fiber) => {
       if (pool.queued === 0 || shutdown) return Effect.void
       const now = nowOf(fiber)
+      const domains = pool.domains
+      if (domains.length === 1) {
+        // One domain (the common case): no candidate list to build.
+        const only = domains[0]!
+        return only.heap.size > 0 && only.blockedUntil <= now ? tryCandidate(pool, domains, 0) : Effect.void
+      }
       const candidates: Array<Domain> = []
-      for (const domain of pool.domains) {
+      for (const domain of domains) {
         if (domain.heap.size > 0 && domain.blockedUntil <= now) candidates.push(domain)
       }
       if (candidates.length === 0) return Effect.void
@@ -499,13 +510,7 @@ export const makeController = Effect.fnUntraced(function*(config: ResolvedConfig
       }
       return Effect.fail(new QueueTimeout({ resource: item.resource, waitedMs: 0, waitersAhead: domain.waiters }))
     }
-    const waiter = enqueue(domain, group, validWeight(item.group?.weight), {
-      item,
-      state: QUEUED,
-      deferred: Deferred.makeUnsafe<RequestLease, Shutdown>(),
-      enqueuedAt: now,
-      lease: undefined
-    })
+    const waiter = enqueue(domain, group, validWeight(item.group?.weight), item, Deferred.makeUnsafe(), now)
     waiters++
     if (listening()) {
       emit(now, { kind: "request_wait_started", resource: domain.resource, group, waiters: domain.waiters })
@@ -575,16 +580,19 @@ export const makeController = Effect.fnUntraced(function*(config: ResolvedConfig
       const now = nowOf(fiber)
       domain = touchDomain(pool, item.resource, now)
       const known = domain
-      const take = Effect.flatMap(known.takeBoth, (taken) =>
-        taken === 0 ? commitTaken(fiber, pool, known, item, restore) : queueOrFail(pool, known, item, restore))
+      const take = () =>
+        Effect.flatMap(known.takeBoth, (taken) =>
+          taken === 0 ? commitTaken(fiber, pool, known, item, restore) : queueOrFail(pool, known, item, restore))
       const attempt = known.blockedUntil > now
         ? queueOrFail(pool, known, item, restore)
         : !contended(pool, now)
-        ? take
+        ? take()
         : timeoutOf(item) === 0
         // "Try once" behind a queue: serve the eligible waiters first, then try what is left.
-        ? Effect.andThen(pump(pool), take)
-        : queueOrFail(pool, known, item, restore)
+        ? Effect.andThen(pump(pool), Effect.suspend(take))
+        : pending
+        ? queueOrFail(pool, known, item, restore)
+        : slowPath(pool, known, item, restore, fiber)
       return pending ? Effect.andThen(settle, attempt) : attempt
     })
 
@@ -775,7 +783,7 @@ export const makeController = Effect.fnUntraced(function*(config: ResolvedConfig
 
 
   /** Releases an active lease (a released one is left alone: callers decide whether that is a duplicate). */
-  const releaseActive = (lease: LeaseImpl, outcome: ReleaseOutcome, answer = true): Effect.Effect<unknown> =>
+  const releaseActive = (lease: LeaseImpl, outcome: ReleaseOutcome): Effect.Effect<unknown> =>
     Effect.withFiber((fiber) => {
       if (lease.state !== ACTIVE) return NOT_ACTIVE
       lease.state = RELEASED
@@ -804,7 +812,7 @@ export const makeController = Effect.fnUntraced(function*(config: ResolvedConfig
         })
       }
       scheduleFlush(fiber)
-      if (!pending && pool.queued === 0) return answer ? domain.releasedResult : domain.releaseBoth
+      if (!pending && pool.queued === 0) return domain.releasedResult
       // Freed capacity goes straight to the queue, resizes first (a decrease must not over-admit).
       return Effect.as(
         Effect.andThen(domain.releaseBoth, pending ? Effect.andThen(settle, pump(pool)) : pump(pool)),
@@ -823,7 +831,7 @@ export const makeController = Effect.fnUntraced(function*(config: ResolvedConfig
 
   /** Scope finalizers and cleanups: release unless the holder already did (not a duplicate). */
   const releaseIfActive = (lease: RequestLease, outcome: ReleaseOutcome): Effect.Effect<unknown> =>
-    lease instanceof LeaseImpl && lease.owner === owner ? releaseActive(lease, outcome, false) : Effect.void
+    lease instanceof LeaseImpl && lease.owner === owner ? releaseActive(lease, outcome) : Effect.void
 
   const outcomeOfExit = (exit: Exit.Exit<unknown, unknown>): ReleaseOutcome =>
     Exit.isSuccess(exit)

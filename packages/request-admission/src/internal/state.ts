@@ -114,7 +114,14 @@ const flowOf = (domain: Domain, group: string, weight: number): Flow => {
 }
 
 /** Appends a waiter to its group's FIFO, activating the group (start tag = max(own finish, clock)). */
-export const enqueue = (domain: Domain, group: string, weight: number, waiter: Omit<Waiter, "flow" | "prev" | "next">): Waiter => {
+export const enqueue = (
+  domain: Domain,
+  group: string,
+  weight: number,
+  item: RequestAdmissionItem,
+  deferred: Deferred.Deferred<RequestLease, Shutdown>,
+  enqueuedAt: number
+): Waiter => {
   const pool = domain.pool
   const flow = flowOf(domain, group, weight)
   if (!flow.active) {
@@ -124,7 +131,7 @@ export const enqueue = (domain: Domain, group: string, weight: number, waiter: O
     flow.active = true
     domain.heap.push(flow)
   }
-  const node: Waiter = { ...waiter, flow, prev: flow.tail, next: undefined }
+  const node: Waiter = { item, flow, prev: flow.tail, next: undefined, state: QUEUED, deferred, enqueuedAt, lease: undefined }
   if (flow.tail === undefined) flow.head = node
   else flow.tail.next = node
   flow.tail = node
