@@ -234,8 +234,9 @@ export const makeController = Effect.fnUntraced(function*(config: ResolvedConfig
       // The queue is looked at *after* the permits are back: a waiter that enqueued while they were
       // still taken (its own pump found nothing) is served here, so no wake-up is ever lost.
       releasedResult: Effect.andThen(
-        Effect.andThen(semaphore.release(1), pool.semaphore.release(1)),
-        Effect.suspend(() => pool.queued > 0 ? Effect.as(pump(pool), RELEASED_RESULT) : RELEASED_EFFECT)
+        semaphore.release(1),
+        Effect.flatMap(pool.semaphore.release(1), () =>
+          pool.queued > 0 ? Effect.as(pump(pool), RELEASED_RESULT) : RELEASED_EFFECT)
       ),
       currentLimit: limit,
       inFlight: 0,
