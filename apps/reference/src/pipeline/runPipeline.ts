@@ -30,6 +30,13 @@ export interface PipelineSample {
   readonly pressures: ReadonlyArray<RequestPressure>
 }
 
+// Cells land in completion order; a dataset reads best with its columns in config order.
+const inColumnOrder = (row: Readonly<Record<string, unknown>>, order: ReadonlyArray<string>) => {
+  const ordered: Record<string, unknown> = {}
+  for (const name of order) if (name in row) ordered[name] = row[name]
+  return ordered
+}
+
 const requestAdmissionConfig = (loaded: LoadedConfig) => {
   const settings = loaded.config.run.requestAdmission
   return {
@@ -80,11 +87,14 @@ export const runPipeline = Effect.fnUntraced(function*(loaded: LoadedConfig, opt
     const admission = yield* RequestAdmission
 
     const columns = buildColumns(loaded.columns, { seed: run.seed, scheduling: metadataByColumn })
+    const columnOrder = loaded.columns.map((column) => column.config.name)
     const scheduler = yield* makeScheduler({
       columns,
       rows: run.rows,
       bufferSize: run.bufferSize,
-      sink: { write: (checkpoint) => dataset.writeRowGroup(checkpoint.rowGroup, checkpoint.rows) }
+      sink: {
+        write: (checkpoint) => dataset.writeRowGroup(checkpoint.rowGroup, checkpoint.rows.map((row) => inColumnOrder(row, columnOrder)))
+      }
     }, {
       maxConcurrentRowGroups: run.maxConcurrentRowGroups,
       maxInFlightTasks: run.maxInFlightTasks,

@@ -1,0 +1,181 @@
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { type ChildProcess, spawn } from "node:child_process"
+import { broken } from "../fixtures/configs.js"
+import { cliPath, runCli, tempDir } from "./runCli.js"
+
+const readRows = (out: string): ReadonlyArray<Record<string, unknown>> =>
+  readdirSync(join(out, "data"))
+    .filter((file) => file.endsWith(".jsonl"))
+    .sort()
+    .flatMap((file) =>
+      readFileSync(join(out, "data", file), "utf8").split("\n").filter((line) => line !== "").map((line) => JSON.parse(line))
+    )
+
+const summaryOf = (out: string) => JSON.parse(readFileSync(join(out, "summary.json"), "utf8"))
+
+const writeConfig = (dir: string, name: string, config: unknown): string => {
+  const file = join(dir, name)
+  writeFileSync(file, JSON.stringify(config, null, 2))
+  return file
+}
+
+const mockConfig = (mock: Record<string, unknown>, run: Record<string, unknown>, maxParallelRequests = 16) => ({
+  providers: [{ name: "local", type: "mock", mock: { latencyMs: { min: 10, max: 30 }, ...mock } }],
+  models: [{ alias: "writer", provider: "local", model: "mock-writer", maxParallelRequests }],
+  columns: [
+    { name: "id", type: "uuid" },
+    { name: "topic", type: "category", values: ["shoes", "tents", "lamps"] },
+    { name: "review", type: "llm-text", model: "writer", prompt: "Review {{ topic }}." },
+    { name: "tagline", type: "llm-text", model: "writer", prompt: "A tagline for: {{ review }}" }
+  ],
+  run: { bufferSize: 16, ...run }
+})
+
+describe("sluice generate (end to end, through the CLI process)", () => {
+  it.live("the quickstart writes every row, a summary with zero leaks, and exits 0", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const out = join(dir, "quickstart")
+      const run = yield* runCli(["generate", "examples/quickstart.yaml", "--rows", "64", "--out", out, "--json"])
+      assert.strictEqual(run.code, 0, run.stderr)
+      const summary = JSON.parse(run.stdout.trim().split("\n").at(-1) ?? "{}")
+      assert.deepStrictEqual(summary, summaryOf(out))
+      assert.strictEqual(summary.rowsCompleted, 64)
+      assert.strictEqual(summary.rowsDropped, 0)
+      assert.deepStrictEqual(summary.leaks, { taskLeases: 0, requestLeases: 0, requestWaiters: 0 })
+      assert.strictEqual(summary.providers.local.served, summary.requests.succeeded)
+      const rows = readRows(out)
+      assert.strictEqual(rows.length, 64)
+      const first = rows[0] ?? {}
+      assert.deepStrictEqual(Object.keys(first), ["id", "product", "rating", "review", "summary", "verdict", "quality"])
+      const metadata = JSON.parse(readFileSync(join(out, "metadata.json"), "utf8"))
+      assert.strictEqual(metadata.rowsRequested, 64)
+      assert.deepStrictEqual(metadata.completedRowGroups, [0])
+    }), 60_000)
+
+  it.live("a provider whose real capacity (6) is far below the declared 16 loses no row, and 429s stay rare", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const config = writeConfig(dir, "hidden.json", mockConfig({ capacity: 6, retryAfterSeconds: 1 }, { rows: 96 }))
+      const out = join(dir, "out")
+      const run = yield* runCli(["generate", config, "--out", out, "--json"])
+      assert.strictEqual(run.code, 0, run.stderr)
+      const summary = summaryOf(out)
+      assert.strictEqual(summary.rowsCompleted, 96)
+      assert.strictEqual(summary.rowsDropped, 0)
+      assert.strictEqual(summary.providers.local.maxConcurrent <= 6, true)
+      assert.isAtMost(summary.requests.rateLimited / summary.requests.attempts, 0.1)
+      assert.strictEqual(readRows(out).length, 96)
+    }), 90_000)
+
+  it.live("10 % server errors: bounded retries, and every lost row's cause is recorded", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const config = writeConfig(dir, "errors.json", mockConfig({ capacity: 32, serverErrorRate: 0.1, seed: 3 }, { rows: 64 }))
+      const out = join(dir, "out")
+      const run = yield* runCli(["generate", config, "--out", out, "--json"])
+      const summary = summaryOf(out)
+      assert.isAbove(summary.requests.serverErrors, 0)
+      assert.strictEqual(summary.rowsCompleted + summary.rowsDropped, 64)
+      const causes = Object.values(summary.dropCauses as Record<string, number>).reduce((a, b) => a + b, 0)
+      assert.strictEqual(causes, summary.rowsDropped)
+      assert.strictEqual(readRows(out).length, summary.rowsCompleted)
+      // rows lost to retryable causes make the exit code non-zero; none lost means 0
+      assert.strictEqual(run.code, summary.rowsDropped === 0 ? 0 : 3, run.stderr)
+      assert.deepStrictEqual(summary.leaks, { taskLeases: 0, requestLeases: 0, requestWaiters: 0 })
+    }), 90_000)
+
+  it.live("SIGKILL mid-run, then --resume: every row exactly once, earlier row groups untouched", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const config = writeConfig(dir, "resume.json", mockConfig({ capacity: 8, latencyMs: { min: 20, max: 40 } }, { rows: 160 }, 8))
+      const out = join(dir, "out")
+      const dataDir = join(out, "data")
+      const written = () => (existsSync(dataDir) ? readdirSync(dataDir).filter((f) => f.endsWith(".jsonl")) : [])
+      const killed = yield* runCli(["generate", config, "--out", out], { killWhen: () => written().length >= 2 })
+      assert.strictEqual(killed.signal, "SIGKILL")
+      const before = new Map(written().map((file) => [file, statSync(join(dataDir, file)).mtimeMs]))
+      assert.isBelow(before.size, 10)
+
+      const refused = yield* runCli(["generate", config, "--out", out, "--resume", "--rows", "200"])
+      assert.strictEqual(refused.code, 2)
+      assert.include(refused.stderr, "--resume refused")
+
+      const resumed = yield* runCli(["generate", config, "--out", out, "--resume", "--json"])
+      assert.strictEqual(resumed.code, 0, resumed.stderr)
+      const rows = readRows(out)
+      assert.strictEqual(rows.length, 160)
+      assert.strictEqual(new Set(rows.map((row) => row["id"])).size, 160)
+      for (const [file, mtime] of before) assert.strictEqual(statSync(join(dataDir, file)).mtimeMs, mtime, file)
+      assert.strictEqual(summaryOf(out).rowsCompleted, 160)
+    }), 90_000)
+
+  it.live("the API key never appears in output, errors or files", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const secret = "sk-sluice-test-9f8e7d6c5b4a"
+      const mock = yield* runMockInBackground
+      const config = writeConfig(dir, "keyed.json", {
+        providers: [{ name: "remote", type: "openai-compatible", baseUrl: mock, apiKeyEnv: "SLUICE_TEST_KEY", timeoutSeconds: 5 }],
+        models: [{ alias: "writer", provider: "remote", model: "m", maxParallelRequests: 4 }],
+        columns: [{ name: "a", type: "llm-text", model: "writer", prompt: "hello" }],
+        run: { rows: 8, bufferSize: 4 }
+      })
+      const out = join(dir, "out")
+      const run = yield* runCli(["generate", config, "--out", out, "--json"], { env: { SLUICE_TEST_KEY: secret } })
+      assert.strictEqual(run.code, 0, run.stderr)
+      const files = [join(out, "summary.json"), join(out, "metadata.json"), ...readdirSync(join(out, "data")).map((f) => join(out, "data", f))]
+      for (const text of [run.stdout, run.stderr, ...files.map((f) => readFileSync(f, "utf8"))]) {
+        assert.notInclude(text, secret)
+        assert.notInclude(text, "9f8e7d6c5b4a")
+      }
+      const missing = yield* runCli(["generate", config, "--out", out], { env: { SLUICE_TEST_KEY: "" } })
+      assert.notStrictEqual(missing.code, 0)
+    }), 60_000)
+})
+
+// A mock provider in its own process (`sluice mock-provider`), as a remote OpenAI-compatible endpoint would be.
+const runMockInBackground = Effect.acquireRelease(
+  Effect.callback<{ readonly url: string; readonly child: ChildProcess }>((resume) => {
+    const child = spawn(process.execPath, [cliPath, "mock-provider", "--port", "0", "--latency-min", "5", "--latency-max", "10"], {
+      stdio: ["ignore", "pipe", "inherit"]
+    })
+    let output = ""
+    child.stdout.on("data", (chunk: Buffer) => {
+      output += chunk.toString()
+      const match = /listening on (http:\/\/\S+)/.exec(output)
+      if (match?.[1] !== undefined) resume(Effect.succeed({ url: match[1], child }))
+    })
+    return Effect.sync(() => child.kill("SIGKILL"))
+  }),
+  ({ child }) => Effect.sync(() => child.kill("SIGTERM"))
+).pipe(Effect.map(({ url }) => url))
+
+describe("sluice validate (through the CLI process)", () => {
+  it.live("prints the DAG and the capacity plan of a valid config", () =>
+    Effect.gen(function*() {
+      const run = yield* runCli(["validate", "examples/quickstart.yaml"])
+      assert.strictEqual(run.code, 0, run.stderr)
+      assert.include(run.stdout, "examples/quickstart.yaml: valid")
+      assert.include(run.stdout, "review (llm-text) — needs product, rating")
+      assert.include(run.stdout, "request:local/mock-writer")
+    }), 30_000)
+
+  it.live("reports each broken config as one line naming its path, with exit code 2", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      yield* Effect.forEach(broken, ([name, raw, expected], index) =>
+        Effect.gen(function*() {
+          const file = writeConfig(dir, `broken-${index}.json`, raw)
+          const run = yield* runCli(["validate", file])
+          assert.strictEqual(run.code, 2, `${name}: ${run.stderr}`)
+          assert.strictEqual(run.stdout, "", name)
+          const lines = run.stderr.trim().split("\n")
+          assert.strictEqual(lines.length, 1, `${name}: ${run.stderr}`)
+          assert.isTrue(lines[0]?.startsWith(`sluice: ${expected}`), `${name}: ${run.stderr}`)
+        }), { concurrency: 2 })
+    }), 90_000)
+})

@@ -1,0 +1,60 @@
+import { spawn } from "node:child_process"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { Effect } from "effect"
+
+export const cliPath = fileURLToPath(new URL("../../dist/cli.js", import.meta.url))
+export const repoRoot = fileURLToPath(new URL("../../../../", import.meta.url))
+
+export interface CliRun {
+  readonly code: number | null
+  readonly signal: NodeJS.Signals | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+export interface CliOptions {
+  readonly env?: Readonly<Record<string, string>>
+  /** Kill the process with SIGKILL once stdout/stderr contains this text (or after `killAfterMs`). */
+  readonly killWhen?: (output: { readonly stdout: string; readonly stderr: string }) => boolean
+  readonly timeoutMs?: number
+}
+
+/** Runs the built `sluice` CLI as a user would (a real process), collecting its output and exit. */
+export const runCli = (args: ReadonlyArray<string>, options: CliOptions = {}) =>
+  Effect.callback<CliRun>((resume) => {
+    const child = spawn(process.execPath, [cliPath, ...args], {
+      cwd: repoRoot,
+      env: { ...process.env, ...options.env },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    let stdout = ""
+    let stderr = ""
+    const check = () => {
+      if (options.killWhen?.({ stdout, stderr }) === true && child.exitCode === null) child.kill("SIGKILL")
+    }
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString()
+      check()
+    })
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString()
+      check()
+    })
+    const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 60_000)
+    const poll = setInterval(check, 20)
+    child.on("close", (code, signal) => {
+      clearTimeout(timer)
+      clearInterval(poll)
+      resume(Effect.succeed({ code, signal, stdout, stderr }))
+    })
+    return Effect.sync(() => child.kill("SIGKILL"))
+  })
+
+/** A temporary directory removed when the test's scope closes. */
+export const tempDir = Effect.acquireRelease(
+  Effect.sync(() => mkdtempSync(join(tmpdir(), "sluice-e2e-"))),
+  (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
+)
