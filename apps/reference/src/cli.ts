@@ -2,6 +2,7 @@
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Effect } from "effect"
 import { Command } from "effect/cli"
+import { benchCommand } from "./commands/bench.js"
 import { generateCommand } from "./commands/generate.js"
 import { mockProviderCommand } from "./commands/mockProvider.js"
 import { validateCommand } from "./commands/validate.js"
@@ -9,7 +10,7 @@ import { reportFailure } from "./reportFailure.js"
 
 const sluice = Command.make("sluice").pipe(
   Command.withDescription("Generate datasets through rate-limited LLM providers at full capacity, without dropping rows"),
-  Command.withSubcommands([generateCommand, validateCommand, mockProviderCommand])
+  Command.withSubcommands([generateCommand, validateCommand, mockProviderCommand, benchCommand])
 )
 
 sluice.pipe(

@@ -1,0 +1,24 @@
+import type { Effect, FileSystem } from "effect"
+import type { BenchResult, PeersReport, TimelinePoint } from "./BenchResult.js"
+import type { BenchError, MockPlacement } from "./mockHost.js"
+
+export interface ScenarioContext {
+  /** `--full`: the documented full size instead of the CI-sized default. */
+  readonly full: boolean
+  /** Where HTTP scenarios run their mock providers (the fairer setup, see BENCHMARKS.md). */
+  readonly placement: MockPlacement
+  /** Shrinks every scenario to a few seconds (tests). */
+  readonly tiny?: boolean
+}
+
+export interface ScenarioOutput {
+  readonly result: BenchResult | PeersReport
+  readonly table: string
+  readonly timeline: ReadonlyArray<TimelinePoint>
+}
+
+export interface Scenario {
+  readonly name: string
+  readonly describe: string
+  readonly run: (ctx: ScenarioContext) => Effect.Effect<ScenarioOutput, BenchError, FileSystem.FileSystem>
+}

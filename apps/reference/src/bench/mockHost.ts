@@ -1,0 +1,133 @@
+import { type ChildProcess, spawn } from "node:child_process"
+import { fileURLToPath } from "node:url"
+import { Data, Effect, Random, Schema, type Scope } from "effect"
+import { decodeMockOptions, type MockOptions, type MockOptionsInput, MockStats, startMockProvider } from "../mock/index.js"
+
+/** Where the benchmark's mock provider runs: in the CLI's own process, or in a child `sluice mock-provider`. */
+export type MockPlacement = "in-process" | "child-process"
+
+export class BenchError extends Data.TaggedError("BenchError")<{ readonly message: string; readonly cause?: unknown }> {}
+
+/** A running mock endpoint, whichever process it lives in. */
+export interface MockEndpoint {
+  /** OpenAI-compatible base URL (`http://127.0.0.1:PORT/v1`). */
+  readonly url: string
+  readonly options: MockOptions
+  readonly placement: MockPlacement
+  readonly stats: Effect.Effect<MockStats, BenchError>
+}
+
+/** `dist/cli.js` when running bundled; from the sources (tests), the built CLI next to them. */
+export const cliPath = (): string => {
+  const here = fileURLToPath(import.meta.url)
+  return here.includes("/dist/") ? here : fileURLToPath(new URL("../../dist/cli.js", import.meta.url))
+}
+
+const decodeStats = Schema.decodeUnknownEffect(MockStats)
+
+const fetchStats = (url: string): Effect.Effect<MockStats, BenchError> =>
+  Effect.tryPromise({
+    try: (signal) => fetch(url.replace(/\/v1$/, "/stats"), { signal }).then((r) => r.json()),
+    catch: (cause) => new BenchError({ message: `cannot read the mock's /stats at ${url}`, cause })
+  }).pipe(Effect.flatMap((json) => Effect.mapError(decodeStats(json), (cause) => new BenchError({ message: "bad /stats", cause }))))
+
+const mockArgs = (o: MockOptions): Array<string> => [
+  "mock-provider",
+  "--port",
+  "0",
+  "--capacity",
+  String(o.capacity),
+  "--latency-min",
+  String(o.latencyMs.min),
+  "--latency-max",
+  String(o.latencyMs.max),
+  "--retry-after",
+  String(o.retryAfterSeconds),
+  "--server-error-rate",
+  String(o.serverErrorRate),
+  "--timeout-rate",
+  String(o.timeoutRate),
+  "--seed",
+  String(o.seed),
+  ...(o.rpm === null ? [] : ["--rpm", String(Math.round(o.rpm))])
+]
+
+/** Spawns `node dist/cli.js mock-provider --port 0 …` and waits for the line that names its URL; killed on close. */
+const startChild = (options: MockOptions): Effect.Effect<string, BenchError, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.callback<{ child: ChildProcess; url: string }, BenchError>((resume) => {
+      const child = spawn(process.execPath, [cliPath(), ...mockArgs(options)], { stdio: ["ignore", "pipe", "pipe"] })
+      let buffered = ""
+      let stderr = ""
+      child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
+        buffered += chunk
+        const match = /listening on (http:\/\/\S+)/.exec(buffered)
+        if (match !== null) resume(Effect.succeed({ child, url: match[1]! }))
+      })
+      child.stderr!.setEncoding("utf8").on("data", (chunk: string) => void (stderr += chunk))
+      child.on("exit", (code) =>
+        resume(Effect.fail(new BenchError({ message: `the mock provider child exited (${code}) before listening: ${stderr.trim()}` }))))
+      child.on("error", (cause) => resume(Effect.fail(new BenchError({ message: "cannot start the mock provider child", cause }))))
+      return Effect.sync(() => void child.kill("SIGKILL"))
+    }),
+    ({ child }) =>
+      Effect.callback<void>((resume) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resume(Effect.void)
+        child.once("exit", () => resume(Effect.void))
+        child.kill("SIGTERM")
+      })
+  ).pipe(Effect.map(({ url }) => url))
+
+export const startMockEndpoint = Effect.fnUntraced(function*(
+  input: MockOptionsInput,
+  placement: MockPlacement
+): Effect.fn.Return<MockEndpoint, BenchError, Scope.Scope> {
+  const options = yield* decodeMockOptions({ ...input, port: 0 }).pipe(
+    Effect.mapError((cause) => new BenchError({ message: cause.message, cause }))
+  )
+  if (placement === "in-process") {
+    const mock = yield* startMockProvider(options).pipe(Effect.mapError((cause) => new BenchError({ message: cause.message, cause })))
+    return { url: mock.url, options, placement, stats: mock.stats }
+  }
+  const url = yield* startChild(options)
+  return { url, options, placement, stats: fetchStats(url) }
+})
+
+/** Provider busy time actually drawn, recovered by replaying the mock's seeded draws. */
+export interface DrawnLatency {
+  /** Requests that took a latency draw (admitted with a valid body). */
+  readonly admitted: number
+  readonly busySeconds: number
+  readonly meanSeconds: number
+  readonly maxSeconds: number
+}
+
+/**
+ * The mock takes exactly three draws (timeout, server error, latency) from one `Random.withSeed(seed)` stream
+ * per admitted request, in arrival order. Replaying the same stream `admitted` times gives the exact latencies
+ * it slept, so the ideal is computed from what was drawn, not from the distribution's mean.
+ */
+export const replayDrawnLatency = (options: MockOptions, admitted: number): Effect.Effect<DrawnLatency> =>
+  Effect.gen(function*() {
+    const draws = yield* Random.Random.pipe(Random.withSeed(options.seed))
+    const { min, max } = options.latencyMs
+    let busyMs = 0
+    let maxMs = 0
+    for (let i = 0; i < admitted; i++) {
+      const timeoutDraw = draws.nextDoubleUnsafe()
+      draws.nextDoubleUnsafe()
+      const latency = min + (max - min) * draws.nextDoubleUnsafe()
+      if (timeoutDraw < options.timeoutRate) continue
+      busyMs += latency
+      if (latency > maxMs) maxMs = latency
+    }
+    return {
+      admitted,
+      busySeconds: busyMs / 1000,
+      meanSeconds: admitted > 0 ? busyMs / 1000 / admitted : 0,
+      maxSeconds: maxMs / 1000
+    }
+  })
+
+/** Requests that drew a latency: served + server errors + never-answered. */
+export const admittedOf = (stats: MockStats): number => stats.served + stats.serverErrors + stats.timeouts

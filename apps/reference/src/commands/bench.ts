@@ -1,0 +1,45 @@
+import { Console, Effect, FileSystem, Option } from "effect"
+import { Argument, Command, Flag } from "effect/cli"
+import type { BenchResult, PeersReport } from "../bench/BenchResult.js"
+import type { MockPlacement } from "../bench/mockHost.js"
+import { scenarioNames, scenarios } from "../bench/registry.js"
+import type { Scenario, ScenarioContext } from "../bench/Scenario.js"
+import { thinTimeline, timelineSvg } from "../bench/svg.js"
+
+const runOne = Effect.fnUntraced(function*(scenario: Scenario, ctx: ScenarioContext, json: boolean, out: string | undefined) {
+  yield* Console.error(`bench ${scenario.name}: ${scenario.describe}`)
+  const output = yield* scenario.run(ctx)
+  if (out !== undefined && output.timeline.length > 0) {
+    const fs = yield* FileSystem.FileSystem
+    yield* fs.makeDirectory(out, { recursive: true })
+    yield* fs.writeFileString(`${out}/${scenario.name}.svg`, timelineSvg(`sluice bench ${scenario.name}`, thinTimeline(output.timeline)))
+  }
+  yield* Console.log(`\n### ${scenario.name}\n\n${output.table}\n`)
+  if (json) yield* Console.log(JSON.stringify(output.result))
+  return output.result
+})
+
+/** `sluice bench <scenario|all> [--json] [--out DIR] [--full]` (DESIGN §7). */
+export const benchCommand = Command.make(
+  "bench",
+  {
+    scenario: Argument.Literals("scenario", ["all", ...scenarioNames]).pipe(
+      Argument.withDescription(`One of: all, ${scenarioNames.join(", ")}`)
+    ),
+    json: Flag.Boolean("json").pipe(Flag.withDescription("Print each result as one JSON line (the last line of its output)"), Flag.withDefault(false)),
+    out: Flag.String("out").pipe(Flag.withDescription("Write one SVG timeline per scenario into this directory"), Flag.optional),
+    full: Flag.Boolean("full").pipe(Flag.withDescription("Full sizes (cooling-provider 2,048 rows, longer scale budget)"), Flag.withDefault(false)),
+    mock: Flag.Literals("mock", ["child-process", "in-process"]).pipe(
+      Flag.withDescription("Where HTTP scenarios run the mock provider (default: a child process, see BENCHMARKS.md)"),
+      Flag.withDefault("child-process")
+    )
+  },
+  Effect.fnUntraced(function*({ scenario, json, out, full, mock }) {
+    const ctx: ScenarioContext = { full, placement: mock as MockPlacement }
+    const outDir = Option.getOrUndefined(out)
+    const selected = scenario === "all" ? scenarios : scenarios.filter((s) => s.name === scenario)
+    const results: Array<BenchResult | PeersReport> = []
+    for (const s of selected) results.push(yield* runOne(s, ctx, json, outDir))
+    if (scenario === "all" && json) yield* Console.log(JSON.stringify({ scenario: "all", results }))
+  })
+).pipe(Command.withDescription("Run the benchmark scenarios and compare each with its ideal time"))
