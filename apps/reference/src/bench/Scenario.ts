@@ -1,4 +1,4 @@
-import type { Effect, FileSystem } from "effect"
+import type { Effect, FileSystem, Path } from "effect"
 import type { BenchResult, PeersReport, TimelinePoint } from "./BenchResult.js"
 import type { BenchError, MockPlacement } from "./mockHost.js"
 
@@ -20,5 +20,5 @@ export interface ScenarioOutput {
 export interface Scenario {
   readonly name: string
   readonly describe: string
-  readonly run: (ctx: ScenarioContext) => Effect.Effect<ScenarioOutput, BenchError, FileSystem.FileSystem>
+  readonly run: (ctx: ScenarioContext) => Effect.Effect<ScenarioOutput, BenchError, FileSystem.FileSystem | Path.Path>
 }

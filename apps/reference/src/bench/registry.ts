@@ -1,11 +1,15 @@
 import type { Scenario } from "./Scenario.js"
+import { heavyRoot } from "./scenarios/heavyRoot.js"
 import { hiddenCapacity } from "./scenarios/hiddenCapacity.js"
 import { pressure725 } from "./scenarios/pressure725.js"
+import { scale } from "./scenarios/scale.js"
 
 /** Every `sluice bench` scenario, in the order `all` runs them. */
 export const scenarios: ReadonlyArray<Scenario> = [
   pressure725,
-  hiddenCapacity
+  heavyRoot,
+  hiddenCapacity,
+  scale
 ]
 
 export const scenarioNames = scenarios.map((s) => s.name)

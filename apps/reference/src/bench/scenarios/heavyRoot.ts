@@ -1,0 +1,48 @@
+import { heavyRoot as heavyRootScenario } from "@sluice/scheduler/scenarios"
+import { Effect } from "effect"
+import { benchResult, noLeaks, type TimelinePoint } from "../BenchResult.js"
+import { resultTable } from "../markdown.js"
+import { BenchError } from "../mockHost.js"
+import type { Scenario, ScenarioContext } from "../Scenario.js"
+
+/**
+ * `heavy-root` (DESIGN §7, anchor-benchmarks §1.4), on virtual time through `@sluice/scheduler/scenarios`:
+ * capacity 8; 512 × 0.5 s root tasks (weight 4) at t = 0; 256 × 0.05 s peer tasks (weight 1) from t = 0.05.
+ * Ideal (512 × 0.5 + 256 × 0.05) ÷ 8 = 33.6 s. Anchor (#810): 34.00 s, peer p95 12.40 s.
+ */
+export const heavyRoot: Scenario = {
+  name: "heavy-root",
+  describe: "virtual time: 512 × 0.5 s heavy root tasks vs 256 × 0.05 s late peers on 8 slots",
+  run: (ctx: ScenarioContext) =>
+    Effect.gen(function*() {
+      const report = yield* heavyRootScenario(ctx.tiny ? { hotTasks: 32, peerTasks: 16 } : {}).pipe(
+        Effect.mapError((cause) => new BenchError({ message: `heavy-root: ${cause.message}`, cause }))
+      )
+      const rows = Math.max(ctx.tiny ? 32 : 512, ctx.tiny ? 16 : 256)
+      const result = benchResult({
+        scenario: "heavy-root",
+        rowsRequested: rows,
+        rowsCompleted: report.rowsCompleted,
+        rowsDropped: rows - report.rowsCompleted,
+        admissionTimeouts: 0,
+        maxRequestWaiters: 0,
+        elapsedSeconds: report.wallSeconds,
+        idealSeconds: report.idealSeconds,
+        leaks: noLeaks,
+        extra: {
+          peerP95Seconds: report.peerWaitSeconds.p95,
+          peerP50Seconds: report.peerWaitSeconds.p50,
+          peerMaxWaitSeconds: report.peerWaitSeconds.max,
+          peerFirstWaitSeconds: report.peerWaitSeconds.first,
+          maxModelTasksInFlight: report.maxModelTasksInFlight,
+          virtualTime: true,
+          leaksMeasured: false,
+          anchorWallSeconds: 34.0,
+          anchorPeerP95Seconds: 12.4
+        }
+      })
+      // Virtual time: no wall-clock timeline to plot beyond start and end.
+      const timeline: ReadonlyArray<TimelinePoint> = []
+      return { result, table: resultTable([result]), timeline }
+    })
+}
