@@ -1,21 +1,12 @@
 #!/usr/bin/env node
-import { NodeRuntime, NodeServices } from "@effect/platform-node"
-import { Effect } from "effect"
-import { Command } from "effect/cli"
-import { benchCommand } from "./commands/bench.js"
-import { generateCommand } from "./commands/generate.js"
-import { mockProviderCommand } from "./commands/mockProvider.js"
-import { validateCommand } from "./commands/validate.js"
-import { reportFailure } from "./reportFailure.js"
-
-const sluice = Command.make("sluice").pipe(
-  Command.withDescription("Generate datasets through rate-limited LLM providers at full capacity, without dropping rows"),
-  Command.withSubcommands([generateCommand, validateCommand, mockProviderCommand, benchCommand])
-)
-
-sluice.pipe(
-  Command.run({ version: "0.1.0" }),
-  reportFailure,
-  Effect.provide(NodeServices.layer),
-  (program) => NodeRuntime.runMain(program, { disableErrorReporting: true })
-)
+// The entry point checks the Node version before anything else loads: the HTTP stack needs Node 22, and on an
+// older Node it would fail with an unreadable stack trace instead of this one line.
+const [major] = process.versions.node.split(".").map(Number)
+if ((major ?? 0) < 22) {
+  process.stderr.write(
+    `sluice: Node ${process.versions.node} is too old; sluice needs Node 22 or newer. ` +
+      "In this repository, run it through pnpm (`pnpm sluice …`), which uses the pinned Node 22.\n"
+  )
+  process.exit(2)
+}
+await import("./main.js")

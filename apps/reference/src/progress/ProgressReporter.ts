@@ -57,7 +57,7 @@ export const reportProgress = Effect.fnUntraced(function*(
     return
   }
   const bar = new SingleBar({
-    format: " {bar} {value}/{total} rows | {rate} rows/s | ETA {etaText} | {loads}",
+    format: " {bar} {value}/{total} rows | {rate} rows/s | ETA {etaText} | in flight/limit {loads}",
     stream: process.stderr,
     hideCursor: true,
     clearOnComplete: false
