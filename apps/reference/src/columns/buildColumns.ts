@@ -47,7 +47,8 @@ const llmColumn = (
   scheduling: SchedulingMetadata | undefined
 ): CellColumn<ModelGateway> => {
   const model = column.model
-  if (model === undefined) throw new Error(`column ${config.name} has no resolved model`)
+  // The config check resolves every LLM column's model; a missing one is a bug, reported as a defect.
+  if (model === undefined) return cell(column, scheduling, () => Effect.die(`column ${config.name} has no resolved model`))
   const purpose = `generating column '${config.name}'`
   const outputSchema = column.outputSchema
   const generate = Effect.fnUntraced(function*(
