@@ -1,6 +1,8 @@
 import type { Scenario } from "./Scenario.js"
+import { coolingProvider } from "./scenarios/coolingProvider.js"
 import { heavyRoot } from "./scenarios/heavyRoot.js"
 import { hiddenCapacity } from "./scenarios/hiddenCapacity.js"
+import { peers } from "./scenarios/peers.js"
 import { pressure725 } from "./scenarios/pressure725.js"
 import { scale } from "./scenarios/scale.js"
 
@@ -9,7 +11,9 @@ export const scenarios: ReadonlyArray<Scenario> = [
   pressure725,
   heavyRoot,
   hiddenCapacity,
-  scale
+  coolingProvider,
+  scale,
+  peers
 ]
 
 export const scenarioNames = scenarios.map((s) => s.name)

@@ -29,13 +29,14 @@ export const benchCommand = Command.make(
     json: Flag.Boolean("json").pipe(Flag.withDescription("Print each result as one JSON line (the last line of its output)"), Flag.withDefault(false)),
     out: Flag.String("out").pipe(Flag.withDescription("Write one SVG timeline per scenario into this directory"), Flag.optional),
     full: Flag.Boolean("full").pipe(Flag.withDescription("Full sizes (cooling-provider 2,048 rows, longer scale budget)"), Flag.withDefault(false)),
+    tiny: Flag.Boolean("tiny").pipe(Flag.withDescription("Tiny sizes (a smoke test of the harness, seconds per scenario)"), Flag.withDefault(false)),
     mock: Flag.Literals("mock", ["child-process", "in-process"]).pipe(
       Flag.withDescription("Where HTTP scenarios run the mock provider (default: a child process, see BENCHMARKS.md)"),
       Flag.withDefault("child-process")
     )
   },
-  Effect.fnUntraced(function*({ scenario, json, out, full, mock }) {
-    const ctx: ScenarioContext = { full, placement: mock as MockPlacement }
+  Effect.fnUntraced(function*({ scenario, json, out, full, tiny, mock }) {
+    const ctx: ScenarioContext = { full, tiny, placement: mock as MockPlacement }
     const outDir = Option.getOrUndefined(out)
     const selected = scenario === "all" ? scenarios : scenarios.filter((s) => s.name === scenario)
     const results: Array<BenchResult | PeersReport> = []
