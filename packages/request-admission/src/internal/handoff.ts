@@ -1,0 +1,208 @@
+/**
+ * The waiter queue in motion: parking a waiter, the pump that hands freed capacity to the best
+ * eligible waiters, and a waiter's exits (timeout, interruption, shutdown).
+ *
+ * No fiber ever parks on a semaphore (`Semaphore` scans every parked fiber on each release, which is
+ * quadratic with thousands of waiters). Waiting fibers park on a `Deferred` in our own weighted-fair
+ * queue, and whoever frees capacity (a release, a limit increase, the end of a cooldown) pumps: it
+ * takes the two permits for the best eligible waiter and hands the lease over through the outbox.
+ */
+import { Deferred, Effect, Exit, type Fiber } from "effect"
+import { QueueTimeout, Shutdown } from "../errors.js"
+import type { RequestAdmissionItem, RequestLease } from "../RequestLease.js"
+import { ReleaseOutcome } from "../ReleaseOutcome.js"
+import type { Core } from "./core.js"
+import { admit } from "./leases.js"
+import { isClosed } from "./limits.js"
+import { type Domain, enqueue, GONE, GRANTED, type Pool, removeWaiter, serveHead, type Waiter } from "./state.js"
+import { nowOf } from "./timers.js"
+
+export type Restore = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+
+const validWeight = (weight: number | undefined): number =>
+  weight !== undefined && weight > 0 && Number.isFinite(weight) ? weight : 1
+
+export const groupOf = (item: RequestAdmissionItem, domain: Domain): string => item.group?.key ?? domain.label
+
+export const makeHandoff = (
+  core: Core,
+  releaseIfActive: (lease: RequestLease, outcome: ReleaseOutcome) => Effect.Effect<unknown>
+) => {
+  const outbox = core.outbox
+  const config = core.config
+
+  /** Takes a queued waiter out of the queue for good (it timed out, was interrupted, or shut down). */
+  const dropWaiter = (waiter: Waiter): void => {
+    removeWaiter(waiter)
+    waiter.state = GONE
+    core.waiters--
+  }
+
+  const waitCancelled = (now: number, waiter: Waiter, reason: "interrupted" | "shutdown") =>
+    outbox.emit(now, {
+      kind: "request_wait_cancelled",
+      resource: waiter.flow.domain.resource,
+      group: waiter.flow.group,
+      waitedMs: Math.max(0, now - waiter.enqueuedAt),
+      reason
+    })
+
+  /**
+   * Hands capacity to queued waiters of a pool, best first, until nothing more fits. Takes the two
+   * permits first and then commits to whichever waiter is best at that moment; if the queue changed
+   * meanwhile (timeout, interruption), it gives them back and looks again.
+   */
+  const pump = (pool: Pool): Effect.Effect<void> =>
+    Effect.withFiber((fiber) => {
+      if (pool.queued === 0 || core.shutdown) return Effect.void
+      const now = nowOf(fiber)
+      const domains = pool.domains
+      if (domains.length === 1) {
+        // One domain (the common case): no candidate list to build.
+        const only = domains[0]!
+        return only.heap.size > 0 && !isClosed(only, now) ? tryCandidate(pool, domains, 0) : Effect.void
+      }
+      const candidates: Array<Domain> = []
+      for (const domain of domains) {
+        if (domain.heap.size > 0 && !isClosed(domain, now)) candidates.push(domain)
+      }
+      if (candidates.length === 0) return Effect.void
+      candidates.sort((a, b) => {
+        const x = a.heap.peek()!
+        const y = b.heap.peek()!
+        return x.tag - y.tag || x.seq - y.seq
+      })
+      return tryCandidate(pool, candidates, 0)
+    })
+
+  const tryCandidate = (pool: Pool, candidates: Array<Domain>, index: number): Effect.Effect<void> => {
+    if (index >= candidates.length) return Effect.void
+    const domain = candidates[index]!
+    return Effect.flatMap(domain.takeBoth, (taken) =>
+      taken === 1
+        ? tryCandidate(pool, candidates, index + 1)
+        : taken === 2
+        ? Effect.void
+        : Effect.withFiber((fiber) => {
+          const now = nowOf(fiber)
+          if (!core.shutdown && domain.heap.size > 0 && !isClosed(domain, now)) {
+            const waiter = serveHead(domain)!
+            core.waiters--
+            const lease = admit(core, domain, waiter.item, waiter.flow.group, now, Math.max(0, now - waiter.enqueuedAt), true)
+            waiter.state = GRANTED
+            waiter.lease = lease
+            outbox.push(() => {
+              Deferred.doneUnsafe(waiter.deferred, Exit.succeed(lease))
+            })
+            outbox.schedule(fiber)
+            return pump(pool)
+          }
+          return Effect.andThen(domain.releaseBoth, pump(pool))
+        }))
+  }
+  core.pump = pump
+
+  /** True when a queued waiter of the pool could be ahead of a newcomer (its domain is open). */
+  const contended = (pool: Pool, now: number): boolean => {
+    if (pool.queued === 0) return false
+    for (const domain of pool.domains) {
+      if (domain.waiters > 0 && !isClosed(domain, now)) return true
+    }
+    return false
+  }
+
+  const timeoutOf = (item: RequestAdmissionItem): number | null =>
+    item.queueWaitTimeoutSeconds === undefined ? config.queueWaitTimeoutSeconds : item.queueWaitTimeoutSeconds
+
+  const onWaitTimeout = (waiter: Waiter): Effect.Effect<RequestLease, QueueTimeout | Shutdown> =>
+    Effect.withFiber<RequestLease, QueueTimeout | Shutdown>((fiber) => {
+      if (waiter.state === GRANTED) return Effect.succeed(waiter.lease!) // the hand-off won the race
+      if (waiter.state === GONE) return Deferred.await(waiter.deferred)
+      const now = nowOf(fiber)
+      const domain = waiter.flow.domain
+      dropWaiter(waiter)
+      const waitedMs = Math.max(0, now - waiter.enqueuedAt)
+      if (outbox.listening()) {
+        outbox.emit(now, {
+          kind: "request_wait_timeout",
+          resource: domain.resource,
+          group: waiter.flow.group,
+          waitedMs,
+          waiters: domain.waiters
+        })
+        outbox.schedule(fiber)
+      }
+      return Effect.fail(new QueueTimeout({ resource: waiter.item.resource, waitedMs, waitersAhead: domain.waiters }))
+    })
+
+  const onWaitInterrupted = (waiter: Waiter): Effect.Effect<unknown> =>
+    Effect.withFiber((fiber) => {
+      if (waiter.state === GRANTED) return releaseIfActive(waiter.lease!, ReleaseOutcome.localCancelled)
+      if (waiter.state === GONE) return Effect.void
+      dropWaiter(waiter)
+      if (outbox.listening()) {
+        waitCancelled(nowOf(fiber), waiter, "interrupted")
+        outbox.schedule(fiber)
+      }
+      return Effect.void
+    })
+
+  /** The immediate attempt failed: wait in the queue, or fail a zero timeout ("try once, never wait"). */
+  const queueOrFail = (
+    pool: Pool,
+    domain: Domain,
+    item: RequestAdmissionItem,
+    restore: Restore,
+    fiber: Fiber.Fiber<unknown, unknown>
+  ): Effect.Effect<RequestLease, QueueTimeout | Shutdown> => {
+    const now = nowOf(fiber)
+    const timeout = timeoutOf(item)
+    const group = groupOf(item, domain)
+    if (timeout === 0) {
+      // "Try once, never wait": the immediate attempt failed, so this is a zero-length queue timeout.
+      if (outbox.listening()) {
+        outbox.emit(now, { kind: "request_acquire_denied", resource: domain.resource, group, reason: "queue_timeout" })
+        outbox.schedule(fiber)
+      }
+      return Effect.fail(new QueueTimeout({ resource: item.resource, waitedMs: 0, waitersAhead: domain.waiters }))
+    }
+    const waiter = enqueue(domain, group, validWeight(item.group?.weight), item, Deferred.makeUnsafe(), now)
+    core.waiters++
+    if (outbox.listening()) {
+      outbox.emit(now, { kind: "request_wait_started", resource: domain.resource, group, waiters: domain.waiters })
+      outbox.schedule(fiber)
+    }
+    const wait = Deferred.await(waiter.deferred)
+    const timed = timeout === null
+      ? wait
+      : Effect.timeoutOrElse(wait, { duration: timeout * 1000, orElse: () => onWaitTimeout(waiter) })
+    return Effect.andThen(
+      pump(pool),
+      Effect.onInterrupt(restore(timed), () => onWaitInterrupted(waiter))
+    )
+  }
+
+  /** Shutdown: fails every queued waiter with `Shutdown`; returns how many. */
+  const failAllWaiters = (now: number): number => {
+    let failed = 0
+    for (const pool of core.pools.values()) {
+      for (const domain of pool.domains) {
+        let flow = domain.heap.peek()
+        while (flow !== undefined) {
+          const waiter = flow.head!
+          dropWaiter(waiter)
+          failed++
+          const error = new Shutdown({ resource: waiter.item.resource })
+          outbox.push(() => {
+            Deferred.doneUnsafe(waiter.deferred, Exit.fail(error))
+          })
+          if (outbox.listening()) waitCancelled(now, waiter, "shutdown")
+          flow = domain.heap.peek()
+        }
+      }
+    }
+    return failed
+  }
+
+  return { pump, contended, timeoutOf, queueOrFail, failAllWaiters }
+}

@@ -1,0 +1,139 @@
+/**
+ * A lease's life: admission (counters, lease, events) and release (counters, AIMD, events, then the
+ * freed permits go back and the queue is looked at). Every release ends here, exactly once per lease.
+ */
+import type { RequestResourceKey } from "@sluice/scheduling-resources"
+import { Effect, Exit } from "effect"
+import type { RequestAdmissionItem, RequestLease } from "../RequestLease.js"
+import { ReleaseOutcome, type ReleaseResult } from "../ReleaseOutcome.js"
+import { onRelease } from "./aimd.js"
+import type { Core } from "./core.js"
+import type { Domain } from "./state.js"
+import { nowOf } from "./timers.js"
+
+const ACTIVE = 0
+const RELEASED = 1
+
+export const RELEASED_RESULT: ReleaseResult = { released: true, reason: "released" }
+
+/** The concrete lease: only the controller that made it (`owner`) can release it, exactly once (`state`). */
+export class LeaseImpl implements RequestLease {
+  state: typeof ACTIVE | typeof RELEASED = ACTIVE
+  constructor(
+    readonly id: number,
+    readonly resource: RequestResourceKey,
+    readonly group: string,
+    readonly admittedLimit: number,
+    readonly waitedMs: number,
+    readonly domain: Domain,
+    readonly owner: object
+  ) {}
+}
+
+/** Counts a lease in and builds it (the two permits are already taken). */
+export const admit = (
+  core: Core,
+  domain: Domain,
+  item: RequestAdmissionItem,
+  group: string,
+  now: number,
+  waitedMs: number,
+  queued: boolean
+): LeaseImpl => {
+  domain.inFlight++
+  domain.pool.inFlight++
+  core.activeLeases++
+  const lease = new LeaseImpl(++core.leaseSeq, item.resource, group, domain.currentLimit, waitedMs, domain, core.owner)
+  const outbox = core.outbox
+  if (outbox.listening()) {
+    if (queued) {
+      outbox.emit(now, { kind: "request_wait_completed", resource: domain.resource, group, leaseId: lease.id, waitedMs })
+    }
+    outbox.emit(now, {
+      kind: "request_lease_acquired",
+      resource: domain.resource,
+      group,
+      leaseId: lease.id,
+      limit: domain.currentLimit,
+      inFlight: domain.inFlight
+    })
+  }
+  return lease
+}
+
+const NOT_ACTIVE: Effect.Effect<ReleaseResult> = Effect.succeed({ released: false, reason: "duplicate" })
+
+export const outcomeOfExit = (exit: Exit.Exit<unknown, unknown>): ReleaseOutcome =>
+  Exit.isSuccess(exit)
+    ? ReleaseOutcome.success
+    : Exit.hasInterrupts(exit)
+    ? ReleaseOutcome.localCancelled
+    : ReleaseOutcome.unexpectedException
+
+export const makeRelease = (core: Core, settle: Effect.Effect<void>) => {
+  const outbox = core.outbox
+  const work = core.work
+
+  const releaseDiagnostic = (lease: RequestLease, reason: "duplicate" | "foreign_lease"): Effect.Effect<ReleaseResult> =>
+    Effect.withFiber((fiber) => {
+      if (reason === "duplicate") core.duplicateReleases++
+      else core.foreignReleases++
+      if (outbox.listening()) {
+        outbox.emit(nowOf(fiber), { kind: "request_release_diagnostic", resource: lease.resource, leaseId: lease.id, reason })
+        outbox.schedule(fiber)
+      }
+      return Effect.succeed({ released: false, reason })
+    })
+
+  /** Releases an active lease (a released one is left alone: callers decide whether that is a duplicate). */
+  const releaseActive = (lease: LeaseImpl, outcome: ReleaseOutcome): Effect.Effect<ReleaseResult> =>
+    Effect.withFiber((fiber) => {
+      if (lease.state !== ACTIVE) return NOT_ACTIVE
+      lease.state = RELEASED
+      const domain = lease.domain
+      const pool = domain.pool
+      domain.inFlight--
+      pool.inFlight--
+      core.activeLeases--
+      domain.lastOutcome = outcome.kind
+      const listening = outbox.listening()
+      // The clock is read only when something needs it: an uneventful success on an unblocked,
+      // unramped domain (the common case) depends on no time at all.
+      const now = outcome.kind === "success" && domain.blockedUntil === 0 && !domain.rampActive && !listening
+        ? 0
+        : nowOf(fiber)
+      onRelease(work, domain, lease.admittedLimit, lease.group, lease.id, outcome, now)
+      if (outbox.listening()) {
+        outbox.emit(now, {
+          kind: "request_lease_released",
+          resource: domain.resource,
+          group: lease.group,
+          leaseId: lease.id,
+          outcome: outcome.kind,
+          status: outcome.kind === "provider_failure" ? outcome.status : undefined,
+          limit: domain.currentLimit,
+          inFlight: domain.inFlight
+        })
+      }
+      outbox.schedule(fiber)
+      if (!work.pending && pool.queued === 0) return domain.releasedResult
+      // Freed capacity goes straight to the queue, resizes first (a decrease must not over-admit).
+      return Effect.as(
+        Effect.andThen(domain.releaseBoth, work.pending ? Effect.andThen(settle, core.pump(pool)) : core.pump(pool)),
+        RELEASED_RESULT
+      )
+    })
+
+  const release = (lease: RequestLease, outcome: ReleaseOutcome): Effect.Effect<ReleaseResult> =>
+    Effect.suspend(() => {
+      if (!(lease instanceof LeaseImpl) || lease.owner !== core.owner) return releaseDiagnostic(lease, "foreign_lease")
+      if (lease.state !== ACTIVE) return releaseDiagnostic(lease, "duplicate")
+      return Effect.uninterruptible(releaseActive(lease, outcome))
+    })
+
+  /** Scope finalizers and cleanups: release unless the holder already did (not a duplicate). */
+  const releaseIfActive = (lease: RequestLease, outcome: ReleaseOutcome): Effect.Effect<unknown> =>
+    lease instanceof LeaseImpl && lease.owner === core.owner ? releaseActive(lease, outcome) : Effect.void
+
+  return { release, releaseIfActive }
+}
