@@ -1,5 +1,6 @@
 import type { Scenario } from "./Scenario.js"
 import { coolingProvider } from "./scenarios/coolingProvider.js"
+import { dagShapes } from "./scenarios/dagShapes.js"
 import { heavyRoot } from "./scenarios/heavyRoot.js"
 import { hiddenCapacity } from "./scenarios/hiddenCapacity.js"
 import { peers } from "./scenarios/peers.js"
@@ -12,6 +13,7 @@ export const scenarios: ReadonlyArray<Scenario> = [
   heavyRoot,
   hiddenCapacity,
   coolingProvider,
+  dagShapes,
   scale,
   peers
 ]

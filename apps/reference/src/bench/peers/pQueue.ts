@@ -9,15 +9,22 @@ import { callOnce, GaveUp, HttpFailure, maxRetries, PeerMeter, type PeerRun, typ
 export const runPQueue = async (workload: PeerWorkload): Promise<PeerRun> => {
   const queue = new PQueue({ concurrency: workload.maxParallelRequests })
   const meter = new PeerMeter(() => (queue.isPaused ? 0 : queue.concurrency))
+  // One timer re-armed until the latest Retry-After has passed (a timer may fire a millisecond early by Date.now()).
   let resumeAt = 0
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const tick = () => {
+    const left = resumeAt - Date.now()
+    if (left > 0) {
+      timer = setTimeout(tick, left)
+      return
+    }
+    timer = undefined
+    queue.start()
+  }
   const pauseFor = (ms: number) => {
-    const until = Date.now() + ms
-    if (until <= resumeAt) return
-    resumeAt = until
+    resumeAt = Math.max(resumeAt, Date.now() + ms)
     queue.pause()
-    setTimeout(() => {
-      if (Date.now() >= resumeAt) queue.start()
-    }, ms)
+    timer ??= setTimeout(tick, ms)
   }
   const call = async (prompt: string): Promise<string> => {
     try {
