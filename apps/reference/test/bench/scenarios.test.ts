@@ -1,0 +1,75 @@
+import { NodeServices } from "@effect/platform-node"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { type BenchResult, benchResultKeys, type PeersReport } from "../../src/bench/BenchResult.js"
+import { scenarioNames, scenarios } from "../../src/bench/registry.js"
+import type { ScenarioContext } from "../../src/bench/Scenario.js"
+
+// Tiny sizes, mock in this process (the child-process placement needs the built CLI): the harness end to end.
+const ctx: ScenarioContext = { full: false, tiny: true, placement: "in-process" }
+
+const run = (name: string) => {
+  const scenario = scenarios.find((s) => s.name === name)!
+  return scenario.run(ctx).pipe(Effect.provide(NodeServices.layer))
+}
+
+const assertShape = (result: BenchResult) => {
+  assert.deepStrictEqual(Object.keys(JSON.parse(JSON.stringify(result))), [...benchResultKeys])
+  assert.strictEqual(result.rowsCompleted + result.rowsDropped, result.rowsRequested)
+  assert.isAbove(result.idealSeconds, 0)
+  assert.deepStrictEqual(result.leaks, { taskLeases: 0, requestLeases: 0, requestWaiters: 0 })
+}
+
+describe("bench scenarios (tiny)", () => {
+  it("registers every scenario of DESIGN §7", () => {
+    assert.deepStrictEqual([...scenarioNames].sort(), [
+      "cooling-provider",
+      "dag-shapes",
+      "heavy-root",
+      "hidden-capacity",
+      "peers",
+      "pressure-725",
+      "scale"
+    ])
+  })
+
+  it.live("pressure-725 runs end to end and reports the ideal's measured inputs", () =>
+    Effect.gen(function*() {
+      const { result, table, timeline } = yield* run("pressure-725")
+      const r = result as BenchResult
+      assertShape(r)
+      assert.strictEqual(r.scenario, "pressure-725")
+      assert.strictEqual(r.rowsRequested, 16)
+      assert.strictEqual(r.extra["attempts"], 16 * 8)
+      assert.strictEqual(r.extra["mockPlacement"], "in-process")
+      assert.include(table, "| pressure-725 |")
+      assert.isAbove(timeline.length, 0)
+    }), 30_000)
+
+  it.live("heavy-root reports the peer p95 on virtual time", () =>
+    Effect.gen(function*() {
+      const r = (yield* run("heavy-root")).result as BenchResult
+      assertShape(r)
+      assert.isNumber(r.extra["peerP95Seconds"])
+    }), 30_000)
+
+  it.live("peers reports one line per workload and variant", () =>
+    Effect.gen(function*() {
+      const report = (yield* run("peers")).result as PeersReport
+      assert.strictEqual(report.scenario, "peers")
+      assert.deepStrictEqual(
+        report.variants.map((v) => `${v.workload}/${v.name}`),
+        [
+          "pressure-725/sluice",
+          "pressure-725/p-limit",
+          "pressure-725/p-queue",
+          "pressure-725/bottleneck",
+          "hidden-capacity/bottleneck",
+          "hidden-capacity/p-queue",
+          "hidden-capacity/p-limit",
+          "hidden-capacity/sluice"
+        ]
+      )
+      for (const v of report.variants) assert.strictEqual(v.rowsCompleted + v.rowsDropped, v.rowsRequested)
+    }), 30_000)
+})
