@@ -14,6 +14,8 @@ export interface EndpointLoad {
   readonly capacity: number
   /** Requests per second the endpoint accepts, if rate limited. */
   readonly ratePerSecond?: number | undefined
+  /** Requests the rate limiter lets through at once at the start (token-bucket burst). */
+  readonly rateBurst?: number | undefined
 }
 
 /** min(maxParallelRequests, capacity, rate × mean latency). */
@@ -23,9 +25,14 @@ export const effectiveConcurrency = (e: EndpointLoad): number => {
   return Math.max(Number.MIN_VALUE, Math.min(e.maxParallelRequests, e.capacity, byRate))
 }
 
-/** busy ÷ C_e, or calls ÷ rate when the quota binds (the same number when C_e = rate × mean latency). */
-export const endpointSeconds = (e: EndpointLoad): number =>
-  e.calls === 0 ? 0 : e.busySeconds / effectiveConcurrency(e)
+/** busy ÷ C_e, or (calls − burst) ÷ rate when the quota binds. */
+export const endpointSeconds = (e: EndpointLoad): number => {
+  if (e.calls === 0) return 0
+  const byConcurrency = e.busySeconds / Math.min(e.maxParallelRequests, e.capacity)
+  if (e.ratePerSecond === undefined) return byConcurrency
+  // A token bucket lets `rateBurst` requests through at t = 0, then `ratePerSecond`.
+  return Math.max(byConcurrency, Math.max(0, e.calls - (e.rateBurst ?? 0)) / e.ratePerSecond)
+}
 
 export interface IdealInputs {
   readonly endpoints: ReadonlyArray<EndpointLoad>

@@ -10,7 +10,7 @@ const quotaPerSecond = 20
 /**
  * `cooling-provider` (DESIGN §7, anchor-benchmarks §4 S5): 4 independent model columns on 4 providers (capacity
  * 16, latency U[100, 300] ms); the fourth accepts 20 requests/s (`rpm` 1200: 429 with Retry-After 1 beyond).
- * Ideal = max(healthy busy ÷ 16, limited calls ÷ 20/s): 2,048 rows → 102.4 s (`--full`); CI default 256 rows → 12.8 s.
+ * Ideal = max(healthy busy ÷ 16, (limited calls − 20 burst) ÷ 20/s): 2,048 rows → 102.4 s (`--full`); CI default 256 rows → 12.8 s.
  */
 export const coolingProviderSpec = (rows: number): PipelineBenchSpec => ({
   providers: Array.from({ length: 4 }, (_, i) => ({
@@ -51,7 +51,8 @@ export const coolingProvider: Scenario = {
           calls: p.drawn.admitted,
           maxParallelRequests: 16,
           capacity: 16,
-          ratePerSecond: p.name === "p4" ? quotaPerSecond : undefined
+          ratePerSecond: p.name === "p4" ? quotaPerSecond : undefined,
+          rateBurst: p.name === "p4" ? quotaPerSecond : undefined
         },
         p
       }))
