@@ -93,6 +93,8 @@ describe("ideal formulas", () => {
     assert.closeTo(endpointSeconds(limited), 102.4, 1e-9)
     assert.closeTo(endpointSeconds(healthy), 25.6, 1e-9)
     assert.closeTo(idealSeconds({ endpoints: [healthy, limited], criticalPathCalls: 1, maxLatencySeconds: 0.3 }), 102.4, 1e-9)
+    // The bucket's one-second burst goes out at t = 0.
+    assert.closeTo(endpointSeconds({ ...limited, rateBurst: 20 }), 101.4, 1e-9)
   })
 
   it("list scheduling and the column-by-column baseline", () => {
