@@ -23,6 +23,12 @@ export interface RequestPressure {
   readonly consecutiveRateLimits: number
   readonly lastOutcome: ReleaseOutcomeKind | null
   readonly rampActive: boolean
+  /** The slow-start window bounding admissions (≤ `currentLimit`), or `null` once slow start is over. */
+  readonly slowStartWindow: number | null
+  /** Cooling down, but one probe may start now (a success arrived during the cooldown). */
+  readonly halfOpen: boolean
+  /** Consecutive failed probes at `rateLimitCeiling` (each doubles the successes needed to reach it again). */
+  readonly ceilingProbeFailures: number
 }
 
 /** Per provider/model. */
@@ -45,10 +51,13 @@ export interface ProviderModelPressure {
  */
 export interface RequestCapacityView {
   readonly resource: RequestResourceKey
-  /** `min(current adaptive limit, effective max, static cap)`. */
+  /**
+   * `min(current adaptive limit, slow-start window, effective max, static cap)`; while half-open,
+   * at most `inFlight + 1` (one probe).
+   */
   readonly limit: number
   readonly staticCap: number
-  /** False while cooling down. */
+  /** False while cooling down, unless half-open (one probe may start). */
   readonly open: boolean
   readonly blockedUntilMillis: number | null
   readonly inFlight: number

@@ -37,6 +37,29 @@ export interface RequestAdmissionConfig {
   readonly queueWaitTimeoutSeconds?: number | null | undefined
   /** Events buffered per subscriber before the oldest are dropped. Default 4096. */
   readonly eventBufferSize?: number | undefined
+  /**
+   * On every 429, lower the limit to what the provider was serving: `max(1, min(limit, inFlight))`
+   * after the release (beyond the anchor). Default true.
+   */
+  readonly decreaseToInFlight?: boolean | undefined
+  /**
+   * A success during a cooldown makes the domain half-open: exactly one probe may start; if it
+   * succeeds, the cooldown ends early (beyond the anchor). Default true.
+   */
+  readonly halfOpenCooldown?: boolean | undefined
+  /**
+   * An increase that would reach the last rate-limit ceiling needs `successesUntilIncrease × 2^k`
+   * successes, k = consecutive failed probes at that level (beyond the anchor). Default true.
+   */
+  readonly ceilingProbeBackoff?: boolean | undefined
+  /**
+   * Until the first 429 or until it reaches the limit, admissions are bounded by a window that starts
+   * at `slowStartInitialWindow` and grows by 1 per success (beyond the anchor). Default true; off while
+   * a `startupRampSeconds` ramp is configured.
+   */
+  readonly slowStart?: boolean | undefined
+  /** First slow-start window (never above the limit). Default 4. */
+  readonly slowStartInitialWindow?: number | undefined
 }
 
 export interface ResolvedConfig {
@@ -50,6 +73,11 @@ export interface ResolvedConfig {
   readonly startupRampMs: number
   readonly queueWaitTimeoutSeconds: number | null
   readonly eventBufferSize: number
+  readonly decreaseToInFlight: boolean
+  readonly halfOpenCooldown: boolean
+  readonly ceilingProbeBackoff: boolean
+  readonly slowStart: boolean
+  readonly slowStartInitialWindow: number
 }
 
 export const defaultConfig = {
@@ -59,7 +87,12 @@ export const defaultConfig = {
   successesUntilIncrease: 25,
   startupRampSeconds: 0,
   queueWaitTimeoutSeconds: null,
-  eventBufferSize: 4096
+  eventBufferSize: 4096,
+  decreaseToInFlight: true,
+  halfOpenCooldown: true,
+  ceilingProbeBackoff: true,
+  slowStart: true,
+  slowStartInitialWindow: 4
 } as const
 
 const fail = (field: string, message: string) => Effect.fail(new RequestAdmissionConfigError({ field, message }))
@@ -85,6 +118,7 @@ export const resolveConfig = Effect.fnUntraced(function*(config: RequestAdmissio
     ? defaultConfig.queueWaitTimeoutSeconds
     : config.queueWaitTimeoutSeconds
   const buffer = config.eventBufferSize ?? defaultConfig.eventBufferSize
+  const slowStartWindow = config.slowStartInitialWindow ?? defaultConfig.slowStartInitialWindow
   if (!(cooldownSeconds > 0 && Number.isFinite(cooldownSeconds))) {
     return yield* fail("cooldownSeconds", "must be a finite number > 0")
   }
@@ -94,6 +128,7 @@ export const resolveConfig = Effect.fnUntraced(function*(config: RequestAdmissio
   if (!(ramp >= 0 && Number.isFinite(ramp))) return yield* fail("startupRampSeconds", "must be a finite number ≥ 0")
   if (timeout !== null && !(timeout >= 0)) return yield* fail("queueWaitTimeoutSeconds", "must be ≥ 0 or null")
   if (!positiveInt(buffer)) return yield* fail("eventBufferSize", "must be an integer ≥ 1")
+  if (!positiveInt(slowStartWindow)) return yield* fail("slowStartInitialWindow", "must be an integer ≥ 1")
   const models = config.models ?? []
   for (let i = 0; i < models.length; i++) {
     if (!positiveInt(models[i]!.maxParallelRequests)) {
@@ -110,7 +145,12 @@ export const resolveConfig = Effect.fnUntraced(function*(config: RequestAdmissio
     successesUntilIncrease: successes,
     startupRampMs: ramp * 1000,
     queueWaitTimeoutSeconds: timeout,
-    eventBufferSize: buffer
+    eventBufferSize: buffer,
+    decreaseToInFlight: config.decreaseToInFlight ?? defaultConfig.decreaseToInFlight,
+    halfOpenCooldown: config.halfOpenCooldown ?? defaultConfig.halfOpenCooldown,
+    ceilingProbeBackoff: config.ceilingProbeBackoff ?? defaultConfig.ceilingProbeBackoff,
+    slowStart: (config.slowStart ?? defaultConfig.slowStart) && ramp === 0,
+    slowStartInitialWindow: slowStartWindow
   }
   return resolved
 })

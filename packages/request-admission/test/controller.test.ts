@@ -125,7 +125,7 @@ describe("AIMD", () => {
       assert.strictEqual(p.cooldownRemainingMs, 1000)
       yield* TestClock.adjust("1 second")
       assert.isTrue((yield* admission.tryAcquire({ resource: chat })).id > 0)
-    }).pipe(Effect.provide(controller(4, { decreaseFactor: 0.5, cooldownSeconds: 10 }))))
+    }).pipe(Effect.provide(controller(4, { decreaseFactor: 0.5, cooldownSeconds: 10, decreaseToInFlight: false }))))
 
   it.effect("a rate limit without Retry-After cools down for cooldownSeconds", () =>
     Effect.gen(function*() {
@@ -158,7 +158,7 @@ describe("AIMD", () => {
       assert.strictEqual(p.currentLimit, 4)
       assert.strictEqual(p.rateLimitCeiling, 8)
       assert.strictEqual(p.consecutiveRateLimits, 8)
-    }).pipe(Effect.provide(controller(8, { decreaseFactor: 0.5 }))))
+    }).pipe(Effect.provide(controller(8, { decreaseFactor: 0.5, decreaseToInFlight: false, slowStart: false }))))
 
   it.effect("a fresh 429 after a burst decreases again", () =>
     Effect.gen(function*() {
@@ -174,7 +174,7 @@ describe("AIMD", () => {
       assert.strictEqual(p.currentLimit, 2)
       assert.strictEqual(p.rateLimitCeiling, 4, "the ceiling follows the latest cascade")
       assert.strictEqual(p.consecutiveRateLimits, 9)
-    }).pipe(Effect.provide(controller(8, { decreaseFactor: 0.5 }))))
+    }).pipe(Effect.provide(controller(8, { decreaseFactor: 0.5, decreaseToInFlight: false, slowStart: false }))))
 
   it.effect("the decrease floors at 1 and follows 8→6→4→3→2→1 with factor 0.75", () =>
     Effect.gen(function*() {
@@ -187,7 +187,7 @@ describe("AIMD", () => {
         yield* TestClock.adjust("1 second")
       }
       assert.deepStrictEqual(seen, [8, 6, 4, 3, 2, 1, 1])
-    }).pipe(Effect.provide(controller(8))))
+    }).pipe(Effect.provide(controller(8, { decreaseToInFlight: false }))))
 
   it.effect("a later 429 never shortens an active cooldown", () =>
     Effect.gen(function*() {
@@ -226,7 +226,7 @@ describe("AIMD", () => {
       assert.strictEqual((yield* pressure()).currentLimit, 3)
       yield* once(ReleaseOutcome.success)
       assert.strictEqual((yield* pressure()).currentLimit, 4)
-    }).pipe(Effect.provide(controller(4))))
+    }).pipe(Effect.provide(controller(4, { decreaseToInFlight: false }))))
 
   it.effect("recovery events: soft ceiling once, then fully recovered at the effective max", () =>
     Effect.gen(function*() {
@@ -306,7 +306,7 @@ describe("startup ramp", () => {
       yield* admission.release(lease, ReleaseOutcome.rateLimited(1))
       // ramp value at 99% of cap 9 is 1 + floor(8 × 0.99) = 8; ×0.75 → 6 (the anchor cut from a stale 1)
       assert.strictEqual((yield* pressure()).currentLimit, 6)
-    }).pipe(Effect.provide(controller(9, { startupRampSeconds: 10 }))))
+    }).pipe(Effect.provide(controller(9, { startupRampSeconds: 10, decreaseToInFlight: false }))))
 
   it.effect("ramp steps admit queued waiters when they happen", () =>
     Effect.gen(function*() {
@@ -343,7 +343,7 @@ describe("static caps", () => {
       for (let i = 0; i < 5; i++) yield* admission.withLease({ resource: chat }, () => Effect.void)
       assert.strictEqual((yield* pressure()).currentLimit, 6, "additive increase climbs to the new ceiling")
       assert.deepStrictEqual((yield* admission.providerModelPressure(chat)).aliases, ["default", "small"])
-    }).pipe(Effect.provide(controller(8, { successesUntilIncrease: 1 }))))
+    }).pipe(Effect.provide(controller(8, { successesUntilIncrease: 1, slowStart: false }))))
 
   it.effect("lowering the static cap below in-flight admits nothing until in-flight drops under it", () =>
     Effect.gen(function*() {
@@ -609,7 +609,7 @@ describe("capacity view", () => {
       yield* admission.register({ provider: "nvidia", model: "nemotron", alias: "tiny", maxParallelRequests: 1 })
       yield* settle
       assert.deepStrictEqual(views.at(-1), { limit: 1, open: true, blockedUntilMillis: null })
-    }).pipe(Effect.provide(controller(4))))
+    }).pipe(Effect.provide(controller(4, { decreaseToInFlight: false }))))
 
   it.effect("a zero-timeout acquire behind a queue of another domain still gets a free permit", () =>
     Effect.gen(function*() {

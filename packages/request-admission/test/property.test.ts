@@ -76,6 +76,9 @@ interface Scenario {
   readonly commands: ReadonlyArray<Command>
 }
 
+/** Steps that saw a half-open cooldown, over all runs (the property must reach that state). */
+let halfOpenSeen = 0
+
 const run = (input: Scenario) =>
   Effect.gen(function*() {
     const admission = yield* RequestAdmission
@@ -102,9 +105,20 @@ const run = (input: Scenario) =>
           assert.isAtMost(p.effectiveMax, pm.staticCap, step)
           // nothing is admitted past the limit (leases admitted before a decrease may stay above it)
           assert.isTrue(p.inFlight <= p.currentLimit || p.inFlight <= (previous.get(key) ?? 0), `${step}: ${key} over limit`)
-          // no lost wake-up: an open domain with waiters is full
-          if (p.waiters > 0 && p.blockedUntilMillis === null) {
-            assert.isTrue(p.inFlight >= p.currentLimit || pm.inFlight >= pm.staticCap, `${step}: ${key} idle with waiters`)
+          // slow start: in flight ≤ window ≤ limit (leases admitted before a cap change may stay above it)
+          if (p.slowStartWindow !== null) {
+            assert.isAtMost(p.slowStartWindow, p.currentLimit, step)
+            assert.isTrue(p.inFlight <= p.slowStartWindow || p.inFlight <= (previous.get(key) ?? 0), `${step}: ${key} over window`)
+          }
+          // cooling: nothing is admitted but the one probe of a half-open cooldown (in flight ≤ before + 1)
+          if (p.blockedUntilMillis !== null) {
+            assert.isAtMost(p.inFlight, (previous.get(key) ?? 0) + 1, `${step}: ${key} more than one probe`)
+            if (p.halfOpen) halfOpenSeen++
+          }
+          // no lost wake-up: an open (or half-open) domain with waiters is full
+          const bound = p.slowStartWindow ?? p.currentLimit
+          if (p.waiters > 0 && (p.blockedUntilMillis === null || p.halfOpen)) {
+            assert.isTrue(p.inFlight >= bound || pm.inFlight >= pm.staticCap, `${step}: ${key} idle with waiters`)
           }
           now.set(key, p.inFlight)
           sumInFlight += p.inFlight
@@ -211,5 +225,5 @@ it.effect("random interleavings keep every invariant and leave nothing behind", 
     fc.assert(
       fc.asyncProperty(scenario, (input) => Effect.runPromise(run(input))),
       { numRuns: 2000, seed: 20261128 }
-    )
+    ).then(() => assert.isAbove(halfOpenSeen, 0, "some interleavings reach a half-open cooldown"))
   ), 60_000)

@@ -5,7 +5,7 @@
  * synchronous step and never run an effect.
  */
 import { isProviderOutcome, type ReleaseOutcome } from "../ReleaseOutcome.js"
-import { effectiveMax, initialLimitOf, rampValue } from "./limits.js"
+import { effectiveMax, effectiveMaxOf, initialLimitOf, rampValue } from "./limits.js"
 import type { Domain } from "./state.js"
 import type { Work } from "./work.js"
 
@@ -40,17 +40,35 @@ export const nextRampStepAt = (work: Work, domain: Domain, now: number): number 
   return Math.max(stepAt, now + 1)
 }
 
-/** Ends the cooldown if its time has come; returns true if it did. */
-export const endCooldownIfDue = (work: Work, domain: Domain, now: number): boolean => {
-  if (!domain.cooling || domain.blockedUntil > now) return false
+/** Ends a cooldown: at its time (`expired`), or early because the half-open probe succeeded. */
+const endCooldown = (work: Work, domain: Domain, now: number, reason: "expired" | "probe_succeeded"): void => {
   domain.cooling = false
   // 0 = "not blocked": lets acquires take the hot path again without reading the clock.
   domain.blockedUntil = 0
+  domain.halfOpen = false
+  domain.probeLeaseId = 0
   if (work.outbox.listening()) {
-    work.outbox.emit(now, { kind: "request_cooldown_ended", resource: domain.resource, limit: domain.currentLimit })
+    work.outbox.emit(now, { kind: "request_cooldown_ended", resource: domain.resource, limit: domain.currentLimit, reason })
   }
   work.publishCapacity(domain, now)
+}
+
+/** Ends the cooldown if its time has come; returns true if it did. */
+export const endCooldownIfDue = (work: Work, domain: Domain, now: number): boolean => {
+  if (!domain.cooling || domain.blockedUntil > now) return false
+  endCooldown(work, domain, now, "expired")
   return true
+}
+
+/**
+ * A lease was admitted: if the domain was half-open, that lease is the probe, and the domain closes
+ * again until it comes back (at most one probe in flight).
+ */
+export const onAdmitted = (work: Work, domain: Domain, leaseId: number, now: number): void => {
+  if (!domain.halfOpen) return
+  domain.halfOpen = false
+  domain.probeLeaseId = leaseId
+  work.publishCapacity(domain, now)
 }
 
 const onRateLimited = (
@@ -68,6 +86,13 @@ const onRateLimited = (
   // Bring the ramp up to date before the 429 aborts it, so the decrease starts from the real value.
   if (domain.rampActive) refreshRamp(work, domain, now)
   domain.rampActive = false
+  // The first 429 ends slow start: the decrease and the in-flight clamp take over from the window.
+  if (domain.slowStart) {
+    domain.slowStart = false
+    work.resize(domain)
+  }
+  // A fresh 429 closes a half-open domain again; the next success may open another probe.
+  domain.halfOpen = false
   domain.consecutiveRateLimits++
   domain.successStreak = 0
   const cooldownMs = retryAfter !== undefined && retryAfter > 0 && Number.isFinite(retryAfter)
@@ -82,6 +107,10 @@ const onRateLimited = (
   if (admittedLimit <= domain.currentLimit) {
     const previous = domain.currentLimit
     domain.currentLimit = Math.max(1, Math.floor(previous * config.decreaseFactor))
+    // A probe at (or above) the known ceiling failed again: the next climb to it waits twice as long.
+    // A 429 at a new, lower level starts counting afresh.
+    const ceiling = domain.rateLimitCeiling
+    domain.probeFailures = ceiling > 0 && admittedLimit >= ceiling ? domain.probeFailures + 1 : 0
     domain.rateLimitCeiling = Math.max(1, admittedLimit)
     domain.recovering = true
     domain.softCeilingPending = true
@@ -93,6 +122,25 @@ const onRateLimited = (
           previousLimit: previous,
           limit: domain.currentLimit,
           rateLimitCeiling: domain.rateLimitCeiling
+        })
+      }
+      work.resize(domain)
+    }
+  }
+  // The provider refused while `inFlight` others ran: its capacity is at most that. Every 429 of a
+  // cascade may lower the limit further this way (the ×factor above stays once per cascade).
+  if (config.decreaseToInFlight && domain.inFlight < domain.currentLimit) {
+    const previous = domain.currentLimit
+    domain.currentLimit = Math.max(1, domain.inFlight)
+    if (domain.currentLimit !== previous) {
+      if (notify) {
+        outbox.emit(now, {
+          kind: "request_limit_decreased",
+          resource: domain.resource,
+          previousLimit: previous,
+          limit: domain.currentLimit,
+          rateLimitCeiling: domain.rateLimitCeiling,
+          reason: "in_flight"
         })
       }
       work.resize(domain)
@@ -111,7 +159,7 @@ const onRateLimited = (
   }
   if (extended) {
     domain.cooling = true
-    work.ensureTimer(domain)
+    work.ensureTimer(domain, blockedUntil)
   }
   work.publishCapacity(domain, now)
 }
@@ -127,9 +175,26 @@ const onSuccess = (work: Work, domain: Domain, now: number) => {
       return
     }
   }
+  if (domain.slowStart) {
+    // Slow start: one more admission per success, so the window doubles per round trip.
+    domain.window++
+    if (domain.window >= domain.currentLimit) domain.slowStart = false
+    work.limitChanged(domain, now)
+  }
   if (now < domain.blockedUntil) return
   domain.consecutiveRateLimits = 0
-  if (++domain.successStreak < config.successesUntilIncrease) return
+  const streak = ++domain.successStreak
+  const base = config.successesUntilIncrease
+  // Every rule below needs at least a full streak: the common success stops here.
+  if (streak < base) return
+  const ceiling = domain.rateLimitCeiling
+  // A probe at the ceiling that held for a full streak succeeded: climbing on costs the normal rate.
+  if (domain.probeFailures > 0 && domain.currentLimit >= ceiling && streak >= base) domain.probeFailures = 0
+  // Climbing to (or past) the last ceiling is a probe: 2^k × the successes after k failed probes there.
+  const needed = config.ceilingProbeBackoff && ceiling > 0 && domain.currentLimit + config.additiveIncreaseStep >= ceiling
+    ? base * 2 ** domain.probeFailures
+    : base
+  if (streak < needed) return
   domain.successStreak = 0
   const previous = domain.currentLimit
   const max = effectiveMax(config, domain)
@@ -171,16 +236,27 @@ const onSuccess = (work: Work, domain: Domain, now: number) => {
 export const onRelease = (
   work: Work,
   domain: Domain,
-  admittedLimit: number,
-  group: string,
-  leaseId: number,
+  lease: { readonly id: number; readonly admittedLimit: number; readonly group: string },
   outcome: ReleaseOutcome,
   now: number
 ): void => {
+  const probe = domain.probeLeaseId !== 0 && lease.id === domain.probeLeaseId
+  if (probe) domain.probeLeaseId = 0
   switch (outcome.kind) {
     case "rate_limited":
-      return onRateLimited(work, domain, admittedLimit, group, leaseId, outcome.retryAfterSeconds, now)
+      return onRateLimited(work, domain, lease.admittedLimit, lease.group, lease.id, outcome.retryAfterSeconds, now)
     case "success":
+      if (domain.blockedUntil !== 0 && domain.cooling && domain.blockedUntil > now) {
+        if (probe) {
+          // The probe got through: the provider serves again, so the cooldown is over.
+          endCooldown(work, domain, now, "probe_succeeded")
+        } else if (work.config.halfOpenCooldown && domain.probeLeaseId === 0) {
+          // The provider is serving during the cooldown: let exactly one probe start (again, with the
+          // view's inFlight + 1 brought up to date, while none has started yet).
+          domain.halfOpen = true
+          work.publishCapacity(domain, now)
+        }
+      }
       return onSuccess(work, domain, now)
     default: {
       if (!isProviderOutcome(outcome.kind)) return
@@ -191,15 +267,46 @@ export const onRelease = (
   }
 }
 
-/** The static cap changed: lowering clamps at once; raising only lifts the ceiling additive increase climbs to. */
-export const onCapChanged = (work: Work, domain: Domain, now: number): void => {
-  const max = effectiveMax(work.config, domain)
+/**
+ * The static cap changed: lowering clamps at once; raising lifts the ceiling additive increase climbs
+ * to, forgets failed probes, and — for a domain that was at its declared max and never rate limited,
+ * so nothing is known below the cap — lifts the limit too, behind a slow-start window that starts
+ * where admissions were.
+ */
+export const onCapChanged = (work: Work, domain: Domain, previousCap: number, now: number): void => {
+  const config = work.config
+  const max = effectiveMax(config, domain)
+  const previousMax = effectiveMaxOf(config, domain.label, previousCap)
+  if (max > previousMax) {
+    domain.probeFailures = 0
+    if (
+      config.slowStart && !domain.rampActive && domain.rateLimitCeiling === 0 && domain.currentLimit === previousMax
+    ) {
+      const previous = domain.currentLimit
+      domain.window = domain.slowStart ? Math.min(domain.window, previous) : previous
+      domain.slowStart = true
+      domain.currentLimit = max
+      if (work.outbox.listening()) {
+        work.outbox.emit(now, {
+          kind: "request_limit_increased",
+          resource: domain.resource,
+          previousLimit: previous,
+          limit: max,
+          reason: "static_cap"
+        })
+      }
+      work.limitChanged(domain, now)
+      return
+    }
+  }
   if (domain.currentLimit <= max) {
+    if (domain.slowStart && domain.window >= domain.currentLimit) domain.slowStart = false
     work.publishCapacity(domain, now)
     return
   }
   const previous = domain.currentLimit
   domain.currentLimit = max
+  if (domain.slowStart && domain.window >= max) domain.slowStart = false
   if (work.outbox.listening()) {
     work.outbox.emit(now, {
       kind: "request_limit_decreased",

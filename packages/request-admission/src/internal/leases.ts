@@ -6,7 +6,7 @@ import type { RequestResourceKey } from "@sluice/scheduling-resources"
 import { Effect, Exit } from "effect"
 import type { RequestAdmissionItem, RequestLease } from "../RequestLease.js"
 import { ReleaseOutcome, type ReleaseResult } from "../ReleaseOutcome.js"
-import { onRelease } from "./aimd.js"
+import { onAdmitted, onRelease } from "./aimd.js"
 import type { Core } from "./core.js"
 import type { Domain } from "./state.js"
 import { nowOf } from "./timers.js"
@@ -44,6 +44,7 @@ export const admit = (
   domain.pool.inFlight++
   core.activeLeases++
   const lease = new LeaseImpl(++core.leaseSeq, item.resource, group, domain.currentLimit, waitedMs, domain, core.owner)
+  if (domain.halfOpen) onAdmitted(core.work, domain, lease.id, now)
   const outbox = core.outbox
   if (outbox.listening()) {
     if (queued) {
@@ -102,7 +103,7 @@ export const makeRelease = (core: Core, settle: Effect.Effect<void>) => {
       const now = outcome.kind === "success" && domain.blockedUntil === 0 && !domain.rampActive && !listening
         ? 0
         : nowOf(fiber)
-      onRelease(work, domain, lease.admittedLimit, lease.group, lease.id, outcome, now)
+      onRelease(work, domain, lease, outcome, now)
       if (outbox.listening()) {
         outbox.emit(now, {
           kind: "request_lease_released",

@@ -20,13 +20,22 @@ export const effectiveMax = (config: ResolvedConfig, domain: DomainView): number
 export const initialLimitOf = (config: ResolvedConfig, label: string, max: number): number =>
   Math.max(1, Math.min(config.initialLimits.get(label) ?? max, max))
 
-/** What a domain starts with: its effective max, and its limit (1 while a startup ramp is to run). */
+/**
+ * What a domain starts with: its effective max, its limit (1 while a startup ramp is to run), and
+ * its slow-start window (never above the limit; slow start only when the window is below it).
+ */
 export const startingLimits = (config: ResolvedConfig, label: string, staticCap: number) => {
   const max = effectiveMaxOf(config, label, staticCap)
   const initial = initialLimitOf(config, label, max)
   const ramp = config.startupRampMs > 0 && initial > 1
-  return { max, ramp, limit: ramp ? 1 : initial }
+  const limit = ramp ? 1 : initial
+  const window = Math.min(config.slowStartInitialWindow, limit)
+  return { max, ramp, limit, slowStart: config.slowStart && !ramp && window < limit, window }
 }
+
+/** How many leases may be in flight: the adaptive limit, bounded by the slow-start window while it runs. */
+export const admissionLimit = (domain: Pick<Domain, "slowStart" | "window" | "currentLimit">): number =>
+  domain.slowStart && domain.window < domain.currentLimit ? domain.window : domain.currentLimit
 
 /** The startup-ramp limit at `now`, or `undefined` when no ramp runs. */
 export const rampValue = (config: ResolvedConfig, domain: DomainView, now: number): number | undefined => {
@@ -53,14 +62,20 @@ export type DomainView = Pick<
   | "lastOutcome"
   | "rampActive"
   | "rampStartedAt"
+  | "halfOpen"
+  | "probeFailures"
+  | "slowStart"
+  | "window"
 >
 
 /** A never-used domain as its first use would create it (nothing is created). */
-export const freshDomainView = (config: ResolvedConfig, pool: Pool, resource: RequestResourceKey, label: string): DomainView => ({
+export const freshDomainView = (config: ResolvedConfig, pool: Pool, resource: RequestResourceKey, label: string): DomainView => {
+  const start = startingLimits(config, label, pool.staticCap)
+  return {
   resource,
   label,
   pool,
-  currentLimit: startingLimits(config, label, pool.staticCap).limit,
+  currentLimit: start.limit,
   inFlight: 0,
   waiters: 0,
   blockedUntil: 0,
@@ -69,18 +84,33 @@ export const freshDomainView = (config: ResolvedConfig, pool: Pool, resource: Re
   lastOutcome: null,
   // A fresh domain's ramp has not started: it reports its starting limit, not a ramp value.
   rampActive: false,
-  rampStartedAt: 0
-})
+  rampStartedAt: 0,
+  halfOpen: false,
+  probeFailures: 0,
+  slowStart: start.slowStart,
+  window: start.window
+  }
+}
 
-export const capacityView = (config: ResolvedConfig, domain: DomainView, now: number): RequestCapacityView => ({
-  resource: domain.resource,
-  limit: Math.min(domain.currentLimit, effectiveMaxOf(config, domain.label, domain.pool.staticCap), domain.pool.staticCap),
-  staticCap: domain.pool.staticCap,
-  open: !(domain.blockedUntil > now),
-  blockedUntilMillis: domain.blockedUntil > now ? domain.blockedUntil : null,
-  inFlight: domain.inFlight,
-  waiters: domain.waiters
-})
+export const capacityView = (config: ResolvedConfig, domain: DomainView, now: number): RequestCapacityView => {
+  const cooling = domain.blockedUntil > now
+  const limit = Math.min(
+    admissionLimit(domain),
+    effectiveMaxOf(config, domain.label, domain.pool.staticCap),
+    domain.pool.staticCap
+  )
+  // Half-open: the scheduler may dispatch exactly one more task (the probe) on top of what runs.
+  const probe = cooling && domain.halfOpen
+  return {
+    resource: domain.resource,
+    limit: probe ? Math.max(1, Math.min(limit, domain.inFlight + 1)) : limit,
+    staticCap: domain.pool.staticCap,
+    open: !cooling || probe,
+    blockedUntilMillis: cooling ? domain.blockedUntil : null,
+    inFlight: domain.inFlight,
+    waiters: domain.waiters
+  }
+}
 
 export const pressureView = (config: ResolvedConfig, domain: DomainView, now: number): RequestPressure => {
   const ramp = rampValue(config, domain, now)
@@ -96,7 +126,10 @@ export const pressureView = (config: ResolvedConfig, domain: DomainView, now: nu
     rateLimitCeiling: domain.rateLimitCeiling,
     consecutiveRateLimits: domain.consecutiveRateLimits,
     lastOutcome: domain.lastOutcome,
-    rampActive: ramp !== undefined && domain.rampActive
+    rampActive: ramp !== undefined && domain.rampActive,
+    slowStartWindow: domain.slowStart ? admissionLimit(domain) : null,
+    halfOpen: domain.halfOpen && domain.blockedUntil > now,
+    ceilingProbeFailures: domain.probeFailures
   }
 }
 
@@ -115,5 +148,5 @@ export const providerModelView = (config: ResolvedConfig, pool: Pool, now: numbe
   }
 }
 
-/** A cooling domain admits nothing new. */
-export const isClosed = (domain: Domain, now: number): boolean => domain.blockedUntil > now
+/** A cooling domain admits nothing new, except the one probe of a half-open cooldown. */
+export const isClosed = (domain: Domain, now: number): boolean => domain.blockedUntil > now && !domain.halfOpen

@@ -19,8 +19,8 @@ const STATIC_CAP_FULL = 2 as const
 
 const createDomain = (core: Core, pool: Pool, resource: RequestResourceKey, now: number): Domain => {
   const label = requestResourceLabel(resource)
-  const { ramp, limit } = startingLimits(core.config, label, pool.staticCap)
-  const semaphore = Semaphore.makeUnsafe(limit)
+  const { ramp, limit, slowStart, window } = startingLimits(core.config, label, pool.staticCap)
+  const semaphore = Semaphore.makeUnsafe(slowStart ? window : limit)
   const domain: Domain = {
     resource: { provider: resource.provider, model: resource.model, domain: resource.domain },
     label,
@@ -51,7 +51,14 @@ const createDomain = (core: Core, pool: Pool, resource: RequestResourceKey, now:
     softCeilingPending: false,
     rampActive: ramp,
     rampStartedAt: now,
+    halfOpen: false,
+    probeLeaseId: 0,
+    probeFailures: 0,
+    slowStart,
+    window,
     timerRunning: false,
+    timerEpoch: 0,
+    timerWakeAt: 0,
     heap: new FlowHeap(),
     flows: new Map()
   }
@@ -118,6 +125,6 @@ export const registerSync = (core: Core, registration: ModelRegistration, now: n
   }
   if (staticCap === previousCap) return pool
   core.work.resizePool(pool)
-  for (const domain of pool.domains) onCapChanged(core.work, domain, now)
+  for (const domain of pool.domains) onCapChanged(core.work, domain, previousCap, now)
   return pool
 }

@@ -59,7 +59,22 @@ export interface Domain {
   softCeilingPending: boolean
   rampActive: boolean
   readonly rampStartedAt: number
+  /**
+   * Half-open cooldown: a success arrived during the cooldown and no probe is in flight, so exactly
+   * one admission may happen (it becomes the probe).
+   */
+  halfOpen: boolean
+  /** Lease id of the half-open probe in flight (0 = none). */
+  probeLeaseId: number
+  /** Consecutive failed probes at the rate-limit ceiling (k: an increase to it needs 2^k × the successes). */
+  probeFailures: number
+  /** Slow start: admissions are bounded by `window` until it reaches the limit or a 429 arrives. */
+  slowStart: boolean
+  window: number
   timerRunning: boolean
+  /** Identifies the current timer fiber (an older one that wakes up stops); its wake-up time. */
+  timerEpoch: number
+  timerWakeAt: number
   /** Flows with waiters, by (virtual start tag, activation order). */
   readonly heap: FlowHeap<Flow>
   /** Active and idle flows by group key. */

@@ -11,7 +11,8 @@ import type { Domain, Pool } from "./state.js"
 export class Work {
   readonly resizeQueue: Array<Domain> = []
   readonly poolResizeQueue: Array<Pool> = []
-  readonly timerQueue: Array<Domain> = []
+  /** Domains whose timer must be (re)started, with the timer's epoch. */
+  readonly timerQueue: Array<{ readonly domain: Domain; readonly epoch: number }> = []
   /** Something above is queued: the hot path checks only this. */
   pending = false
 
@@ -38,11 +39,16 @@ export class Work {
     this.pending = true
   }
 
-  /** Starts the domain's timer (cooldown end, ramp steps) unless it runs already. */
-  ensureTimer(domain: Domain): void {
-    if (domain.timerRunning) return
+  /**
+   * Makes sure the domain's timer (cooldown end, ramp steps) wakes by `wakeAt`. A running timer that
+   * wakes by then is kept; one that sleeps longer (a cooldown that a probe ended early, then a new
+   * shorter one) is superseded by a new timer, and stops when it wakes.
+   */
+  ensureTimer(domain: Domain, wakeAt = 0): void {
+    if (domain.timerRunning && domain.timerWakeAt <= wakeAt) return
     domain.timerRunning = true
-    this.timerQueue.push(domain)
+    domain.timerWakeAt = wakeAt
+    this.timerQueue.push({ domain, epoch: ++domain.timerEpoch })
     this.pending = true
   }
 }

@@ -1,0 +1,228 @@
+/**
+ * The four improvements over the anchor's AIMD (README "Finding hidden capacity"): each test fails on
+ * the anchor's rules (the old numbers are in the comments).
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Exit, Fiber, Scope, Stream } from "effect"
+import { TestClock } from "effect/testing"
+import { ReleaseOutcome, RequestAdmission, type RequestLease } from "../src/index.js"
+import { chat, controller, forkNow, leaks, recordEvents, settle } from "./helpers.js"
+
+const pressure = RequestAdmission.use((a) => a.pressure(chat))
+
+/** Takes leases with `tryAcquire` until one is refused; they stay held (released by the test). */
+const grab = (scope: Scope.Scope, max = 100) =>
+  Effect.gen(function*() {
+    const admission = yield* RequestAdmission
+    const leases: Array<RequestLease> = []
+    while (leases.length < max) {
+      const r = yield* Effect.result(admission.tryAcquire({ resource: chat }).pipe(Scope.provide(scope)))
+      if (r._tag === "Failure") break
+      leases.push(r.success)
+    }
+    return leases
+  })
+
+describe("decrease to what the provider is serving", () => {
+  it.effect("every 429 lowers the limit to the in-flight count after its release", () =>
+    Effect.gen(function*() {
+      const admission = yield* RequestAdmission
+      const scope = yield* Scope.make()
+      const held = yield* grab(scope, 6)
+      yield* admission.release(held[0]!, ReleaseOutcome.rateLimited(1))
+      // ×0.75: 8 → 6, then at most the 5 still in flight (anchor: 6)
+      assert.strictEqual((yield* pressure).currentLimit, 5)
+      yield* admission.release(held[1]!, ReleaseOutcome.rateLimited(1))
+      // same cascade: no second ×0.75, but the clamp follows in flight down to 4 (anchor: 6)
+      const p = yield* pressure
+      assert.strictEqual(p.currentLimit, 4)
+      assert.strictEqual(p.rateLimitCeiling, 8)
+      yield* Scope.close(scope, Exit.void)
+    }).pipe(Effect.provide(controller(8, { slowStart: false }))))
+
+  it.effect("decreaseToInFlight: false keeps the anchor's decrease", () =>
+    Effect.gen(function*() {
+      const admission = yield* RequestAdmission
+      const scope = yield* Scope.make()
+      const held = yield* grab(scope, 6)
+      yield* admission.release(held[0]!, ReleaseOutcome.rateLimited(1))
+      yield* admission.release(held[1]!, ReleaseOutcome.rateLimited(1))
+      assert.strictEqual((yield* pressure).currentLimit, 6)
+      yield* Scope.close(scope, Exit.void)
+    }).pipe(Effect.provide(controller(8, { slowStart: false, decreaseToInFlight: false }))))
+})
+
+describe("half-open cooldown", () => {
+  /** A queued acquire whose lease stays in `scope` (join it to release it by hand). */
+  const queued = (scope: Scope.Scope) =>
+    forkNow(RequestAdmission.use((a) => a.acquire({ resource: chat })).pipe(Scope.provide(scope)))
+
+  it.effect("a success during a cooldown lets exactly one probe start; its success ends the cooldown", () =>
+    Effect.gen(function*() {
+      const admission = yield* RequestAdmission
+      const events = yield* recordEvents
+      const views: Array<{ limit: number; open: boolean }> = []
+      yield* admission.capacityChanges.pipe(
+        Stream.runForEach((v) => Effect.sync(() => views.push({ limit: v.limit, open: v.open }))),
+        forkNow
+      )
+      yield* settle
+      const scope = yield* Scope.make()
+      const [a, b, c] = yield* grab(scope, 3)
+      yield* admission.release(a!, ReleaseOutcome.rateLimited(10)) // cooling until 10 s, limit 3
+      const waiting = [yield* queued(scope), yield* queued(scope), yield* queued(scope)]
+      yield* settle
+      assert.strictEqual((yield* pressure).waiters, 3)
+      yield* admission.release(b!, ReleaseOutcome.success)
+      yield* settle
+      // the provider served b during the cooldown: one probe started (anchor: nothing until 10 s)
+      let p = yield* pressure
+      assert.strictEqual(p.inFlight, 2)
+      assert.strictEqual(p.waiters, 2)
+      assert.isNotNull(p.blockedUntilMillis)
+      assert.deepStrictEqual(views.slice(-2), [{ limit: 2, open: true }, { limit: 3, open: false }])
+      const probe = yield* Fiber.join(waiting[0]!)
+      // another success while the probe runs opens no second probe
+      yield* admission.release(c!, ReleaseOutcome.success)
+      yield* settle
+      p = yield* pressure
+      assert.strictEqual(p.inFlight, 1)
+      assert.strictEqual(p.waiters, 2)
+      // the probe succeeds: the cooldown ends at once (at 0 s, not 10 s) and the waiters are admitted
+      yield* admission.release(probe, ReleaseOutcome.success)
+      yield* settle
+      p = yield* pressure
+      assert.isNull(p.blockedUntilMillis)
+      assert.strictEqual(p.inFlight, 2)
+      assert.strictEqual(p.waiters, 0)
+      const ended = events.seen.filter((e) => e.kind === "request_cooldown_ended")
+      assert.deepStrictEqual(ended.map((e) => [e.reason, e.atMillis]), [["probe_succeeded", 0]])
+      assert.deepStrictEqual(views.at(-1), { limit: 3, open: true })
+      yield* Scope.close(scope, Exit.void)
+      assert.deepStrictEqual(yield* leaks, { activeLeases: 0, waiters: 0 })
+    }).pipe(Effect.provide(controller(4, { slowStart: false, decreaseToInFlight: false }))))
+
+  it.effect("a rate-limited probe keeps the cooldown (extended); the next success opens another probe", () =>
+    Effect.gen(function*() {
+      const admission = yield* RequestAdmission
+      const scope = yield* Scope.make()
+      const [a, b, c] = yield* grab(scope, 3)
+      yield* admission.release(a!, ReleaseOutcome.rateLimited(1))
+      const first = yield* queued(scope)
+      const second = yield* queued(scope)
+      yield* settle
+      yield* admission.release(b!, ReleaseOutcome.success)
+      const probe = yield* Fiber.join(first)
+      yield* TestClock.adjust("500 millis")
+      yield* admission.release(probe, ReleaseOutcome.rateLimited(1))
+      let p = yield* pressure
+      assert.strictEqual(p.blockedUntilMillis, 1500, "extended by the max rule")
+      assert.strictEqual(p.waiters, 1)
+      yield* admission.release(c!, ReleaseOutcome.success)
+      const again = yield* Fiber.join(second)
+      p = yield* pressure
+      assert.strictEqual(p.inFlight, 1, "a second probe started")
+      assert.strictEqual(p.blockedUntilMillis, 1500)
+      yield* admission.release(again, ReleaseOutcome.success)
+      assert.isNull((yield* pressure).blockedUntilMillis)
+      yield* Scope.close(scope, Exit.void)
+    }).pipe(Effect.provide(controller(4, { slowStart: false, decreaseToInFlight: false }))))
+
+  it.effect("halfOpenCooldown: false keeps the domain closed until blockedUntil", () =>
+    Effect.gen(function*() {
+      const admission = yield* RequestAdmission
+      const scope = yield* Scope.make()
+      const [a, b] = yield* grab(scope, 2)
+      yield* admission.release(a!, ReleaseOutcome.rateLimited(1))
+      const waiter = yield* queued(scope)
+      yield* settle
+      yield* admission.release(b!, ReleaseOutcome.success)
+      yield* settle
+      assert.isUndefined(waiter.pollUnsafe())
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.join(waiter)
+      yield* Scope.close(scope, Exit.void)
+    }).pipe(Effect.provide(controller(4, { slowStart: false, decreaseToInFlight: false, halfOpenCooldown: false }))))
+})
+
+describe("probing rarely above a known ceiling", () => {
+  it.effect("each failed probe at the ceiling doubles the successes needed to reach it again", () =>
+    Effect.gen(function*() {
+      const admission = yield* RequestAdmission
+      const once = (outcome: ReleaseOutcome) =>
+        Effect.flatMap(admission.tryAcquire({ resource: chat }), (lease) => admission.release(lease, outcome))
+      const successes = (n: number) => Effect.repeat(once(ReleaseOutcome.success), { times: n - 1 })
+      yield* once(ReleaseOutcome.rateLimited(1)) // 4 → 2, ceiling 4 (first 429: k = 0)
+      yield* TestClock.adjust("1 second")
+      yield* successes(2)
+      assert.strictEqual((yield* pressure).currentLimit, 3)
+      yield* successes(2)
+      assert.strictEqual((yield* pressure).currentLimit, 4, "k = 0: the normal 2 successes")
+      yield* once(ReleaseOutcome.rateLimited(1)) // the probe at 4 failed: k = 1, limit 2
+      yield* TestClock.adjust("1 second")
+      assert.strictEqual((yield* pressure).ceilingProbeFailures, 1)
+      yield* successes(2)
+      assert.strictEqual((yield* pressure).currentLimit, 3, "below the ceiling: the normal rate")
+      yield* successes(3)
+      assert.strictEqual((yield* pressure).currentLimit, 3, "to the ceiling: 2 × 2^1 successes (anchor: 4 already)")
+      yield* successes(1)
+      assert.strictEqual((yield* pressure).currentLimit, 4)
+      // the probe holds for a full streak: k resets
+      yield* successes(2)
+      assert.strictEqual((yield* pressure).ceilingProbeFailures, 0)
+    }).pipe(Effect.provide(controller(4, { slowStart: false, decreaseToInFlight: false, decreaseFactor: 0.5, successesUntilIncrease: 2 }))))
+})
+
+describe("slow start", () => {
+  it.effect("admissions start at a window of 4 that grows by one per success; the first 429 ends it", () =>
+    Effect.gen(function*() {
+      const admission = yield* RequestAdmission
+      const scope = yield* Scope.make()
+      const first = yield* grab(scope)
+      assert.strictEqual(first.length, 4, "anchor: all 16 at once")
+      assert.strictEqual((yield* admission.capacity(chat)).limit, 4)
+      yield* admission.release(first[0]!, ReleaseOutcome.success)
+      yield* admission.release(first[1]!, ReleaseOutcome.success)
+      const more = yield* grab(scope)
+      assert.strictEqual(more.length, 4, "window 6 with 2 in flight")
+      let p = yield* pressure
+      assert.strictEqual(p.slowStartWindow, 6)
+      assert.strictEqual(p.currentLimit, 16)
+      assert.strictEqual((yield* admission.capacity(chat)).limit, 6)
+      yield* admission.release(more[0]!, ReleaseOutcome.rateLimited(1))
+      p = yield* pressure
+      assert.isNull(p.slowStartWindow, "the first 429 ends slow start")
+      assert.strictEqual(p.currentLimit, 5, "16 × 0.75 = 12, clamped to the 5 in flight")
+      yield* Scope.close(scope, Exit.void)
+    }).pipe(Effect.provide(controller(16))))
+
+  it.effect("slow start ends when the window reaches the limit", () =>
+    Effect.gen(function*() {
+      const admission = yield* RequestAdmission
+      for (let i = 0; i < 2; i++) yield* admission.withLease({ resource: chat }, () => Effect.void)
+      assert.strictEqual((yield* pressure).slowStartWindow, null)
+      const scope = yield* Scope.make()
+      assert.strictEqual((yield* grab(scope)).length, 6)
+      yield* Scope.close(scope, Exit.void)
+    }).pipe(Effect.provide(controller(6))))
+
+  it.effect("raising the cap of a domain never rate limited lifts its limit behind a slow-start window", () =>
+    Effect.gen(function*() {
+      const admission = yield* RequestAdmission
+      yield* admission.withLease({ resource: chat }, () => Effect.void)
+      yield* admission.register({ provider: "nvidia", model: "nemotron", alias: "default", maxParallelRequests: 8 })
+      const p = yield* pressure
+      assert.strictEqual(p.currentLimit, 8)
+      assert.strictEqual(p.slowStartWindow, 2, "admissions continue where they were")
+      const scope = yield* Scope.make()
+      assert.strictEqual((yield* grab(scope)).length, 2)
+      yield* Scope.close(scope, Exit.void)
+    }).pipe(Effect.provide(controller(2))))
+
+  it.effect("slowStart: false admits up to the limit at once", () =>
+    Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      assert.strictEqual((yield* grab(scope)).length, 16)
+      yield* Scope.close(scope, Exit.void)
+    }).pipe(Effect.provide(controller(16, { slowStart: false }))))
+})
