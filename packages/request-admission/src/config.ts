@@ -58,7 +58,11 @@ export interface RequestAdmissionConfig {
    * a `startupRampSeconds` ramp is configured.
    */
   readonly slowStart?: boolean | undefined
-  /** First slow-start window (never above the limit). Default 4. */
+  /**
+   * First slow-start window (never above the limit). Default: three quarters of the limit, at least 4 — a
+   * provider whose real capacity is far below the declared one rejects at most a quarter of the first wave,
+   * while a correct declaration loses well under one round trip of capacity.
+   */
   readonly slowStartInitialWindow?: number | undefined
 }
 
@@ -77,7 +81,8 @@ export interface ResolvedConfig {
   readonly halfOpenCooldown: boolean
   readonly ceilingProbeBackoff: boolean
   readonly slowStart: boolean
-  readonly slowStartInitialWindow: number
+  /** `undefined`: `defaultSlowStartWindow(limit)`. */
+  readonly slowStartInitialWindow: number | undefined
 }
 
 export const defaultConfig = {
@@ -91,9 +96,11 @@ export const defaultConfig = {
   decreaseToInFlight: true,
   halfOpenCooldown: true,
   ceilingProbeBackoff: true,
-  slowStart: true,
-  slowStartInitialWindow: 4
+  slowStart: true
 } as const
+
+/** The default first slow-start window for a limit: three quarters of it, at least 4. */
+export const defaultSlowStartWindow = (limit: number): number => Math.max(4, Math.ceil(limit * 0.75))
 
 const fail = (field: string, message: string) => Effect.fail(new RequestAdmissionConfigError({ field, message }))
 
@@ -118,7 +125,7 @@ export const resolveConfig = Effect.fnUntraced(function*(config: RequestAdmissio
     ? defaultConfig.queueWaitTimeoutSeconds
     : config.queueWaitTimeoutSeconds
   const buffer = config.eventBufferSize ?? defaultConfig.eventBufferSize
-  const slowStartWindow = config.slowStartInitialWindow ?? defaultConfig.slowStartInitialWindow
+  const slowStartWindow = config.slowStartInitialWindow
   if (!(cooldownSeconds > 0 && Number.isFinite(cooldownSeconds))) {
     return yield* fail("cooldownSeconds", "must be a finite number > 0")
   }
@@ -128,7 +135,9 @@ export const resolveConfig = Effect.fnUntraced(function*(config: RequestAdmissio
   if (!(ramp >= 0 && Number.isFinite(ramp))) return yield* fail("startupRampSeconds", "must be a finite number ≥ 0")
   if (timeout !== null && !(timeout >= 0)) return yield* fail("queueWaitTimeoutSeconds", "must be ≥ 0 or null")
   if (!positiveInt(buffer)) return yield* fail("eventBufferSize", "must be an integer ≥ 1")
-  if (!positiveInt(slowStartWindow)) return yield* fail("slowStartInitialWindow", "must be an integer ≥ 1")
+  if (slowStartWindow !== undefined && !positiveInt(slowStartWindow)) {
+    return yield* fail("slowStartInitialWindow", "must be an integer ≥ 1")
+  }
   const models = config.models ?? []
   for (let i = 0; i < models.length; i++) {
     if (!positiveInt(models[i]!.maxParallelRequests)) {

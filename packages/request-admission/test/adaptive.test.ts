@@ -174,7 +174,17 @@ describe("probing rarely above a known ceiling", () => {
 })
 
 describe("slow start", () => {
-  it.effect("admissions start at a window of 4 that grows by one per success; the first 429 ends it", () =>
+  it.effect("by default the first window is three quarters of the limit (at least 4)", () =>
+    Effect.gen(function*() {
+      const admission = yield* RequestAdmission
+      const scope = yield* Scope.make()
+      assert.strictEqual((yield* grab(scope)).length, 12, "anchor: all 16 at once")
+      assert.strictEqual((yield* admission.capacity(chat)).limit, 12)
+      assert.strictEqual((yield* pressure).slowStartWindow, 12)
+      yield* Scope.close(scope, Exit.void)
+    }).pipe(Effect.provide(controller(16))))
+
+  it.effect("admissions start at the configured window that grows by one per success; the first 429 ends it", () =>
     Effect.gen(function*() {
       const admission = yield* RequestAdmission
       const scope = yield* Scope.make()
@@ -194,7 +204,7 @@ describe("slow start", () => {
       assert.isNull(p.slowStartWindow, "the first 429 ends slow start")
       assert.strictEqual(p.currentLimit, 5, "16 × 0.75 = 12, clamped to the 5 in flight")
       yield* Scope.close(scope, Exit.void)
-    }).pipe(Effect.provide(controller(16))))
+    }).pipe(Effect.provide(controller(16, { slowStartInitialWindow: 4 }))))
 
   it.effect("slow start ends when the window reaches the limit", () =>
     Effect.gen(function*() {

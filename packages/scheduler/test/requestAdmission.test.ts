@@ -1,6 +1,6 @@
 import { ProviderError } from "@sluice/errors"
 import { assert, describe, it } from "@effect/vitest"
-import { make as makeRequestAdmission, makeExecutor } from "@sluice/request-admission"
+import { make as makeRequestAdmission, makeExecutor, type RequestAdmissionConfig } from "@sluice/request-admission"
 import { requestResourceKey } from "@sluice/scheduling-resources"
 import { Clock, Effect, Fiber, Schedule, Stream } from "effect"
 import { TestClock } from "effect/testing"
@@ -10,9 +10,12 @@ import { checkInvariants, memorySink, runTest } from "./helpers.js"
 const resource = requestResourceKey("prov", "model", "chat")
 
 /** The real request layer and executor in front of a fake provider whose first answer is a 429. */
-const setup = (cap: number, retryAfterSeconds: number) =>
+const setup = (cap: number, retryAfterSeconds: number, options: Omit<RequestAdmissionConfig, "models"> = {}) =>
   Effect.gen(function*() {
-    const admission = yield* makeRequestAdmission({ models: [{ provider: "prov", model: "model", maxParallelRequests: cap }] })
+    const admission = yield* makeRequestAdmission({
+      models: [{ provider: "prov", model: "model", maxParallelRequests: cap }],
+      ...options
+    })
     const executor = makeExecutor(admission)
     let calls = 0
     let maxWaiters = 0
@@ -43,7 +46,8 @@ const setup = (cap: number, retryAfterSeconds: number) =>
 describe("with @sluice/request-admission", () => {
   it.effect("a 429 lowers the adaptive limit 8 → 6: model tasks follow it and no request waiter is created", () =>
     Effect.gen(function*() {
-      const { admission, call, maxWaiters } = yield* setup(8, 2)
+      // The anchor's AIMD (×0.75 once per cascade, no slow start), so the limit change is exactly 8 → 6.
+      const { admission, call, maxWaiters } = yield* setup(8, 2, { slowStart: false, decreaseToInFlight: false })
       let active = 0
       let maxAfterDrop = 0
       const { result } = yield* runTest({
@@ -68,6 +72,45 @@ describe("with @sluice/request-admission", () => {
       assert.strictEqual(result.outcomes["rate_limit"], 1)
       assert.deepInclude(inspection, { activeLeases: 0, waiters: 0 })
       assert.strictEqual(result.runtimeRequestLimits[0]!.minObservedLimit, 0 + 6)
+    }))
+
+  const rateLimitedRetryTime = (options: Omit<RequestAdmissionConfig, "models">) =>
+    Effect.gen(function*() {
+      // Row 0's first call is a 429 at t = 100 ms with Retry-After 30 s; rows 1–3 succeed at t = 1 s.
+      const { admission, call } = yield* setup(4, 30, options)
+      const attemptsAt: Array<number> = []
+      const { result } = yield* runTest({
+        rows: 4,
+        bufferSize: 4,
+        columns: [{
+          name: "gen",
+          strategy: "cell",
+          scheduling: modelMetadata("prov", "model", "chat", 4),
+          generate: ({ row }) =>
+            Effect.gen(function*() {
+              if (row === 0) attemptsAt.push(yield* Clock.currentTimeMillis)
+              return yield* call(1000).pipe(Effect.as({ gen: 1 }))
+            })
+        }]
+      }, { requestCapacity: admission })
+      assert.strictEqual(result.rowsCompleted, 4)
+      assert.strictEqual(result.outcomes["rate_limit"], 1)
+      assert.strictEqual(attemptsAt.length, 2)
+      return attemptsAt[1]!
+    })
+
+  it.effect("a rate-limited task retries as soon as its endpoint reopens (half-open probe), not at Retry-After", () =>
+    Effect.gen(function*() {
+      // The first success during the cooldown opens one probe slot; the waiting task takes it at once.
+      const retriedAt = yield* rateLimitedRetryTime({ slowStart: false })
+      assert.isAtLeast(retriedAt, 1_000)
+      assert.isBelow(retriedAt, 1_100)
+    }))
+
+  it.effect("without an early reopen, the same task waits out its Retry-After", () =>
+    Effect.gen(function*() {
+      const retriedAt = yield* rateLimitedRetryTime({ slowStart: false, halfOpenCooldown: false })
+      assert.isAtLeast(retriedAt, 30_100)
     }))
 
   it.effect("interrupting run releases every request lease", () =>

@@ -4,7 +4,7 @@
  * untouched resource always shows what its first use would start with.
  */
 import type { RequestResourceKey } from "@sluice/scheduling-resources"
-import type { ResolvedConfig } from "../config.js"
+import { defaultSlowStartWindow, type ResolvedConfig } from "../config.js"
 import type { ProviderModelPressure, RequestCapacityView, RequestPressure } from "../RequestPressure.js"
 import type { Domain, Pool } from "./state.js"
 
@@ -29,7 +29,7 @@ export const startingLimits = (config: ResolvedConfig, label: string, staticCap:
   const initial = initialLimitOf(config, label, max)
   const ramp = config.startupRampMs > 0 && initial > 1
   const limit = ramp ? 1 : initial
-  const window = Math.min(config.slowStartInitialWindow, limit)
+  const window = Math.min(config.slowStartInitialWindow ?? defaultSlowStartWindow(limit), limit)
   return { max, ramp, limit, slowStart: config.slowStart && !ramp && window < limit, window }
 }
 

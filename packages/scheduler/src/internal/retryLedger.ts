@@ -10,7 +10,8 @@ interface Entry {
 /**
  * Failed tasks waiting for their next eligible time (Retry-After, the resource's cooldown, or backoff), as a
  * min-heap by due time. Due tasks go back to the ready queue through the normal path; there are no rounds and no
- * barrier, so other row groups keep flowing. Entries of tasks purged meanwhile (dropped rows) are skipped lazily.
+ * barrier, so other row groups keep flowing. Entries of tasks purged meanwhile (dropped rows), and entries
+ * superseded by `expedite`, are skipped lazily.
  */
 export class RetryLedger {
   private readonly heap = new MinHeap<Entry>((a, b) => a.dueAt < b.dueAt || (a.dueAt === b.dueAt && a.seq < b.seq))
@@ -20,8 +21,18 @@ export class RetryLedger {
 
   schedule(task: Task, dueAt: number): void {
     task.state = "retrying"
-    this.heap.push({ task, dueAt, seq: ++this.seq })
+    this.push(task, dueAt)
     this.size++
+  }
+
+  /** Makes a retrying task due at `now` (its resource reopened early); its older entry goes stale. */
+  expedite(task: Task, now: number): void {
+    if (task.state === "retrying") this.push(task, now)
+  }
+
+  private push(task: Task, dueAt: number): void {
+    task.retryEntry = ++this.seq
+    this.heap.push({ task, dueAt, seq: task.retryEntry })
   }
 
   /** A retrying task was purged (its row dropped): it no longer counts; its heap entry is skipped when due. */
@@ -56,7 +67,7 @@ export class RetryLedger {
 
   private purgeHead(): void {
     let head = this.heap.peek()
-    while (head !== undefined && head.task.state !== "retrying") {
+    while (head !== undefined && (head.task.state !== "retrying" || head.seq !== head.task.retryEntry)) {
       this.heap.pop()
       head = this.heap.peek()
     }

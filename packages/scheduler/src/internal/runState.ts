@@ -47,6 +47,8 @@ interface RuntimeLimit {
   current: number
   minObserved: number
   open: boolean
+  /** Tasks waiting out a rate limit on this endpoint: they retry as soon as it reopens, not at Retry-After. */
+  readonly waitingForReopen: Set<Task>
 }
 
 /**
@@ -107,7 +109,8 @@ export class RunState<R> {
         domains: new Map(),
         current: resources.staticLimits[index]!,
         minObserved: resources.staticLimits[index]!,
-        open: true
+        open: true,
+        waitingForReopen: new Set()
       }
       this.runtimeLimits.push(limit)
       for (const d of domains) this.runtimeByLabel.set(providerModelLabel(toProviderModelKey(d)), limit)
@@ -131,6 +134,7 @@ export class RunState<R> {
     let dispatched = 0
     if (!this.shutdown) {
       this.retries.takeDue(now, (task) => {
+        this.runtimeLimitOf(task)?.waitingForReopen.delete(task)
         if (this.listening()) {
           this.publish({
             type: "retry_redispatched",
@@ -375,6 +379,7 @@ export class RunState<R> {
       }
       const dueAt = Math.ceil(now + this.retryDelay(task, failure, jitter))
       this.retries.schedule(task, dueAt)
+      if (kind === "rate_limit") this.runtimeLimitOf(task)?.waitingForReopen.add(task)
       if (this.listening()) {
         this.publish({ type: "preserved_retryable", at: now, taskId: task.id, column, kind, attempt: task.attempts, eligibleAt: dueAt })
       }
@@ -410,8 +415,7 @@ export class RunState<R> {
     if (retryAfter !== undefined && retryAfter > 0) return retryAfter * 1000
     const resource = this.generators[task.generator]!.requestResource
     if (resource !== undefined) {
-      const limit = this.runtimeByLabel.get(providerModelLabel(toProviderModelKey(resource)))
-      const view = limit?.domains.get(resource.domain)
+      const view = this.runtimeLimitOf(task)?.domains.get(resource.domain)
       const now = this.now()
       if (view !== undefined && !view.open && typeof view.blockedUntilMillis === "number" && view.blockedUntilMillis > now) {
         return view.blockedUntilMillis - now
@@ -550,7 +554,16 @@ export class RunState<R> {
     }
   }
 
-  /** The request layer changed a resource's capacity: the task-stage limit follows it at once. */
+  private runtimeLimitOf(task: Task): RuntimeLimit | undefined {
+    const resource = this.generators[task.generator]!.requestResource
+    return resource === undefined ? undefined : this.runtimeByLabel.get(providerModelLabel(toProviderModelKey(resource)))
+  }
+
+  /**
+   * The request layer changed a resource's capacity: the task-stage limit follows it at once. When the endpoint
+   * reopens (its cooldown ended, possibly early because a probe succeeded), the tasks that were waiting out its
+   * rate limit become due now: their Retry-After was about that cooldown.
+   */
   onCapacity(view: RequestCapacityView, wake = true): void {
     const limit = this.runtimeByLabel.get(providerModelLabel(toProviderModelKey(view.resource)))
     if (view.waiters > this.maxRequestWaiters) this.maxRequestWaiters = view.waiters
@@ -562,9 +575,15 @@ export class RunState<R> {
       if (!v.open) open = false
       current = Math.min(current, v.limit)
     }
+    const reopened = open && !limit.open
     limit.current = current
     limit.open = open
     limit.minObserved = Math.min(limit.minObserved, current)
+    if (reopened && limit.waitingForReopen.size > 0) {
+      const now = this.now()
+      for (const task of limit.waitingForReopen) this.retries.expedite(task, now)
+      limit.waitingForReopen.clear()
+    }
     this.ledger.setLimit(limit.index, open ? current : 0)
     if (wake) this.wake()
   }

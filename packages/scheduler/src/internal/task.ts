@@ -18,6 +18,8 @@ export interface Task {
   /** Incremented at each dispatch: a worker's exit only counts for the dispatch that spawned it. */
   dispatch: number
   attempts: number
+  /** Number of the task's live retry-ledger entry; older entries (re-timed by `expedite`) are stale. */
+  retryEntry: number
   /** Clock millis of the first failure of the current preserve streak (for the optional preserve deadline). */
   preserveSince: number
   readyAt: number
@@ -40,6 +42,7 @@ export const makeTask = (
   state: "queued",
   dispatch: 0,
   attempts: 0,
+  retryEntry: 0,
   preserveSince: -1,
   readyAt,
   lastError: undefined
