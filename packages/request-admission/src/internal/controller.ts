@@ -14,10 +14,11 @@
  * - `handoff.ts`  — parking waiters, the pump, timeouts, interruption, shutdown of waiters
  * - `views.ts`    — pressure, capacity and leak views
  *
- * Capacity lives in Effect semaphores: one per provider/model sized to the static cap, one per
- * provider/model/domain sized to the adaptive limit. A lease holds one permit of each, taken with
- * `takeIfAvailable`. Bookkeeping (counters, AIMD, queue) changes only inside single synchronous steps
- * (one `Effect.withFiber` body), so no step ever observes another half-done.
+ * Capacity is counted in permits (`permits.ts`): one count per provider/model sized to the static
+ * cap, one per provider/model/domain sized to the admission limit. A lease holds one permit of each;
+ * no fiber ever waits on a count (waiters park in our own queue). Bookkeeping (counters, permits,
+ * AIMD, queue) changes only inside single synchronous steps (one `Effect.withFiber` body), so no step
+ * ever observes another half-done.
  */
 import type { RequestResourceKey } from "@sluice/scheduling-resources"
 import { Effect, type Fiber, Scope } from "effect"
@@ -28,11 +29,11 @@ import type { RequestAdmissionItem, RequestLease } from "../RequestLease.js"
 import { ReleaseOutcome } from "../ReleaseOutcome.js"
 import { Core } from "./core.js"
 import { groupOf, makeHandoff, type Restore } from "./handoff.js"
-import { admit, makeRelease, outcomeOfExit } from "./leases.js"
+import { admit, type LeaseImpl, makeRelease } from "./leases.js"
 import { isClosed } from "./limits.js"
 import { makeOutbox } from "./outbox.js"
 import { findDomain, registerSync, touchDomain } from "./registry.js"
-import type { Domain, Pool } from "./state.js"
+import { type Domain, type Pool, releaseBoth, takeBoth } from "./state.js"
 import { makeSettle, nowOf } from "./timers.js"
 import { makeViews } from "./views.js"
 
@@ -41,8 +42,8 @@ export const makeController = Effect.fnUntraced(function*(config: ResolvedConfig
   const outbox = yield* makeOutbox(config.eventBufferSize)
   const core = new Core(config, outbox, scope)
   const work = core.work
-  const settle = makeSettle(core)
-  const { release, releaseIfActive } = makeRelease(core, settle)
+  const { settle, settleNow } = makeSettle(core)
+  const { release, releaseIfActive, releaseOnExit } = makeRelease(core, settleNow)
   const { contended, failAllWaiters, pump, queueOrFail, timeoutOf } = makeHandoff(core, releaseIfActive)
   const views = makeViews(core)
 
@@ -68,10 +69,16 @@ export const makeController = Effect.fnUntraced(function*(config: ResolvedConfig
     item: RequestAdmissionItem,
     restore: Restore
   ): Effect.Effect<RequestLease, QueueTimeout | Shutdown> => {
-    if (core.shutdown) return Effect.andThen(domain.releaseBoth, Effect.fail(new Shutdown({ resource: item.resource })))
+    if (core.shutdown) {
+      releaseBoth(domain)
+      return Effect.fail(new Shutdown({ resource: item.resource }))
+    }
     // A cooldown may have begun while the permits were being taken; the clock is read only if one exists.
     const now = domain.blockedUntil === 0 && !outbox.listening() ? 0 : nowOf(fiber)
-    if (isClosed(domain, now)) return Effect.andThen(domain.releaseBoth, queueLater(pool, domain, item, restore))
+    if (isClosed(domain, now)) {
+      releaseBoth(domain)
+      return queueLater(pool, domain, item, restore)
+    }
     const lease = admit(core, domain, item, groupOf(item, domain), now, 0, false)
     outbox.schedule(fiber)
     return Effect.succeed(lease)
@@ -79,8 +86,27 @@ export const makeController = Effect.fnUntraced(function*(config: ResolvedConfig
 
   /** Takes both permits at once, or queues (or fails a zero timeout) when they are not free. */
   const take = (fiber: Fiber.Fiber<unknown, unknown>, pool: Pool, domain: Domain, item: RequestAdmissionItem, restore: Restore) =>
-    Effect.flatMap(domain.takeBoth, (taken) =>
-      taken === 0 ? commitTaken(fiber, pool, domain, item, restore) : queueLater(pool, domain, item, restore))
+    takeBoth(domain) === 0 ? commitTaken(fiber, pool, domain, item, restore) : queueLater(pool, domain, item, restore)
+
+  /** `take` as an effect: it runs when the effect does (after a `settle` or `pump` before it). */
+  const takeLater = (pool: Pool, domain: Domain, item: RequestAdmissionItem, restore: Restore) =>
+    Effect.withFiber<RequestLease, QueueTimeout | Shutdown>((fiber) => take(fiber, pool, domain, item, restore))
+
+  /**
+   * The hot path in one synchronous step: a registered, known domain that is not cooling down (or
+   * whose cooldown ended), without a ramp, pending work or anybody queued in its pool, with both
+   * permits free. Returns the admitted lease, or `undefined` (nothing taken) for the general path.
+   */
+  const admitNow = (fiber: Fiber.Fiber<unknown, unknown>, item: RequestAdmissionItem): LeaseImpl | undefined => {
+    if (core.shutdown || work.pending) return undefined
+    const pool = core.poolOf(item.resource)
+    if (pool === undefined || pool.queued !== 0) return undefined
+    const domain = findDomain(pool, item.resource)
+    if (domain === undefined || domain.blockedUntil !== 0 || domain.rampActive || takeBoth(domain) !== 0) return undefined
+    const lease = admit(core, domain, item, groupOf(item, domain), outbox.listening() ? nowOf(fiber) : 0, 0, false)
+    outbox.schedule(fiber)
+    return lease
+  }
 
   /** Acquire without the scope: the caller makes sure the lease is released (uninterruptible region). */
   const acquireLease = (
@@ -89,7 +115,7 @@ export const makeController = Effect.fnUntraced(function*(config: ResolvedConfig
   ): Effect.Effect<RequestLease, QueueTimeout | UnknownResource | Shutdown> =>
     Effect.withFiber<RequestLease, QueueTimeout | UnknownResource | Shutdown>((fiber) => {
       const found = unknownOrShutdown(item.resource)
-      if (!("semaphore" in found)) return Effect.fail(found)
+      if (!("permits" in found)) return Effect.fail(found)
       const pool = found
       const known = findDomain(pool, item.resource)
       // Hot path: a known domain that never cooled down (or whose cooldown ended), no ramp, nobody queued.
@@ -101,10 +127,10 @@ export const makeController = Effect.fnUntraced(function*(config: ResolvedConfig
       const attempt = isClosed(domain, now)
         ? queueLater(pool, domain, item, restore)
         : !contended(pool, now)
-        ? take(fiber, pool, domain, item, restore)
+        ? takeLater(pool, domain, item, restore)
         : timeoutOf(item) === 0
         // "Try once" behind a queue: serve the eligible waiters first, then try what is left.
-        ? Effect.andThen(pump(pool), Effect.suspend(() => take(fiber, pool, domain, item, restore)))
+        ? Effect.andThen(pump(pool), takeLater(pool, domain, item, restore))
         : work.pending
         ? queueLater(pool, domain, item, restore)
         : queueOrFail(pool, domain, item, restore, fiber)
@@ -124,7 +150,7 @@ export const makeController = Effect.fnUntraced(function*(config: ResolvedConfig
   ): Effect.Effect<RequestLease, Cooldown | NoCapacity | UnknownResource | Shutdown> =>
     Effect.withFiber<RequestLease, Cooldown | NoCapacity | UnknownResource | Shutdown>((fiber) => {
       const found = unknownOrShutdown(item.resource)
-      if (!("semaphore" in found)) return Effect.fail(found)
+      if (!("permits" in found)) return Effect.fail(found)
       const pool = found
       const domain = touchDomain(core, pool, item.resource, nowOf(fiber))
       const deny = (fiber: Fiber.Fiber<unknown, unknown>, error: Cooldown | NoCapacity) => {
@@ -148,15 +174,13 @@ export const makeController = Effect.fnUntraced(function*(config: ResolvedConfig
           if (isClosed(domain, now)) {
             return deny(fiber, new Cooldown({ resource: item.resource, availableAtMillis: domain.blockedUntil }))
           }
-          return Effect.flatMap(domain.takeBoth, (taken) =>
-            Effect.withFiber((fiber) => {
-              if (taken !== 0) {
-                return deny(fiber, new NoCapacity({ resource: item.resource, limit: taken === 1 ? "adaptive_limit" : "static_cap" }))
-              }
-              const lease = admit(core, domain, item, groupOf(item, domain), nowOf(fiber), 0, false)
-              outbox.schedule(fiber)
-              return Effect.succeed(lease)
-            }))
+          const taken = takeBoth(domain)
+          if (taken !== 0) {
+            return deny(fiber, new NoCapacity({ resource: item.resource, limit: taken === 1 ? "adaptive_limit" : "static_cap" }))
+          }
+          const lease = admit(core, domain, item, groupOf(item, domain), now, 0, false)
+          outbox.schedule(fiber)
+          return Effect.succeed(lease)
         })
       )
     })
@@ -168,9 +192,21 @@ export const makeController = Effect.fnUntraced(function*(config: ResolvedConfig
     use: (lease: RequestLease) => Effect.Effect<A, E, R>
   ): Effect.Effect<A, E | QueueTimeout | UnknownResource | Shutdown, R> =>
     Effect.uninterruptibleMask((restore) =>
-      Effect.flatMap(acquireLease(item, restore), (lease) =>
-        Effect.onExit(restore(use(lease)), (exit) => releaseIfActive(lease, outcomeOfExit(exit))))
+      Effect.withFiber((fiber) => {
+        const lease = admitNow(fiber, item)
+        return lease !== undefined
+          ? useLease(fiber, lease, use, restore)
+          : Effect.flatMap(acquireLease(item, restore), (lease) => useLease(fiber, lease as LeaseImpl, use, restore))
+      })
     )
+
+  /** Runs `use` (interruptible again); its exit releases the lease in one synchronous step unless `use` released it. */
+  const useLease = <A, E, R>(
+    fiber: Fiber.Fiber<unknown, unknown>,
+    lease: LeaseImpl,
+    use: (lease: RequestLease) => Effect.Effect<A, E, R>,
+    restore: Restore
+  ): Effect.Effect<A, E, R> => Effect.onExitPrimitive(restore(use(lease)), (exit) => releaseOnExit(fiber, lease, exit))
 
   // ---------------------------------------------------------------- registration and shutdown
 

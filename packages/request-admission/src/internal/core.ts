@@ -3,7 +3,7 @@
  * work, and the global counters of the leak view. Each module of the controller gets this one
  * object; none keeps state of its own.
  */
-import type { Effect, Scope } from "effect"
+import type { Effect, Fiber, Scope } from "effect"
 import type { ResolvedConfig } from "../config.js"
 import type { Outbox } from "./outbox.js"
 import type { Pool } from "./state.js"
@@ -24,6 +24,8 @@ export class Core {
   foreignReleases = 0
   /** Hands free capacity of a pool to its queued waiters (set once by the hand-off module). */
   pump: (pool: Pool) => Effect.Effect<void> = undefined as never
+  /** `pump` inside a synchronous step of `fiber`. */
+  pumpNow: (pool: Pool, fiber: Fiber.Fiber<unknown, unknown>) => void = undefined as never
 
   constructor(readonly config: ResolvedConfig, readonly outbox: Outbox, readonly scope: Scope.Scope) {
     this.work = new Work(config, outbox)

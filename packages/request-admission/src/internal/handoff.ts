@@ -14,7 +14,17 @@ import { ReleaseOutcome } from "../ReleaseOutcome.js"
 import type { Core } from "./core.js"
 import { admit } from "./leases.js"
 import { isClosed } from "./limits.js"
-import { type Domain, enqueue, GONE, GRANTED, type Pool, removeWaiter, serveHead, type Waiter } from "./state.js"
+import {
+  type Domain,
+  enqueue,
+  GONE,
+  GRANTED,
+  type Pool,
+  removeWaiter,
+  serveHead,
+  takeBoth,
+  type Waiter
+} from "./state.js"
 import { nowOf } from "./timers.js"
 
 export type Restore = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
@@ -48,59 +58,70 @@ export const makeHandoff = (
     })
 
   /**
-   * Hands capacity to queued waiters of a pool, best first, until nothing more fits. Takes the two
-   * permits first and then commits to whichever waiter is best at that moment; if the queue changed
-   * meanwhile (timeout, interruption), it gives them back and looks again.
+   * Takes the two permits for the head waiter of `domain` and hands it a lease (the waiter's fiber
+   * resumes from the outbox, after the step): 0 = served, 1 = the adaptive limit is full, 2 = the
+   * static cap is full.
    */
+  const serveOne = (domain: Domain, now: number): 0 | 1 | 2 => {
+    const taken = takeBoth(domain)
+    if (taken !== 0) return taken
+    const waiter = serveHead(domain)!
+    core.waiters--
+    const lease = admit(core, domain, waiter.item, waiter.flow.group, now, Math.max(0, now - waiter.enqueuedAt), true)
+    waiter.state = GRANTED
+    waiter.lease = lease
+    outbox.push(() => {
+      Deferred.doneUnsafe(waiter.deferred, Exit.succeed(lease))
+    })
+    return 0
+  }
+
+  /** Serves the best eligible waiter of the pool; false when none can be served now. */
+  const serveBest = (pool: Pool, now: number): boolean => {
+    const domains = pool.domains
+    if (domains.length === 1) {
+      // One domain (the common case): no candidate list to build.
+      const only = domains[0]!
+      return only.heap.size > 0 && !isClosed(only, now) && serveOne(only, now) === 0
+    }
+    const candidates: Array<Domain> = []
+    for (const domain of domains) {
+      if (domain.heap.size > 0 && !isClosed(domain, now)) candidates.push(domain)
+    }
+    if (candidates.length === 0) return false
+    candidates.sort((a, b) => {
+      const x = a.heap.peek()!
+      const y = b.heap.peek()!
+      return x.tag - y.tag || x.seq - y.seq
+    })
+    for (let i = 0; i < candidates.length; i++) {
+      const taken = serveOne(candidates[i]!, now)
+      if (taken === 0) return true
+      // The static cap is full: no other domain of the pool fits either.
+      if (taken === 2) return false
+    }
+    return false
+  }
+
+  /**
+   * Hands free capacity of a pool to its queued waiters, best first, until nothing more fits — in
+   * the current synchronous step of `fiber` (permits are plain counts, so nothing can change meanwhile).
+   */
+  const pumpNow = (pool: Pool, fiber: Fiber.Fiber<unknown, unknown>): void => {
+    if (pool.queued === 0 || core.shutdown) return
+    const now = nowOf(fiber)
+    let served = false
+    while (pool.queued > 0 && serveBest(pool, now)) served = true
+    if (served) outbox.schedule(fiber)
+  }
+
   const pump = (pool: Pool): Effect.Effect<void> =>
     Effect.withFiber((fiber) => {
-      if (pool.queued === 0 || core.shutdown) return Effect.void
-      const now = nowOf(fiber)
-      const domains = pool.domains
-      if (domains.length === 1) {
-        // One domain (the common case): no candidate list to build.
-        const only = domains[0]!
-        return only.heap.size > 0 && !isClosed(only, now) ? tryCandidate(pool, domains, 0) : Effect.void
-      }
-      const candidates: Array<Domain> = []
-      for (const domain of domains) {
-        if (domain.heap.size > 0 && !isClosed(domain, now)) candidates.push(domain)
-      }
-      if (candidates.length === 0) return Effect.void
-      candidates.sort((a, b) => {
-        const x = a.heap.peek()!
-        const y = b.heap.peek()!
-        return x.tag - y.tag || x.seq - y.seq
-      })
-      return tryCandidate(pool, candidates, 0)
+      pumpNow(pool, fiber)
+      return Effect.void
     })
-
-  const tryCandidate = (pool: Pool, candidates: Array<Domain>, index: number): Effect.Effect<void> => {
-    if (index >= candidates.length) return Effect.void
-    const domain = candidates[index]!
-    return Effect.flatMap(domain.takeBoth, (taken) =>
-      taken === 1
-        ? tryCandidate(pool, candidates, index + 1)
-        : taken === 2
-        ? Effect.void
-        : Effect.withFiber((fiber) => {
-          const now = nowOf(fiber)
-          if (!core.shutdown && domain.heap.size > 0 && !isClosed(domain, now)) {
-            const waiter = serveHead(domain)!
-            core.waiters--
-            const lease = admit(core, domain, waiter.item, waiter.flow.group, now, Math.max(0, now - waiter.enqueuedAt), true)
-            waiter.state = GRANTED
-            waiter.lease = lease
-            outbox.push(() => {
-              Deferred.doneUnsafe(waiter.deferred, Exit.succeed(lease))
-            })
-            outbox.schedule(fiber)
-            return pump(pool)
-          }
-          return Effect.andThen(domain.releaseBoth, pump(pool))
-        }))
-  }
   core.pump = pump
+  core.pumpNow = pumpNow
 
   /** True when a queued waiter of the pool could be ahead of a newcomer (its domain is open). */
   const contended = (pool: Pool, now: number): boolean => {
@@ -172,14 +193,13 @@ export const makeHandoff = (
       outbox.emit(now, { kind: "request_wait_started", resource: domain.resource, group, waiters: domain.waiters })
       outbox.schedule(fiber)
     }
+    // Free capacity may serve the queue (this waiter included) right away.
+    pumpNow(pool, fiber)
     const wait = Deferred.await(waiter.deferred)
     const timed = timeout === null
       ? wait
       : Effect.timeoutOrElse(wait, { duration: timeout * 1000, orElse: () => onWaitTimeout(waiter) })
-    return Effect.andThen(
-      pump(pool),
-      Effect.onInterrupt(restore(timed), () => onWaitInterrupted(waiter))
-    )
+    return Effect.onInterrupt(restore(timed), () => onWaitInterrupted(waiter))
   }
 
   /** Shutdown: fails every queued waiter with `Shutdown`; returns how many. */
@@ -204,5 +224,5 @@ export const makeHandoff = (
     return failed
   }
 
-  return { pump, contended, timeoutOf, queueOrFail, failAllWaiters }
+  return { pump, pumpNow, contended, timeoutOf, queueOrFail, failAllWaiters }
 }

@@ -3,12 +3,12 @@
  * freed permits go back and the queue is looked at). Every release ends here, exactly once per lease.
  */
 import type { RequestResourceKey } from "@sluice/scheduling-resources"
-import { Effect, Exit } from "effect"
+import { Effect, Exit, type Fiber } from "effect"
 import type { RequestAdmissionItem, RequestLease } from "../RequestLease.js"
 import { ReleaseOutcome, type ReleaseResult } from "../ReleaseOutcome.js"
 import { onAdmitted, onRelease } from "./aimd.js"
 import type { Core } from "./core.js"
-import type { Domain } from "./state.js"
+import { type Domain, releaseBoth } from "./state.js"
 import { nowOf } from "./timers.js"
 
 const ACTIVE = 0
@@ -71,7 +71,9 @@ export const outcomeOfExit = (exit: Exit.Exit<unknown, unknown>): ReleaseOutcome
     ? ReleaseOutcome.localCancelled
     : ReleaseOutcome.unexpectedException
 
-export const makeRelease = (core: Core, settle: Effect.Effect<void>) => {
+const RELEASED_EFFECT: Effect.Effect<ReleaseResult> = Effect.succeed(RELEASED_RESULT)
+
+export const makeRelease = (core: Core, settleNow: () => Effect.Effect<void> | undefined) => {
   const outbox = core.outbox
   const work = core.work
 
@@ -86,43 +88,57 @@ export const makeRelease = (core: Core, settle: Effect.Effect<void>) => {
       return Effect.succeed({ released: false, reason })
     })
 
+  /**
+   * Releases an active lease in one synchronous step of `fiber`: counters, AIMD, events, the two
+   * permits back, resizes, and the freed capacity handed to the queue. Returns what is left to run
+   * after the step (timer fibers to start, then the pump), or `undefined` — the common case.
+   */
+  const releaseNow = (fiber: Fiber.Fiber<unknown, unknown>, lease: LeaseImpl, outcome: ReleaseOutcome): Effect.Effect<void> | undefined => {
+    lease.state = RELEASED
+    const domain = lease.domain
+    const pool = domain.pool
+    domain.inFlight--
+    pool.inFlight--
+    core.activeLeases--
+    domain.lastOutcome = outcome.kind
+    const listening = outbox.listening()
+    // The clock is read only when something needs it: an uneventful success on an unblocked,
+    // unramped domain (the common case) depends on no time at all.
+    const now = outcome.kind === "success" && domain.blockedUntil === 0 && !domain.rampActive && !listening
+      ? 0
+      : nowOf(fiber)
+    onRelease(work, domain, lease, outcome, now)
+    if (outbox.listening()) {
+      outbox.emit(now, {
+        kind: "request_lease_released",
+        resource: domain.resource,
+        group: lease.group,
+        leaseId: lease.id,
+        outcome: outcome.kind,
+        status: outcome.kind === "provider_failure" ? outcome.status : undefined,
+        limit: domain.currentLimit,
+        inFlight: domain.inFlight
+      })
+    }
+    releaseBoth(domain)
+    // Resizes before the pump (a decrease must not over-admit); the queue is looked at only after
+    // the permits are back, so a waiter that enqueued while they were taken is served here.
+    const timers = work.pending ? settleNow() : undefined
+    if (timers !== undefined) {
+      outbox.schedule(fiber)
+      return Effect.andThen(timers, core.pump(pool))
+    }
+    core.pumpNow(pool, fiber)
+    outbox.schedule(fiber)
+    return undefined
+  }
+
   /** Releases an active lease (a released one is left alone: callers decide whether that is a duplicate). */
   const releaseActive = (lease: LeaseImpl, outcome: ReleaseOutcome): Effect.Effect<ReleaseResult> =>
     Effect.withFiber((fiber) => {
       if (lease.state !== ACTIVE) return NOT_ACTIVE
-      lease.state = RELEASED
-      const domain = lease.domain
-      const pool = domain.pool
-      domain.inFlight--
-      pool.inFlight--
-      core.activeLeases--
-      domain.lastOutcome = outcome.kind
-      const listening = outbox.listening()
-      // The clock is read only when something needs it: an uneventful success on an unblocked,
-      // unramped domain (the common case) depends on no time at all.
-      const now = outcome.kind === "success" && domain.blockedUntil === 0 && !domain.rampActive && !listening
-        ? 0
-        : nowOf(fiber)
-      onRelease(work, domain, lease, outcome, now)
-      if (outbox.listening()) {
-        outbox.emit(now, {
-          kind: "request_lease_released",
-          resource: domain.resource,
-          group: lease.group,
-          leaseId: lease.id,
-          outcome: outcome.kind,
-          status: outcome.kind === "provider_failure" ? outcome.status : undefined,
-          limit: domain.currentLimit,
-          inFlight: domain.inFlight
-        })
-      }
-      outbox.schedule(fiber)
-      if (!work.pending && pool.queued === 0) return domain.releasedResult
-      // Freed capacity goes straight to the queue, resizes first (a decrease must not over-admit).
-      return Effect.as(
-        Effect.andThen(domain.releaseBoth, work.pending ? Effect.andThen(settle, core.pump(pool)) : core.pump(pool)),
-        RELEASED_RESULT
-      )
+      const after = releaseNow(fiber, lease, outcome)
+      return after === undefined ? RELEASED_EFFECT : Effect.as(after, RELEASED_RESULT)
     })
 
   const release = (lease: RequestLease, outcome: ReleaseOutcome): Effect.Effect<ReleaseResult> =>
@@ -136,5 +152,16 @@ export const makeRelease = (core: Core, settle: Effect.Effect<void>) => {
   const releaseIfActive = (lease: RequestLease, outcome: ReleaseOutcome): Effect.Effect<unknown> =>
     lease instanceof LeaseImpl && lease.owner === core.owner ? releaseActive(lease, outcome) : Effect.void
 
-  return { release, releaseIfActive }
+  /**
+   * The finalizer of `withLease` (for `Effect.onExitPrimitive`): releases the lease with the outcome
+   * of `exit` unless `use` released it itself; `undefined` when nothing is left to run.
+   */
+  const releaseOnExit = (
+    fiber: Fiber.Fiber<unknown, unknown>,
+    lease: LeaseImpl,
+    exit: Exit.Exit<unknown, unknown>
+  ): Effect.Effect<void> | undefined =>
+    lease.state === ACTIVE ? releaseNow(fiber, lease, outcomeOfExit(exit)) : undefined
+
+  return { release, releaseIfActive, releaseOnExit }
 }

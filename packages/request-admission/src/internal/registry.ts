@@ -3,41 +3,22 @@
  * created on first use. A cap change resizes the pool and clamps (never lifts) the domains' limits.
  */
 import { providerModelLabel, type RequestResourceKey, requestResourceLabel } from "@sluice/scheduling-resources"
-import { Effect, Semaphore } from "effect"
 import type { ModelRegistration } from "../config.js"
 import { onCapChanged, refreshRamp } from "./aimd.js"
 import type { Core } from "./core.js"
 import { FlowHeap } from "./FlowHeap.js"
-import { RELEASED_RESULT } from "./leases.js"
 import { startingLimits } from "./limits.js"
+import { Permits } from "./permits.js"
 import type { Domain, Pool } from "./state.js"
-
-const RELEASED_EFFECT = Effect.succeed(RELEASED_RESULT)
-const TAKEN = Effect.succeed(0 as const)
-const LIMIT_FULL = Effect.succeed(1 as const)
-const STATIC_CAP_FULL = 2 as const
 
 const createDomain = (core: Core, pool: Pool, resource: RequestResourceKey, now: number): Domain => {
   const label = requestResourceLabel(resource)
   const { ramp, limit, slowStart, window } = startingLimits(core.config, label, pool.staticCap)
-  const semaphore = Semaphore.makeUnsafe(slowStart ? window : limit)
   const domain: Domain = {
     resource: { provider: resource.provider, model: resource.model, domain: resource.domain },
     label,
     pool,
-    semaphore,
-    takeBoth: Effect.flatMap(semaphore.takeIfAvailable(1), (ok) =>
-      ok
-        ? Effect.flatMap(pool.semaphore.takeIfAvailable(1), (ok) => ok ? TAKEN : Effect.as(semaphore.release(1), STATIC_CAP_FULL))
-        : LIMIT_FULL),
-    releaseBoth: Effect.andThen(semaphore.release(1), pool.semaphore.release(1)),
-    // The queue is looked at *after* the permits are back: a waiter that enqueued while they were
-    // still taken (its own pump found nothing) is served here, so no wake-up is ever lost.
-    releasedResult: Effect.andThen(
-      semaphore.release(1),
-      Effect.flatMap(pool.semaphore.release(1), () =>
-        pool.queued > 0 ? Effect.as(core.pump(pool), RELEASED_RESULT) : RELEASED_EFFECT)
-    ),
+    permits: new Permits(slowStart ? window : limit),
     currentLimit: limit,
     inFlight: 0,
     waiters: 0,
@@ -88,7 +69,7 @@ const createPool = (core: Core, key: { provider: string; model: string }, label:
     label,
     capsByAlias: new Map(),
     staticCap: cap,
-    semaphore: Semaphore.makeUnsafe(cap),
+    permits: new Permits(cap),
     inFlight: 0,
     queued: 0,
     domains: [],

@@ -5,11 +5,12 @@
  * another half-done.
  */
 import type { ProviderModelKey, RequestResourceKey } from "@sluice/scheduling-resources"
-import type { Deferred, Effect, Semaphore } from "effect"
+import type { Deferred } from "effect"
 import type { Shutdown } from "../errors.js"
 import type { RequestAdmissionItem, RequestLease } from "../RequestLease.js"
-import type { ReleaseOutcomeKind, ReleaseResult } from "../ReleaseOutcome.js"
+import type { ReleaseOutcomeKind } from "../ReleaseOutcome.js"
 import { FlowHeap, type HeapEntry } from "./FlowHeap.js"
+import type { Permits } from "./permits.js"
 
 export interface Pool {
   readonly key: ProviderModelKey
@@ -17,7 +18,7 @@ export interface Pool {
   readonly capsByAlias: Map<string, number>
   staticCap: number
   /** Sized to `staticCap`; every lease of any domain holds one permit. */
-  readonly semaphore: Semaphore.Semaphore
+  readonly permits: Permits
   inFlight: number
   queued: number
   readonly domains: Array<Domain>
@@ -32,17 +33,8 @@ export interface Domain {
   readonly resource: RequestResourceKey
   readonly label: string
   readonly pool: Pool
-  /** Sized to `currentLimit` (`resize`d by AIMD, the ramp and cap changes). */
-  readonly semaphore: Semaphore.Semaphore
-  /**
-   * Takes one permit of this domain and one of the pool, or neither: 0 = taken, 1 = the adaptive
-   * limit is full, 2 = the static cap is full. Built once per domain (it is only a description).
-   */
-  readonly takeBoth: Effect.Effect<0 | 1 | 2>
-  /** Returns the two permits of one lease. */
-  readonly releaseBoth: Effect.Effect<void>
-  /** `releaseBoth`, answering the release result. */
-  readonly releasedResult: Effect.Effect<ReleaseResult>
+  /** Sized to the admission limit (`resize`d by AIMD, slow start, the ramp and cap changes). */
+  readonly permits: Permits
   currentLimit: number
   inFlight: number
   waiters: number
@@ -104,6 +96,23 @@ export interface Waiter {
   readonly deferred: Deferred.Deferred<RequestLease, Shutdown>
   readonly enqueuedAt: number
   lease: RequestLease | undefined
+}
+
+/**
+ * Takes one permit of the domain and one of its pool, or neither: 0 = taken, 1 = the adaptive limit
+ * is full, 2 = the static cap is full.
+ */
+export const takeBoth = (domain: Domain): 0 | 1 | 2 => {
+  if (!domain.permits.take()) return 1
+  if (domain.pool.permits.take()) return 0
+  domain.permits.release()
+  return 2
+}
+
+/** Returns the two permits of one lease. */
+export const releaseBoth = (domain: Domain): void => {
+  domain.permits.release()
+  domain.pool.permits.release()
 }
 
 const flowOf = (domain: Domain, group: string, weight: number): Flow => {

@@ -1,5 +1,5 @@
 /**
- * Running what synchronous steps left in `Work`: semaphore resizes (before any pump, so a decrease
+ * Running what synchronous steps left in `Work`: permit resizes (before any pump, so a decrease
  * never over-admits) and one timer fiber per domain that needs one — the cooldown end, which hands
  * the freed capacity to waiters exactly when the block ends, and the startup ramp's steps.
  */
@@ -7,28 +7,31 @@ import { Clock, Effect, type Fiber } from "effect"
 import { endCooldownIfDue, nextRampStepAt, refreshRamp } from "./aimd.js"
 import type { Core } from "./core.js"
 import { admissionLimit } from "./limits.js"
-import type { Domain, Pool } from "./state.js"
+import type { Domain } from "./state.js"
+import type { Work } from "./work.js"
 
 export const nowOf = (fiber: Fiber.Fiber<unknown, unknown>): number =>
   fiber.getRef(Clock.Clock).currentTimeMillisUnsafe()
 
-const resizeDomain = (domain: Domain): Effect.Effect<void> =>
-  Effect.suspend(() => {
-    const target = admissionLimit(domain)
-    // Re-check after resizing: a later change may have been applied before ours.
-    return Effect.flatMap(domain.semaphore.resize(target), () =>
-      admissionLimit(domain) === target ? Effect.void : resizeDomain(domain))
-  })
+/** Applies the resizes the last steps left, pools first: the permit counts follow the limits at once. */
+const applyResizes = (work: Work): void => {
+  const pools = work.poolResizeQueue
+  for (let i = 0; i < pools.length; i++) pools[i]!.permits.resize(pools[i]!.staticCap)
+  pools.length = 0
+  const domains = work.resizeQueue
+  for (let i = 0; i < domains.length; i++) domains[i]!.permits.resize(admissionLimit(domains[i]!))
+  domains.length = 0
+}
 
-const resizePool = (pool: Pool): Effect.Effect<void> =>
-  Effect.suspend(() => {
-    const target = pool.staticCap
-    return Effect.flatMap(pool.semaphore.resize(target), () =>
-      pool.staticCap === target ? Effect.void : resizePool(pool))
-  })
-
-/** Returns `settle`: runs what the last synchronous steps left behind, resizes first. */
-export const makeSettle = (core: Core): Effect.Effect<void> => {
+/**
+ * Returns `settle`, which runs what the last synchronous steps left behind (resizes first), and
+ * `settleNow`, the same inside a synchronous step: it applies the resizes at once and returns the
+ * timer forks still to run (`undefined` when there are none).
+ */
+export const makeSettle = (core: Core): {
+  readonly settle: Effect.Effect<void>
+  readonly settleNow: () => Effect.Effect<void> | undefined
+} => {
   const work = core.work
 
   const timerLoop = (domain: Domain, epoch: number): Effect.Effect<void> =>
@@ -51,17 +54,20 @@ export const makeSettle = (core: Core): Effect.Effect<void> => {
         : Effect.andThen(after, Effect.andThen(Effect.sleep(Math.max(1, Math.ceil(wakeAt - now))), timerLoop(domain, epoch)))
     })
 
-  const settle: Effect.Effect<void> = Effect.suspend(() => {
-    if (!work.pending) return Effect.void
+  const settleNow = (): Effect.Effect<void> | undefined => {
+    if (!work.pending) return undefined
     work.pending = false
-    const effects: Array<Effect.Effect<unknown>> = []
-    for (const pool of work.poolResizeQueue.splice(0)) effects.push(resizePool(pool))
-    for (const domain of work.resizeQueue.splice(0)) effects.push(resizeDomain(domain))
-    for (const { domain, epoch } of work.timerQueue.splice(0)) {
-      effects.push(Effect.forkIn(Effect.interruptible(timerLoop(domain, epoch)), core.scope))
-    }
-    return Effect.forEach(effects, (effect) => effect, { discard: true })
-  })
+    applyResizes(work)
+    if (work.timerQueue.length === 0) return undefined
+    const timers = work.timerQueue.splice(0)
+    return Effect.forEach(
+      timers,
+      ({ domain, epoch }) => Effect.forkIn(Effect.interruptible(timerLoop(domain, epoch)), core.scope),
+      { discard: true }
+    )
+  }
 
-  return settle
+  const settle: Effect.Effect<void> = Effect.suspend(() => settleNow() ?? Effect.void)
+
+  return { settle, settleNow }
 }
