@@ -1,6 +1,6 @@
 /**
  * A lease: permission for exactly one provider attempt. It holds one permit of its domain's adaptive
- * semaphore and one of its provider/model's static-cap semaphore until it is released, exactly once.
+ * limit and one of its provider/model's static cap until it is released, exactly once.
  */
 import type { RequestResourceKey } from "@sluice/scheduling-resources"
 

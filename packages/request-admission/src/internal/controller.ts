@@ -108,34 +108,41 @@ export const makeController = Effect.fnUntraced(function*(config: ResolvedConfig
     return lease
   }
 
-  /** Acquire without the scope: the caller makes sure the lease is released (uninterruptible region). */
-  const acquireLease = (
+  /**
+   * Acquire without the scope, as one synchronous step of `fiber` that returns the rest: the caller
+   * makes sure the lease is released (uninterruptible region).
+   */
+  const acquireStep = (
+    fiber: Fiber.Fiber<unknown, unknown>,
     item: RequestAdmissionItem,
     restore: Restore
-  ): Effect.Effect<RequestLease, QueueTimeout | UnknownResource | Shutdown> =>
-    Effect.withFiber<RequestLease, QueueTimeout | UnknownResource | Shutdown>((fiber) => {
-      const found = unknownOrShutdown(item.resource)
-      if (!("permits" in found)) return Effect.fail(found)
-      const pool = found
-      const known = findDomain(pool, item.resource)
-      // Hot path: a known domain that never cooled down (or whose cooldown ended), no ramp, nobody queued.
-      if (known !== undefined && known.blockedUntil === 0 && !known.rampActive && pool.queued === 0 && !work.pending) {
-        return take(fiber, pool, known, item, restore)
-      }
-      const now = nowOf(fiber)
-      const domain = touchDomain(core, pool, item.resource, now)
-      const attempt = isClosed(domain, now)
-        ? queueLater(pool, domain, item, restore)
-        : !contended(pool, now)
-        ? takeLater(pool, domain, item, restore)
-        : timeoutOf(item) === 0
-        // "Try once" behind a queue: serve the eligible waiters first, then try what is left.
-        ? Effect.andThen(pump(pool), takeLater(pool, domain, item, restore))
-        : work.pending
-        ? queueLater(pool, domain, item, restore)
-        : queueOrFail(pool, domain, item, restore, fiber)
-      return work.pending ? Effect.andThen(settle, attempt) : attempt
-    })
+  ): Effect.Effect<RequestLease, QueueTimeout | UnknownResource | Shutdown> => {
+    const found = unknownOrShutdown(item.resource)
+    if (!("permits" in found)) return Effect.fail(found)
+    const pool = found
+    const known = findDomain(pool, item.resource)
+    // Hot path: a known domain that never cooled down (or whose cooldown ended), no ramp, nobody queued.
+    if (known !== undefined && known.blockedUntil === 0 && !known.rampActive && pool.queued === 0 && !work.pending) {
+      return take(fiber, pool, known, item, restore)
+    }
+    const now = nowOf(fiber)
+    const domain = touchDomain(core, pool, item.resource, now)
+    const attempt = isClosed(domain, now)
+      ? queueLater(pool, domain, item, restore)
+      : !contended(pool, now)
+      ? takeLater(pool, domain, item, restore)
+      : timeoutOf(item) === 0
+      // "Try once" behind a queue: serve the eligible waiters first, then try what is left.
+      ? Effect.andThen(pump(pool), takeLater(pool, domain, item, restore))
+      : work.pending
+      ? queueLater(pool, domain, item, restore)
+      : queueOrFail(pool, domain, item, restore, fiber)
+    return work.pending ? Effect.andThen(settle, attempt) : attempt
+  }
+
+  /** Acquire without the scope: the caller makes sure the lease is released (uninterruptible region). */
+  const acquireLease = (item: RequestAdmissionItem, restore: Restore) =>
+    Effect.withFiber<RequestLease, QueueTimeout | UnknownResource | Shutdown>((fiber) => acquireStep(fiber, item, restore))
 
   /** The lease belongs to the current scope: released as `local_cancelled` unless released before. */
   const scoped = <E>(acquired: Effect.Effect<RequestLease, E>) =>
@@ -196,7 +203,7 @@ export const makeController = Effect.fnUntraced(function*(config: ResolvedConfig
         const lease = admitNow(fiber, item)
         return lease !== undefined
           ? useLease(fiber, lease, use, restore)
-          : Effect.flatMap(acquireLease(item, restore), (lease) => useLease(fiber, lease as LeaseImpl, use, restore))
+          : Effect.flatMap(acquireStep(fiber, item, restore), (lease) => useLease(fiber, lease as LeaseImpl, use, restore))
       })
     )
 

@@ -3,11 +3,11 @@
  * eligible waiters, and a waiter's exits (timeout, interruption, shutdown).
  *
  * No fiber ever parks on a semaphore (`Semaphore` scans every parked fiber on each release, which is
- * quadratic with thousands of waiters). Waiting fibers park on a `Deferred` in our own weighted-fair
- * queue, and whoever frees capacity (a release, a limit increase, the end of a cooldown) pumps: it
+ * quadratic with thousands of waiters). Waiting fibers park in our own weighted-fair queue (their
+ * `resume` is kept in the waiter itself, like a one-shot `Deferred` without its allocations), and whoever frees capacity (a release, a limit increase, the end of a cooldown) pumps: it
  * takes the two permits for the best eligible waiter and hands the lease over through the outbox.
  */
-import { Deferred, Effect, Exit, type Fiber } from "effect"
+import { Effect, Exit, type Fiber } from "effect"
 import { QueueTimeout, Shutdown } from "../errors.js"
 import type { RequestAdmissionItem, RequestLease } from "../RequestLease.js"
 import { ReleaseOutcome } from "../ReleaseOutcome.js"
@@ -15,6 +15,7 @@ import type { Core } from "./core.js"
 import { admit } from "./leases.js"
 import { isClosed } from "./limits.js"
 import {
+  deliver,
   type Domain,
   enqueue,
   GONE,
@@ -70,9 +71,7 @@ export const makeHandoff = (
     const lease = admit(core, domain, waiter.item, waiter.flow.group, now, Math.max(0, now - waiter.enqueuedAt), true)
     waiter.state = GRANTED
     waiter.lease = lease
-    outbox.push(() => {
-      Deferred.doneUnsafe(waiter.deferred, Exit.succeed(lease))
-    })
+    outbox.pushGrant(waiter)
     return 0
   }
 
@@ -138,7 +137,7 @@ export const makeHandoff = (
   const onWaitTimeout = (waiter: Waiter): Effect.Effect<RequestLease, QueueTimeout | Shutdown> =>
     Effect.withFiber<RequestLease, QueueTimeout | Shutdown>((fiber) => {
       if (waiter.state === GRANTED) return Effect.succeed(waiter.lease!) // the hand-off won the race
-      if (waiter.state === GONE) return Deferred.await(waiter.deferred)
+      if (waiter.state === GONE) return awaitWaiter(waiter) // shut down: its exit is on the way
       const now = nowOf(fiber)
       const domain = waiter.flow.domain
       dropWaiter(waiter)
@@ -156,9 +155,9 @@ export const makeHandoff = (
       return Effect.fail(new QueueTimeout({ resource: waiter.item.resource, waitedMs, waitersAhead: domain.waiters }))
     })
 
-  const onWaitInterrupted = (waiter: Waiter): Effect.Effect<unknown> =>
+  const onWaitInterrupted = (waiter: Waiter): Effect.Effect<void> =>
     Effect.withFiber((fiber) => {
-      if (waiter.state === GRANTED) return releaseIfActive(waiter.lease!, ReleaseOutcome.localCancelled)
+      if (waiter.state === GRANTED) return Effect.asVoid(releaseIfActive(waiter.lease!, ReleaseOutcome.localCancelled))
       if (waiter.state === GONE) return Effect.void
       dropWaiter(waiter)
       if (outbox.listening()) {
@@ -166,6 +165,13 @@ export const makeHandoff = (
         outbox.schedule(fiber)
       }
       return Effect.void
+    })
+
+  /** Parks until the waiter's exit is delivered (at once if it already was). */
+  const awaitWaiter = (waiter: Waiter): Effect.Effect<RequestLease, Shutdown> =>
+    Effect.callback<RequestLease, Shutdown>((resume) => {
+      if (waiter.exit !== undefined) return resume(waiter.exit)
+      waiter.resume = resume
     })
 
   /** The immediate attempt failed: wait in the queue, or fail a zero timeout ("try once, never wait"). */
@@ -187,7 +193,7 @@ export const makeHandoff = (
       }
       return Effect.fail(new QueueTimeout({ resource: item.resource, waitedMs: 0, waitersAhead: domain.waiters }))
     }
-    const waiter = enqueue(domain, group, validWeight(item.group?.weight), item, Deferred.makeUnsafe(), now)
+    const waiter = enqueue(domain, group, validWeight(item.group?.weight), item, now)
     core.waiters++
     if (outbox.listening()) {
       outbox.emit(now, { kind: "request_wait_started", resource: domain.resource, group, waiters: domain.waiters })
@@ -195,11 +201,16 @@ export const makeHandoff = (
     }
     // Free capacity may serve the queue (this waiter included) right away.
     pumpNow(pool, fiber)
-    const wait = Deferred.await(waiter.deferred)
+    const wait = awaitWaiter(waiter)
     const timed = timeout === null
       ? wait
       : Effect.timeoutOrElse(wait, { duration: timeout * 1000, orElse: () => onWaitTimeout(waiter) })
-    return Effect.onInterrupt(restore(timed), () => onWaitInterrupted(waiter))
+    // An interruption (while parked, or already pending when the wait becomes interruptible) takes the
+    // waiter out, or releases the lease it was just granted; no effect is built when the wait ends otherwise.
+    return Effect.onExitPrimitive(
+      restore(timed),
+      (exit) => Exit.hasInterrupts(exit) ? onWaitInterrupted(waiter) : undefined
+    )
   }
 
   /** Shutdown: fails every queued waiter with `Shutdown`; returns how many. */
@@ -212,10 +223,8 @@ export const makeHandoff = (
           const waiter = flow.head!
           dropWaiter(waiter)
           failed++
-          const error = new Shutdown({ resource: waiter.item.resource })
-          outbox.push(() => {
-            Deferred.doneUnsafe(waiter.deferred, Exit.fail(error))
-          })
+          const exit = Exit.fail(new Shutdown({ resource: waiter.item.resource }))
+          outbox.push(() => deliver(waiter, exit))
           if (outbox.listening()) waitCancelled(now, waiter, "shutdown")
           flow = domain.heap.peek()
         }

@@ -2,17 +2,19 @@
  * The outbox: everything a synchronous step wants to tell the outside world.
  *
  * Two things are never done inside a bookkeeping step, because both run other fibers inline
- * (re-entrancy, and stack depth with long hand-off chains): completing a waiter's `Deferred` and
- * publishing an event or a capacity view. They are queued here and flushed, in order, from a task on
+ * (re-entrancy, and stack depth with long hand-off chains): waking a waiter and publishing an event
+ * or a capacity view. They are queued here and flushed, in order, from a task on
  * the scheduler's dispatcher. The outbox also owns the event sequence and the subscriber counts, so
  * that nothing is built when nobody listens.
  */
 import { Effect, type Fiber, PubSub, Stream } from "effect"
 import type { RequestEvent, RequestEventInput } from "../RequestEvent.js"
 import type { RequestCapacityView } from "../RequestPressure.js"
+import { deliverGrant, type Waiter } from "./state.js"
 
 export class Outbox {
-  private readonly entries: Array<() => void> = []
+  /** Side effects in order; a waiter stands for the delivery of its lease (no closure per hand-off). */
+  private readonly entries: Array<(() => void) | Waiter> = []
   private flushScheduled = false
   private eventSequence = 0
   eventSubscribers = 0
@@ -38,7 +40,11 @@ export class Outbox {
     const entries = this.entries
     try {
       // Entries appended while flushing (by fibers resumed inline here) run in this same loop.
-      for (let i = 0; i < entries.length; i++) entries[i]!()
+      for (let i = 0; i < entries.length; i++) {
+        const entry = entries[i]!
+        if (typeof entry === "function") entry()
+        else deliverGrant(entry)
+      }
     } finally {
       entries.length = 0
       this.flushScheduled = false
@@ -48,6 +54,11 @@ export class Outbox {
   /** Queues a side effect for the next flush (call `schedule` once the step is done). */
   push(entry: () => void): void {
     this.entries.push(entry)
+  }
+
+  /** Queues the delivery of a granted waiter's lease for the next flush. */
+  pushGrant(waiter: Waiter): void {
+    this.entries.push(waiter)
   }
 
   /** Makes sure a flush runs after the current step (cheap when one is already scheduled). */

@@ -5,7 +5,7 @@
  * another half-done.
  */
 import type { ProviderModelKey, RequestResourceKey } from "@sluice/scheduling-resources"
-import type { Deferred } from "effect"
+import { type Effect, Exit } from "effect"
 import type { Shutdown } from "../errors.js"
 import type { RequestAdmissionItem, RequestLease } from "../RequestLease.js"
 import type { ReleaseOutcomeKind } from "../ReleaseOutcome.js"
@@ -93,10 +93,27 @@ export interface Waiter {
   prev: Waiter | undefined
   next: Waiter | undefined
   state: typeof QUEUED | typeof GRANTED | typeof GONE
-  readonly deferred: Deferred.Deferred<RequestLease, Shutdown>
   readonly enqueuedAt: number
   lease: RequestLease | undefined
+  /** The parked fiber's resume (set once it has parked; see `awaitWaiter` in `handoff.ts`). */
+  resume: ((exit: Effect.Effect<RequestLease, Shutdown>) => void) | undefined
+  /** How the wait ends, once delivered from the outbox (after the step that decided it). */
+  exit: Exit.Exit<RequestLease, Shutdown> | undefined
 }
+
+/** Ends a wait: wakes the parked fiber, or leaves the exit for it to find when it parks. Outbox flushes only. */
+export const deliver = (waiter: Waiter, exit: Exit.Exit<RequestLease, Shutdown>): void => {
+  if (waiter.exit !== undefined) return
+  waiter.exit = exit
+  const resume = waiter.resume
+  if (resume !== undefined) {
+    waiter.resume = undefined
+    resume(exit)
+  }
+}
+
+/** Delivers the lease of a granted waiter (the outbox's entry for a hand-off). */
+export const deliverGrant = (waiter: Waiter): void => deliver(waiter, Exit.succeed(waiter.lease!))
 
 /**
  * Takes one permit of the domain and one of its pool, or neither: 0 = taken, 1 = the adaptive limit
@@ -143,7 +160,6 @@ export const enqueue = (
   group: string,
   weight: number,
   item: RequestAdmissionItem,
-  deferred: Deferred.Deferred<RequestLease, Shutdown>,
   enqueuedAt: number
 ): Waiter => {
   const pool = domain.pool
@@ -155,7 +171,17 @@ export const enqueue = (
     flow.active = true
     domain.heap.push(flow)
   }
-  const node: Waiter = { item, flow, prev: flow.tail, next: undefined, state: QUEUED, deferred, enqueuedAt, lease: undefined }
+  const node: Waiter = {
+    item,
+    flow,
+    prev: flow.tail,
+    next: undefined,
+    state: QUEUED,
+    enqueuedAt,
+    lease: undefined,
+    resume: undefined,
+    exit: undefined
+  }
   if (flow.tail === undefined) flow.head = node
   else flow.tail.next = node
   flow.tail = node

@@ -1,5 +1,5 @@
 /**
- * Work a synchronous step leaves for the effect that follows it: semaphore resizes, timers to start,
+ * Work a synchronous step leaves for the effect that follows it: permit resizes, timers to start,
  * and capacity views to publish. Steps only record it here (they cannot run effects); `settle` in
  * `timers.ts` runs it.
  */
@@ -23,7 +23,7 @@ export class Work {
     if (this.outbox.capacityListening()) this.outbox.publishView(capacityView(this.config, domain, now))
   }
 
-  /** The domain semaphore must follow `currentLimit`, without telling anybody (the caller publishes). */
+  /** The domain's permit count must follow its admission limit, without telling anybody (the caller publishes). */
   resize(domain: Domain): void {
     this.resizeQueue.push(domain)
     this.pending = true
