@@ -131,8 +131,9 @@ export const makeScheduler = <R>(
         Deferred.doneUnsafe(wake, Effect.void)
       }
 
-      // One worker per dispatched task. It yields first so that forking stays inside the dispatcher's
-      // synchronous step; its exit — success, typed failure, defect or interruption — releases the lease once.
+      // One worker per dispatched task, forked by the dispatcher right after its step (so a generator that
+      // completes synchronously never re-enters a step); its exit — success, typed failure, defect or
+      // interruption — releases the lease once. It starts at once: no extra event-loop turn before generating.
       const workerOf = (spawn: Spawn): Effect.Effect<void, never, R> => {
         const { dispatch, input, task } = spawn
         const column = spec.columns[task.generator]!
@@ -142,13 +143,13 @@ export const makeScheduler = <R>(
               ? column.generate(input as CellInput)
               : column.generate(input as BatchInput)
         )
-        return Random.next.pipe(
-          Effect.flatMap((jitter) =>
-            Effect.yieldNow.pipe(
-              Effect.andThen(generate),
-              Effect.exit,
-              Effect.flatMap((exit) => Effect.sync(() => state.complete(task, dispatch, input, exit, jitter)))
-            )
+        // The retry jitter is only drawn for a failure: a success allocates nothing for it.
+        return generate.pipe(
+          Effect.exit,
+          Effect.flatMap((exit) =>
+            Exit.isSuccess(exit)
+              ? Effect.sync(() => state.complete(task, dispatch, input, exit, 0))
+              : Effect.map(Random.next, (jitter) => state.complete(task, dispatch, input, exit, jitter))
           ),
           Effect.onExit(() =>
             state.isRunning(task, dispatch)
@@ -158,6 +159,7 @@ export const makeScheduler = <R>(
         )
       }
 
+      const spawned: Array<Spawn> = []
       const state: RunState<R> = new RunState(
         spec.columns,
         graph,
@@ -168,7 +170,7 @@ export const makeScheduler = <R>(
         listening,
         publish,
         (spawn) => {
-          fork(workerOf(spawn))
+          spawned.push(spawn)
         },
         signal
       )
@@ -209,6 +211,7 @@ export const makeScheduler = <R>(
           yield* refreshCapacity
           wake = Deferred.makeUnsafe<void>()
           const outcome = state.step()
+          for (const spawn of spawned.splice(0)) fork(workerOf(spawn))
           for (const line of state.logs.splice(0)) yield* Effect.logWarning(line)
           if (state.toCheckpoint.length > 0) {
             for (const rg of state.toCheckpoint.splice(0)) {

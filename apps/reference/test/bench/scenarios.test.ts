@@ -53,6 +53,16 @@ describe("bench scenarios (tiny)", () => {
       assert.isNumber(r.extra["peerP95Seconds"])
     }), 30_000)
 
+  it.live("scale reports its memory curve (RSS and V8 heap) beside peak RSS", () =>
+    Effect.gen(function*() {
+      const r = (yield* run("scale")).result as BenchResult
+      assertShape(r)
+      const memory = r.extra["memory"] as ReadonlyArray<{ atSeconds: number; rssMiB: number; heapUsedMiB: number }>
+      assert.isAbove(memory.length, 0)
+      for (const m of memory) assert.isAbove(m.heapUsedMiB, 0)
+      assert.isAtLeast(r.extra["peakHeapUsedMiB"] as number, r.extra["heapUsedAtStartMiB"] as number)
+    }), 30_000)
+
   it.live("peers reports one line per workload and variant", () =>
     Effect.gen(function*() {
       const report = (yield* run("peers")).result as PeersReport

@@ -1,6 +1,6 @@
 import { monitorEventLoopDelay } from "node:perf_hooks"
 import { modelMetadata, runScheduler } from "@sluice/scheduler"
-import { Clock, Duration, Effect, Fiber, Schedule } from "effect"
+import { Clock, Config, Duration, Effect, Fiber, Option, Schedule } from "effect"
 import { benchResult, type TimelinePoint } from "../BenchResult.js"
 import { resultTable } from "../markdown.js"
 import { BenchError } from "../mockHost.js"
@@ -10,7 +10,8 @@ import type { Scenario, ScenarioContext } from "../Scenario.js"
  * `scale` (DESIGN §7, anchor-benchmarks §4 S6): 1,000,000 rows × 8 independent model columns on one endpoint of
  * capacity 512, latency 20 ms on the Clock, on an in-process fake model generator (no HTTP: this measures the
  * scheduler, not the socket layer). Time-boxed; reports achieved calls/s ÷ 25,600 (= 512 ÷ 0.02 s), CPU per
- * task, event-loop delay and peak RSS.
+ * task, event-loop delay, peak RSS, and a memory curve (RSS and V8 heap every 5 s): peak RSS minus RSS at start is
+ * mostly V8 growing its heap to its steady size under garbage churn in the first seconds, not retained state.
  */
 const capacity = 512
 const latencyMs = 20
@@ -20,6 +21,32 @@ export interface ScaleOptions {
   readonly rows: number
   readonly columns: number
   readonly budgetSeconds: number
+  /** Seconds between two memory samples kept in the result (RSS and V8 heap over the box). */
+  readonly memorySampleSeconds?: number
+}
+
+/** One memory sample. `heapUsedMiB` is live heap plus garbage not yet collected unless node runs with `--expose-gc`. */
+export interface MemorySample {
+  readonly atSeconds: number
+  readonly rssMiB: number
+  readonly heapUsedMiB: number
+  readonly heapTotalMiB: number
+}
+
+const mib = (bytes: number): number => Math.round((bytes / 1024 / 1024) * 10) / 10
+
+/**
+ * `SLUICE_SCALE_SECONDS` overrides the time box (e.g. 120 for a memory-flatness run). With `node --expose-gc` a
+ * full GC runs before each kept memory sample, so `heapUsedMiB` is what the run retains, not garbage.
+ */
+const budgetOverride = Config.Int("SLUICE_SCALE_SECONDS").pipe(
+  Config.option,
+  Effect.mapError((cause) => new BenchError({ message: `scale: ${cause.message}`, cause }))
+)
+
+const collectGarbage = (): void => {
+  const gc = (globalThis as { gc?: () => void }).gc
+  if (typeof gc === "function") gc()
 }
 
 export const runScale = (options: ScaleOptions) =>
@@ -29,9 +56,15 @@ export const runScale = (options: ScaleOptions) =>
     let busyMs = 0
     let rowsCheckpointed = 0
     let rowsDropped = 0
-    let peakRss = process.memoryUsage().rss
+    collectGarbage()
+    const memoryAtStart = process.memoryUsage()
+    let peakRss = memoryAtStart.rss
+    let peakHeapUsed = memoryAtStart.heapUsed
     const rssAtStart = peakRss
     const timeline: Array<TimelinePoint> = []
+    const memory: Array<MemorySample> = []
+    const memoryEveryMs = (options.memorySampleSeconds ?? 5) * 1000
+    let nextMemorySampleAt = 0
     const columns = Array.from({ length: options.columns }, (_, k) => ({
       name: `c${k}`,
       strategy: "cell" as const,
@@ -67,7 +100,20 @@ export const runScale = (options: ScaleOptions) =>
     }, { maxConcurrentRowGroups: 3, earlyShutdown: false }).pipe(Effect.forkChild({ startImmediately: true }))
     const sampler = yield* Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
-      peakRss = Math.max(peakRss, process.memoryUsage().rss)
+      const keep = now - started >= nextMemorySampleAt
+      if (keep) collectGarbage()
+      const m = process.memoryUsage()
+      peakRss = Math.max(peakRss, m.rss)
+      peakHeapUsed = Math.max(peakHeapUsed, m.heapUsed)
+      if (keep) {
+        nextMemorySampleAt += memoryEveryMs
+        memory.push({
+          atSeconds: Math.round((now - started) / 100) / 10,
+          rssMiB: mib(m.rss),
+          heapUsedMiB: mib(m.heapUsed),
+          heapTotalMiB: mib(m.heapTotal)
+        })
+      }
       timeline.push({
         atSeconds: (now - started) / 1000,
         rowsDone: rowsCheckpointed,
@@ -101,6 +147,9 @@ export const runScale = (options: ScaleOptions) =>
       eventLoopDelayP99Ms: lag.percentile(99) / 1e6,
       peakRssMiB: peakRss / 1024 / 1024,
       rssGrowthMiB: (peakRss - rssAtStart) / 1024 / 1024,
+      heapUsedAtStartMiB: mib(memoryAtStart.heapUsed),
+      peakHeapUsedMiB: mib(peakHeapUsed),
+      memory,
       timeline
     }
   })
@@ -111,8 +160,8 @@ export const scale: Scenario = {
   run: (ctx: ScenarioContext) =>
     Effect.gen(function*() {
       const rows = ctx.tiny ? 2000 : 1_000_000
-      const budgetSeconds = ctx.tiny ? 2 : ctx.full ? 60 : 20
-      const r = yield* runScale({ rows, columns: 8, budgetSeconds })
+      const budgetSeconds = Option.getOrElse(yield* budgetOverride, () => ctx.tiny ? 2 : ctx.full ? 60 : 20)
+      const r = yield* runScale({ rows, columns: 8, budgetSeconds, memorySampleSeconds: ctx.tiny ? 0.5 : 5 })
       const result = benchResult({
         scenario: "scale",
         rowsRequested: rows,
@@ -135,6 +184,9 @@ export const scale: Scenario = {
           eventLoopDelayP99Ms: Math.round(r.eventLoopDelayP99Ms * 10) / 10,
           peakRssMiB: Math.round(r.peakRssMiB),
           rssGrowthMiB: Math.round(r.rssGrowthMiB),
+          heapUsedAtStartMiB: r.heapUsedAtStartMiB,
+          peakHeapUsedMiB: r.peakHeapUsedMiB,
+          memory: r.memory,
           finishedInsideBox: r.completedRun,
           leaksMeasured: false
         }
