@@ -114,37 +114,14 @@ const onRateLimited = (
     domain.rateLimitCeiling = Math.max(1, admittedLimit)
     domain.recovering = true
     domain.softCeilingPending = true
-    if (domain.currentLimit !== previous) {
-      if (notify) {
-        outbox.emit(now, {
-          kind: "request_limit_decreased",
-          resource: domain.resource,
-          previousLimit: previous,
-          limit: domain.currentLimit,
-          rateLimitCeiling: domain.rateLimitCeiling
-        })
-      }
-      work.resize(domain)
-    }
+    limitLowered(work, domain, previous, now, notify, undefined)
   }
   // The provider refused while `inFlight` others ran: its capacity is at most that. Every 429 of a
   // cascade may lower the limit further this way (the ×factor above stays once per cascade).
   if (config.decreaseToInFlight && domain.inFlight < domain.currentLimit) {
     const previous = domain.currentLimit
     domain.currentLimit = Math.max(1, domain.inFlight)
-    if (domain.currentLimit !== previous) {
-      if (notify) {
-        outbox.emit(now, {
-          kind: "request_limit_decreased",
-          resource: domain.resource,
-          previousLimit: previous,
-          limit: domain.currentLimit,
-          rateLimitCeiling: domain.rateLimitCeiling,
-          reason: "in_flight"
-        })
-      }
-      work.resize(domain)
-    }
+    limitLowered(work, domain, previous, now, notify, "in_flight")
   }
   if (notify) {
     outbox.emit(now, {
@@ -162,6 +139,29 @@ const onRateLimited = (
     work.ensureTimer(domain, blockedUntil)
   }
   work.publishCapacity(domain, now)
+}
+
+/** After a decrease: announce it (when someone listens) and resize the domain's permits. */
+const limitLowered = (
+  work: Work,
+  domain: Domain,
+  previous: number,
+  now: number,
+  notify: boolean,
+  reason: "in_flight" | undefined
+) => {
+  if (domain.currentLimit === previous) return
+  if (notify) {
+    work.outbox.emit(now, {
+      kind: "request_limit_decreased",
+      resource: domain.resource,
+      previousLimit: previous,
+      limit: domain.currentLimit,
+      rateLimitCeiling: domain.rateLimitCeiling,
+      ...(reason === undefined ? {} : { reason })
+    })
+  }
+  work.resize(domain)
 }
 
 const onSuccess = (work: Work, domain: Domain, now: number) => {

@@ -157,15 +157,23 @@ export class RunState<R> {
     return { done, deadlock, nextDueAt: this.shutdown ? undefined : this.retries.nextDueAt() }
   }
 
-  private admitRowGroups(): void {
-    while (this.active.size < this.options.maxConcurrentRowGroups && !this.planExhausted) {
+  /** The next row group of the plan that an earlier run did not already checkpoint (those count as resumed). */
+  private nextPlannedRowGroup(): { readonly id: number; readonly firstRow: number; readonly size: number } | undefined {
+    while (!this.planExhausted) {
       const id = this.nextRowGroup++
       const firstRow = id * this.options.bufferSize
       const size = Math.min(this.options.bufferSize, this.options.rows - firstRow)
-      if (this.options.resumed.has(id)) {
-        this.rowsResumed += size
-        continue
-      }
+      if (!this.options.resumed.has(id)) return { id, firstRow, size }
+      this.rowsResumed += size
+    }
+    return undefined
+  }
+
+  private admitRowGroups(): void {
+    while (this.active.size < this.options.maxConcurrentRowGroups) {
+      const planned = this.nextPlannedRowGroup()
+      if (planned === undefined) return
+      const { id, firstRow, size } = planned
       const rg = new RowGroup(id, size, firstRow, this.graph)
       this.active.set(id, rg)
       if (this.listening()) this.publish({ type: "row_group_admitted", at: this.now(), rowGroup: id, size })
@@ -511,14 +519,8 @@ export class RunState<R> {
         this.toCheckpoint.push(rg)
       }
     }
-    while (!this.planExhausted) {
-      const id = this.nextRowGroup++
-      const firstRow = id * this.options.bufferSize
-      const size = Math.min(this.options.bufferSize, this.options.rows - firstRow)
-      if (this.options.resumed.has(id)) {
-        this.rowsResumed += size
-        continue
-      }
+    for (let planned = this.nextPlannedRowGroup(); planned !== undefined; planned = this.nextPlannedRowGroup()) {
+      const { id, firstRow, size } = planned
       for (let r = 0; r < size; r++) this.droppedRows.push({ rowGroup: id, row: firstRow + r, cause })
       this.dropCauses.early_shutdown = (this.dropCauses.early_shutdown ?? 0) + size
     }
