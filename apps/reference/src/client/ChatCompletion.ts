@@ -69,6 +69,37 @@ export const ChatCompletionWire = Schema.Struct({
 })
 export type ChatCompletionWire = typeof ChatCompletionWire.Type
 
+// As the schema's structs: an object, not an array.
+const isRecord = (u: unknown): u is Readonly<Record<string, unknown>> =>
+  typeof u === "object" && u !== null && !Array.isArray(u)
+
+const isOptional = (u: unknown, check: (u: unknown) => boolean) => u === undefined || check(u)
+const isString = (u: unknown) => typeof u === "string"
+const isNullOrString = (u: unknown) => u === null || typeof u === "string"
+const isFinite = (u: unknown) => typeof u === "number" && Number.isFinite(u)
+
+const isWireChoice = (u: unknown): boolean =>
+  isRecord(u) && isRecord(u["message"]) && isOptional(u["message"]["content"], isNullOrString) &&
+  isOptional(u["finish_reason"], isNullOrString)
+
+const isWireUsage = (u: unknown): boolean =>
+  u === null ||
+  (isRecord(u) && isFinite(u["prompt_tokens"]) && isFinite(u["completion_tokens"]) &&
+    isOptional(u["total_tokens"], isFinite))
+
+/**
+ * The hot-path check of a parsed body against {@link ChatCompletionWire}: it accepts exactly what the schema
+ * accepts (for the fields we read; other fields are ignored by both), without building a parser result. A body it
+ * rejects is decoded again with the schema, for the schema's error message.
+ */
+export const isChatCompletionWire = (u: unknown): u is ChatCompletionWire => {
+  if (!isRecord(u)) return false
+  const choices = u["choices"]
+  if (!Array.isArray(choices) || choices.length < 1) return false
+  for (const choice of choices) if (!isWireChoice(choice)) return false
+  return isOptional(u["id"], isString) && isOptional(u["model"], isString) && isOptional(u["usage"], isWireUsage)
+}
+
 export const toChatCompletion = (wire: ChatCompletionWire, requestedModel: string): ChatCompletion => {
   const choice = wire.choices[0]!
   const usage = wire.usage ?? undefined

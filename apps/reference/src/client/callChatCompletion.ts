@@ -5,6 +5,7 @@ import {
   type ChatCompletion,
   type ChatCompletionRequest,
   ChatCompletionWire,
+  isChatCompletionWire,
   type ResponseFormat,
   toChatCompletion
 } from "./ChatCompletion.js"
@@ -39,12 +40,49 @@ const chatCompletionsUrl = (baseUrl: string) => `${baseUrl.replace(/\/+$/, "")}/
  * The one place the key is unwrapped: it goes into the Authorization header and nowhere else. Effect redacts
  * `authorization` when a request or its headers are printed or traced.
  */
-const buildRequest = (request: ChatCompletionRequest) =>
-  HttpClientRequest.post(chatCompletionsUrl(request.baseUrl)).pipe(
+const baseRequest = (baseUrl: string, apiKey: Redacted.Redacted<string> | undefined) =>
+  HttpClientRequest.post(chatCompletionsUrl(baseUrl)).pipe(
     HttpClientRequest.acceptJson,
-    request.apiKey === undefined ? (r) => r : HttpClientRequest.bearerToken(request.apiKey),
-    HttpClientRequest.bodyJson(wireBody(request))
+    apiKey === undefined ? (r) => r : HttpClientRequest.bearerToken(apiKey)
   )
+
+// Requests are immutable, so the URL, Accept and Authorization part is built once per endpoint and key and each
+// attempt only sets its body. A handful of endpoints per run; the bound only guards odd callers.
+interface BaseRequests {
+  readonly byUrl: Map<string, { readonly apiKey: Redacted.Redacted<string> | undefined; readonly request: HttpClientRequest.HttpClientRequest }>
+}
+const maxCachedEndpoints = 64
+
+const baseRequestOf = (cache: BaseRequests, request: ChatCompletionRequest): HttpClientRequest.HttpClientRequest => {
+  const cached = cache.byUrl.get(request.baseUrl)
+  if (cached !== undefined && cached.apiKey === request.apiKey) return cached.request
+  if (cache.byUrl.size >= maxCachedEndpoints) cache.byUrl.clear()
+  const built = baseRequest(request.baseUrl, request.apiKey)
+  cache.byUrl.set(request.baseUrl, { apiKey: request.apiKey, request: built })
+  return built
+}
+
+const encodeError = (identity: ProviderIdentity) =>
+  new ProviderError({
+    ...identity,
+    kind: "bad_request",
+    message: `The request to provider '${identity.provider}' could not be encoded as JSON.`
+  })
+
+/** `HttpClientRequest.bodyJson` without its Effect: the same body and headers, the same failure when encoding throws. */
+const withJsonBody = (
+  base: HttpClientRequest.HttpClientRequest,
+  request: ChatCompletionRequest,
+  identity: ProviderIdentity
+): Effect.Effect<HttpClientRequest.HttpClientRequest, ProviderError> => {
+  let json: string
+  try {
+    json = JSON.stringify(wireBody(request))
+  } catch {
+    return Effect.fail(encodeError(identity))
+  }
+  return Effect.succeed(HttpClientRequest.bodyText(base, json, "application/json"))
+}
 
 const fromClientError = (
   error: HttpClientError.HttpClientError,
@@ -72,21 +110,45 @@ const fromClientError = (
   }
 }
 
+const notACompletion = (identity: ProviderIdentity, status: number, secret: string | undefined, detail: string) =>
+  new ProviderError({
+    ...identity,
+    kind: "api_error",
+    status,
+    message: scrubSecret(
+      `Provider '${identity.provider}' answered ${status} with a body that is not a chat completion: ${detail.slice(0, 500)}`,
+      secret
+    )
+  })
+
+/**
+ * Decodes a 2xx body: `JSON.parse` and a direct check of the fields we read on the hot path; only a body that
+ * fails either goes through the schema decoder, so the error message is the schema's, exactly as before.
+ */
+const decodeBody = (
+  text: string,
+  status: number,
+  identity: ProviderIdentity,
+  secret: string | undefined
+): Effect.Effect<ChatCompletionWire, ProviderError> => {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch {
+    parsed = undefined
+  }
+  if (parsed !== undefined && isChatCompletionWire(parsed)) return Effect.succeed(parsed)
+  return decodeWire(text).pipe(Effect.mapError((error) => notACompletion(identity, status, secret, error.message)))
+}
+
 const attempt = Effect.fnUntraced(function*(
+  client: HttpClient.HttpClient,
+  base: HttpClientRequest.HttpClientRequest,
   request: ChatCompletionRequest,
   identity: ProviderIdentity,
   secret: string | undefined
 ) {
-  const client = yield* HttpClient.HttpClient
-  const httpRequest = yield* buildRequest(request).pipe(
-    Effect.mapError(() =>
-      new ProviderError({
-        ...identity,
-        kind: "bad_request",
-        message: `The request to provider '${identity.provider}' could not be encoded as JSON.`
-      })
-    )
-  )
+  const httpRequest = yield* withJsonBody(base, request, identity)
   const response = yield* client.execute(httpRequest)
   const text = yield* response.text
   if (response.status < 200 || response.status >= 300) {
@@ -98,23 +160,38 @@ const attempt = Effect.fnUntraced(function*(
       headers: response.headers
     }))
   }
-  const wire = yield* decodeWire(text).pipe(
-    Effect.mapError((error) =>
-      new ProviderError({
-        ...identity,
-        kind: "api_error",
-        status: response.status,
-        message: scrubSecret(
-          `Provider '${identity.provider}' answered ${response.status} with a body that is not a chat completion: ${
-            error.message.slice(0, 500)
-          }`,
-          secret
-        )
-      })
-    )
-  )
+  const wire = yield* decodeBody(text, response.status, identity, secret)
   return toChatCompletion(wire, request.model)
 })
+
+/** One chat-completions attempt on a given `HttpClient`; see {@link chatCompletion}. */
+export type ChatCompletionCall = (request: ChatCompletionRequest) => Effect.Effect<ChatCompletion, ProviderError>
+
+/**
+ * `chatCompletion` bound to one `HttpClient`: nothing is looked up or provided per call, and each endpoint's base
+ * request (URL, Accept, Authorization) is built once. The live gateway makes one of these when its layer is built.
+ */
+export const makeChatCompletion = (client: HttpClient.HttpClient): ChatCompletionCall => {
+  const cache: BaseRequests = { byUrl: new Map() }
+  return (request) => {
+    const identity: ProviderIdentity = { provider: request.provider ?? request.baseUrl, model: request.model }
+    const secret = request.apiKey === undefined ? undefined : Redacted.value(request.apiKey)
+    return attempt(client, baseRequestOf(cache, request), request, identity, secret).pipe(
+      Effect.catchTag("HttpClientError", (error) => Effect.fail(fromClientError(error, identity, secret))),
+      Effect.timeoutOrElse({
+        duration: Duration.seconds(request.timeoutSeconds),
+        orElse: () =>
+          Effect.fail(
+            new ProviderError({
+              ...identity,
+              kind: "timeout",
+              message: `Provider '${identity.provider}' did not answer within ${request.timeoutSeconds} s.`
+            })
+          )
+      })
+    )
+  }
+}
 
 /**
  * One chat-completions attempt against an OpenAI-compatible endpoint, with no retries of its own (the
@@ -128,21 +205,5 @@ const attempt = Effect.fnUntraced(function*(
  */
 export const chatCompletion = (
   request: ChatCompletionRequest
-): Effect.Effect<ChatCompletion, ProviderError, HttpClient.HttpClient> => {
-  const identity: ProviderIdentity = { provider: request.provider ?? request.baseUrl, model: request.model }
-  const secret = request.apiKey === undefined ? undefined : Redacted.value(request.apiKey)
-  return attempt(request, identity, secret).pipe(
-    Effect.catchTag("HttpClientError", (error) => Effect.fail(fromClientError(error, identity, secret))),
-    Effect.timeoutOrElse({
-      duration: Duration.seconds(request.timeoutSeconds),
-      orElse: () =>
-        Effect.fail(
-          new ProviderError({
-            ...identity,
-            kind: "timeout",
-            message: `Provider '${identity.provider}' did not answer within ${request.timeoutSeconds} s.`
-          })
-        )
-    })
-  )
-}
+): Effect.Effect<ChatCompletion, ProviderError, HttpClient.HttpClient> =>
+  HttpClient.HttpClient.use((client) => makeChatCompletion(client)(request))

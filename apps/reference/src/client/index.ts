@@ -10,5 +10,5 @@ export {
   type ResponseFormat,
   type TokenUsage
 } from "./ChatCompletion.js"
-export { chatCompletion } from "./callChatCompletion.js"
+export { type ChatCompletionCall, chatCompletion, makeChatCompletion } from "./callChatCompletion.js"
 export { OpenAiClientLayer } from "./layer.js"

@@ -51,6 +51,7 @@ const llmColumn = (
   if (model === undefined) return cell(column, scheduling, () => Effect.die(`column ${config.name} has no resolved model`))
   const purpose = `generating column '${config.name}'`
   const outputSchema = column.outputSchema
+  const instructions = config.type === "llm-judge" ? judgeInstructions(config) : undefined
   const generate = Effect.fnUntraced(function*(
     input: CellInput
   ): Effect.fn.Return<RowValues, GenerationFailure, ModelGateway> {
@@ -61,7 +62,7 @@ const llmColumn = (
     if (system !== undefined) messages.push({ role: "system", content: system })
     messages.push({
       role: "user",
-      content: config.type === "llm-judge" ? `${prompt}\n\n${judgeInstructions(config)}` : (prompt ?? "")
+      content: instructions !== undefined ? `${prompt}\n\n${instructions}` : (prompt ?? "")
     })
     const content = yield* gateway.complete({
       column: config.name,

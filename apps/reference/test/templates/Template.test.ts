@@ -34,3 +34,49 @@ describe("templates", () => {
       assert.strictEqual(text, 'tents: {"score":4,"tags":["a"]} / 4')
     }))
 })
+
+describe("the simple-template path", () => {
+  // The engine's own rendering, for comparison with the fast path.
+  const viaEngine = (source: string) => ({ ...compile(source), simple: undefined })
+
+  it("is taken only for literal text with bare {{ name }} outputs", () => {
+    assert.isDefined(compile("Write note 3 about {{ topic }}.").simple)
+    assert.isDefined(compile("{{topic}}{{ other }}").simple)
+    assert.isDefined(compile("no outputs at all").simple)
+    for (const source of [
+      "{{ topic | upcase }}",
+      "{{ review.score }}",
+      "{{- topic }}",
+      "{{ topic -}}",
+      "{% if topic %}x{% endif %}",
+      "{{ true }}",
+      "{{ nil }}",
+      "{{ empty }}",
+      "{{ 'quoted' }}",
+      "{{ items[0] }}"
+    ]) assert.isUndefined(compile(source).simple, source)
+  })
+
+  it.effect("renders exactly what the engine renders, for every kind of value", () =>
+    Effect.gen(function*() {
+      const sources = ["Write note 3 about {{ topic }}.", "{{topic}}/{{ other }}!", "a { b } {{ topic }} }} c", "plain"]
+      const rows: ReadonlyArray<Record<string, unknown>> = [
+        { topic: "tents", other: "lamps" },
+        { topic: "", other: "x" },
+        { topic: "{{ other }}", other: "y" },
+        { topic: 3, other: "x" },
+        { topic: 0.1, other: null },
+        { topic: true, other: "x" },
+        { topic: { score: 4 }, other: ["a", "b"] },
+        { other: "only" },
+        Object.create({ topic: "inherited" }) as Record<string, unknown>
+      ]
+      for (const source of sources) {
+        for (const row of rows) {
+          const fast = yield* renderTemplate(compile(source), row)
+          const engine = yield* renderTemplate(viaEngine(source), row)
+          assert.strictEqual(fast, engine, `${source} with ${JSON.stringify(row)}`)
+        }
+      }
+    }))
+})
