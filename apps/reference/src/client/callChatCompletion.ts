@@ -1,5 +1,5 @@
 import { ProviderError, providerErrorFromHttp, providerErrorFromTransport, type ProviderIdentity } from "@sluice/errors"
-import { Duration, Effect, Redacted, Schema } from "effect"
+import { Duration, Effect, Option, Redacted, Schema } from "effect"
 import { HttpClient, type HttpClientError, HttpClientRequest } from "effect/http"
 import {
   type ChatCompletion,
@@ -69,19 +69,20 @@ const encodeError = (identity: ProviderIdentity) =>
     message: `The request to provider '${identity.provider}' could not be encoded as JSON.`
   })
 
+// JSON's throwing APIs as Options: a body that cannot be encoded or parsed is a typed failure, not a throw.
+const stringifyJson = Option.liftThrowable((value: unknown): string => JSON.stringify(value))
+const parseJson = Option.liftThrowable((text: string): unknown => JSON.parse(text))
+
 /** `HttpClientRequest.bodyJson` without its Effect: the same body and headers, the same failure when encoding throws. */
 const withJsonBody = (
   base: HttpClientRequest.HttpClientRequest,
   request: ChatCompletionRequest,
   identity: ProviderIdentity
 ): Effect.Effect<HttpClientRequest.HttpClientRequest, ProviderError> => {
-  let json: string
-  try {
-    json = JSON.stringify(wireBody(request))
-  } catch {
-    return Effect.fail(encodeError(identity))
-  }
-  return Effect.succeed(HttpClientRequest.bodyText(base, json, "application/json"))
+  const json = stringifyJson(wireBody(request))
+  return Option.isNone(json)
+    ? Effect.fail(encodeError(identity))
+    : Effect.succeed(HttpClientRequest.bodyText(base, json.value, "application/json"))
 }
 
 const fromClientError = (
@@ -131,12 +132,7 @@ const decodeBody = (
   identity: ProviderIdentity,
   secret: string | undefined
 ): Effect.Effect<ChatCompletionWire, ProviderError> => {
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(text)
-  } catch {
-    parsed = undefined
-  }
+  const parsed = Option.getOrUndefined(parseJson(text))
   if (parsed !== undefined && isChatCompletionWire(parsed)) return Effect.succeed(parsed)
   return decodeWire(text).pipe(Effect.mapError((error) => notACompletion(identity, status, secret, error.message)))
 }
