@@ -53,9 +53,9 @@ export interface RequestAdmissionConfig {
    */
   readonly ceilingProbeBackoff?: boolean | undefined
   /**
-   * Until the first 429 or until it reaches the limit, admissions are bounded by a window that starts
-   * at `slowStartInitialWindow` and grows by 1 per success (beyond the anchor). Default true; off while
-   * a `startupRampSeconds` ramp is configured.
+   * A fresh resource's first wave is bounded by `slowStartInitialWindow`; its first success opens the limit,
+   * a 429 before any success ends slow start with the decrease (beyond the anchor). Default true; off while a
+   * `startupRampSeconds` ramp is configured.
    */
   readonly slowStart?: boolean | undefined
   /**

@@ -184,25 +184,36 @@ describe("slow start", () => {
       yield* Scope.close(scope, Exit.void)
     }).pipe(Effect.provide(controller(16))))
 
-  it.effect("admissions start at the configured window that grows by one per success; the first 429 ends it", () =>
+  it.effect("admissions start at the configured window; the first success opens the limit", () =>
     Effect.gen(function*() {
       const admission = yield* RequestAdmission
       const scope = yield* Scope.make()
       const first = yield* grab(scope)
       assert.strictEqual(first.length, 4, "anchor: all 16 at once")
       assert.strictEqual((yield* admission.capacity(chat)).limit, 4)
+      assert.strictEqual((yield* pressure).slowStartWindow, 4)
       yield* admission.release(first[0]!, ReleaseOutcome.success)
-      yield* admission.release(first[1]!, ReleaseOutcome.success)
       const more = yield* grab(scope)
-      assert.strictEqual(more.length, 4, "window 6 with 2 in flight")
-      let p = yield* pressure
-      assert.strictEqual(p.slowStartWindow, 6)
+      assert.strictEqual(more.length, 13, "16 with 3 still in flight")
+      const p = yield* pressure
+      assert.isNull(p.slowStartWindow)
       assert.strictEqual(p.currentLimit, 16)
-      assert.strictEqual((yield* admission.capacity(chat)).limit, 6)
-      yield* admission.release(more[0]!, ReleaseOutcome.rateLimited(1))
-      p = yield* pressure
+      assert.strictEqual((yield* admission.capacity(chat)).limit, 16)
+      yield* Scope.close(scope, Exit.void)
+    }).pipe(Effect.provide(controller(16, { slowStartInitialWindow: 4 }))))
+
+  it.effect("a 429 before any success ends slow start with the decrease, clamped to what is in flight", () =>
+    Effect.gen(function*() {
+      const admission = yield* RequestAdmission
+      const scope = yield* Scope.make()
+      const first = yield* grab(scope)
+      yield* admission.release(first[0]!, ReleaseOutcome.rateLimited(1))
+      const p = yield* pressure
       assert.isNull(p.slowStartWindow, "the first 429 ends slow start")
-      assert.strictEqual(p.currentLimit, 5, "16 × 0.75 = 12, clamped to the 5 in flight")
+      assert.strictEqual(p.currentLimit, 3, "16 × 0.75 = 12, clamped to the 3 in flight")
+      yield* admission.release(first[1]!, ReleaseOutcome.success)
+      assert.isNull((yield* pressure).slowStartWindow, "a later success does not reopen the first wave")
+      assert.strictEqual((yield* pressure).currentLimit, 3)
       yield* Scope.close(scope, Exit.void)
     }).pipe(Effect.provide(controller(16, { slowStartInitialWindow: 4 }))))
 
@@ -225,7 +236,12 @@ describe("slow start", () => {
       assert.strictEqual(p.currentLimit, 8)
       assert.strictEqual(p.slowStartWindow, 2, "admissions continue where they were")
       const scope = yield* Scope.make()
-      assert.strictEqual((yield* grab(scope)).length, 2)
+      const held = yield* grab(scope)
+      assert.strictEqual(held.length, 2)
+      // Unlike a fresh resource's first wave, this window grows by one per success.
+      yield* admission.release(held[0]!, ReleaseOutcome.success)
+      assert.strictEqual((yield* pressure).slowStartWindow, 3)
+      assert.strictEqual((yield* grab(scope)).length, 2, "window 3 with 1 in flight")
       yield* Scope.close(scope, Exit.void)
     }).pipe(Effect.provide(controller(2))))
 

@@ -9,6 +9,11 @@ export interface ScenarioContext {
   readonly placement: MockPlacement
   /** Shrinks every scenario to a few seconds (tests). */
   readonly tiny?: boolean
+  /**
+   * Measured rounds of the scenarios that compare close numbers (`pressure-725`, `peers`), each after an untimed
+   * warm-up; they report the median round. Default 1.
+   */
+  readonly rounds?: number
 }
 
 export interface ScenarioOutput {

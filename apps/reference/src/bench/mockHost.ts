@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { Data, Effect, Random, Schema, type Scope } from "effect"
 import { decodeMockOptions, type MockOptions, type MockOptionsInput, MockStats, startMockProvider } from "../mock/index.js"
+import { benchCpus } from "./BenchCpus.js"
 
 /** Where the benchmark's mock provider runs: in the CLI's own process, or in a child `sluice mock-provider`. */
 export type MockPlacement = "in-process" | "child-process"
@@ -52,11 +53,17 @@ const mockArgs = (o: MockOptions): Array<string> => [
   ...(o.rpm === null ? [] : ["--rpm", String(Math.round(o.rpm))])
 ]
 
-/** Spawns `node dist/cli.js mock-provider --port 0 …` and waits for the line that names its URL; killed on close. */
-const startChild = (options: MockOptions): Effect.Effect<string, BenchError, Scope.Scope> =>
+/**
+ * Spawns `node dist/cli.js mock-provider --port 0 …` (under `taskset -c CPUS` when the bench pinned itself, see
+ * `BenchCpus`) and waits for the line that names its URL; killed on close.
+ */
+const startChild = (options: MockOptions, cpus: string | undefined): Effect.Effect<string, BenchError, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.callback<{ child: ChildProcess; url: string }, BenchError>((resume) => {
-      const child = spawn(process.execPath, [cliPath(), ...mockArgs(options)], { stdio: ["ignore", "pipe", "pipe"] })
+      const node = [process.execPath, cliPath(), ...mockArgs(options)]
+      // taskset execs node in place, so the child's pid (and its kill) is node's own.
+      const [command, ...args] = cpus === undefined ? node : ["taskset", "-c", cpus, ...node]
+      const child = spawn(command!, args, { stdio: ["ignore", "pipe", "pipe"] })
       let buffered = ""
       let stderr = ""
       child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
@@ -89,7 +96,7 @@ export const startMockEndpoint = Effect.fnUntraced(function*(
     const mock = yield* startMockProvider(options).pipe(Effect.mapError((cause) => new BenchError({ message: cause.message, cause })))
     return { url: mock.url, options, placement, stats: mock.stats }
   }
-  const url = yield* startChild(options)
+  const url = yield* startChild(options, (yield* benchCpus)?.mock)
   return { url, options, placement, stats: fetchStats(url) }
 })
 

@@ -1,7 +1,8 @@
 import { Console, Effect, FileSystem, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import type { BenchResult, PeersReport } from "../bench/BenchResult.js"
-import type { MockPlacement } from "../bench/mockHost.js"
+import { BenchCpus } from "../bench/BenchCpus.js"
+import { BenchError, type MockPlacement } from "../bench/mockHost.js"
 import { scenarioNames, scenarios } from "../bench/registry.js"
 import type { Scenario, ScenarioContext } from "../bench/Scenario.js"
 import { thinTimeline, timelineSvg } from "../bench/svg.js"
@@ -33,14 +34,28 @@ export const benchCommand = Command.make(
     mock: Flag.Literals("mock", ["child-process", "in-process"]).pipe(
       Flag.withDescription("Where HTTP scenarios run the mock provider (default: a child process, see BENCHMARKS.md)"),
       Flag.withDefault("child-process")
+    ),
+    cpus: Flag.Literals("cpus", ["split", "shared"]).pipe(
+      Flag.withDescription(
+        "split (default): mock children on the last CPU, this process on the others (taskset, Linux); shared: no pinning"
+      ),
+      Flag.withDefault("split")
+    ),
+    rounds: Flag.Int("rounds").pipe(
+      Flag.withDescription("Measured rounds of pressure-725 and peers, after a warm-up; the median round is reported (default 3)"),
+      Flag.withDefault(3)
     )
   },
-  Effect.fnUntraced(function*({ scenario, json, out, full, tiny, mock }) {
-    const ctx: ScenarioContext = { full, tiny, placement: mock as MockPlacement }
+  Effect.fnUntraced(function*({ scenario, json, out, full, tiny, mock, cpus, rounds }) {
+    if (rounds < 1) return yield* Effect.fail(new BenchError({ message: `--rounds must be at least 1 (got ${rounds})` }))
+    const ctx: ScenarioContext = { full, tiny, placement: mock as MockPlacement, rounds: tiny ? 1 : rounds }
     const outDir = Option.getOrUndefined(out)
     const selected = scenario === "all" ? scenarios : scenarios.filter((s) => s.name === scenario)
     const results: Array<BenchResult | PeersReport> = []
-    for (const s of selected) results.push(yield* runOne(s, ctx, json, outDir))
+    const runAll = Effect.gen(function*() {
+      for (const s of selected) results.push(yield* runOne(s, ctx, json, outDir))
+    })
+    yield* cpus === "split" ? Effect.provide(runAll, BenchCpus.layer) : runAll
     if (scenario === "all" && json) yield* Console.log(JSON.stringify({ scenario: "all", results }))
   })
 ).pipe(Command.withDescription("Run the benchmark scenarios and compare each with its ideal time"))

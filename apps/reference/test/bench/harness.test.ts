@@ -11,6 +11,7 @@ import {
 } from "../../src/bench/ideal.js"
 import { markdownTable, resultTable } from "../../src/bench/markdown.js"
 import { replayDrawnLatency } from "../../src/bench/mockHost.js"
+import { medianRound, roundsExtra } from "../../src/bench/rounds.js"
 import { escapeXml, thinTimeline, timelineSvg } from "../../src/bench/svg.js"
 import { defaultMockOptions } from "../../src/mock/index.js"
 
@@ -144,4 +145,20 @@ describe("drawn latency replay", () => {
       const none = yield* replayDrawnLatency(options, 0)
       assert.strictEqual(none.busySeconds, 0)
     }).pipe(Effect.provide(NodeServices.layer)))
+})
+
+describe("rounds", () => {
+  it("the median round is the middle ratio (the lower middle for an even count), ratios stay in run order", () => {
+    const rounds: ReadonlyArray<{ id: string; r: number }> = [{ id: "a", r: 1.06 }, { id: "b", r: 1.02 }, { id: "c", r: 1.04 }]
+    const { median, ratios } = medianRound([rounds[0]!, rounds[1]!, rounds[2]!], (x) => x.r)
+    assert.strictEqual(median.id, "c")
+    assert.deepStrictEqual(ratios, [1.06, 1.02, 1.04])
+    assert.strictEqual(medianRound([rounds[0]!, rounds[1]!], (x) => x.r).median.id, "b")
+    assert.strictEqual(medianRound([rounds[0]!], (x) => x.r).median.id, "a")
+  })
+
+  it("multi-round results carry every round's ratio and the spread; a single round adds nothing", () => {
+    assert.deepStrictEqual(roundsExtra([1.05]), {})
+    assert.deepStrictEqual(roundsExtra([1.05, 1.02, 1.04]), { rounds: 3, roundRatios: [1.05, 1.02, 1.04], ratioSpread: 0.03 })
+  })
 })

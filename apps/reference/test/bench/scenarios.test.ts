@@ -8,9 +8,9 @@ import type { ScenarioContext } from "../../src/bench/Scenario.js"
 // Tiny sizes, mock in this process (the child-process placement needs the built CLI): the harness end to end.
 const ctx: ScenarioContext = { full: false, tiny: true, placement: "in-process" }
 
-const run = (name: string) => {
+const run = (name: string, rounds = 1) => {
   const scenario = scenarios.find((s) => s.name === name)!
-  return scenario.run(ctx).pipe(Effect.provide(NodeServices.layer))
+  return scenario.run({ ...ctx, rounds }).pipe(Effect.provide(NodeServices.layer))
 }
 
 const assertShape = (result: BenchResult) => {
@@ -74,12 +74,23 @@ describe("bench scenarios (tiny)", () => {
           "pressure-725/p-limit",
           "pressure-725/p-queue",
           "pressure-725/bottleneck",
-          "hidden-capacity/bottleneck",
-          "hidden-capacity/p-queue",
+          "hidden-capacity/sluice",
           "hidden-capacity/p-limit",
-          "hidden-capacity/sluice"
+          "hidden-capacity/p-queue",
+          "hidden-capacity/bottleneck"
         ]
       )
       for (const v of report.variants) assert.strictEqual(v.rowsCompleted + v.rowsDropped, v.rowsRequested)
+    }), 30_000)
+
+  it.live("pressure-725 with rounds reports the median round and every round's ratio", () =>
+    Effect.gen(function*() {
+      const r = (yield* run("pressure-725", 3)).result as BenchResult
+      assertShape(r)
+      const ratios = r.extra["roundRatios"] as ReadonlyArray<number>
+      assert.strictEqual(r.extra["rounds"], 3)
+      assert.strictEqual(ratios.length, 3)
+      assert.strictEqual(r.ratioToIdeal, [...ratios].sort((a, b) => a - b)[1])
+      assert.strictEqual(r.extra["cpuSplit"], "shared", "nothing is pinned without the bench command's BenchCpus")
     }), 30_000)
 })

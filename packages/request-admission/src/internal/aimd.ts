@@ -89,6 +89,7 @@ const onRateLimited = (
   // The first 429 ends slow start: the decrease and the in-flight clamp take over from the window.
   if (domain.slowStart) {
     domain.slowStart = false
+    domain.firstWave = false
     work.resize(domain)
   }
   // A fresh 429 closes a half-open domain again; the next success may open another probe.
@@ -176,9 +177,16 @@ const onSuccess = (work: Work, domain: Domain, now: number) => {
     }
   }
   if (domain.slowStart) {
-    // Slow start: one more admission per success, so the window doubles per round trip.
-    domain.window++
-    if (domain.window >= domain.currentLimit) domain.slowStart = false
+    if (domain.firstWave) {
+      // A fresh resource's first answer opens the declared limit: an endpoint that serves less than the
+      // first wave has already said so with 429s, which come back faster than answers and end slow start.
+      domain.slowStart = false
+      domain.firstWave = false
+    } else {
+      // After a cap raise: one more admission per success, so the window doubles per round trip.
+      domain.window++
+      if (domain.window >= domain.currentLimit) domain.slowStart = false
+    }
     work.limitChanged(domain, now)
   }
   if (now < domain.blockedUntil) return
@@ -285,6 +293,7 @@ export const onCapChanged = (work: Work, domain: Domain, previousCap: number, no
       const previous = domain.currentLimit
       domain.window = domain.slowStart ? Math.min(domain.window, previous) : previous
       domain.slowStart = true
+      domain.firstWave = false
       domain.currentLimit = max
       if (work.outbox.listening()) {
         work.outbox.emit(now, {

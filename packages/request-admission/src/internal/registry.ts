@@ -37,6 +37,7 @@ const createDomain = (core: Core, pool: Pool, resource: RequestResourceKey, now:
     probeFailures: 0,
     slowStart,
     window,
+    firstWave: slowStart,
     timerRunning: false,
     timerEpoch: 0,
     timerWakeAt: 0,

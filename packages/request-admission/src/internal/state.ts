@@ -63,6 +63,11 @@ export interface Domain {
   /** Slow start: admissions are bounded by `window` until it reaches the limit or a 429 arrives. */
   slowStart: boolean
   window: number
+  /**
+   * The window is a fresh resource's first wave: the first success opens it to the limit. A window set by a
+   * cap raise grows by one per success instead.
+   */
+  firstWave: boolean
   timerRunning: boolean
   /** Identifies the current timer fiber (an older one that wakes up stops); its wake-up time. */
   timerEpoch: number

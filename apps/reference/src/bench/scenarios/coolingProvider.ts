@@ -1,4 +1,5 @@
 import { Effect } from "effect"
+import { cpuSplitLabel } from "../BenchCpus.js"
 import { benchResult } from "../BenchResult.js"
 import { endpointSeconds, idealSeconds } from "../ideal.js"
 import { resultTable } from "../markdown.js"
@@ -87,7 +88,8 @@ export const coolingProvider: Scenario = {
           limitedQuotaShare: Math.round((limited.stats.served / elapsed / quotaPerSecond) * 1000) / 1000,
           limited429: limited.stats.rejected429,
           providers: perProvider,
-          mockPlacement: ctx.placement
+          mockPlacement: ctx.placement,
+          cpuSplit: yield* cpuSplitLabel
         }
       })
       return { result, table: resultTable([result]), timeline: run.timeline }

@@ -1,4 +1,5 @@
 import { Effect } from "effect"
+import { cpuSplitLabel } from "../BenchCpus.js"
 import { benchResult } from "../BenchResult.js"
 import { idealSeconds } from "../ideal.js"
 import { markdownTable } from "../markdown.js"
@@ -152,7 +153,7 @@ export const dagShapes: Scenario = {
         elapsedSeconds: totals.elapsed,
         idealSeconds: totals.ideal,
         leaks,
-        extra: { shapes: perShape, mockPlacement: ctx.placement }
+        extra: { shapes: perShape, mockPlacement: ctx.placement, cpuSplit: yield* cpuSplitLabel }
       })
       const table = markdownTable(
         ["shape", "sluice s", "column-by-column s", "speedup", "anchor speedup", "ideal s", "× ideal"],

@@ -1,4 +1,5 @@
 import { Effect } from "effect"
+import { cpuSplitLabel } from "../BenchCpus.js"
 import { benchResult } from "../BenchResult.js"
 import { idealSeconds } from "../ideal.js"
 import { resultTable } from "../markdown.js"
@@ -58,7 +59,8 @@ export const hiddenCapacity: Scenario = {
           rejected429: p.stats.rejected429,
           providerMaxConcurrent: p.stats.maxConcurrent,
           meanLatencyDrawnSeconds: Math.round(p.drawn.meanSeconds * 10000) / 10000,
-          mockPlacement: p.endpoint.placement
+          mockPlacement: p.endpoint.placement,
+          cpuSplit: yield* cpuSplitLabel
         }
       })
       return { result, table: resultTable([result]), timeline: run.timeline }

@@ -1,4 +1,5 @@
 import { Console, Effect } from "effect"
+import { cpuSplitLabel } from "../BenchCpus.js"
 import { benchResult, type PeersReport, type PeerVariantResult, type TimelinePoint } from "../BenchResult.js"
 import { idealSeconds } from "../ideal.js"
 import { peersTable } from "../markdown.js"
@@ -9,6 +10,7 @@ import { runPLimit } from "../peers/pLimit.js"
 import { runPQueue } from "../peers/pQueue.js"
 import { type PipelineBenchSpec, runPipelineBench } from "../pipelineRun.js"
 import type { Scenario, ScenarioContext } from "../Scenario.js"
+import { medianRound, roundsExtra } from "../rounds.js"
 import { hiddenCapacitySpec } from "./hiddenCapacity.js"
 import { pressure725Spec } from "./pressure725.js"
 
@@ -126,8 +128,9 @@ const order: ReadonlyArray<VariantName> = ["sluice", "p-limit", "p-queue", "bott
 /**
  * `peers`: `pressure-725` and `hidden-capacity` done by Sluice and by what a TypeScript user would write instead
  * (p-limit, p-queue + p-retry, bottleneck), each variant against its own fresh mock with the same seed and
- * options, in one run, the order reversed between workloads. Every peer is given the declared
- * `maxParallelRequests` — exactly what Sluice is given.
+ * options, in one run. Every peer is given the declared `maxParallelRequests` — exactly what Sluice is given.
+ * Each variant first runs a small untimed `pressure-725` (warm-up), then `ctx.rounds` rounds, the order
+ * reversed from one workload and round to the next; each variant reports its median round.
  */
 export const peers: Scenario = {
   name: "peers",
@@ -138,19 +141,40 @@ export const peers: Scenario = {
         { name: "pressure-725", spec: pressure725Spec(ctx.tiny ? 16 : 128), criticalPathCalls: 1, capacity: 32 },
         { name: "hidden-capacity", spec: hiddenCapacitySpec(ctx.tiny ? 40 : 400), criticalPathCalls: 2, capacity: 24 }
       ]
+      const rounds = Math.max(1, ctx.rounds ?? 1)
+      if (!ctx.tiny) {
+        const warmUp: Workload = { ...workloads[0]!, name: "warm-up", spec: pressure725Spec(16) }
+        for (const name of order) yield* runVariant(warmUp, name, ctx.placement)
+      }
+      const runs = new Map<string, Array<{ result: PeerVariantResult; timeline: ReadonlyArray<TimelinePoint> }>>()
+      for (let round = 0; round < rounds; round++) {
+        for (const [index, workload] of workloads.entries()) {
+          for (const name of (round + index) % 2 === 0 ? order : [...order].reverse()) {
+            const key = `${workload.name}/${name}`
+            const run = yield* runVariant(workload, name, ctx.placement)
+            runs.set(key, [...(runs.get(key) ?? []), run])
+          }
+        }
+      }
+      const cpuSplit = yield* cpuSplitLabel
       const variants: Array<PeerVariantResult> = []
       const timeline: Array<TimelinePoint> = []
       let offset = 0
-      for (const [index, workload] of workloads.entries()) {
-        for (const name of index % 2 === 0 ? order : [...order].reverse()) {
-          const { result, timeline: t } = yield* runVariant(workload, name, ctx.placement)
-          variants.push(result)
-          // One SVG for all variants: runs laid end to end, one series per workload/variant.
-          for (const p of t) {
+      for (const workload of workloads) {
+        for (const name of order) {
+          const [first, ...rest] = runs.get(`${workload.name}/${name}`) ?? []
+          if (first === undefined) continue
+          const { median, ratios } = medianRound([first, ...rest], (r) => r.result.ratioToIdeal)
+          variants.push({
+            ...median.result,
+            extra: { ...median.result.extra, ...roundsExtra(ratios), cpuSplit }
+          })
+          // One SVG for all variants: median runs laid end to end, one series per workload/variant.
+          for (const p of median.timeline) {
             const providers = Object.fromEntries(Object.values(p.providers).map((v) => [`${workload.name}/${name}`, v]))
             timeline.push({ atSeconds: offset + p.atSeconds, rowsDone: p.rowsDone, providers })
           }
-          offset += result.elapsedSeconds
+          offset += median.result.elapsedSeconds
         }
       }
       const result: PeersReport = { scenario: "peers", variants }
