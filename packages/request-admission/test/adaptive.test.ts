@@ -174,7 +174,7 @@ describe("probing rarely above a known ceiling", () => {
 })
 
 describe("slow start", () => {
-  it.effect("by default the first window is three quarters of the limit (at least 4)", () =>
+  it.effect("the first window is three quarters of the limit (at least 4) unless configured", () =>
     Effect.gen(function*() {
       const admission = yield* RequestAdmission
       const scope = yield* Scope.make()
@@ -182,7 +182,7 @@ describe("slow start", () => {
       assert.strictEqual((yield* admission.capacity(chat)).limit, 12)
       assert.strictEqual((yield* pressure).slowStartWindow, 12)
       yield* Scope.close(scope, Exit.void)
-    }).pipe(Effect.provide(controller(16))))
+    }).pipe(Effect.provide(controller(16, { slowStart: true }))))
 
   it.effect("admissions start at the configured window; the first success opens the limit", () =>
     Effect.gen(function*() {
@@ -200,7 +200,7 @@ describe("slow start", () => {
       assert.strictEqual(p.currentLimit, 16)
       assert.strictEqual((yield* admission.capacity(chat)).limit, 16)
       yield* Scope.close(scope, Exit.void)
-    }).pipe(Effect.provide(controller(16, { slowStartInitialWindow: 4 }))))
+    }).pipe(Effect.provide(controller(16, { slowStart: true, slowStartInitialWindow: 4 }))))
 
   it.effect("a 429 before any success ends slow start with the decrease, clamped to what is in flight", () =>
     Effect.gen(function*() {
@@ -215,7 +215,7 @@ describe("slow start", () => {
       assert.isNull((yield* pressure).slowStartWindow, "a later success does not reopen the first wave")
       assert.strictEqual((yield* pressure).currentLimit, 3)
       yield* Scope.close(scope, Exit.void)
-    }).pipe(Effect.provide(controller(16, { slowStartInitialWindow: 4 }))))
+    }).pipe(Effect.provide(controller(16, { slowStart: true, slowStartInitialWindow: 4 }))))
 
   it.effect("slow start ends when the window reaches the limit", () =>
     Effect.gen(function*() {
@@ -225,7 +225,7 @@ describe("slow start", () => {
       const scope = yield* Scope.make()
       assert.strictEqual((yield* grab(scope)).length, 6)
       yield* Scope.close(scope, Exit.void)
-    }).pipe(Effect.provide(controller(6))))
+    }).pipe(Effect.provide(controller(6, { slowStart: true }))))
 
   it.effect("raising the cap of a domain never rate limited lifts its limit behind a slow-start window", () =>
     Effect.gen(function*() {
@@ -243,12 +243,12 @@ describe("slow start", () => {
       assert.strictEqual((yield* pressure).slowStartWindow, 3)
       assert.strictEqual((yield* grab(scope)).length, 2, "window 3 with 1 in flight")
       yield* Scope.close(scope, Exit.void)
-    }).pipe(Effect.provide(controller(2))))
+    }).pipe(Effect.provide(controller(2, { slowStart: true }))))
 
-  it.effect("slowStart: false admits up to the limit at once", () =>
+  it.effect("by default (the anchor's rule) a fresh resource admits up to the limit at once", () =>
     Effect.gen(function*() {
       const scope = yield* Scope.make()
       assert.strictEqual((yield* grab(scope)).length, 16)
       yield* Scope.close(scope, Exit.void)
-    }).pipe(Effect.provide(controller(16, { slowStart: false }))))
+    }).pipe(Effect.provide(controller(16))))
 })

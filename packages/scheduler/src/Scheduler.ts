@@ -228,6 +228,11 @@ export const makeScheduler = <R>(
           }
           if (outcome.done) return
           if (outcome.deadlock) return yield* Effect.fail(deadlockError(state))
+          // A full batch went out: let the event loop deliver what arrived (a 429, a lowered limit) first.
+          if (outcome.more) {
+            yield* Effect.yieldNow
+            continue
+          }
           const woken = Deferred.await(wake)
           if (outcome.nextDueAt === undefined) yield* woken
           else yield* Effect.raceFirst(woken, Effect.sleep(Math.max(1, outcome.nextDueAt - now())))

@@ -135,6 +135,13 @@ export interface SchedulerOptions {
   readonly maxModelTaskAdmission?: number
   /** Default `bounded-borrow`. */
   readonly admissionPolicy?: AdmissionPolicyName
+  /**
+   * Tasks dispatched per dispatcher step (default 4). When more are ready, the dispatcher yields to the event
+   * loop before the next batch, so answers that arrived meanwhile — a 429 that lowers a request limit, a
+   * cooldown — are seen before more requests go out: a first wave above a provider's real capacity draws a
+   * handful of 429s instead of one per excess request.
+   */
+  readonly dispatchBatch?: number
   readonly retry?: RetryOptions
   /** `false` disables early shutdown entirely. */
   readonly earlyShutdown?: EarlyShutdownOptions | false

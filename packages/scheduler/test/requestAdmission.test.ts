@@ -137,4 +137,53 @@ describe("with @sluice/request-admission", () => {
       assert.deepInclude(yield* admission.inspect, { activeLeases: 0, waiters: 0 })
       yield* checkInvariants(scheduler, written, undefined)
     }))
+
+  /**
+   * Declared 16, real capacity 4: the provider answers a request beyond 4 with a 429 on the next tick (a fast
+   * rejection), the way a loopback or nearby provider does. Returns the 429s drawn before the first success.
+   */
+  const firstWave429s = (dispatchBatch: number) =>
+    Effect.gen(function*() {
+      const admission = yield* makeRequestAdmission({
+        models: [{ provider: "prov", model: "model", maxParallelRequests: 16 }],
+        slowStart: false
+      })
+      const executor = makeExecutor(admission)
+      let serving = 0
+      let succeeded = 0
+      let firstWave = 0
+      const call = executor.execute({ resource }, () =>
+        Effect.yieldNow.pipe(Effect.andThen(Effect.suspend(() => {
+          if (serving >= 4) {
+            if (succeeded === 0) firstWave++
+            return Effect.fail(
+              new ProviderError({ kind: "rate_limit", message: "busy", provider: "prov", model: "model", status: 429, retryAfterSeconds: 1 })
+            )
+          }
+          serving++
+          return Effect.sleep(1000).pipe(Effect.ensuring(Effect.sync(() => {
+            serving--
+            succeeded++
+          })))
+        }))))
+      const { result } = yield* runTest({
+        rows: 16,
+        bufferSize: 16,
+        columns: [{
+          name: "gen",
+          strategy: "cell",
+          scheduling: modelMetadata("prov", "model", "chat", 16),
+          generate: () => call.pipe(Effect.as({ gen: 1 }))
+        }]
+      }, { requestCapacity: admission, dispatchBatch })
+      assert.strictEqual(result.rowsCompleted, 16, "every rate-limited row is retried, none dropped")
+      assert.deepInclude(yield* admission.inspect, { activeLeases: 0, waiters: 0 })
+      return firstWave
+    })
+
+  it.effect("dispatch batches let a fast 429 stop the first wave: 4 excess requests instead of 12", () =>
+    Effect.gen(function*() {
+      assert.strictEqual(yield* firstWave429s(4), 4, "the second batch of 4 meets the 429s; the third never goes")
+      assert.strictEqual(yield* firstWave429s(16), 12, "one batch of 16: every request above 4 is rejected")
+    }))
 })

@@ -9,6 +9,7 @@ export interface ResolvedOptions {
   readonly maxInFlightTasks: number
   readonly maxModelTaskAdmission: number
   readonly policy: AdmissionPolicyName
+  readonly dispatchBatch: number
   readonly maxAttempts: number
   readonly baseDelayMs: number
   readonly maxDelayMs: number
@@ -61,6 +62,7 @@ export const resolveOptions = Effect.fnUntraced(function*<R>(
   if (policy !== "bounded-borrow" && policy !== "strict-fair") {
     return yield* invalid("admissionPolicy", `Expected "bounded-borrow" or "strict-fair", got ${String(policy)}`)
   }
+  const dispatchBatch = yield* positiveInt("dispatchBatch", options.dispatchBatch, 4)
   const maxAttempts = yield* positiveInt("retry.maxAttempts", options.retry?.maxAttempts, 3)
   const baseDelayMs = (yield* millis("retry.baseDelay", options.retry?.baseDelay, 1000))!
   const maxDelayMs = (yield* millis("retry.maxDelay", options.retry?.maxDelay, 30_000))!
@@ -94,6 +96,7 @@ export const resolveOptions = Effect.fnUntraced(function*<R>(
     maxInFlightTasks,
     maxModelTaskAdmission,
     policy,
+    dispatchBatch,
     maxAttempts,
     baseDelayMs,
     maxDelayMs,

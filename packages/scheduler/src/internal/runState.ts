@@ -36,6 +36,8 @@ export interface Spawn {
 export interface StepOutcome {
   readonly done: boolean
   readonly deadlock: boolean
+  /** The step dispatched a full batch and more tasks may be eligible: step again after a yield, without a wake. */
+  readonly more: boolean
   /** Clock millis of the earliest retry due time, if any. */
   readonly nextDueAt: number | undefined
 }
@@ -154,7 +156,8 @@ export class RunState<R> {
     const done = idle && this.active.size === 0 && (this.planExhausted || this.shutdown)
     const deadlock = !done && idle && dispatched === 0 && !this.shutdown && this.retries.size === 0 &&
       !this.runtimeLimits.some((l) => !l.open)
-    return { done, deadlock, nextDueAt: this.shutdown ? undefined : this.retries.nextDueAt() }
+    const more = dispatched >= this.options.dispatchBatch && this.queue.size > 0
+    return { done, deadlock, more, nextDueAt: this.shutdown ? undefined : this.retries.nextDueAt() }
   }
 
   /** The next row group of the plan that an earlier run did not already checkpoint (those count as resumed). */
@@ -203,7 +206,7 @@ export class RunState<R> {
       if (reason !== undefined && reasons !== undefined) reasons[reason] = (reasons[reason] ?? 0) + 1
       return reason === undefined
     }
-    while (this.queue.size > 0) {
+    while (this.queue.size > 0 && dispatched < this.options.dispatchBatch) {
       peers.length = 0
       for (let g = 0; g < this.generators.length; g++) if (this.queue.queuedIn(g) > 0) peers.push(g)
       reasons = this.listening() ? {} : undefined
