@@ -1,48 +1,53 @@
 import { execFile } from "node:child_process"
 import { readFileSync } from "node:fs"
-import { Context, Effect, Layer, Option } from "effect"
+import { Context, Effect, Layer, Option, type Scope } from "effect"
 
 /**
  * How `sluice bench` shares the machine between the client under test and its mock providers (peers.md §4c):
  * the mock child processes on one core of their own, the bench process — Sluice or the peer being measured —
- * on the others. Without it the two compete for the same cores and the scheduler's placement adds noise that
- * is larger than the differences the peers comparison measures.
+ * on the others, so a comparison does not depend on where the OS happens to place them.
  */
 export interface CpuSplit {
-  /** `taskset` CPU list of the bench process while it runs. */
+  /** `taskset` CPU list of the bench process while a mock child runs. */
   readonly client: string
   /** `taskset` CPU list every mock child is started on. */
   readonly mock: string
 }
 
-/** The bench command's CPU split; `split` is undefined when nothing could be pinned. */
-export class BenchCpus extends Context.Service<BenchCpus, { readonly split: CpuSplit | undefined }>()(
-  "@sluice/reference/BenchCpus"
-) {
+/** The bench command's CPU split and the pinning that applies it. */
+export interface BenchCpusService {
+  /** Undefined when nothing can be pinned (fewer than two CPUs, not Linux, no `taskset`). */
+  readonly split: CpuSplit | undefined
   /**
-   * Pins this process (every thread) to all allowed CPUs but the last and reserves the last for mock children;
-   * restores the original affinity when the layer's scope closes. Pins nothing on fewer than two CPUs, off
-   * Linux, or without `taskset` (util-linux).
+   * Pins this process to `split.client` while the scope is open; nested holds share one pinning, and the last
+   * release restores the original affinity. Scenarios without mock children (scale, heavy-root) keep every CPU.
    */
+  readonly hold: Effect.Effect<void, never, Scope.Scope>
+}
+
+export class BenchCpus extends Context.Service<BenchCpus, BenchCpusService>()("@sluice/reference/BenchCpus") {
   static readonly layer: Layer.Layer<BenchCpus> = Layer.effect(
     BenchCpus,
     Effect.gen(function*() {
       const allowed = allowedCpus()
-      if (allowed.length < 2) return { split: undefined }
+      const pid = String(process.pid)
+      const usable = allowed.length >= 2 && (yield* taskset(["-p", pid]))
+      if (!usable) return { split: undefined, hold: Effect.void }
       const split: CpuSplit = { client: allowed.slice(0, -1).join(","), mock: String(allowed.at(-1)) }
-      const pinned = yield* Effect.acquireRelease(
-        taskset(["-a", "-p", "-c", split.client, String(process.pid)]),
-        (ok) => (ok ? Effect.asVoid(taskset(["-a", "-p", "-c", allowed.join(","), String(process.pid)])) : Effect.void)
+      let holders = 0
+      const hold = Effect.acquireRelease(
+        Effect.suspend(() => (holders++ === 0 ? Effect.asVoid(taskset(["-a", "-p", "-c", split.client, pid])) : Effect.void)),
+        () => Effect.suspend(() => (--holders === 0 ? Effect.asVoid(taskset(["-a", "-p", "-c", allowed.join(","), pid])) : Effect.void))
       )
-      return { split: pinned ? split : undefined }
+      return { split, hold }
     })
   )
 }
 
-/** The split in force, if the bench command pinned the process (scenarios run without it in tests). */
-export const benchCpus: Effect.Effect<CpuSplit | undefined> = Effect.map(
+/** The split in force, if the bench command provides one (scenarios run without it in tests). */
+export const benchCpus: Effect.Effect<BenchCpusService | undefined> = Effect.map(
   Effect.serviceOption(BenchCpus),
-  (service) => Option.getOrUndefined(service)?.split
+  Option.getOrUndefined
 )
 
 /** CPUs this process may run on, from `/proc/self/status` (`Cpus_allowed_list: 0-3,6`). */
@@ -66,7 +71,7 @@ const taskset = (args: ReadonlyArray<string>): Effect.Effect<boolean> =>
   })
 
 /** How results name the split: `client 0 / mock 1`, or `shared`. */
-export const cpuSplitLabel: Effect.Effect<string> = Effect.map(
-  benchCpus,
-  (split) => (split === undefined ? "shared" : `client ${split.client} / mock ${split.mock}`)
-)
+export const cpuSplitLabel: Effect.Effect<string> = Effect.map(benchCpus, (cpus) => {
+  const split = cpus?.split
+  return split === undefined ? "shared" : `client ${split.client} / mock ${split.mock}`
+})

@@ -96,7 +96,10 @@ export const startMockEndpoint = Effect.fnUntraced(function*(
     const mock = yield* startMockProvider(options).pipe(Effect.mapError((cause) => new BenchError({ message: cause.message, cause })))
     return { url: mock.url, options, placement, stats: mock.stats }
   }
-  const url = yield* startChild(options, (yield* benchCpus)?.mock)
+  const cpus = yield* benchCpus
+  // Pinned before the child starts, restored after it is gone (finalizers run in reverse).
+  if (cpus !== undefined) yield* cpus.hold
+  const url = yield* startChild(options, cpus?.split?.mock)
   return { url, options, placement, stats: fetchStats(url) }
 })
 
