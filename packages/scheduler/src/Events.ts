@@ -51,6 +51,8 @@ export type SchedulerEvent =
     readonly taskId: TaskId
     readonly column: string
     readonly outcome: "success" | DropKind | "row_dropped"
+    /** Rows the task wrote values for: 1 for a cell task, the surviving rows for a full-column task; 0 unless a success. */
+    readonly rows: number
   }
   | {
     readonly type: "retry_deferred" | "preserved_retryable"

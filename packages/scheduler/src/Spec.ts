@@ -26,6 +26,9 @@ export interface CellInput {
  */
 export interface BatchInput {
   readonly rowGroup: number
+  /** Dataset index of the row group's first row: `rows[i]` is dataset row `firstRow + rowIndexes[i]`. */
+  readonly firstRow: number
+  /** Indexes inside the row group. */
   readonly rowIndexes: ReadonlyArray<number>
   readonly rows: ReadonlyArray<RowValues>
 }

@@ -174,4 +174,26 @@ describe("basics", () => {
       assert.notInclude(JSON.stringify(events), "SECRET")
       assert.strictEqual(events.at(-1)!.type, "scheduler_job_completed")
     }))
+
+  it.effect("a full column sees its row group's dataset rows; task_completed counts the rows a task wrote", () =>
+    Effect.gen(function*() {
+      const { events, written } = yield* runTest({
+        rows: 10,
+        bufferSize: 4,
+        columns: [
+          {
+            name: "id",
+            strategy: "full",
+            generate: ({ firstRow, rowIndexes }) => Effect.succeed(rowIndexes.map((i) => ({ id: firstRow + i })))
+          },
+          { name: "twice", strategy: "cell", requires: ["id"], generate: ({ values }) => Effect.succeed({ twice: Number(values["id"]) * 2 }) }
+        ]
+      })
+      const ids = written.flatMap((c) => c.rows.map((r) => r["id"]))
+      assert.deepStrictEqual(ids, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
+      const rowsOf = (column: string) =>
+        events.flatMap((e) => (e.type === "task_completed" && e.column === column ? [e.rows] : [])).sort()
+      assert.deepStrictEqual(rowsOf("id"), [2, 4, 4])
+      assert.deepStrictEqual(rowsOf("twice"), Array.from({ length: 10 }, () => 1))
+    }))
 })

@@ -1,6 +1,6 @@
 import { generationValidationError } from "@sluice/errors"
 import type { SchedulingMetadata } from "@sluice/resolver"
-import type { CellColumn, CellInput, Column, GenerationFailure, RowValues } from "@sluice/scheduler"
+import type { CellColumn, CellInput, Column, FullColumn, GenerationFailure, RowValues } from "@sluice/scheduler"
 import { Effect } from "effect"
 import type { ResolvedColumn } from "../config/checkReferences.js"
 import type { LlmColumnConfig } from "../config/schema.js"
@@ -93,6 +93,28 @@ const cell = <R>(
   generate
 })
 
+/**
+ * A sampler is one full-column task per row group, as in Data Designer: one task samples the whole group, so a
+ * run does not start with a worker per row before its first model call. Each cell still draws from its own
+ * stream keyed by its dataset row (`cellRandom`), so values do not depend on row groups, order or resumes.
+ */
+const sampler = (
+  column: ResolvedColumn,
+  scheduling: SchedulingMetadata | undefined,
+  seed: number,
+  draw: (random: () => number) => unknown
+): FullColumn<ModelGateway> => {
+  const name = column.config.name
+  return {
+    name,
+    strategy: "full",
+    requires: column.dependencies,
+    ...(scheduling === undefined ? {} : { scheduling }),
+    generate: (input) =>
+      Effect.sync(() => input.rowIndexes.map((index) => value(name, draw(cellRandom(seed, name, input.firstRow + index)))))
+  }
+}
+
 /** Turns each configured column into a scheduler column: samplers and templates locally, LLM columns via models. */
 export const buildColumns = (
   columns: ReadonlyArray<ResolvedColumn>,
@@ -101,17 +123,14 @@ export const buildColumns = (
   columns.map((column): Column<ModelGateway> => {
     const config = column.config
     const scheduling = context.scheduling.get(config.name)
-    const random = (input: CellInput) => cellRandom(context.seed, config.name, input.row)
+    const sample = (draw: (random: () => number) => unknown) => sampler(column, scheduling, context.seed, draw)
     switch (config.type) {
       case "category":
-        return cell<ModelGateway>(column, scheduling, (input) =>
-          Effect.sync(() => value(config.name, sampleCategory(config.values, config.weights, random(input)))))
+        return sample((random) => sampleCategory(config.values, config.weights, random))
       case "uniform":
-        return cell<ModelGateway>(column, scheduling, (input) =>
-          Effect.sync(() => value(config.name, sampleUniform(config.min, config.max, config.integer, random(input)))))
+        return sample((random) => sampleUniform(config.min, config.max, config.integer, random))
       case "uuid":
-        return cell<ModelGateway>(column, scheduling, (input) =>
-          Effect.sync(() => value(config.name, sampleUuid(random(input)))))
+        return sample(sampleUuid)
       case "template":
         return cell<ModelGateway>(column, scheduling, (input) =>
           renderOrFail(column, "template", input).pipe(Effect.map((text) => value(config.name, text ?? ""))))

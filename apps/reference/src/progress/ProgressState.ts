@@ -19,7 +19,8 @@ export const makeProgressState = (rowsTotal: number, cellsTotal: number): Progre
 })
 
 export const recordSchedulerEvent = (state: ProgressState, event: SchedulerEvent): void => {
-  if (event.type === "task_completed" && event.outcome === "success") state.cellsDone++
+  // A full-column task (the samplers) completes a whole row group's cells at once.
+  if (event.type === "task_completed" && event.outcome === "success") state.cellsDone += event.rows
   else if (event.type === "row_group_checkpointed") {
     state.rowsCheckpointed += event.size
     state.rowsDropped += event.droppedRows

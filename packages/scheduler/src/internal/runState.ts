@@ -256,7 +256,7 @@ export class RunState<R> {
       rowIndexes.push(r)
       rows.push({ ...rg.values[r] })
     }
-    return { rowGroup: rg.id, rowIndexes, rows }
+    return { rowGroup: rg.id, firstRow: rg.firstRow, rowIndexes, rows }
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -292,14 +292,17 @@ export class RunState<R> {
     if (rowGone) {
       // The row was dropped while this task ran: its result is discarded and counts as nothing.
       this.end(task, rg)
-      if (this.listening()) this.publish({ type: "task_completed", at: now, taskId: task.id, column, outcome: "row_dropped" })
+      if (this.listening()) this.publish({ type: "task_completed", at: now, taskId: task.id, column, outcome: "row_dropped", rows: 0 })
       this.afterChange(rg)
       return
     }
     let failure: GenerationFailure | undefined
     let defect: unknown
+    let rows = 0
     if (Exit.isSuccess(exit)) {
-      failure = this.applyResult(task, rg, input, exit.value)
+      const applied = this.applyResult(task, rg, input, exit.value)
+      if (typeof applied === "number") rows = applied
+      else failure = applied
     } else {
       const error = Cause.findErrorOption(exit.cause)
       if (error._tag === "Some") failure = error.value
@@ -309,7 +312,7 @@ export class RunState<R> {
       this.end(task, rg)
       this.count("success")
       this.window.record(false)
-      if (this.listening()) this.publish({ type: "task_completed", at: now, taskId: task.id, column, outcome: "success" })
+      if (this.listening()) this.publish({ type: "task_completed", at: now, taskId: task.id, column, outcome: "success", rows })
       if (task.rowIndex >= 0) rg.completeCell(task.generator, task.rowIndex, (g, r) => this.offer(rg, g, r))
       else rg.completeFull(task.generator, (g, r) => this.offer(rg, g, r))
       this.afterChange(rg)
@@ -323,12 +326,15 @@ export class RunState<R> {
     return task.state === "running" && task.dispatch === dispatch
   }
 
-  /** Writes a successful result into the row group; a malformed batch result becomes a generator failure. */
-  private applyResult(task: Task, rg: RowGroup, input: CellInput | BatchInput, value: unknown): GenerationFailure | undefined {
+  /**
+   * Writes a successful result into the row group and returns the rows written; a malformed batch result becomes
+   * a generator failure.
+   */
+  private applyResult(task: Task, rg: RowGroup, input: CellInput | BatchInput, value: unknown): GenerationFailure | number {
     const outputs = this.graph.nodes[task.generator]!.outputs
     if (task.rowIndex >= 0) {
       writeOutputs(rg.values[task.rowIndex]!, value as RowValues, outputs)
-      return undefined
+      return 1
     }
     const batch = input as BatchInput
     const rows = value as ReadonlyArray<RowValues>
@@ -339,12 +345,15 @@ export class RunState<R> {
         } for ${batch.rowIndexes.length} rows`
       })
     }
+    let written = 0
     for (let i = 0; i < rows.length; i++) {
       const r = batch.rowIndexes[i]!
       // Rows dropped while the batch ran are skipped; their values are never checkpointed.
-      if (!rg.isDropped(r)) writeOutputs(rg.values[r]!, rows[i]!, outputs)
+      if (rg.isDropped(r)) continue
+      writeOutputs(rg.values[r]!, rows[i]!, outputs)
+      written++
     }
-    return undefined
+    return written
   }
 
   private fail(
@@ -444,7 +453,8 @@ export class RunState<R> {
         at: this.now(),
         taskId: task.id,
         column: this.columns[task.generator]!.name,
-        outcome: cause.kind
+        outcome: cause.kind,
+        rows: 0
       })
     }
     if (task.rowIndex >= 0) this.dropRow(rg, task.rowIndex, cause)

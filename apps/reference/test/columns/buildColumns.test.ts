@@ -1,0 +1,44 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { buildColumns } from "../../src/columns/buildColumns.js"
+import { ModelGateway } from "../../src/columns/ModelGateway.js"
+import { cellRandom, sampleCategory, sampleUniform, sampleUuid } from "../../src/columns/samplers.js"
+import { resolveConfig } from "../../src/config/loadConfig.js"
+
+const config = {
+  providers: [{ name: "local", type: "mock" }],
+  models: [{ alias: "writer", provider: "local", model: "mock-writer", maxParallelRequests: 4 }],
+  columns: [
+    { name: "id", type: "uuid" },
+    { name: "kind", type: "category", values: ["a", "b", "c"], weights: [1, 2, 3] },
+    { name: "score", type: "uniform", min: 0, max: 10, integer: true },
+    { name: "text", type: "llm-text", model: "writer", prompt: "About {{ kind }}" }
+  ],
+  run: { rows: 10, bufferSize: 4, seed: 11 }
+}
+
+describe("buildColumns", () => {
+  it.effect("samplers are one full-column task per row group, drawing each cell from its dataset row", () =>
+    Effect.gen(function*() {
+      const loaded = yield* resolveConfig("<test>", config)
+      const columns = buildColumns(loaded.columns, { seed: 11, scheduling: new Map() })
+      const strategies = Object.fromEntries(columns.map((c) => [c.name, c.strategy]))
+      assert.deepStrictEqual(strategies, { id: "full", kind: "full", score: "full", text: "cell" })
+      // Row group 1 (dataset rows 4–7) after row 5 was dropped: survivors 4, 6, 7.
+      const input = { rowGroup: 1, firstRow: 4, rowIndexes: [0, 2, 3], rows: [{}, {}, {}] }
+      const generated = new Map<string, ReadonlyArray<Record<string, unknown>>>()
+      for (const column of columns) {
+        if (column.strategy === "full") generated.set(column.name, yield* column.generate(input))
+      }
+      const rows = [4, 6, 7]
+      assert.deepStrictEqual(generated.get("id"), rows.map((row) => ({ id: sampleUuid(cellRandom(11, "id", row)) })))
+      assert.deepStrictEqual(
+        generated.get("kind"),
+        rows.map((row) => ({ kind: sampleCategory(["a", "b", "c"], [1, 2, 3], cellRandom(11, "kind", row)) }))
+      )
+      assert.deepStrictEqual(
+        generated.get("score"),
+        rows.map((row) => ({ score: sampleUniform(0, 10, true, cellRandom(11, "score", row)) }))
+      )
+    }).pipe(Effect.provideService(ModelGateway, { complete: () => Effect.die("samplers never call a model") })))
+})
