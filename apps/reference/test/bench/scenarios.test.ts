@@ -3,6 +3,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { type BenchResult, benchResultKeys, type PeersReport } from "../../src/bench/BenchResult.js"
 import { scenarioNames, scenarios } from "../../src/bench/registry.js"
+import { runScale } from "../../src/bench/scenarios/scale.js"
 import type { ScenarioContext } from "../../src/bench/Scenario.js"
 
 // Tiny sizes, mock in this process (the child-process placement needs the built CLI): the harness end to end.
@@ -61,6 +62,15 @@ describe("bench scenarios (tiny)", () => {
       assert.isAbove(memory.length, 0)
       for (const m of memory) assert.isAbove(m.heapUsedMiB, 0)
       assert.isAtLeast(r.extra["peakHeapUsedMiB"] as number, r.extra["heapUsedAtStartMiB"] as number)
+    }), 30_000)
+
+  it.live("scale cut off by its time box: workers in flight when the box closes, no lease held once stopped", () =>
+    Effect.gen(function*() {
+      // 20,000 rows × 8 columns need ≥ 6 s at the ideal 25,600 calls/s: a 0.3 s box interrupts the run mid-flight.
+      const r = yield* runScale({ rows: 20_000, columns: 8, budgetSeconds: 0.3, memorySampleSeconds: 1 })
+      assert.isFalse(r.completedRun)
+      assert.isAbove(r.taskLeasesAtTimeBox, 0, "the box closed with no task running: this would prove nothing")
+      assert.deepStrictEqual(r.leaks, { taskLeases: 0, requestLeases: 0, requestWaiters: 0 })
     }), 30_000)
 
   it.live("peers reports one line per workload and variant", () =>

@@ -1,6 +1,6 @@
 import { Clock, Effect } from "effect"
 import type { SchedulerConfigError, SchedulerRunError } from "../errors.js"
-import { runScheduler } from "../Scheduler.js"
+import { makeScheduler } from "../Scheduler.js"
 import { customModelMetadata, localMetadata } from "@sluice/resolver"
 import type { AdmissionPolicyName } from "../Spec.js"
 import { percentile, runVirtual } from "./virtualTime.js"
@@ -27,6 +27,12 @@ export interface HeavyRootReport {
   readonly peerWaitSeconds: { readonly first: number; readonly p50: number; readonly p95: number; readonly max: number }
   readonly maxModelTasksInFlight: number
   readonly rowsCompleted: number
+  /**
+   * What is still held once the run has returned (all zero unless something leaked): the scheduler's task leases.
+   * This scenario has no request admission, so `requestLeases` and `requestWaiters` are 0 by construction; they
+   * keep the shape of `Pressure725Report.leaks`.
+   */
+  readonly leaks: { readonly taskLeases: number; readonly requestLeases: number; readonly requestWaiters: number }
 }
 
 /**
@@ -57,38 +63,45 @@ export const heavyRoot = (
       modelActive++
       maxModelActive = Math.max(maxModelActive, modelActive)
     }).pipe(Effect.andThen(Effect.sleep(ms)), Effect.ensuring(Effect.sync(() => modelActive--)))
-  const job = runScheduler({
-    rows,
-    bufferSize: rows,
-    sink: { write: () => Effect.void },
-    columns: [
-      {
-        name: "hot",
-        strategy: "cell",
-        scheduling: customModelMetadata("bench", "hot", "v1", options.hotWeight ?? 4),
-        generate: ({ rowIndex }) => rowIndex < hotTasks ? busy(hotMs).pipe(Effect.as({ hot: 1 })) : Effect.succeed({ hot: 0 })
-      },
-      {
-        name: "gate",
-        strategy: "full",
-        scheduling: localMetadata({ resource: "gate" }),
-        generate: ({ rows }) => Effect.sleep(readyMs).pipe(Effect.as(rows.map(() => ({ gate: 1 }))))
-      },
-      {
-        name: "peer",
-        strategy: "cell",
-        requires: ["gate"],
-        scheduling: customModelMetadata("bench", "peer", "v1", options.peerWeight ?? 1),
-        generate: ({ rowIndex }) =>
-          rowIndex >= peerTasks ? Effect.succeed({ peer: 0 }) : Clock.currentTimeMillis.pipe(
-            Effect.tap((now) => Effect.sync(() => waits.push(now - readyMs))),
-            Effect.andThen(busy(peerMs)),
-            Effect.as({ peer: 1 })
-          )
-      }
-    ]
-  }, { admissionPolicy: policy, maxModelTaskAdmission: capacity, maxConcurrentRowGroups: 1, earlyShutdown: false })
-  return runVirtual(job).pipe(Effect.map(({ elapsedMs, value }) => {
+  const job = Effect.gen(function*() {
+    const scheduler = yield* makeScheduler({
+      rows,
+      bufferSize: rows,
+      sink: { write: () => Effect.void },
+      columns: [
+        {
+          name: "hot",
+          strategy: "cell",
+          scheduling: customModelMetadata("bench", "hot", "v1", options.hotWeight ?? 4),
+          generate: ({ rowIndex }) =>
+            rowIndex < hotTasks ? busy(hotMs).pipe(Effect.as({ hot: 1 })) : Effect.succeed({ hot: 0 })
+        },
+        {
+          name: "gate",
+          strategy: "full",
+          scheduling: localMetadata({ resource: "gate" }),
+          generate: ({ rows }) => Effect.sleep(readyMs).pipe(Effect.as(rows.map(() => ({ gate: 1 }))))
+        },
+        {
+          name: "peer",
+          strategy: "cell",
+          requires: ["gate"],
+          scheduling: customModelMetadata("bench", "peer", "v1", options.peerWeight ?? 1),
+          generate: ({ rowIndex }) =>
+            rowIndex >= peerTasks ? Effect.succeed({ peer: 0 }) : Clock.currentTimeMillis.pipe(
+              Effect.tap((now) => Effect.sync(() => waits.push(now - readyMs))),
+              Effect.andThen(busy(peerMs)),
+              Effect.as({ peer: 1 })
+            )
+        }
+      ]
+    }, { admissionPolicy: policy, maxModelTaskAdmission: capacity, maxConcurrentRowGroups: 1, earlyShutdown: false })
+    const result = yield* scheduler.run
+    // `run` has returned, so its workers have exited: a lease still counted here was never released.
+    const stats = yield* scheduler.stats
+    return { result, taskLeases: stats.taskLeases }
+  })
+  return runVirtual(job).pipe(Effect.map(({ elapsedMs, value: { result, taskLeases } }) => {
     const idealSeconds = (hotTasks * hotMs + peerTasks * peerMs) / 1000 / capacity
     const wallSeconds = elapsedMs / 1000
     return {
@@ -103,7 +116,8 @@ export const heavyRoot = (
         max: Math.max(...waits) / 1000
       },
       maxModelTasksInFlight: maxModelActive,
-      rowsCompleted: value.rowsCompleted
+      rowsCompleted: result.rowsCompleted,
+      leaks: { taskLeases, requestLeases: 0, requestWaiters: 0 }
     }
   }))
 }

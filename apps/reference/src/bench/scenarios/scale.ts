@@ -1,5 +1,5 @@
 import { monitorEventLoopDelay } from "node:perf_hooks"
-import { modelMetadata, runScheduler } from "@sluice/scheduler"
+import { makeScheduler, modelMetadata } from "@sluice/scheduler"
 import { Clock, Config, Duration, Effect, Fiber, Option, Schedule } from "effect"
 import { benchResult, type TimelinePoint } from "../BenchResult.js"
 import { resultTable } from "../markdown.js"
@@ -86,7 +86,7 @@ export const runScale = (options: ScaleOptions) =>
     lag.enable()
     const cpuStart = process.cpuUsage()
     const started = yield* Clock.currentTimeMillis
-    const fiber = yield* runScheduler({
+    const scheduler = yield* makeScheduler({
       rows: options.rows,
       bufferSize: 1000,
       columns,
@@ -97,7 +97,10 @@ export const runScale = (options: ScaleOptions) =>
             rowsDropped += checkpoint.size - checkpoint.rows.length
           })
       }
-    }, { maxConcurrentRowGroups: 3, earlyShutdown: false }).pipe(Effect.forkChild({ startImmediately: true }))
+    }, { maxConcurrentRowGroups: 3, earlyShutdown: false }).pipe(
+      Effect.mapError((cause) => new BenchError({ message: `scale: ${cause.message}`, cause }))
+    )
+    const fiber = yield* scheduler.run.pipe(Effect.forkChild({ startImmediately: true }))
     const sampler = yield* Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
       const keep = now - started >= nextMemorySampleAt
@@ -129,8 +132,13 @@ export const runScale = (options: ScaleOptions) =>
     const callsAtEnd = calls
     const busyAtEnd = busyMs
     lag.disable()
+    // Leases held when the box closed: workers still in flight, which the interruption below must release.
+    const taskLeasesAtTimeBox = (yield* scheduler.stats).taskLeases
+    // `Fiber.interrupt` waits for the run to end, and the run interrupts and awaits its workers before it ends, so
+    // the ledger is final here: a worker whose interruption skipped its release would still hold a lease.
     yield* Fiber.interrupt(fiber)
     yield* Fiber.interrupt(sampler)
+    const taskLeases = (yield* scheduler.stats).taskLeases
     peakRss = Math.max(peakRss, process.memoryUsage().rss)
     const callsPerSecond = callsAtEnd / elapsedSeconds
     return {
@@ -150,7 +158,10 @@ export const runScale = (options: ScaleOptions) =>
       heapUsedAtStartMiB: mib(memoryAtStart.heapUsed),
       peakHeapUsedMiB: mib(peakHeapUsed),
       memory,
-      timeline
+      timeline,
+      taskLeasesAtTimeBox,
+      // No request admission here (the fake model is called directly), so no request leases or waiters can exist.
+      leaks: { taskLeases, requestLeases: 0, requestWaiters: 0 }
     }
   })
 
@@ -172,7 +183,7 @@ export const scale: Scenario = {
         elapsedSeconds: r.elapsedSeconds,
         // Provider busy time actually slept ÷ capacity: what an ideal scheduler needs for the calls done in the box.
         idealSeconds: r.busySeconds / capacity,
-        leaks: { taskLeases: 0, requestLeases: 0, requestWaiters: 0 },
+        leaks: r.leaks,
         extra: {
           timeBoxSeconds: budgetSeconds,
           calls: r.calls,
@@ -188,7 +199,8 @@ export const scale: Scenario = {
           peakHeapUsedMiB: r.peakHeapUsedMiB,
           memory: r.memory,
           finishedInsideBox: r.completedRun,
-          leaksMeasured: false
+          // In flight when the box closed; `leaks.taskLeases` is what the stopped run still held of them.
+          taskLeasesAtTimeBox: r.taskLeasesAtTimeBox
         }
       })
       return { result, table: resultTable([result]), timeline: r.timeline }
