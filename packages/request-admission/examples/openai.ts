@@ -54,7 +54,7 @@ export const completeAll = (
 /** The controller (your account's concurrency for this model is 32) and the executor over it. */
 export const AdmissionLive = ModelRequestExecutor.layer().pipe(
   Layer.provideMerge(
-    RequestAdmission.layer({ models: [{ provider, model, maxParallelRequests: 32 }], slowStart: true }).pipe(Layer.orDie)
+    RequestAdmission.layer({ models: [{ provider, model, maxParallelRequests: 32 }] }).pipe(Layer.orDie)
   )
 )
 

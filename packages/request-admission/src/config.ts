@@ -54,9 +54,8 @@ export interface RequestAdmissionConfig {
   readonly ceilingProbeBackoff?: boolean | undefined
   /**
    * A fresh resource's first wave is bounded by `slowStartInitialWindow`; its first success opens the limit,
-   * a 429 before any success ends slow start with the decrease (beyond the anchor). Default false (the anchor
-   * starts at the limit); ignored while a `startupRampSeconds` ramp is configured. Worth turning on when every
-   * call is submitted at once; the Sluice scheduler paces its dispatch instead.
+   * a 429 before any success ends slow start with the decrease (beyond the anchor, which starts at the limit).
+   * Default true; ignored while a `startupRampSeconds` ramp is configured.
    */
   readonly slowStart?: boolean | undefined
   /**
@@ -97,7 +96,7 @@ export const defaultConfig = {
   decreaseToInFlight: true,
   halfOpenCooldown: true,
   ceilingProbeBackoff: true,
-  slowStart: false
+  slowStart: true
 } as const
 
 /** The default first slow-start window for a limit: three quarters of it, at least 4. */

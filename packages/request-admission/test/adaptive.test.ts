@@ -174,7 +174,7 @@ describe("probing rarely above a known ceiling", () => {
 })
 
 describe("slow start", () => {
-  it.effect("the first window is three quarters of the limit (at least 4) unless configured", () =>
+  it.effect("by default the first window is three quarters of the limit (at least 4)", () =>
     Effect.gen(function*() {
       const admission = yield* RequestAdmission
       const scope = yield* Scope.make()
@@ -182,7 +182,7 @@ describe("slow start", () => {
       assert.strictEqual((yield* admission.capacity(chat)).limit, 12)
       assert.strictEqual((yield* pressure).slowStartWindow, 12)
       yield* Scope.close(scope, Exit.void)
-    }).pipe(Effect.provide(controller(16, { slowStart: true }))))
+    }).pipe(Effect.provide(controller(16))))
 
   it.effect("admissions start at the configured window; the first success opens the limit", () =>
     Effect.gen(function*() {
@@ -245,10 +245,10 @@ describe("slow start", () => {
       yield* Scope.close(scope, Exit.void)
     }).pipe(Effect.provide(controller(2, { slowStart: true }))))
 
-  it.effect("by default (the anchor's rule) a fresh resource admits up to the limit at once", () =>
+  it.effect("slowStart: false (the anchor's rule) admits up to the limit at once", () =>
     Effect.gen(function*() {
       const scope = yield* Scope.make()
       assert.strictEqual((yield* grab(scope)).length, 16)
       yield* Scope.close(scope, Exit.void)
-    }).pipe(Effect.provide(controller(16))))
+    }).pipe(Effect.provide(controller(16, { slowStart: false }))))
 })
