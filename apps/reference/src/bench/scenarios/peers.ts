@@ -129,7 +129,7 @@ const order: ReadonlyArray<VariantName> = ["sluice", "p-limit", "p-queue", "bott
  * `peers`: `pressure-725` and `hidden-capacity` done by Sluice and by what a TypeScript user would write instead
  * (p-limit, p-queue + p-retry, bottleneck), each variant against its own fresh mock with the same seed and
  * options, in one run. Every peer is given the declared `maxParallelRequests` — exactly what Sluice is given.
- * Each variant first runs a small untimed `pressure-725` (warm-up), then `ctx.rounds` rounds, the order
+ * Each variant first runs `pressure-725` once untimed (warm-up), then `ctx.rounds` rounds, the order
  * reversed from one workload and round to the next; each variant reports its median round.
  */
 export const peers: Scenario = {
@@ -142,10 +142,8 @@ export const peers: Scenario = {
         { name: "hidden-capacity", spec: hiddenCapacitySpec(ctx.tiny ? 40 : 400), criticalPathCalls: 2, capacity: 24 }
       ]
       const rounds = Math.max(1, ctx.rounds ?? 1)
-      if (!ctx.tiny) {
-        const warmUp: Workload = { ...workloads[0]!, name: "warm-up", spec: pressure725Spec(16) }
-        for (const name of order) yield* runVariant(warmUp, name, ctx.placement)
-      }
+      // Warm-up: every variant once through the whole pressure-725 workload, untimed (see rounds.ts).
+      if (!ctx.tiny) for (const name of order) yield* runVariant({ ...workloads[0]!, name: "warm-up" }, name, ctx.placement)
       const runs = new Map<string, Array<{ result: PeerVariantResult; timeline: ReadonlyArray<TimelinePoint> }>>()
       for (let round = 0; round < rounds; round++) {
         for (const [index, workload] of workloads.entries()) {

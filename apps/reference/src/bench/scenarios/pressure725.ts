@@ -76,7 +76,7 @@ export const pressure725: Scenario = {
     Effect.gen(function*() {
       const rows = ctx.tiny ? 16 : 128
       // Untimed warm-up (see rounds.ts), then the measured rounds; the median round is the result.
-      if (!ctx.tiny) yield* runPipelineBench(pressure725Spec(16), ctx.placement)
+      if (!ctx.tiny) yield* runPipelineBench(pressure725Spec(rows), ctx.placement)
       const first = yield* runPipelineBench(pressure725Spec(rows), ctx.placement)
       const rest: Array<PipelineBenchRun> = []
       for (let round = 1; round < (ctx.rounds ?? 1); round++) rest.push(yield* runPipelineBench(pressure725Spec(rows), ctx.placement))
