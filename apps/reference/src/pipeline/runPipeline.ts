@@ -101,7 +101,10 @@ export const runPipeline = Effect.fnUntraced(function*(loaded: LoadedConfig, opt
       requestCapacity: admission,
       resume: { completedRowGroups: dataset.completedRowGroups }
     })
-    const progress = makeProgressState(run.rows, run.rows * columns.length)
+    // Row groups an earlier run completed are skipped by the scheduler; progress starts with their rows done.
+    let rowsResumed = 0
+    for (const id of dataset.completedRowGroups) rowsResumed += Math.max(0, Math.min(run.bufferSize, run.rows - id * run.bufferSize))
+    const progress = makeProgressState(run.rows, (run.rows - rowsResumed) * columns.length, rowsResumed)
     yield* scheduler.events.pipe(
       Stream.runForEach((event) => Effect.sync(() => recordSchedulerEvent(progress, event))),
       Effect.forkScoped({ startImmediately: true })

@@ -21,7 +21,8 @@ export interface ProgressLine {
 
 export const progressLine = (state: ProgressState, elapsedSeconds: number, pressures: ReadonlyArray<RequestPressure>): ProgressLine => {
   const done = rowsDone(state)
-  const rate = elapsedSeconds > 0 ? done / elapsedSeconds : 0
+  // Resumed rows were written by an earlier run: they count as done but not towards this run's speed.
+  const rate = elapsedSeconds > 0 ? (done - state.rowsResumed) / elapsedSeconds : 0
   return {
     done,
     total: state.rowsTotal,

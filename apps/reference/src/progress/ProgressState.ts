@@ -4,14 +4,18 @@ import type { SchedulerEvent } from "@sluice/scheduler"
 /** What the progress display and the benchmark timeline read; fed from scheduler events. */
 export interface ProgressState {
   readonly rowsTotal: number
+  /** Rows an earlier run already wrote (`--resume`): done from the start, not part of this run's rate. */
+  readonly rowsResumed: number
+  /** Cells this run generates: (rows − resumed rows) × columns. */
   readonly cellsTotal: number
   cellsDone: number
   rowsCheckpointed: number
   rowsDropped: number
 }
 
-export const makeProgressState = (rowsTotal: number, cellsTotal: number): ProgressState => ({
+export const makeProgressState = (rowsTotal: number, cellsTotal: number, rowsResumed = 0): ProgressState => ({
   rowsTotal,
+  rowsResumed,
   cellsTotal,
   cellsDone: 0,
   rowsCheckpointed: 0,
@@ -27,9 +31,15 @@ export const recordSchedulerEvent = (state: ProgressState, event: SchedulerEvent
   }
 }
 
-/** Rows done so far, as a fraction of whole rows (cells done ÷ cells per row), never behind what is written. */
-export const rowsDone = (state: ProgressState): number =>
-  Math.max(state.rowsCheckpointed, Math.min(state.rowsTotal, (state.cellsDone / Math.max(1, state.cellsTotal)) * state.rowsTotal))
+/**
+ * Rows done so far: resumed rows, plus this run's rows as a fraction of whole rows (cells done ÷ cells per row),
+ * never behind what this run has written.
+ */
+export const rowsDone = (state: ProgressState): number => {
+  const toGenerate = state.rowsTotal - state.rowsResumed
+  const generated = Math.min(toGenerate, (state.cellsDone / Math.max(1, state.cellsTotal)) * toGenerate)
+  return state.rowsResumed + Math.max(state.rowsCheckpointed, generated)
+}
 
 export interface ProviderLoad {
   readonly provider: string
