@@ -30,6 +30,15 @@ export interface SchedulerStats {
   readonly limitByResource: Readonly<Record<string, number>>
   readonly debtEntries: number
   readonly checkpointedRowGroups: number
+  /**
+   * Progress without subscribing to events (which are only built while someone listens): Σ rows written by
+   * successful tasks (1 per cell task, the surviving rows of a full-column task)…
+   */
+  readonly cellsCompleted: number
+  /** …rows of checkpointed row groups (surviving and dropped)… */
+  readonly checkpointedRows: number
+  /** …and rows dropped so far. */
+  readonly rowsDropped: number
 }
 
 export interface Scheduler<R> {
@@ -40,7 +49,7 @@ export interface Scheduler<R> {
    * before `run`; events are only built while someone subscribes.
    */
   readonly events: Stream.Stream<SchedulerEvent>
-  /** Internal sizes of the current (or last) run. */
+  /** Internal sizes and progress counters of the current (or last) run; cheap enough to poll. */
   readonly stats: Effect.Effect<SchedulerStats>
 }
 
@@ -57,7 +66,10 @@ const emptyStats: SchedulerStats = {
   leasedByResource: {},
   limitByResource: {},
   debtEntries: 0,
-  checkpointedRowGroups: 0
+  checkpointedRowGroups: 0,
+  cellsCompleted: 0,
+  checkpointedRows: 0,
+  rowsDropped: 0
 }
 
 const statsOf = <R>(state: RunState<R>): SchedulerStats => {
@@ -81,7 +93,10 @@ const statsOf = <R>(state: RunState<R>): SchedulerStats => {
     leasedByResource,
     limitByResource,
     debtEntries: state.ledger.debtEntries(),
-    checkpointedRowGroups: state.checkpointed
+    checkpointedRowGroups: state.checkpointed,
+    cellsCompleted: state.cellsCompleted,
+    checkpointedRows: state.checkpointedRows,
+    rowsDropped: state.droppedRows.length
   }
 }
 

@@ -175,9 +175,9 @@ describe("basics", () => {
       assert.strictEqual(events.at(-1)!.type, "scheduler_job_completed")
     }))
 
-  it.effect("a full column sees its row group's dataset rows; task_completed counts the rows a task wrote", () =>
+  it.effect("a full column sees its row group's dataset rows; task_completed and stats count the rows a task wrote", () =>
     Effect.gen(function*() {
-      const { events, written } = yield* runTest({
+      const { events, scheduler, written } = yield* runTest({
         rows: 10,
         bufferSize: 4,
         columns: [
@@ -195,5 +195,7 @@ describe("basics", () => {
         events.flatMap((e) => (e.type === "task_completed" && e.column === column ? [e.rows] : [])).sort()
       assert.deepStrictEqual(rowsOf("id"), [2, 4, 4])
       assert.deepStrictEqual(rowsOf("twice"), Array.from({ length: 10 }, () => 1))
+      // The same progress, polled instead of subscribed: 10 rows of `id` (3 tasks) + 10 cells of `twice`.
+      assert.deepInclude(yield* scheduler.stats, { cellsCompleted: 20, checkpointedRows: 10, rowsDropped: 0 })
     }))
 })

@@ -1,12 +1,12 @@
 import { ModelRequestExecutor, RequestAdmission, type RequestPressure } from "@sluice/request-admission"
 import { resolveScheduling, type SchedulingMetadata } from "@sluice/resolver"
 import { makeScheduler } from "@sluice/scheduler"
-import { Clock, Effect, Layer, Schedule, Stream } from "effect"
+import { Clock, Effect, Layer, Schedule } from "effect"
 import { OpenAiClientLayer } from "../client/index.js"
 import { buildColumns } from "../columns/buildColumns.js"
 import type { LoadedConfig } from "../config/loadConfig.js"
 import { openDatasetDirectory } from "../output/DatasetDirectory.js"
-import { makeProgressState, type ProgressState, recordSchedulerEvent } from "../progress/ProgressState.js"
+import { makeProgressState, progressFromStats, type ProgressState } from "../progress/ProgressState.js"
 import { type ProgressMode, reportProgress } from "../progress/ProgressReporter.js"
 import { columnScheduling } from "./columnScheduling.js"
 import { liveGatewayLayer } from "./liveGateway.js"
@@ -104,17 +104,14 @@ export const runPipeline = Effect.fnUntraced(function*(loaded: LoadedConfig, opt
     // Row groups an earlier run completed are skipped by the scheduler; progress starts with their rows done.
     let rowsResumed = 0
     for (const id of dataset.completedRowGroups) rowsResumed += Math.max(0, Math.min(run.bufferSize, run.rows - id * run.bufferSize))
-    const progress = makeProgressState(run.rows, (run.rows - rowsResumed) * columns.length, rowsResumed)
-    yield* scheduler.events.pipe(
-      Stream.runForEach((event) => Effect.sync(() => recordSchedulerEvent(progress, event))),
-      Effect.forkScoped({ startImmediately: true })
-    )
+    const start = makeProgressState(run.rows, (run.rows - rowsResumed) * columns.length, rowsResumed)
+    const progress = Effect.map(scheduler.stats, (stats) => progressFromStats(start, stats))
     yield* reportProgress(options.progress, progress, admission.pressures)
     if (options.onSample !== undefined) {
       const onSample = options.onSample
       yield* Effect.gen(function*() {
         const atMillis = yield* Clock.currentTimeMillis
-        onSample({ atMillis, progress, pressures: yield* admission.pressures })
+        onSample({ atMillis, progress: yield* progress, pressures: yield* admission.pressures })
       }).pipe(Effect.repeat(Schedule.spaced(options.sampleEveryMs ?? 100)), Effect.forkScoped)
     }
 

@@ -42,14 +42,15 @@ export const formatPlainLine = (line: ProgressLine, elapsedSeconds: number): str
  */
 export const reportProgress = Effect.fnUntraced(function*(
   mode: ProgressMode,
-  state: ProgressState,
+  progress: Effect.Effect<ProgressState>,
   pressures: Effect.Effect<ReadonlyArray<RequestPressure>>
 ) {
   if (mode === "off") return
   const started = yield* Clock.currentTimeMillis
+  const rowsTotal = (yield* progress).rowsTotal
   const sample = Effect.gen(function*() {
     const elapsed = ((yield* Clock.currentTimeMillis) - started) / 1000
-    return { elapsed, line: progressLine(state, elapsed, yield* pressures) }
+    return { elapsed, line: progressLine(yield* progress, elapsed, yield* pressures) }
   })
   if (mode === "lines") {
     const print = sample.pipe(Effect.flatMap(({ elapsed, line }) => Console.error(formatPlainLine(line, elapsed))))
@@ -63,7 +64,7 @@ export const reportProgress = Effect.fnUntraced(function*(
     hideCursor: true,
     clearOnComplete: false
   }, Presets.shades_classic)
-  bar.start(state.rowsTotal, 0, { rate: "0.0", etaText: "--", loads: "" })
+  bar.start(rowsTotal, 0, { rate: "0.0", etaText: "--", loads: "" })
   const update = sample.pipe(Effect.map(({ line }) =>
     bar.update(Math.floor(line.done), { rate: line.rate.toFixed(1), etaText: formatDuration(line.eta), loads: line.loads })
   ))

@@ -1,16 +1,22 @@
 import type { RequestPressure } from "@sluice/request-admission"
-import type { SchedulerEvent } from "@sluice/scheduler"
+import type { SchedulerStats } from "@sluice/scheduler"
 
-/** What the progress display and the benchmark timeline read; fed from scheduler events. */
+/**
+ * What the progress display and the benchmark timeline read: a snapshot of the scheduler's progress counters
+ * (`scheduler.stats`, polled). Polling rather than subscribing to scheduler events keeps the run on the
+ * scheduler's no-listener path: no event is built for a display that samples a few times a second.
+ */
 export interface ProgressState {
   readonly rowsTotal: number
   /** Rows an earlier run already wrote (`--resume`): done from the start, not part of this run's rate. */
   readonly rowsResumed: number
   /** Cells this run generates: (rows − resumed rows) × columns. */
   readonly cellsTotal: number
-  cellsDone: number
-  rowsCheckpointed: number
-  rowsDropped: number
+  /** Cells written by successful tasks (a full-column task, e.g. a sampler, writes a whole row group's). */
+  readonly cellsDone: number
+  /** Rows of checkpointed row groups, surviving and dropped. */
+  readonly rowsCheckpointed: number
+  readonly rowsDropped: number
 }
 
 export const makeProgressState = (rowsTotal: number, cellsTotal: number, rowsResumed = 0): ProgressState => ({
@@ -22,14 +28,16 @@ export const makeProgressState = (rowsTotal: number, cellsTotal: number, rowsRes
   rowsDropped: 0
 })
 
-export const recordSchedulerEvent = (state: ProgressState, event: SchedulerEvent): void => {
-  // A full-column task (the samplers) completes a whole row group's cells at once.
-  if (event.type === "task_completed" && event.outcome === "success") state.cellsDone += event.rows
-  else if (event.type === "row_group_checkpointed") {
-    state.rowsCheckpointed += event.size
-    state.rowsDropped += event.droppedRows
-  }
-}
+/** The progress of `start` after the run's counters reached `stats`. */
+export const progressFromStats = (
+  start: ProgressState,
+  stats: Pick<SchedulerStats, "cellsCompleted" | "checkpointedRows" | "rowsDropped">
+): ProgressState => ({
+  ...start,
+  cellsDone: stats.cellsCompleted,
+  rowsCheckpointed: stats.checkpointedRows,
+  rowsDropped: stats.rowsDropped
+})
 
 /**
  * Rows done so far: resumed rows, plus this run's rows as a fraction of whole rows (cells done ÷ cells per row),

@@ -14,7 +14,7 @@ import { buildColumns } from "../../src/columns/buildColumns.js"
 import { ModelGateway } from "../../src/columns/ModelGateway.js"
 import { cellRandom, sampleCategory, sampleUniform, sampleUuid } from "../../src/columns/samplers.js"
 import { type LoadedConfig, resolveConfig } from "../../src/config/loadConfig.js"
-import { makeProgressState, recordSchedulerEvent, rowsDone } from "../../src/progress/ProgressState.js"
+import { makeProgressState, progressFromStats, rowsDone } from "../../src/progress/ProgressState.js"
 
 // Whole scheduler runs over several row groups (10 rows in groups of 4, 4, 2): the full-column samplers must write
 // exactly what the former one-task-per-row samplers wrote, fresh, resumed, and with rows dropped.
@@ -69,15 +69,15 @@ const run = (columns: ReadonlyArray<Column<ModelGateway>>, options: SchedulerOpt
       bufferSize,
       sink: { write: (checkpoint) => Effect.sync(() => void written.push(checkpoint)) }
     }, { earlyShutdown: false, ...options })
-    // As runPipeline does: the progress state is fed from the event stream, subscribed before the run.
-    const progress = makeProgressState(rows, rows * columns.length)
     const events: Array<SchedulerEvent> = []
     const listener = yield* scheduler.events.pipe(
-      Stream.runForEach((event) => Effect.sync(() => (events.push(event), recordSchedulerEvent(progress, event)))),
+      Stream.runForEach((event) => Effect.sync(() => void events.push(event))),
       Effect.forkScoped({ startImmediately: true })
     )
     const result = yield* scheduler.run
     yield* Fiber.join(listener)
+    // As runPipeline does: progress is the scheduler's counters, read from its stats.
+    const progress = progressFromStats(makeProgressState(rows, rows * columns.length), yield* scheduler.stats)
     return { written, result, progress, events }
   }).pipe(Effect.provideService(ModelGateway, { complete: () => Effect.die("samplers never call a model") }))
 

@@ -77,6 +77,10 @@ export class RunState<R> {
   rowsCompleted = 0
   rowsResumed = 0
   checkpointed = 0
+  /** Rows of checkpointed row groups, surviving and dropped. */
+  checkpointedRows = 0
+  /** Σ rows written by successful tasks (1 per cell task, the surviving rows of a full-column task). */
+  cellsCompleted = 0
   maxRequestWaiters = 0
   shutdown = false
   /** Messages to log (preserve deadlines), drained by the dispatcher. */
@@ -311,6 +315,7 @@ export class RunState<R> {
     if (failure === undefined && defect === undefined) {
       this.end(task, rg)
       this.count("success")
+      this.cellsCompleted += rows
       this.window.record(false)
       if (this.listening()) this.publish({ type: "task_completed", at: now, taskId: task.id, column, outcome: "success", rows })
       if (task.rowIndex >= 0) rg.completeCell(task.generator, task.rowIndex, (g, r) => this.offer(rg, g, r))
@@ -557,6 +562,7 @@ export class RunState<R> {
     const surviving = rg.size - rg.droppedCount
     this.rowsCompleted += surviving
     this.checkpointed++
+    this.checkpointedRows += rg.size
     if (this.listening()) {
       this.publish({
         type: "row_group_checkpointed",
