@@ -39,8 +39,6 @@ export interface TimelinePoint {
   readonly providers: Readonly<Record<string, { readonly inFlight: number; readonly limit: number }>>
 }
 
-export const noLeaks = { taskLeases: 0, requestLeases: 0, requestWaiters: 0 } as const
-
 export const round3 = (x: number): number => Math.round(x * 1000) / 1000
 
 /** Fills `ratioToIdeal` and rounds the timings; every scenario builds its result through this. */
