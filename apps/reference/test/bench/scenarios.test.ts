@@ -47,6 +47,15 @@ describe("bench scenarios (tiny)", () => {
       assert.isAbove(timeline.length, 0)
     }), 30_000)
 
+  it.live("dag-shapes draws Sluice's runs end to end, one series per shape and provider", () =>
+    Effect.gen(function*() {
+      const { result, timeline } = yield* run("dag-shapes")
+      assertShape(result as BenchResult)
+      assert.isAbove(timeline.length, 0)
+      const series = new Set(timeline.flatMap((p) => Object.keys(p.providers)))
+      assert.isTrue([...series].every((name) => name.startsWith("narrow/")), [...series].join(", "))
+    }), 30_000)
+
   it.live("heavy-root reports the peer p95 on virtual time", () =>
     Effect.gen(function*() {
       const r = (yield* run("heavy-root")).result as BenchResult

@@ -1,6 +1,6 @@
 import { Effect } from "effect"
 import { cpuSplitLabel } from "../BenchCpus.js"
-import { benchResult } from "../BenchResult.js"
+import { benchResult, type TimelinePoint } from "../BenchResult.js"
 import { idealSeconds } from "../ideal.js"
 import { markdownTable } from "../markdown.js"
 import { BenchError, type MockPlacement, startMockEndpoint } from "../mockHost.js"
@@ -109,9 +109,16 @@ export const dagShapes: Scenario = {
       const perShape: Array<Record<string, number | string>> = []
       let totals = { rows: 0, completed: 0, dropped: 0, admissionTimeouts: 0, waiters: 0, elapsed: 0, ideal: 0 }
       let leaks = { taskLeases: 0, requestLeases: 0, requestWaiters: 0 }
+      // One SVG for all shapes: Sluice's runs laid end to end, one series per shape and provider.
+      const timeline: Array<TimelinePoint> = []
       for (const shape of ctx.tiny ? shapes.slice(0, 1) : shapes) {
         const spec = shapeSpec(shape, ctx.tiny ? 4 : rows)
         const run = yield* runPipelineBench(spec, ctx.placement)
+        const offset = totals.elapsed
+        for (const p of run.timeline) {
+          const providers = Object.fromEntries(Object.entries(p.providers).map(([provider, v]) => [`${shape.name}/${provider}`, v]))
+          timeline.push({ atSeconds: offset + p.atSeconds, rowsDone: totals.completed + p.rowsDone, providers })
+        }
         const base = yield* baseline(shape, spec, ctx.tiny ? 4 : rows, ctx.placement)
         const ideal = idealSeconds({
           endpoints: run.providers.map((p) => ({ busySeconds: p.drawn.busySeconds, calls: p.drawn.admitted, maxParallelRequests: 16, capacity: 16 })),
@@ -159,6 +166,6 @@ export const dagShapes: Scenario = {
         ["shape", "sluice s", "column-by-column s", "speedup", "anchor speedup", "ideal s", "× ideal"],
         perShape.map((p) => [p["shape"], p["sluiceSeconds"], p["columnByColumnSeconds"], p["speedup"], p["anchorSpeedup"], p["idealSeconds"], p["ratioToIdeal"]])
       )
-      return { result, table, timeline: [] }
+      return { result, table, timeline }
     })
 }
