@@ -14,6 +14,12 @@ describe("scenarios", () => {
       assert.isAtMost(bounded.wallSeconds, 34.0)
       assert.isAtMost(bounded.peerWaitSeconds.p95, 12.4)
       assert.strictEqual(bounded.maxModelTasksInFlight, 8)
+      // The plotted series: never above the 8 slots, the peer group gets slots while the heavy one still has work,
+      // and the run ends with every heavy task done and nothing in flight.
+      assert.isTrue(bounded.inFlight.every((p) => p.hot + p.peer <= 8))
+      assert.isTrue(bounded.inFlight.some((p) => p.peer > 0 && p.hot > 0))
+      assert.deepInclude(bounded.inFlight.at(-1)!, { hot: 0, peer: 0, hotDone: 512 })
+      assert.closeTo(bounded.inFlight.at(-1)!.atSeconds, bounded.wallSeconds, 0.001)
       // Strict-fair is work-conserving but starves the late peer (the anchor's 33.6 s / 33.45 s).
       assert.strictEqual(strict.wallSeconds, 33.6)
       assert.isAbove(strict.peerWaitSeconds.p95, 30)

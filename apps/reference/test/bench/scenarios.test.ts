@@ -58,9 +58,13 @@ describe("bench scenarios (tiny)", () => {
 
   it.live("heavy-root reports the peer p95 on virtual time", () =>
     Effect.gen(function*() {
-      const r = (yield* run("heavy-root")).result as BenchResult
+      const { result, timeline } = yield* run("heavy-root")
+      const r = result as BenchResult
       assertShape(r)
       assert.isNumber(r.extra["peerP95Seconds"])
+      // Plotted on virtual seconds: both groups' tasks in flight against the 8 shared slots.
+      assert.deepStrictEqual(Object.keys(timeline.at(-1)!.providers), ["heavy (weight 4)", "peer (weight 1)"])
+      assert.strictEqual(timeline.at(-1)!.rowsDone, 32)
     }), 30_000)
 
   it.live("scale reports its memory curve (RSS and V8 heap) beside peak RSS", () =>

@@ -26,6 +26,10 @@ export interface HeavyRootReport {
   readonly ratio: number
   readonly peerWaitSeconds: { readonly first: number; readonly p50: number; readonly p95: number; readonly max: number }
   readonly maxModelTasksInFlight: number
+  /** Model tasks in flight per group, one point per change, on the scenario's virtual clock (for plots). */
+  readonly inFlight: ReadonlyArray<
+    { readonly atSeconds: number; readonly hot: number; readonly peer: number; readonly hotDone: number }
+  >
   readonly rowsCompleted: number
   /**
    * What is still held once the run has returned (all zero unless something leaked): the scheduler's task leases.
@@ -58,11 +62,19 @@ export const heavyRoot = (
   const waits: Array<number> = []
   let modelActive = 0
   let maxModelActive = 0
-  const busy = (ms: number) =>
-    Effect.sync(() => {
-      modelActive++
+  const active = { hot: 0, peer: 0 }
+  let hotDone = 0
+  const inFlight: Array<{ atSeconds: number; hot: number; peer: number; hotDone: number }> = []
+  const change = (group: "hot" | "peer", delta: number) =>
+    Effect.map(Clock.currentTimeMillis, (now) => {
+      active[group] += delta
+      modelActive += delta
       maxModelActive = Math.max(maxModelActive, modelActive)
-    }).pipe(Effect.andThen(Effect.sleep(ms)), Effect.ensuring(Effect.sync(() => modelActive--)))
+      if (group === "hot" && delta < 0) hotDone++
+      inFlight.push({ atSeconds: now / 1000, hot: active.hot, peer: active.peer, hotDone })
+    })
+  const busy = (ms: number, group: "hot" | "peer") =>
+    change(group, 1).pipe(Effect.andThen(Effect.sleep(ms)), Effect.ensuring(change(group, -1)))
   const job = Effect.gen(function*() {
     const scheduler = yield* makeScheduler({
       rows,
@@ -74,7 +86,7 @@ export const heavyRoot = (
           strategy: "cell",
           scheduling: customModelMetadata("bench", "hot", "v1", options.hotWeight ?? 4),
           generate: ({ rowIndex }) =>
-            rowIndex < hotTasks ? busy(hotMs).pipe(Effect.as({ hot: 1 })) : Effect.succeed({ hot: 0 })
+            rowIndex < hotTasks ? busy(hotMs, "hot").pipe(Effect.as({ hot: 1 })) : Effect.succeed({ hot: 0 })
         },
         {
           name: "gate",
@@ -90,7 +102,7 @@ export const heavyRoot = (
           generate: ({ rowIndex }) =>
             rowIndex >= peerTasks ? Effect.succeed({ peer: 0 }) : Clock.currentTimeMillis.pipe(
               Effect.tap((now) => Effect.sync(() => waits.push(now - readyMs))),
-              Effect.andThen(busy(peerMs)),
+              Effect.andThen(busy(peerMs, "peer")),
               Effect.as({ peer: 1 })
             )
         }
@@ -116,6 +128,7 @@ export const heavyRoot = (
         max: Math.max(...waits) / 1000
       },
       maxModelTasksInFlight: maxModelActive,
+      inFlight,
       rowsCompleted: result.rowsCompleted,
       leaks: { taskLeases, requestLeases: 0, requestWaiters: 0 }
     }

@@ -41,8 +41,14 @@ export const heavyRoot: Scenario = {
           anchorPeerP95Seconds: 12.4
         }
       })
-      // Virtual time: no wall-clock timeline to plot beyond start and end.
-      const timeline: ReadonlyArray<TimelinePoint> = []
+      // Virtual seconds: each group's model tasks in flight against the 8 shared slots; a row is done with its
+      // heavy task (the peers finish long before).
+      const capacity = 8
+      const timeline: ReadonlyArray<TimelinePoint> = report.inFlight.map((p) => ({
+        atSeconds: p.atSeconds,
+        rowsDone: p.hotDone,
+        providers: { "heavy (weight 4)": { inFlight: p.hot, limit: capacity }, "peer (weight 1)": { inFlight: p.peer, limit: capacity } }
+      }))
       return { result, table: resultTable([result]), timeline }
     })
 }
