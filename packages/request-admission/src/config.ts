@@ -64,6 +64,15 @@ export interface RequestAdmissionConfig {
    * while a correct declaration loses well under one round trip of capacity.
    */
   readonly slowStartInitialWindow?: number | undefined
+  /**
+   * How long a full first wave must draw no 429 before the rest of the limit opens, without waiting for
+   * the first answer. A provider turns an over-limit request away at once (a rejection costs it no
+   * generation), so rejections come back within a round trip while answers take the generation time:
+   * a quiet first wave shows the declared limit fits. `null` waits for the first answer. Default 0.02 —
+   * a loopback or in-region round trip with room to spare; raise it to about one round trip for a
+   * distant provider whose declared limit you doubt.
+   */
+  readonly slowStartProbeSeconds?: number | null | undefined
 }
 
 export interface ResolvedConfig {
@@ -83,6 +92,8 @@ export interface ResolvedConfig {
   readonly slowStart: boolean
   /** `undefined`: `defaultSlowStartWindow(limit)`. */
   readonly slowStartInitialWindow: number | undefined
+  /** `null`: the first wave opens at the first answer only. */
+  readonly slowStartProbeMs: number | null
 }
 
 export const defaultConfig = {
@@ -96,7 +107,8 @@ export const defaultConfig = {
   decreaseToInFlight: true,
   halfOpenCooldown: true,
   ceilingProbeBackoff: true,
-  slowStart: true
+  slowStart: true,
+  slowStartProbeSeconds: 0.02
 } as const
 
 /** The default first slow-start window for a limit: three quarters of it, at least 4. */
@@ -126,6 +138,9 @@ export const resolveConfig = Effect.fnUntraced(function*(config: RequestAdmissio
     : config.queueWaitTimeoutSeconds
   const buffer = config.eventBufferSize ?? defaultConfig.eventBufferSize
   const slowStartWindow = config.slowStartInitialWindow
+  const probe = config.slowStartProbeSeconds === undefined
+    ? defaultConfig.slowStartProbeSeconds
+    : config.slowStartProbeSeconds
   if (!(cooldownSeconds > 0 && Number.isFinite(cooldownSeconds))) {
     return yield* fail("cooldownSeconds", "must be a finite number > 0")
   }
@@ -137,6 +152,9 @@ export const resolveConfig = Effect.fnUntraced(function*(config: RequestAdmissio
   if (!positiveInt(buffer)) return yield* fail("eventBufferSize", "must be an integer ≥ 1")
   if (slowStartWindow !== undefined && !positiveInt(slowStartWindow)) {
     return yield* fail("slowStartInitialWindow", "must be an integer ≥ 1")
+  }
+  if (probe !== null && !(probe >= 0 && Number.isFinite(probe))) {
+    return yield* fail("slowStartProbeSeconds", "must be a finite number ≥ 0 or null")
   }
   const models = config.models ?? []
   for (let i = 0; i < models.length; i++) {
@@ -159,7 +177,8 @@ export const resolveConfig = Effect.fnUntraced(function*(config: RequestAdmissio
     halfOpenCooldown: config.halfOpenCooldown ?? defaultConfig.halfOpenCooldown,
     ceilingProbeBackoff: config.ceilingProbeBackoff ?? defaultConfig.ceilingProbeBackoff,
     slowStart: (config.slowStart ?? defaultConfig.slowStart) && ramp === 0,
-    slowStartInitialWindow: slowStartWindow
+    slowStartInitialWindow: slowStartWindow,
+    slowStartProbeMs: probe === null ? null : probe * 1000
   }
   return resolved
 })

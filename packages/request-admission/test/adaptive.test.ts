@@ -3,7 +3,7 @@
  * the anchor's rules (the old numbers are in the comments).
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Fiber, Scope, Stream } from "effect"
+import { Effect, Exit, Fiber, Layer, Scope, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import { ReleaseOutcome, RequestAdmission, type RequestLease } from "../src/index.js"
 import { chat, controller, forkNow, leaks, recordEvents, settle } from "./helpers.js"
@@ -244,6 +244,78 @@ describe("slow start", () => {
       assert.strictEqual((yield* grab(scope)).length, 2, "window 3 with 1 in flight")
       yield* Scope.close(scope, Exit.void)
     }).pipe(Effect.provide(controller(2, { slowStart: true }))))
+
+  it.effect("a first wave that draws no 429 for slowStartProbeSeconds opens the limit before any answer", () =>
+    Effect.gen(function*() {
+      const admission = yield* RequestAdmission
+      const scope = yield* Scope.make()
+      assert.strictEqual((yield* grab(scope)).length, 4)
+      // A caller already waiting behind the full wave is served the moment it opens.
+      const waiting = yield* forkNow(admission.acquire({ resource: chat }).pipe(Scope.provide(scope)))
+      yield* TestClock.adjust("19 millis")
+      assert.strictEqual((yield* pressure).slowStartWindow, 4, "not before the probe period ends")
+      assert.isUndefined(waiting.pollUnsafe())
+      yield* TestClock.adjust("1 millis")
+      yield* settle
+      const served = waiting.pollUnsafe()
+      assert.isTrue(served !== undefined && Exit.isSuccess(served), "the waiter got the first opened slot")
+      const p = yield* pressure
+      assert.isNull(p.slowStartWindow)
+      assert.strictEqual(p.currentLimit, 16)
+      assert.strictEqual((yield* grab(scope)).length, 11, "16 with 5 in flight")
+      yield* Scope.close(scope, Exit.void)
+      assert.deepStrictEqual(yield* leaks, { activeLeases: 0, waiters: 0 })
+    }).pipe(Effect.provide(controller(16, { slowStartInitialWindow: 4 }))))
+
+  it.effect("a 429 within the probe period keeps the first wave from opening", () =>
+    Effect.gen(function*() {
+      const admission = yield* RequestAdmission
+      const scope = yield* Scope.make()
+      const first = yield* grab(scope)
+      yield* TestClock.adjust("5 millis")
+      yield* admission.release(first[0]!, ReleaseOutcome.rateLimited(1))
+      yield* TestClock.adjust("1 second")
+      const p = yield* pressure
+      assert.strictEqual(p.currentLimit, 3, "the decrease stands: 16 × 0.75, clamped to the 3 in flight")
+      assert.strictEqual((yield* grab(scope)).length, 0)
+      yield* Scope.close(scope, Exit.void)
+    }).pipe(Effect.provide(controller(16, { slowStartInitialWindow: 4, slowStartProbeSeconds: 0.02 }))))
+
+  it.effect("slowStartProbeSeconds: null waits for the first answer however long it takes", () =>
+    Effect.gen(function*() {
+      const admission = yield* RequestAdmission
+      const scope = yield* Scope.make()
+      const first = yield* grab(scope)
+      yield* TestClock.adjust("10 seconds")
+      assert.strictEqual((yield* pressure).slowStartWindow, 4)
+      assert.strictEqual((yield* grab(scope)).length, 0)
+      yield* admission.release(first[0]!, ReleaseOutcome.success)
+      assert.strictEqual((yield* grab(scope)).length, 13)
+      yield* Scope.close(scope, Exit.void)
+    }).pipe(Effect.provide(controller(16, { slowStartInitialWindow: 4, slowStartProbeSeconds: null }))))
+
+  it.effect("the probe period counts from the moment the wave is full, not from the first admission", () =>
+    Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const early = yield* grab(scope, 3)
+      yield* TestClock.adjust("1 second")
+      assert.strictEqual((yield* grab(scope)).length, 1, "the fourth lease fills the wave")
+      yield* TestClock.adjust("19 millis")
+      assert.strictEqual((yield* grab(scope)).length, 0)
+      yield* TestClock.adjust("1 millis")
+      assert.strictEqual((yield* grab(scope)).length, 12)
+      assert.strictEqual(early.length, 3)
+      yield* Scope.close(scope, Exit.void)
+    }).pipe(Effect.provide(controller(16, { slowStartInitialWindow: 4 }))))
+
+  it.effect("a negative or infinite slowStartProbeSeconds is a config error naming the field", () =>
+    Effect.gen(function*() {
+      for (const bad of [-0.01, Infinity, Number.NaN]) {
+        const error = yield* Effect.flip(Layer.build(RequestAdmission.layer({ slowStartProbeSeconds: bad })))
+        assert.strictEqual(error._tag, "RequestAdmissionConfigError")
+        assert.strictEqual(error.field, "slowStartProbeSeconds")
+      }
+    }).pipe(Effect.scoped))
 
   it.effect("slowStart: false (the anchor's rule) admits up to the limit at once", () =>
     Effect.gen(function*() {

@@ -165,6 +165,34 @@ const limitLowered = (
   work.resize(domain)
 }
 
+/**
+ * A fresh resource's first wave is all in flight: unless a 429 comes back first, the rest of the limit opens
+ * `slowStartProbeMs` later (on the domain's timer), or at the first answer if that is earlier.
+ */
+export const onFirstWaveFull = (work: Work, domain: Domain, now: number): void => {
+  const probe = work.config.slowStartProbeMs
+  if (probe === null || domain.firstWaveOpensAt !== Infinity) return
+  domain.firstWaveOpensAt = now + probe
+  work.ensureTimer(domain, domain.firstWaveOpensAt)
+}
+
+/** The first wave drew no 429 for the probe period: the declared limit opens. Returns true if it did. */
+export const openFirstWaveIfDue = (work: Work, domain: Domain, now: number): boolean => {
+  if (!domain.firstWave || !domain.slowStart || now < domain.firstWaveOpensAt) return false
+  openFirstWave(work, domain, now)
+  return true
+}
+
+/** When the first wave opens (ms), for the domain's timer; Infinity when it is not waiting to. */
+export const firstWaveOpensAt = (domain: Domain): number =>
+  domain.firstWave && domain.slowStart ? domain.firstWaveOpensAt : Infinity
+
+const openFirstWave = (work: Work, domain: Domain, now: number): void => {
+  domain.slowStart = false
+  domain.firstWave = false
+  work.limitChanged(domain, now)
+}
+
 const onSuccess = (work: Work, domain: Domain, now: number) => {
   const config = work.config
   const outbox = work.outbox
@@ -180,14 +208,13 @@ const onSuccess = (work: Work, domain: Domain, now: number) => {
     if (domain.firstWave) {
       // A fresh resource's first answer opens the declared limit: an endpoint that serves less than the
       // first wave has already said so with 429s, which come back faster than answers and end slow start.
-      domain.slowStart = false
-      domain.firstWave = false
+      openFirstWave(work, domain, now)
     } else {
       // After a cap raise: one more admission per success, so the window doubles per round trip.
       domain.window++
       if (domain.window >= domain.currentLimit) domain.slowStart = false
+      work.limitChanged(domain, now)
     }
-    work.limitChanged(domain, now)
   }
   if (now < domain.blockedUntil) return
   domain.consecutiveRateLimits = 0

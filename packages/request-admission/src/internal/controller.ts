@@ -73,15 +73,17 @@ export const makeController = Effect.fnUntraced(function*(config: ResolvedConfig
       releaseBoth(domain)
       return Effect.fail(new Shutdown({ resource: item.resource }))
     }
-    // A cooldown may have begun while the permits were being taken; the clock is read only if one exists.
-    const now = domain.blockedUntil === 0 && !outbox.listening() ? 0 : nowOf(fiber)
+    // A cooldown may have begun while the permits were being taken; the clock is read only if one exists
+    // (or for the first wave, whose end may be timed).
+    const now = domain.blockedUntil === 0 && !domain.firstWave && !outbox.listening() ? 0 : nowOf(fiber)
     if (isClosed(domain, now)) {
       releaseBoth(domain)
       return queueLater(pool, domain, item, restore)
     }
     const lease = admit(core, domain, item, groupOf(item, domain), now, 0, false)
     outbox.schedule(fiber)
-    return Effect.succeed(lease)
+    // Admitting the last lease of a first wave starts its timer.
+    return work.pending ? Effect.as(settle, lease) : Effect.succeed(lease)
   }
 
   /** Takes both permits at once, or queues (or fails a zero timeout) when they are not free. */
@@ -103,7 +105,7 @@ export const makeController = Effect.fnUntraced(function*(config: ResolvedConfig
     if (pool === undefined || pool.queued !== 0) return undefined
     const domain = findDomain(pool, item.resource)
     if (domain === undefined || domain.blockedUntil !== 0 || domain.rampActive || takeBoth(domain) !== 0) return undefined
-    const lease = admit(core, domain, item, groupOf(item, domain), outbox.listening() ? nowOf(fiber) : 0, 0, false)
+    const lease = admit(core, domain, item, groupOf(item, domain), outbox.listening() || domain.firstWave ? nowOf(fiber) : 0, 0, false)
     outbox.schedule(fiber)
     return lease
   }
@@ -187,7 +189,7 @@ export const makeController = Effect.fnUntraced(function*(config: ResolvedConfig
           }
           const lease = admit(core, domain, item, groupOf(item, domain), now, 0, false)
           outbox.schedule(fiber)
-          return Effect.succeed(lease)
+          return work.pending ? Effect.as(settle, lease) : Effect.succeed(lease)
         })
       )
     })
@@ -201,9 +203,11 @@ export const makeController = Effect.fnUntraced(function*(config: ResolvedConfig
     Effect.uninterruptibleMask((restore) =>
       Effect.withFiber((fiber) => {
         const lease = admitNow(fiber, item)
-        return lease !== undefined
-          ? useLease(fiber, lease, use, restore)
-          : Effect.flatMap(acquireStep(fiber, item, restore), (lease) => useLease(fiber, lease as LeaseImpl, use, restore))
+        if (lease === undefined) {
+          return Effect.flatMap(acquireStep(fiber, item, restore), (lease) => useLease(fiber, lease as LeaseImpl, use, restore))
+        }
+        // Admitting the last lease of a first wave starts its timer.
+        return work.pending ? Effect.andThen(settle, useLease(fiber, lease, use, restore)) : useLease(fiber, lease, use, restore)
       })
     )
 

@@ -6,7 +6,7 @@ import type { RequestResourceKey } from "@sluice/scheduling-resources"
 import { Effect, Exit, type Fiber } from "effect"
 import type { RequestAdmissionItem, RequestLease } from "../RequestLease.js"
 import { ReleaseOutcome, type ReleaseResult } from "../ReleaseOutcome.js"
-import { onAdmitted, onRelease } from "./aimd.js"
+import { onAdmitted, onFirstWaveFull, onRelease } from "./aimd.js"
 import type { Core } from "./core.js"
 import { type Domain, releaseBoth } from "./state.js"
 import { nowOf } from "./timers.js"
@@ -45,6 +45,8 @@ export const admit = (
   core.activeLeases++
   const lease = new LeaseImpl(++core.leaseSeq, item.resource, group, domain.currentLimit, waitedMs, domain, core.owner)
   if (domain.halfOpen) onAdmitted(core.work, domain, lease.id, now)
+  // `now` is the real clock here whenever the first wave runs (callers read it for it).
+  if (domain.firstWave && domain.slowStart && domain.inFlight >= domain.window) onFirstWaveFull(core.work, domain, now)
   const outbox = core.outbox
   if (outbox.listening()) {
     if (queued) {
@@ -130,7 +132,8 @@ export const makeRelease = (core: Core, settleNow: () => Effect.Effect<void> | u
     }
     core.pumpNow(pool, fiber)
     outbox.schedule(fiber)
-    return undefined
+    // A waiter the pump admitted may have filled a first wave, whose timer is still to start.
+    return work.pending ? settleNow() : undefined
   }
 
   /** Releases an active lease (a released one is left alone: callers decide whether that is a duplicate). */

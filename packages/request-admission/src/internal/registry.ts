@@ -38,6 +38,7 @@ const createDomain = (core: Core, pool: Pool, resource: RequestResourceKey, now:
     slowStart,
     window,
     firstWave: slowStart,
+    firstWaveOpensAt: Infinity,
     timerRunning: false,
     timerEpoch: 0,
     timerWakeAt: 0,

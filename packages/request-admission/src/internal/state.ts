@@ -68,6 +68,8 @@ export interface Domain {
    * cap raise grows by one per success instead.
    */
   firstWave: boolean
+  /** Clock ms at which a full first wave opens if no 429 came back (Infinity: not full yet, or no probe). */
+  firstWaveOpensAt: number
   timerRunning: boolean
   /** Identifies the current timer fiber (an older one that wakes up stops); its wake-up time. */
   timerEpoch: number

@@ -1,10 +1,11 @@
 /**
  * Running what synchronous steps left in `Work`: permit resizes (before any pump, so a decrease
  * never over-admits) and one timer fiber per domain that needs one — the cooldown end, which hands
- * the freed capacity to waiters exactly when the block ends, and the startup ramp's steps.
+ * the freed capacity to waiters exactly when the block ends, the startup ramp's steps, and the end of
+ * a quiet slow-start first wave.
  */
 import { Clock, Effect, type Fiber } from "effect"
-import { endCooldownIfDue, nextRampStepAt, refreshRamp } from "./aimd.js"
+import { endCooldownIfDue, firstWaveOpensAt, nextRampStepAt, openFirstWaveIfDue, refreshRamp } from "./aimd.js"
 import type { Core } from "./core.js"
 import { admissionLimit } from "./limits.js"
 import type { Domain } from "./state.js"
@@ -41,8 +42,9 @@ export const makeSettle = (core: Core): {
       const now = nowOf(fiber)
       if (domain.rampActive) refreshRamp(work, domain, now)
       endCooldownIfDue(work, domain, now)
-      let wakeAt = Infinity
-      if (domain.cooling) wakeAt = domain.blockedUntil
+      openFirstWaveIfDue(work, domain, now)
+      let wakeAt = firstWaveOpensAt(domain)
+      if (domain.cooling) wakeAt = Math.min(wakeAt, domain.blockedUntil)
       if (domain.rampActive) wakeAt = Math.min(wakeAt, nextRampStepAt(work, domain, now))
       const stop = wakeAt === Infinity || core.shutdown
       if (stop) domain.timerRunning = false
