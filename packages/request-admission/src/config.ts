@@ -68,7 +68,7 @@ export interface RequestAdmissionConfig {
    * How long a full first wave must draw no 429 before the rest of the limit opens, without waiting for
    * the first answer. A provider turns an over-limit request away at once (a rejection costs it no
    * generation), so rejections come back within a round trip while answers take the generation time:
-   * a quiet first wave shows the declared limit fits. `null` waits for the first answer. Default 0.02 —
+   * a quiet first wave shows the declared limit fits. `null` waits for the first answer. Default 0.01 —
    * a loopback or in-region round trip with room to spare; raise it to about one round trip for a
    * distant provider whose declared limit you doubt.
    */
@@ -108,7 +108,7 @@ export const defaultConfig = {
   halfOpenCooldown: true,
   ceilingProbeBackoff: true,
   slowStart: true,
-  slowStartProbeSeconds: 0.02
+  slowStartProbeSeconds: 0.01
 } as const
 
 /** The default first slow-start window for a limit: three quarters of it, at least 4. */

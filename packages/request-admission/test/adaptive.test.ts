@@ -252,7 +252,7 @@ describe("slow start", () => {
       assert.strictEqual((yield* grab(scope)).length, 4)
       // A caller already waiting behind the full wave is served the moment it opens.
       const waiting = yield* forkNow(admission.acquire({ resource: chat }).pipe(Scope.provide(scope)))
-      yield* TestClock.adjust("19 millis")
+      yield* TestClock.adjust("9 millis")
       assert.strictEqual((yield* pressure).slowStartWindow, 4, "not before the probe period ends")
       assert.isUndefined(waiting.pollUnsafe())
       yield* TestClock.adjust("1 millis")
@@ -279,7 +279,7 @@ describe("slow start", () => {
       assert.strictEqual(p.currentLimit, 3, "the decrease stands: 16 × 0.75, clamped to the 3 in flight")
       assert.strictEqual((yield* grab(scope)).length, 0)
       yield* Scope.close(scope, Exit.void)
-    }).pipe(Effect.provide(controller(16, { slowStartInitialWindow: 4, slowStartProbeSeconds: 0.02 }))))
+    }).pipe(Effect.provide(controller(16, { slowStartInitialWindow: 4, slowStartProbeSeconds: 0.01 }))))
 
   it.effect("slowStartProbeSeconds: null waits for the first answer however long it takes", () =>
     Effect.gen(function*() {
@@ -300,7 +300,7 @@ describe("slow start", () => {
       const early = yield* grab(scope, 3)
       yield* TestClock.adjust("1 second")
       assert.strictEqual((yield* grab(scope)).length, 1, "the fourth lease fills the wave")
-      yield* TestClock.adjust("19 millis")
+      yield* TestClock.adjust("9 millis")
       assert.strictEqual((yield* grab(scope)).length, 0)
       yield* TestClock.adjust("1 millis")
       assert.strictEqual((yield* grab(scope)).length, 12)

@@ -11,4 +11,4 @@ export {
   type TokenUsage
 } from "./ChatCompletion.js"
 export { type ChatCompletionCall, chatCompletion, makeChatCompletion } from "./callChatCompletion.js"
-export { OpenAiClientLayer } from "./layer.js"
+export { OpenAiClientLayer, ProviderCallsUntracedLayer } from "./layer.js"

@@ -1,6 +1,6 @@
 import { NodeHttpClient } from "@effect/platform-node"
-import type { Layer } from "effect"
-import type { HttpClient } from "effect/http"
+import { Layer } from "effect"
+import { HttpClient } from "effect/http"
 
 /**
  * The `HttpClient` the app uses for providers: undici through `NodeHttpClient.layerUndici`, not
@@ -10,3 +10,10 @@ import type { HttpClient } from "effect/http"
  * timeouts to us (`headersTimeout` 1 h, `bodyTimeout` off), so `timeoutSeconds` is the only clock.
  */
 export const OpenAiClientLayer: Layer.Layer<HttpClient.HttpClient> = NodeHttpClient.layerUndici
+
+/**
+ * The CLI exports no traces, so provider calls build no client spans: with tracing on, every attempt parses its URL
+ * again, records span and header attributes and adds a `traceparent` header — about a tenth of an attempt's CPU.
+ * `TracerDisabledWhen` is read from the calling fiber, so this goes where the calls run (the pipeline's services).
+ */
+export const ProviderCallsUntracedLayer: Layer.Layer<never> = Layer.succeed(HttpClient.TracerDisabledWhen, () => true)
