@@ -5,7 +5,6 @@ import { runPipeline } from "../pipeline/runPipeline.js"
 import type { RunSummary } from "../pipeline/summary.js"
 import { providerLoads, rowsDone } from "../progress/ProgressState.js"
 import type { TimelinePoint } from "./BenchResult.js"
-import { collectGarbage } from "./heap.js"
 import { admittedOf, BenchError, type DrawnLatency, type MockEndpoint, type MockPlacement, replayDrawnLatency, startMockEndpoint } from "./mockHost.js"
 
 /** One mock provider of a benchmark config and the models on it. */
@@ -65,7 +64,6 @@ export const runPipelineBench = Effect.fnUntraced(function*(
     const out = yield* fs.makeTempDirectoryScoped({ prefix: "sluice-bench-" }).pipe(
       Effect.mapError((cause) => new BenchError({ message: "cannot make a temp directory", cause }))
     )
-    yield* collectGarbage
     const timeline: Array<TimelinePoint> = []
     const activeSeconds: Record<string, number> = {}
     let startMillis: number | undefined

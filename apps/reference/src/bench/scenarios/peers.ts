@@ -2,7 +2,6 @@ import { Console, Effect } from "effect"
 import { cpuSplitLabel } from "../BenchCpus.js"
 import { benchResult, type PeersReport, type PeerVariantResult, type TimelinePoint } from "../BenchResult.js"
 import { idealSeconds } from "../ideal.js"
-import { collectGarbage } from "../heap.js"
 import { peersTable } from "../markdown.js"
 import { admittedOf, BenchError, type MockPlacement, replayDrawnLatency, startMockEndpoint } from "../mockHost.js"
 import { runBottleneck } from "../peers/bottleneck.js"
@@ -77,7 +76,6 @@ const runVariant = (workload: Workload, name: VariantName, placement: MockPlacem
     return yield* Effect.scoped(Effect.gen(function*() {
       const endpoint = yield* startMockEndpoint(provider.mock, placement)
       const rows = Number(workload.spec.run["rows"])
-      yield* collectGarbage
       const peerRun = yield* Effect.tryPromise({
         try: () =>
           peerRunners[name]({
