@@ -115,7 +115,9 @@ export const RequestAdmissionSettings = Schema.Struct({
     0.75
   ),
   successesUntilIncrease: withDefault(PositiveInt, 25),
-  startupRampSeconds: withDefault(NonNegativeNumber, 0)
+  startupRampSeconds: withDefault(NonNegativeNumber, 0),
+  slowStart: withDefault(Schema.Boolean, true),
+  slowStartProbeSeconds: withDefault(Schema.NullOr(NonNegativeNumber), 0.01)
 })
 export type RequestAdmissionSettings = typeof RequestAdmissionSettings.Type
 

@@ -50,7 +50,9 @@ const requestAdmissionConfig = (loaded: LoadedConfig) => {
     decreaseFactor: settings.decreaseFactor,
     successesUntilIncrease: settings.successesUntilIncrease,
     startupRampSeconds: settings.startupRampSeconds,
-    queueWaitTimeoutSeconds: settings.queueWaitTimeoutSeconds
+    queueWaitTimeoutSeconds: settings.queueWaitTimeoutSeconds,
+    slowStart: settings.slowStart,
+    slowStartProbeSeconds: settings.slowStartProbeSeconds
   }
 }
 

@@ -12,6 +12,8 @@ describe("resolveConfig", () => {
       const loaded = yield* resolveConfig("config.yaml", valid)
       assert.strictEqual(loaded.config.run.rows, 128)
       assert.strictEqual(loaded.config.run.requestAdmission.decreaseFactor, 0.75)
+      assert.strictEqual(loaded.config.run.requestAdmission.slowStartProbeSeconds, 0.01)
+      assert.isTrue(loaded.config.run.requestAdmission.slowStart)
       const provider = loaded.config.providers[0]
       assert.strictEqual(provider?.type === "mock" ? provider.mock.capacity : -1, 32)
       assert.deepStrictEqual(loaded.columns.map((c) => c.dependencies), [[], ["topic"], ["review"]])
