@@ -43,6 +43,9 @@ export const makeController = Effect.fnUntraced(function*(config: ResolvedConfig
   const core = new Core(config, outbox, scope)
   const work = core.work
   const { settle, settleNow } = makeSettle(core)
+  /** `effect` after whatever the last synchronous step left (resizes, a timer to start), if anything. */
+  const settled = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    work.pending ? Effect.andThen(settle, effect) : effect
   const { release, releaseIfActive, releaseOnExit } = makeRelease(core, settleNow)
   const { contended, failAllWaiters, pump, queueOrFail, timeoutOf } = makeHandoff(core, releaseIfActive)
   const views = makeViews(core)
@@ -83,7 +86,7 @@ export const makeController = Effect.fnUntraced(function*(config: ResolvedConfig
     const lease = admit(core, domain, item, groupOf(item, domain), now, 0, false)
     outbox.schedule(fiber)
     // Admitting the last lease of a first wave starts its timer.
-    return work.pending ? Effect.as(settle, lease) : Effect.succeed(lease)
+    return settled(Effect.succeed(lease))
   }
 
   /** Takes both permits at once, or queues (or fails a zero timeout) when they are not free. */
@@ -139,7 +142,7 @@ export const makeController = Effect.fnUntraced(function*(config: ResolvedConfig
       : work.pending
       ? queueLater(pool, domain, item, restore)
       : queueOrFail(pool, domain, item, restore, fiber)
-    return work.pending ? Effect.andThen(settle, attempt) : attempt
+    return settled(attempt)
   }
 
   /** Acquire without the scope: the caller makes sure the lease is released (uninterruptible region). */
@@ -189,7 +192,7 @@ export const makeController = Effect.fnUntraced(function*(config: ResolvedConfig
           }
           const lease = admit(core, domain, item, groupOf(item, domain), now, 0, false)
           outbox.schedule(fiber)
-          return work.pending ? Effect.as(settle, lease) : Effect.succeed(lease)
+          return settled(Effect.succeed(lease))
         })
       )
     })
@@ -207,7 +210,7 @@ export const makeController = Effect.fnUntraced(function*(config: ResolvedConfig
           return Effect.flatMap(acquireStep(fiber, item, restore), (lease) => useLease(fiber, lease as LeaseImpl, use, restore))
         }
         // Admitting the last lease of a first wave starts its timer.
-        return work.pending ? Effect.andThen(settle, useLease(fiber, lease, use, restore)) : useLease(fiber, lease, use, restore)
+        return settled(useLease(fiber, lease, use, restore))
       })
     )
 
