@@ -37,7 +37,19 @@ export const resultTable = (results: ReadonlyArray<BenchResult>): string =>
 
 export const peersTable = (report: PeersReport): string =>
   markdownTable(
-    ["workload", "variant", "rows", "dropped", "elapsed s", "ideal s", "× ideal", "429 share", "attempts"],
+    [
+      "workload",
+      "variant",
+      "rows",
+      "dropped",
+      "elapsed s",
+      "ideal s",
+      "× ideal",
+      "429 share",
+      "attempts",
+      "hand-over p50 µs",
+      "start-up slot-ms"
+    ],
     report.variants.map((v) => [
       v.workload,
       v.name,
@@ -47,6 +59,8 @@ export const peersTable = (report: PeersReport): string =>
       v.idealSeconds,
       v.ratioToIdeal,
       cell(v.extra["share429"] ?? 0),
-      cell(v.extra["attempts"] ?? 0)
+      cell(v.extra["attempts"] ?? 0),
+      cell(v.extra["handOverP50Micros"] ?? "–"),
+      cell(v.extra["startupSlotMs"] ?? "–")
     ])
   )

@@ -141,3 +141,14 @@ export const replayDrawnLatency = (options: MockOptions, admitted: number): Effe
 
 /** Requests that drew a latency: served + server errors + never-answered. */
 export const admittedOf = (stats: MockStats): number => stats.served + stats.serverErrors + stats.timeouts
+
+/**
+ * The mock's view of how fast a client refills freed slots (see `SlotHandOver`): the median and mean hand-over
+ * gap, and the slot-milliseconds lost filling the first wave. What a comparison of clients on the same work
+ * differs by, apart from the tail.
+ */
+export const slotHandOverExtra = (stats: MockStats) => ({
+  handOverP50Micros: stats.slotHandOver.p50Micros,
+  handOverMeanMicros: stats.slotHandOver.meanMicros,
+  startupSlotMs: stats.slotHandOver.startupSlotMs
+})

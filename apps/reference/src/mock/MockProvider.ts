@@ -8,6 +8,7 @@ import { makeMockGate } from "./MockGate.js"
 import { decodeMockOptions, type MockOptions, type MockOptionsInput } from "./MockOptions.js"
 import { MockProviderError } from "./MockProviderError.js"
 import { emptyCounters, type MockStats } from "./MockStats.js"
+import { makeSlotHandOver } from "./SlotHandOver.js"
 
 /** A running mock provider. */
 export interface MockProviderHandle {
@@ -54,17 +55,22 @@ export const startMockProvider = Effect.fnUntraced(function*(
   const draws = yield* Random.Random.pipe(Random.withSeed(options.seed))
   const clock = yield* Clock.Clock
   const gate = makeMockGate(options, clock.currentTimeMillisUnsafe())
+  // Hand-over gaps are tens of microseconds: they are timed on the high-resolution clock.
+  const handOver = makeSlotHandOver(options.capacity)
+  const preciseMillis = () => Number(clock.currentTimeNanosUnsafe()) / 1e6
   let counters = emptyCounters()
   const models = new Set<string>(["mock-model"])
 
   const stats = Effect.sync((): MockStats => ({
     ...counters,
     maxConcurrent: gate.maxConcurrent(),
-    inFlight: gate.inFlight()
+    inFlight: gate.inFlight(),
+    slotHandOver: handOver.stats()
   }))
   const resetStats = Effect.sync(() => {
     counters = emptyCounters()
     gate.resetMaxConcurrent()
+    handOver.reset(options.capacity - gate.inFlight())
   })
 
   const rejected = (reason: "capacity" | "rpm", retryAfterSeconds: number) => {
@@ -117,7 +123,11 @@ export const startMockProvider = Effect.fnUntraced(function*(
 
   const chatCompletions = Effect.fnUntraced(function*(request: HttpServerRequest.HttpServerRequest) {
     return yield* Effect.acquireUseRelease(
-      Effect.sync(() => gate.tryAdmit(clock.currentTimeMillisUnsafe())),
+      Effect.sync(() => {
+        const admission = gate.tryAdmit(clock.currentTimeMillisUnsafe())
+        if (admission._tag === "Admitted") handOver.taken(preciseMillis())
+        return admission
+      }),
       (admission) =>
         admission._tag === "Rejected"
           ? Effect.succeed(rejected(admission.reason, admission.retryAfterSeconds))
@@ -126,6 +136,7 @@ export const startMockProvider = Effect.fnUntraced(function*(
         Effect.sync(() => {
           if (admission._tag === "Rejected") return
           gate.release()
+          handOver.freed(preciseMillis())
           if (Exit.hasInterrupts(exit)) counters.abandoned++
         })
     )

@@ -1,4 +1,5 @@
 import { Schema } from "effect"
+import { SlotHandOverStats } from "./SlotHandOver.js"
 
 /**
  * What the mock provider did, as `GET /stats` reports it. The first four fields are the DESIGN §6 contract
@@ -22,11 +23,13 @@ export const MockStats = Schema.Struct({
   /** Requests answered 400 (body not a chat-completions request). */
   badRequests: Schema.Int,
   /** Requests in service right now. */
-  inFlight: Schema.Int
+  inFlight: Schema.Int,
+  /** How long freed slots stood empty before the client's next request took them (see `SlotHandOver`). */
+  slotHandOver: SlotHandOverStats
 })
 export type MockStats = typeof MockStats.Type
 
-export type MockCounter = Exclude<keyof MockStats, "maxConcurrent" | "inFlight">
+export type MockCounter = Exclude<keyof MockStats, "maxConcurrent" | "inFlight" | "slotHandOver">
 
 export const emptyCounters = (): Record<MockCounter, number> => ({
   served: 0,

@@ -15,3 +15,4 @@ export {
 export { MockProvider, type MockProviderHandle, runMockProviderForever, startMockProvider } from "./MockProvider.js"
 export { MockProviderError } from "./MockProviderError.js"
 export { MockStats } from "./MockStats.js"
+export { makeSlotHandOver, type SlotHandOver, SlotHandOverStats } from "./SlotHandOver.js"

@@ -103,7 +103,12 @@ describe("bench scenarios (tiny)", () => {
           "hidden-capacity/bottleneck"
         ]
       )
-      for (const v of report.variants) assert.strictEqual(v.rowsCompleted + v.rowsDropped, v.rowsRequested)
+      for (const v of report.variants) {
+        assert.strictEqual(v.rowsCompleted + v.rowsDropped, v.rowsRequested)
+        // every client refilled freed slots, as the mock saw it
+        assert.isAbove(v.extra["handOverP50Micros"] as number, 0, `${v.workload}/${v.name}`)
+        assert.isAbove(v.extra["startupSlotMs"] as number, 0, `${v.workload}/${v.name}`)
+      }
     }), 30_000)
 
   it.live("pressure-725 with rounds reports the median round and every round's ratio", () =>

@@ -54,6 +54,11 @@ describe("mock provider: admission", () => {
       assert.strictEqual(stats.rejectedRpm, 1)
       assert.strictEqual(stats.rejected429, 1)
       assert.strictEqual(stats.served, 3)
+      // a took a slot of the first wave; b and d each took the slot the previous answer freed, d after ~600 ms
+      assert.strictEqual(stats.slotHandOver.startupCount, 1)
+      assert.strictEqual(stats.slotHandOver.count, 2)
+      assert.isAbove(stats.slotHandOver.p90Micros, 500_000)
+      assert.isBelow(stats.slotHandOver.p50Micros, 500_000)
     })))
 
   it.live("server errors: about serverErrorRate of 200 requests, both 500 and 503, the same for the same seed", () =>

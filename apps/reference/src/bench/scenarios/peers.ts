@@ -3,7 +3,14 @@ import { cpuSplitLabel } from "../BenchCpus.js"
 import { benchResult, type PeersReport, type PeerVariantResult, type TimelinePoint } from "../BenchResult.js"
 import { idealSeconds } from "../ideal.js"
 import { peersTable } from "../markdown.js"
-import { admittedOf, BenchError, type MockPlacement, replayDrawnLatency, startMockEndpoint } from "../mockHost.js"
+import {
+  admittedOf,
+  BenchError,
+  type MockPlacement,
+  replayDrawnLatency,
+  slotHandOverExtra,
+  startMockEndpoint
+} from "../mockHost.js"
 import { runBottleneck } from "../peers/bottleneck.js"
 import type { PeerRun, PeerWorkload } from "../peers/common.js"
 import { runPLimit } from "../peers/pLimit.js"
@@ -68,7 +75,13 @@ const runVariant = (workload: Workload, name: VariantName, placement: MockPlacem
           elapsedSeconds: run.summary.elapsedSeconds,
           idealSeconds: ideal(p.drawn.busySeconds, p.drawn.admitted, p.drawn.maxSeconds),
           leaks: run.summary.leaks,
-          extra: { attempts, rejected429: p.stats.rejected429, share429: share(p.stats.rejected429, attempts), mockPlacement: placement }
+          extra: {
+            attempts,
+            rejected429: p.stats.rejected429,
+            share429: share(p.stats.rejected429, attempts),
+            ...slotHandOverExtra(p.stats),
+            mockPlacement: placement
+          }
         })
       }
       return { result, timeline: run.timeline }
@@ -108,6 +121,7 @@ const runVariant = (workload: Workload, name: VariantName, placement: MockPlacem
             rejected429: stats.rejected429,
             share429: share(stats.rejected429, attempts),
             gaveUp: peerRun.gaveUp,
+            ...slotHandOverExtra(stats),
             mockPlacement: placement
           }
         })

@@ -4,6 +4,7 @@ import { cpuSplitLabel } from "../BenchCpus.js"
 import { idealSeconds } from "../ideal.js"
 import { resultTable } from "../markdown.js"
 import { type PipelineBenchRun, type PipelineBenchSpec, runPipelineBench } from "../pipelineRun.js"
+import { slotHandOverExtra } from "../mockHost.js"
 import { medianRound, roundsExtra } from "../rounds.js"
 import type { Scenario, ScenarioContext } from "../Scenario.js"
 
@@ -62,6 +63,7 @@ export const pressure725Result = (run: PipelineBenchRun, extra: Record<string, u
       rateLimited: summary.requests.rateLimited,
       meanLatencyDrawnSeconds: Math.round(p.drawn.meanSeconds * 10000) / 10000,
       providerMaxConcurrent: p.stats.maxConcurrent,
+      ...slotHandOverExtra(p.stats),
       mockPlacement: p.endpoint.placement,
       anchorRatioToIdeal: 1.114,
       ...extra
