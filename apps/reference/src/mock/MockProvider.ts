@@ -45,8 +45,8 @@ const jsonResponse = (body: unknown, status = 200, headers: Record<string, strin
  *   `latencyMs`, as a 500/503 with probability `serverErrorRate`, else a completion that is a pure function of
  *   (seed, model, prompt).
  *
- * Routes: `POST /v1/chat/completions`, `GET /v1/models`, `GET /stats`, `POST /stats/reset`. The server closes
- * when the scope closes, hung requests included.
+ * Routes: `POST /v1/chat/completions`, `GET /v1/models`, `GET /stats` (counters and slot hand-over times, see
+ * `MockStats`), `POST /stats/reset`. The server closes when the scope closes, hung requests included.
  */
 export const startMockProvider = Effect.fnUntraced(function*(
   input: MockOptionsInput = {}
