@@ -54,7 +54,7 @@ export const makeSlotHandOver = (freeSlots: number): SlotHandOver => {
   let startupFree = freeSlots
   let windowStart: number | undefined
   const freedAt: Array<number> = []
-  let histogram = new Array<number>(bucketCount).fill(0)
+  const histogram = new Array<number>(bucketCount).fill(0)
   let count = 0
   let sumMicros = 0
   let startupCount = 0
@@ -101,7 +101,7 @@ export const makeSlotHandOver = (freeSlots: number): SlotHandOver => {
       startupFree = free
       windowStart = undefined
       freedAt.length = 0
-      histogram = new Array<number>(bucketCount).fill(0)
+      histogram.fill(0)
       count = 0
       sumMicros = 0
       startupCount = 0
