@@ -1,6 +1,5 @@
 import { ProviderError, providerErrorFromHttp, providerErrorFromTransport, type ProviderIdentity } from "@sluice/errors"
 import { Duration, Effect, Option, Redacted, Schema } from "effect"
-import { HttpClient, type HttpClientError, HttpClientRequest } from "effect/http"
 import {
   type ChatCompletion,
   type ChatCompletionRequest,
@@ -9,6 +8,7 @@ import {
   type ResponseFormat,
   toChatCompletion
 } from "./ChatCompletion.js"
+import { ProviderTransport, type ProviderTransportShape, type TransportError, TransportTarget } from "./ProviderTransport.js"
 import { scrubSecret, secretFreeCause } from "./secrets.js"
 
 const decodeWire = Schema.decodeUnknownEffect(Schema.fromJsonString(ChatCompletionWire))
@@ -37,29 +37,30 @@ const wireBody = (request: ChatCompletionRequest) => ({
 const chatCompletionsUrl = (baseUrl: string) => `${baseUrl.replace(/\/+$/, "")}/chat/completions`
 
 /**
- * The one place the key is unwrapped: it goes into the Authorization header and nowhere else. Effect redacts
- * `authorization` when a request or its headers are printed or traced.
+ * The one place the key is unwrapped: it goes into the Authorization header and nowhere else (the target prints
+ * without its headers).
  */
-const baseRequest = (baseUrl: string, apiKey: Redacted.Redacted<string> | undefined) =>
-  HttpClientRequest.post(chatCompletionsUrl(baseUrl)).pipe(
-    HttpClientRequest.acceptJson,
-    apiKey === undefined ? (r) => r : HttpClientRequest.bearerToken(apiKey)
-  )
+const targetOf = (baseUrl: string, apiKey: Redacted.Redacted<string> | undefined): TransportTarget | undefined =>
+  TransportTarget.make(chatCompletionsUrl(baseUrl), {
+    accept: "application/json",
+    "content-type": "application/json",
+    ...(apiKey === undefined ? {} : { authorization: `Bearer ${Redacted.value(apiKey)}` })
+  })
 
-// Requests are immutable, so the URL, Accept and Authorization part is built once per endpoint and key and each
-// attempt only sets its body. A handful of endpoints per run; the bound only guards odd callers.
-interface BaseRequests {
-  readonly byUrl: Map<string, { readonly apiKey: Redacted.Redacted<string> | undefined; readonly request: HttpClientRequest.HttpClientRequest }>
+// The URL and headers are built once per endpoint and key; each attempt only brings its body. A handful of
+// endpoints per run; the bound only guards odd callers.
+interface Targets {
+  readonly byUrl: Map<string, { readonly apiKey: Redacted.Redacted<string> | undefined; readonly target: TransportTarget | undefined }>
 }
 const maxCachedEndpoints = 64
 
-const baseRequestOf = (cache: BaseRequests, request: ChatCompletionRequest): HttpClientRequest.HttpClientRequest => {
+const targetFor = (cache: Targets, request: ChatCompletionRequest): TransportTarget | undefined => {
   const cached = cache.byUrl.get(request.baseUrl)
-  if (cached !== undefined && cached.apiKey === request.apiKey) return cached.request
+  if (cached !== undefined && cached.apiKey === request.apiKey) return cached.target
   if (cache.byUrl.size >= maxCachedEndpoints) cache.byUrl.clear()
-  const built = baseRequest(request.baseUrl, request.apiKey)
-  cache.byUrl.set(request.baseUrl, { apiKey: request.apiKey, request: built })
-  return built
+  const target = targetOf(request.baseUrl, request.apiKey)
+  cache.byUrl.set(request.baseUrl, { apiKey: request.apiKey, target })
+  return target
 }
 
 const encodeError = (identity: ProviderIdentity) =>
@@ -69,47 +70,23 @@ const encodeError = (identity: ProviderIdentity) =>
     message: `The request to provider '${identity.provider}' could not be encoded as JSON.`
   })
 
+const invalidUrlError = (identity: ProviderIdentity) =>
+  new ProviderError({
+    ...identity,
+    kind: "api_error",
+    message: `Provider '${identity.provider}' has an invalid base URL.`
+  })
+
 // JSON's throwing APIs as Options: a body that cannot be encoded or parsed is a typed failure, not a throw.
 const stringifyJson = Option.liftThrowable((value: unknown): string => JSON.stringify(value))
 const parseJson = Option.liftThrowable((text: string): unknown => JSON.parse(text))
 
-/** `HttpClientRequest.bodyJson` without its Effect: the same body and headers, the same failure when encoding throws. */
-const withJsonBody = (
-  base: HttpClientRequest.HttpClientRequest,
-  request: ChatCompletionRequest,
-  identity: ProviderIdentity
-): Effect.Effect<HttpClientRequest.HttpClientRequest, ProviderError> => {
-  const json = stringifyJson(wireBody(request))
-  return Option.isNone(json)
-    ? Effect.fail(encodeError(identity))
-    : Effect.succeed(HttpClientRequest.bodyText(base, json.value, "application/json"))
-}
-
-const fromClientError = (
-  error: HttpClientError.HttpClientError,
-  identity: ProviderIdentity,
-  secret: string | undefined
-): ProviderError => {
-  const reason = error.reason
-  switch (reason._tag) {
-    case "EncodeError":
-      return new ProviderError({
-        ...identity,
-        kind: "bad_request",
-        message: `The request to provider '${identity.provider}' could not be encoded as JSON.`
-      })
-    case "InvalidUrlError":
-      return new ProviderError({
-        ...identity,
-        kind: "api_error",
-        message: `Provider '${identity.provider}' has an invalid base URL.`
-      })
-    default:
-      // Transport failures (refused, reset, DNS…) and body reads cut off mid-way. The cause is rebuilt from
-      // names, codes and scrubbed messages only: the original error objects can reference the request.
-      return providerErrorFromTransport({ ...identity, failure: secretFreeCause(reason.cause ?? reason, secret) })
-  }
-}
+/**
+ * Transport failures (refused, reset, DNS…) and bodies cut off mid-way. The cause is rebuilt from names, codes and
+ * scrubbed messages only: the original error objects can reference the request.
+ */
+const fromTransportError = (error: TransportError, identity: ProviderIdentity, secret: string | undefined): ProviderError =>
+  providerErrorFromTransport({ ...identity, failure: secretFreeCause(error.cause, secret) })
 
 const notACompletion = (identity: ProviderIdentity, status: number, secret: string | undefined, detail: string) =>
   new ProviderError({
@@ -138,42 +115,44 @@ const decodeBody = (
 }
 
 const attempt = Effect.fnUntraced(function*(
-  client: HttpClient.HttpClient,
-  base: HttpClientRequest.HttpClientRequest,
+  transport: ProviderTransportShape,
+  target: TransportTarget,
   request: ChatCompletionRequest,
   identity: ProviderIdentity,
   secret: string | undefined
 ) {
-  const httpRequest = yield* withJsonBody(base, request, identity)
-  const response = yield* client.execute(httpRequest)
-  const text = yield* response.text
+  const body = stringifyJson(wireBody(request))
+  if (Option.isNone(body)) return yield* encodeError(identity)
+  const response = yield* transport.post(target, body.value)
   if (response.status < 200 || response.status >= 300) {
     return yield* Effect.flip(providerErrorFromHttp({
       ...identity,
       status: response.status,
       // A server may echo the Authorization header in its error message; it must not reach our errors.
-      body: scrubSecret(text.slice(0, maxBodyChars), secret),
+      body: scrubSecret(response.body.slice(0, maxBodyChars), secret),
       headers: response.headers
     }))
   }
-  const wire = yield* decodeBody(text, response.status, identity, secret)
+  const wire = yield* decodeBody(response.body, response.status, identity, secret)
   return toChatCompletion(wire, request.model)
 })
 
-/** One chat-completions attempt on a given `HttpClient`; see {@link chatCompletion}. */
+/** One chat-completions attempt on a given transport; see {@link chatCompletion}. */
 export type ChatCompletionCall = (request: ChatCompletionRequest) => Effect.Effect<ChatCompletion, ProviderError>
 
 /**
- * `chatCompletion` bound to one `HttpClient`: nothing is looked up or provided per call, and each endpoint's base
- * request (URL, Accept, Authorization) is built once. The live gateway makes one of these when its layer is built.
+ * `chatCompletion` bound to one transport: nothing is looked up or provided per call, and each endpoint's target
+ * (URL, Accept, Content-Type, Authorization) is built once. The live gateway makes one of these when its layer is built.
  */
-export const makeChatCompletion = (client: HttpClient.HttpClient): ChatCompletionCall => {
-  const cache: BaseRequests = { byUrl: new Map() }
+export const makeChatCompletion = (transport: ProviderTransportShape): ChatCompletionCall => {
+  const cache: Targets = { byUrl: new Map() }
   return (request) => {
     const identity: ProviderIdentity = { provider: request.provider ?? request.baseUrl, model: request.model }
+    const target = targetFor(cache, request)
+    if (target === undefined) return Effect.fail(invalidUrlError(identity))
     const secret = request.apiKey === undefined ? undefined : Redacted.value(request.apiKey)
-    return attempt(client, baseRequestOf(cache, request), request, identity, secret).pipe(
-      Effect.catchTag("HttpClientError", (error) => Effect.fail(fromClientError(error, identity, secret))),
+    return attempt(transport, target, request, identity, secret).pipe(
+      Effect.catchTag("TransportError", (error) => Effect.fail(fromTransportError(error, identity, secret))),
       Effect.timeoutOrElse({
         duration: Duration.seconds(request.timeoutSeconds),
         orElse: () =>
@@ -201,5 +180,5 @@ export const makeChatCompletion = (client: HttpClient.HttpClient): ChatCompletio
  */
 export const chatCompletion = (
   request: ChatCompletionRequest
-): Effect.Effect<ChatCompletion, ProviderError, HttpClient.HttpClient> =>
-  HttpClient.HttpClient.use((client) => makeChatCompletion(client)(request))
+): Effect.Effect<ChatCompletion, ProviderError, ProviderTransport> =>
+  ProviderTransport.use((transport) => makeChatCompletion(transport)(request))

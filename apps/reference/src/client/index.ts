@@ -1,6 +1,6 @@
 /**
  * The OpenAI-compatible chat-completions client: one attempt per call, typed `ProviderError` failures, the API
- * key kept `Redacted`. Provide an `HttpClient` with `NodeHttpClient.layerUndici` (see `OpenAiClientLayer`).
+ * key kept `Redacted`. Provide the transport with `OpenAiClientLayer` (undici, see `ProviderTransport`).
  */
 export {
   type ChatCompletion,
@@ -11,4 +11,11 @@ export {
   type TokenUsage
 } from "./ChatCompletion.js"
 export { type ChatCompletionCall, chatCompletion, makeChatCompletion } from "./callChatCompletion.js"
-export { OpenAiClientLayer, ProviderCallsUntracedLayer } from "./layer.js"
+export { OpenAiClientLayer } from "./layer.js"
+export {
+  ProviderTransport,
+  type ProviderTransportShape,
+  TransportError,
+  type TransportResponse,
+  TransportTarget
+} from "./ProviderTransport.js"

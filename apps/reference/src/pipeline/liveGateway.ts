@@ -2,8 +2,7 @@ import type { ModelError } from "@sluice/errors"
 import { ModelRequestExecutor, type ModelRequest as ExecutorRequest } from "@sluice/request-admission"
 import { requestResourceKey } from "@sluice/scheduling-resources"
 import { Effect, Layer } from "effect"
-import { HttpClient } from "effect/http"
-import { makeChatCompletion } from "../client/index.js"
+import { makeChatCompletion, ProviderTransport } from "../client/index.js"
 import { ModelGateway, type ModelRequest } from "../columns/ModelGateway.js"
 import type { ModelConfig } from "../config/schema.js"
 import type { ProviderRuntime } from "./providers.js"
@@ -13,7 +12,7 @@ import { countAttempt, countCallFailure, type RequestCounts } from "./requestCou
  * The live `ModelGateway`: every attempt goes through the request-admission executor (one lease per attempt,
  * AIMD feedback, bounded retries of 5xx/connection failures) to the provider's OpenAI-compatible endpoint.
  *
- * The executor and the HTTP client are taken from the context once, when the layer is built, so a call provides
+ * The executor and the transport are taken from the context once, when the layer is built, so a call provides
  * nothing and looks nothing up; the executor's request (resource key and purpose) is built once per column and model.
  */
 export const liveGatewayLayer = (providers: ReadonlyMap<string, ProviderRuntime>, counts: RequestCounts) =>
@@ -21,7 +20,7 @@ export const liveGatewayLayer = (providers: ReadonlyMap<string, ProviderRuntime>
     ModelGateway,
     Effect.gen(function*() {
       const executor = yield* ModelRequestExecutor
-      const chatCompletion = makeChatCompletion(yield* HttpClient.HttpClient)
+      const chatCompletion = makeChatCompletion(yield* ProviderTransport)
       const executorRequests = new Map<string, Map<ModelConfig, ExecutorRequest>>()
       const executorRequestOf = (request: ModelRequest): ExecutorRequest => {
         let byModel = executorRequests.get(request.column)

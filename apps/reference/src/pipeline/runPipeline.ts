@@ -2,7 +2,7 @@ import { ModelRequestExecutor, RequestAdmission, type RequestPressure } from "@s
 import { resolveScheduling, type SchedulingMetadata } from "@sluice/resolver"
 import { makeScheduler } from "@sluice/scheduler"
 import { Clock, Effect, Layer, Schedule } from "effect"
-import { OpenAiClientLayer, ProviderCallsUntracedLayer } from "../client/index.js"
+import { OpenAiClientLayer } from "../client/index.js"
 import { buildColumns } from "../columns/buildColumns.js"
 import type { LoadedConfig } from "../config/loadConfig.js"
 import { openDatasetDirectory } from "../output/DatasetDirectory.js"
@@ -83,7 +83,7 @@ export const runPipeline = Effect.fnUntraced(function*(loaded: LoadedConfig, opt
       Layer.provide(ModelRequestExecutor.layer()),
       Layer.provide(OpenAiClientLayer)
     )
-  ).pipe(Layer.provideMerge(admissionLayer), Layer.provideMerge(ProviderCallsUntracedLayer))
+  ).pipe(Layer.provideMerge(admissionLayer))
 
   return yield* Effect.gen(function*() {
     const admission = yield* RequestAdmission

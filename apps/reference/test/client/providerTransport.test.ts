@@ -1,0 +1,93 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { inspect } from "node:util"
+import { type ChatCompletionRequest, chatCompletion, OpenAiClientLayer, TransportTarget } from "../../src/client/index.js"
+import { startRawServer } from "./rawServer.js"
+
+const live = <A, E, R>(effect: Effect.Effect<A, E, R>) => effect.pipe(Effect.provide(OpenAiClientLayer))
+
+const requestTo = (baseUrl: string): ChatCompletionRequest => ({
+  provider: "raw",
+  baseUrl,
+  apiKey: undefined,
+  model: "raw-model",
+  messages: [{ role: "user", content: "Say something." }],
+  timeoutSeconds: 5
+})
+
+const content = "Zelt – Daunen · 東京"
+const completionBody = Buffer.from(JSON.stringify({
+  choices: [{ message: { role: "assistant", content }, finish_reason: "stop" }]
+}))
+
+/** Polls until `done` or about a second has passed; returns whether it held. */
+const eventually = (done: () => boolean) =>
+  Effect.gen(function*() {
+    for (let i = 0; i < 100 && !done(); i++) yield* Effect.sleep("10 millis")
+    return done()
+  })
+
+describe("ProviderTransport", () => {
+  it.live("a body split inside a multi-byte character decodes whole", () =>
+    live(Effect.gen(function*() {
+      // Cut inside "東" (3 bytes in UTF-8), and send the rest later so the client reads two chunks.
+      const cut = completionBody.indexOf(Buffer.from("東")) + 1
+      const server = yield* startRawServer((_, response) => {
+        response.writeHead(200, { "content-type": "application/json", "content-length": completionBody.length })
+        response.write(completionBody.subarray(0, cut))
+        setTimeout(() => response.end(completionBody.subarray(cut)), 30)
+      })
+      const completion = yield* chatCompletion(requestTo(`${server.origin}/v1`))
+      assert.strictEqual(completion.content, content)
+    })))
+
+  it.live("a body cut off mid-way → api_connection", () =>
+    live(Effect.gen(function*() {
+      const server = yield* startRawServer((_, response) => {
+        response.writeHead(200, { "content-type": "application/json", "content-length": 1000 })
+        response.write(completionBody.subarray(0, 10))
+        setTimeout(() => response.socket?.destroy(), 10)
+      })
+      const error = yield* Effect.flip(chatCompletion(requestTo(`${server.origin}/v1`)))
+      assert.strictEqual(error.kind, "api_connection")
+      assert.isUndefined(error.status)
+    })))
+
+  it.live("a base URL that is not an absolute http(s) URL → api_error, nothing sent", () =>
+    live(Effect.gen(function*() {
+      for (const baseUrl of ["not a url", "ftp://127.0.0.1/v1", "/v1"]) {
+        const error = yield* Effect.flip(chatCompletion(requestTo(baseUrl)))
+        assert.strictEqual(error.kind, "api_error", baseUrl)
+        assert.include(error.message, "invalid base URL", baseUrl)
+      }
+    })))
+
+  it.live("closing the layer's scope closes its keep-alive sockets", () =>
+    Effect.gen(function*() {
+      const server = yield* startRawServer((_, response) => {
+        response.writeHead(200, { "content-type": "application/json" })
+        response.end(completionBody)
+      })
+      yield* live(Effect.gen(function*() {
+        yield* chatCompletion(requestTo(`${server.origin}/v1`))
+        // Kept alive for the next attempt while the layer lives.
+        assert.strictEqual(server.openSockets(), 1)
+      }))
+      assert.isTrue(yield* eventually(() => server.openSockets() === 0))
+    }))
+
+  it("a target prints its URL, never its headers", () => {
+    const key = "sk-test-0123456789abcdef"
+    const target = TransportTarget.make("https://api.example.com/v1/chat/completions?x=1", {
+      authorization: `Bearer ${key}`
+    })
+    assert.isDefined(target)
+    assert.strictEqual(target!.origin, "https://api.example.com")
+    assert.strictEqual(target!.path, "/v1/chat/completions?x=1")
+    for (const rendering of [String(target), JSON.stringify(target), inspect(target), `${target}`]) {
+      assert.notInclude(rendering, key)
+      assert.include(rendering, "api.example.com")
+    }
+    assert.isUndefined(TransportTarget.make("mailto:someone@example.com", {}))
+  })
+})
