@@ -131,49 +131,69 @@ export const makeExecutor = (
     return Math.min(maxDelay, nominal * (1 - jitter + 2 * jitter * u))
   })
 
+  /** The attempt, then its release with the outcome, in one region: the attempt is interruptible, the release not. */
+  const attemptThenRelease = <A, R>(
+    request: ModelRequest,
+    attempt: (context: AttemptContext) => Effect.Effect<A, ProviderError, R>,
+    n: number,
+    lease: RequestLease
+  ): Effect.Effect<Exit.Exit<A, ProviderError>, never, R> =>
+    Effect.uninterruptibleMask((restore) =>
+      Effect.flatMap(admission.listening, (listening) =>
+        listening
+          ? observedAttempt(request, restore(Effect.suspend(() => attempt({ attempt: n, lease }))), n, lease)
+          : Effect.flatMap(
+            Effect.exit(restore(Effect.suspend(() => attempt({ attempt: n, lease })))),
+            (exit) => Effect.as(admission.release(lease, outcomeOfAttempt(exit)), exit)
+          ))
+    )
+
+  /** As above, with the `model_request_started` / `_completed` events around the attempt (someone listens). */
+  const observedAttempt = Effect.fnUntraced(function*<A, R>(
+    request: ModelRequest,
+    attempt: Effect.Effect<A, ProviderError, R>,
+    n: number,
+    lease: RequestLease
+  ) {
+    yield* admission.publish({
+      kind: "model_request_started",
+      resource: request.resource,
+      group: lease.group,
+      leaseId: lease.id,
+      attempt: n
+    })
+    const started = yield* Clock.currentTimeMillis
+    const exit = yield* Effect.exit(attempt)
+    const outcome = outcomeOfAttempt(exit)
+    const failure = Exit.isFailure(exit) ? exit.cause.reasons.find(Cause.isFailReason)?.error : undefined
+    yield* admission.publish({
+      kind: "model_request_completed",
+      resource: request.resource,
+      group: lease.group,
+      leaseId: lease.id,
+      attempt: n,
+      outcome: outcome.kind,
+      reason: failure?.kind,
+      status: failure?.status,
+      durationMs: (yield* Clock.currentTimeMillis) - started
+    })
+    // The completed event comes before the release: the model request ends, then its lease.
+    yield* admission.release(lease, outcome)
+    return exit
+  })
+
+  /**
+   * One attempt in one lease (`withLease`: no scope, and a lease in one synchronous step when capacity is free). If
+   * the fiber is interrupted while the attempt runs, the lease is released as `local_cancelled`.
+   */
   const runAttempt = <A, R>(
     request: ModelRequest,
     attempt: (context: AttemptContext) => Effect.Effect<A, ProviderError, R>,
     n: number
   ): Effect.Effect<Exit.Exit<A, ProviderError>, ModelError, R> =>
-    Effect.scoped(
-      Effect.uninterruptibleMask((restore) =>
-        Effect.gen(function*() {
-          const lease = yield* restore(admission.acquire(request)).pipe(
-            Effect.mapError((error) => admissionError(request, error))
-          )
-          const listening = yield* admission.listening
-          if (listening) {
-            yield* admission.publish({
-              kind: "model_request_started",
-              resource: request.resource,
-              group: lease.group,
-              leaseId: lease.id,
-              attempt: n
-            })
-          }
-          const started = yield* Clock.currentTimeMillis
-          const exit = yield* Effect.exit(restore(Effect.suspend(() => attempt({ attempt: n, lease }))))
-          const outcome = outcomeOfAttempt(exit)
-          if (listening) {
-            const failure = Exit.isFailure(exit) ? exit.cause.reasons.find(Cause.isFailReason)?.error : undefined
-            yield* admission.publish({
-              kind: "model_request_completed",
-              resource: request.resource,
-              group: lease.group,
-              leaseId: lease.id,
-              attempt: n,
-              outcome: outcome.kind,
-              reason: failure?.kind,
-              status: failure?.status,
-              durationMs: (yield* Clock.currentTimeMillis) - started
-            })
-          }
-          // The completed event comes before the release: the model request ends, then its lease.
-          yield* admission.release(lease, outcome)
-          return exit
-        })
-      )
+    Effect.mapError(
+      admission.withLease(request, (lease) => attemptThenRelease(request, attempt, n, lease)),
+      (error) => admissionError(request, error)
     )
 
   const execute = <A, R>(
