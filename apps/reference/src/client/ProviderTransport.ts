@@ -1,5 +1,6 @@
-import { Context, Data, Effect, Layer, Option } from "effect"
+import { Clock, Context, Data, Deferred, Effect, Layer, Option } from "effect"
 import { Agent, type Dispatcher } from "undici"
+import { DeadlineQueue } from "./DeadlineQueue.js"
 
 /**
  * Where one endpoint's requests go: parsed once per base URL and key, so an attempt parses no URL and builds no
@@ -45,64 +46,119 @@ export interface TransportResponse {
 /** The request or its answer did not get through: refused, reset, cut off mid-body… `cause` is undici's error. */
 export class TransportError extends Data.TaggedError("TransportError")<{ readonly cause: unknown }> {}
 
+/** The whole exchange took longer than its timeout; the request was aborted and its socket closed. */
+export class TransportTimeout extends Data.TaggedError("TransportTimeout")<{ readonly timeoutMillis: number }> {}
+
 export interface ProviderTransportShape {
-  /** One POST and its whole answer; interrupting it aborts the request. */
-  readonly post: (target: TransportTarget, body: string) => Effect.Effect<TransportResponse, TransportError>
+  /**
+   * One POST and its whole answer, within `timeoutMillis` (from the call to the last byte of the answer; the
+   * transport's clock is the `Clock` its layer was built with). Interrupting it aborts the request.
+   */
+  readonly post: (
+    target: TransportTarget,
+    body: string,
+    timeoutMillis: number
+  ) => Effect.Effect<TransportResponse, TransportError | TransportTimeout>
 }
 
 /**
  * How provider requests travel: one POST and its whole answer. The live layer talks to undici's dispatcher
  * directly, so the body arrives as buffers at the end of the exchange — no URL parsing, `AbortController`, body
- * stream or promise per attempt. That path runs once per slot hand-over, and on the pressure benchmark each of them
- * went from ≈ 0.35 ms to ≈ 0.2 ms of client time (BENCHMARKS.md). Interrupting `post` aborts the request and destroys
- * its socket at once, so the server sees the client leave.
+ * stream or promise per attempt — and one watchdog fiber keeps every request's deadline, instead of a race of two
+ * forked fibers and a timer per attempt. That path runs once per slot hand-over (BENCHMARKS.md). Interrupting `post`
+ * or reaching its deadline aborts the request and destroys its socket at once, so the server sees the client leave.
  */
-export class ProviderTransport extends Context.Service<ProviderTransport, ProviderTransportShape>()("@sluice/reference/ProviderTransport") {
+export class ProviderTransport extends Context.Service<ProviderTransport, ProviderTransportShape>()(
+  "@sluice/reference/ProviderTransport"
+) {
   /**
    * undici's `Agent` (keep-alive pools per origin, no per-origin connection cap, so 1,000+ concurrent attempts do
    * not queue inside the client), destroyed when the layer's scope closes: no socket outlives a run. undici's own
-   * timeouts are off (headers 1 h, body none): the caller's per-attempt timeout is the only clock.
+   * timeouts are off (headers 1 h, body none): `timeoutMillis` is the only clock.
    */
   static readonly layer: Layer.Layer<ProviderTransport> = Layer.effect(
     ProviderTransport,
-    Effect.map(
+    Effect.flatMap(
       Effect.acquireRelease(Effect.sync(() => new Agent()), (agent) => Effect.promise(() => agent.destroy())),
-      (agent) => ProviderTransport.of({ post: (target, body) => post(agent, target, body) })
+      (agent) => makeTransport(agent)
     )
   )
 }
 
 const headersTimeoutMs = 60 * 60 * 1000
+// The watchdog looks again at least this often, so no single sleep exceeds what a timer can hold.
+const maxSleepMs = 60 * 60 * 1000
 
-const post = (agent: Agent, target: TransportTarget, body: string): Effect.Effect<TransportResponse, TransportError> =>
-  Effect.callback<TransportResponse, TransportError>((resume) => {
-    const exchange = new Exchange(resume)
-    // undici reports every failure, synchronous ones included, through `onResponseError`: it never throws here.
-    agent.dispatch({
-      origin: target.origin,
-      path: target.path,
-      method: "POST",
-      headers: target.headers,
-      body,
-      headersTimeout: headersTimeoutMs,
-      bodyTimeout: 0
-    }, exchange)
-    return Effect.sync(() => exchange.abandon())
+const makeTransport = Effect.fnUntraced(function*(agent: Agent) {
+  const clock = yield* Clock.Clock
+  const deadlines = new DeadlineQueue<Exchange>()
+  // The watchdog sleeps until `wakeAt` (the earliest open deadline; Infinity when there is none) or until a request
+  // with an earlier deadline completes `wake`. With one timeout per endpoint a new deadline is never earlier than
+  // the ones before it, so a request wakes the watchdog only when it was idle.
+  let wake = Deferred.makeUnsafe<void>()
+  let wakeAt = Infinity
+
+  const watchdog = Effect.gen(function*() {
+    for (;;) {
+      deadlines.expireDue(clock.currentTimeMillisUnsafe(), (exchange) => exchange.expire())
+      const next = deadlines.earliest()
+      wake = Deferred.makeUnsafe<void>()
+      wakeAt = next ?? Infinity
+      if (next === undefined) yield* Deferred.await(wake)
+      else {
+        const ms = Math.min(maxSleepMs, Math.max(0, next - clock.currentTimeMillisUnsafe()))
+        yield* Effect.raceFirst(Effect.sleep(ms), Deferred.await(wake))
+      }
+    }
   })
+  yield* Effect.forkScoped(watchdog, { startImmediately: true })
 
-/** One request's handler: collects the answer and resumes the waiting fiber once, at its end or failure. */
+  const post = (target: TransportTarget, body: string, timeoutMillis: number) =>
+    Effect.callback<TransportResponse, TransportError | TransportTimeout>((resume) => {
+      const exchange = new Exchange(resume, clock.currentTimeMillisUnsafe() + timeoutMillis, timeoutMillis)
+      if (Number.isFinite(exchange.deadline)) {
+        deadlines.add(exchange, timeoutMillis)
+        if (exchange.deadline < wakeAt) {
+          wakeAt = exchange.deadline
+          Deferred.doneUnsafe(wake, Effect.void)
+        }
+      }
+      // undici reports every failure, synchronous ones included, through `onResponseError`: it never throws here.
+      agent.dispatch({
+        origin: target.origin,
+        path: target.path,
+        method: "POST",
+        headers: target.headers,
+        body,
+        headersTimeout: headersTimeoutMs,
+        bodyTimeout: 0
+      }, exchange)
+      return Effect.sync(() => exchange.abandon())
+    })
+
+  return ProviderTransport.of({ post })
+})
+
+/**
+ * One request's handler and deadline: collects the answer and resumes the waiting fiber once — at the end of the
+ * answer, on a failure, or at the deadline. Settled as soon as any of them (or an interruption) happens.
+ */
 class Exchange implements Dispatcher.DispatchHandler {
+  settled = false
   private controller: Dispatcher.DispatchController | undefined
-  private abandoned = false
   private status = 0
   private headers: TransportResponse["headers"] = {}
   private readonly chunks: Array<Buffer> = []
 
-  constructor(private readonly resume: (effect: Effect.Effect<TransportResponse, TransportError>) => void) {}
+  constructor(
+    private readonly resume: (effect: Effect.Effect<TransportResponse, TransportError | TransportTimeout>) => void,
+    readonly deadline: number,
+    private readonly timeoutMillis: number
+  ) {}
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller
-    if (this.abandoned) controller.abort(interrupted())
+    if (this.settled) controller.abort(abandoned())
   }
 
   onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: TransportResponse["headers"]): void {
@@ -117,23 +173,33 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(): void {
-    if (this.abandoned) return
+    if (this.settled) return
+    this.settled = true
     // Decoded once, whole: a multi-byte character may straddle two chunks.
     const body = this.chunks.length === 1 ? this.chunks[0]!.toString("utf8") : Buffer.concat(this.chunks).toString("utf8")
     this.resume(Effect.succeed({ status: this.status, headers: this.headers, body }))
   }
 
   onResponseError(_controller: Dispatcher.DispatchController | null, error: Error): void {
-    if (this.abandoned) return
+    if (this.settled) return
+    this.settled = true
     this.resume(Effect.fail(new TransportError({ cause: error })))
   }
 
-  /** The fiber was interrupted (or timed out): abort, which destroys the socket of a request in flight. */
+  /** The deadline passed first: abort (which destroys the socket of a request in flight) and fail the call. */
+  expire(): void {
+    if (this.settled) return
+    this.settled = true
+    this.controller?.abort(abandoned())
+    this.resume(Effect.fail(new TransportTimeout({ timeoutMillis: this.timeoutMillis })))
+  }
+
+  /** The fiber was interrupted: abort, and resume nobody. */
   abandon(): void {
-    if (this.abandoned) return
-    this.abandoned = true
-    this.controller?.abort(interrupted())
+    if (this.settled) return
+    this.settled = true
+    this.controller?.abort(abandoned())
   }
 }
 
-const interrupted = () => new Error("The request was interrupted")
+const abandoned = () => new Error("The request was abandoned (interrupted or past its deadline)")

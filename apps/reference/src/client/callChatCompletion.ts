@@ -1,5 +1,5 @@
 import { ProviderError, providerErrorFromHttp, providerErrorFromTransport, type ProviderIdentity } from "@sluice/errors"
-import { Duration, Effect, Option, Redacted, Schema } from "effect"
+import { Effect, Option, Redacted, Schema } from "effect"
 import {
   type ChatCompletion,
   type ChatCompletionRequest,
@@ -8,7 +8,12 @@ import {
   type ResponseFormat,
   toChatCompletion
 } from "./ChatCompletion.js"
-import { ProviderTransport, type ProviderTransportShape, type TransportError, TransportTarget } from "./ProviderTransport.js"
+import {
+  ProviderTransport,
+  type ProviderTransportShape,
+  type TransportError,
+  TransportTarget
+} from "./ProviderTransport.js"
 import { scrubSecret, secretFreeCause } from "./secrets.js"
 
 const decodeWire = Schema.decodeUnknownEffect(Schema.fromJsonString(ChatCompletionWire))
@@ -123,7 +128,7 @@ const attempt = Effect.fnUntraced(function*(
 ) {
   const body = stringifyJson(wireBody(request))
   if (Option.isNone(body)) return yield* encodeError(identity)
-  const response = yield* transport.post(target, body.value)
+  const response = yield* transport.post(target, body.value, request.timeoutSeconds * 1000)
   if (response.status < 200 || response.status >= 300) {
     return yield* Effect.flip(providerErrorFromHttp({
       ...identity,
@@ -152,10 +157,9 @@ export const makeChatCompletion = (transport: ProviderTransportShape): ChatCompl
     if (target === undefined) return Effect.fail(invalidUrlError(identity))
     const secret = request.apiKey === undefined ? undefined : Redacted.value(request.apiKey)
     return attempt(transport, target, request, identity, secret).pipe(
-      Effect.catchTag("TransportError", (error) => Effect.fail(fromTransportError(error, identity, secret))),
-      Effect.timeoutOrElse({
-        duration: Duration.seconds(request.timeoutSeconds),
-        orElse: () =>
+      Effect.catchTags({
+        TransportError: (error) => Effect.fail(fromTransportError(error, identity, secret)),
+        TransportTimeout: () =>
           Effect.fail(
             new ProviderError({
               ...identity,

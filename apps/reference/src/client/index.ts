@@ -17,5 +17,6 @@ export {
   type ProviderTransportShape,
   TransportError,
   type TransportResponse,
-  TransportTarget
+  TransportTarget,
+  TransportTimeout
 } from "./ProviderTransport.js"

@@ -1,7 +1,14 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Fiber } from "effect"
+import { TestClock } from "effect/testing"
 import { inspect } from "node:util"
-import { type ChatCompletionRequest, chatCompletion, OpenAiClientLayer, TransportTarget } from "../../src/client/index.js"
+import {
+  type ChatCompletionRequest,
+  chatCompletion,
+  OpenAiClientLayer,
+  ProviderTransport,
+  TransportTarget
+} from "../../src/client/index.js"
 import { startRawServer } from "./rawServer.js"
 
 const live = <A, E, R>(effect: Effect.Effect<A, E, R>) => effect.pipe(Effect.provide(OpenAiClientLayer))
@@ -75,6 +82,30 @@ describe("ProviderTransport", () => {
       }))
       assert.isTrue(yield* eventually(() => server.openSockets() === 0))
     }))
+
+  it.effect("each request fails at its own deadline on the layer's clock, a shorter one added later first", () =>
+    Effect.gen(function*() {
+      // A server that never answers.
+      const server = yield* startRawServer(() => {})
+      const transport = yield* ProviderTransport
+      const target = TransportTarget.make(`${server.origin}/v1/chat/completions`, {})!
+      const post = (timeoutMillis: number) =>
+        Effect.forkChild(Effect.flip(transport.post(target, "{}", timeoutMillis)), { startImmediately: true })
+      const long = yield* post(10_000)
+      const short = yield* post(1_000)
+      yield* TestClock.adjust("999 millis")
+      assert.isUndefined(short.pollUnsafe())
+      yield* TestClock.adjust("1 millis")
+      const shortError = yield* Fiber.join(short)
+      assert.strictEqual(shortError._tag, "TransportTimeout")
+      assert.isUndefined(long.pollUnsafe())
+      yield* TestClock.adjust("8999 millis")
+      assert.isUndefined(long.pollUnsafe())
+      yield* TestClock.adjust("1 millis")
+      const longError = yield* Fiber.join(long)
+      assert.strictEqual(longError._tag, "TransportTimeout")
+      assert.deepStrictEqual(longError._tag === "TransportTimeout" ? longError.timeoutMillis : undefined, 10_000)
+    }).pipe(Effect.provide(ProviderTransport.layer)))
 
   it("a target prints its URL, never its headers", () => {
     const key = "sk-test-0123456789abcdef"
