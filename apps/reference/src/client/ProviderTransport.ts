@@ -141,7 +141,7 @@ const makeTransport = Effect.fnUntraced(function*(agent: Agent) {
 
 /**
  * One request's handler and deadline: collects the answer and resumes the waiting fiber once — at the end of the
- * answer, on a failure, or at the deadline. Settled as soon as any of them (or an interruption) happens.
+ * answer, on a failure, or at the deadline. Settled by whichever comes first, or by an interruption.
  */
 class Exchange implements Dispatcher.DispatchHandler {
   settled = false
