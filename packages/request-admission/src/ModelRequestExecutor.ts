@@ -138,15 +138,13 @@ export const makeExecutor = (
     n: number,
     lease: RequestLease
   ): Effect.Effect<Exit.Exit<A, ProviderError>, never, R> =>
-    Effect.uninterruptibleMask((restore) =>
-      Effect.flatMap(admission.listening, (listening) =>
+    Effect.uninterruptibleMask((restore) => {
+      const call = restore(Effect.suspend(() => attempt({ attempt: n, lease })))
+      return Effect.flatMap(admission.listening, (listening) =>
         listening
-          ? observedAttempt(request, restore(Effect.suspend(() => attempt({ attempt: n, lease }))), n, lease)
-          : Effect.flatMap(
-            Effect.exit(restore(Effect.suspend(() => attempt({ attempt: n, lease })))),
-            (exit) => Effect.as(admission.release(lease, outcomeOfAttempt(exit)), exit)
-          ))
-    )
+          ? observedAttempt(request, call, n, lease)
+          : Effect.flatMap(Effect.exit(call), (exit) => Effect.as(admission.release(lease, outcomeOfAttempt(exit)), exit)))
+    })
 
   /** As above, with the `model_request_started` / `_completed` events around the attempt (someone listens). */
   const observedAttempt = Effect.fnUntraced(function*<A, R>(
