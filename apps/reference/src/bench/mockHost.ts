@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process"
+import { request as httpRequest } from "node:http"
 import { fileURLToPath } from "node:url"
 import { Data, Effect, Random, Schema, type Scope } from "effect"
 import { decodeMockOptions, type MockOptions, type MockOptionsInput, MockStats, startMockProvider } from "../mock/index.js"
@@ -85,6 +86,44 @@ const startChild = (options: MockOptions, cpus: string | undefined): Effect.Effe
       })
   ).pipe(Effect.map(({ url }) => url))
 
+/** One request on a connection of its own, closed after it (no pooled socket is left for a client to reuse). */
+const oneShot = (url: string, body: string): Effect.Effect<number, BenchError> =>
+  Effect.callback<number, BenchError>((resume) => {
+    const request = httpRequest(url, {
+      method: "POST",
+      agent: false,
+      headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) }
+    }, (response) => {
+      response.on("end", () => resume(Effect.succeed(response.statusCode ?? 0))).resume()
+    })
+    request.on("error", (cause) => resume(Effect.fail(new BenchError({ message: `mock warm-up: POST ${url} failed`, cause }))))
+    request.end(body)
+    return Effect.sync(() => void request.destroy())
+  })
+
+/**
+ * A provider in production has been serving for a while; a mock started a moment ago still runs its request
+ * path unoptimized: its first refusals came back 7–24 ms after the request instead of ≈ 1.5 ms, and that
+ * decides how a client's first wave fares. So before the clock starts, an endpoint serves two waves of
+ * 2 × capacity malformed chat requests (answered 400 or 429: accept, parse, admission and both refusal paths;
+ * a malformed body takes no latency draw), then its counters are reset. An `rpm` endpoint then rests a second,
+ * so its token bucket is full again.
+ */
+export const warmUpMock = (url: string, options: MockOptions): Effect.Effect<void, BenchError> =>
+  Effect.gen(function*() {
+    const wave = Effect.forEach(
+      Array.from({ length: 2 * options.capacity }),
+      () => oneShot(`${url}/chat/completions`, "{}"),
+      { concurrency: "unbounded", discard: true }
+    )
+    yield* wave
+    yield* wave
+    const reset = yield* oneShot(url.replace(/\/v1$/, "/stats/reset"), "")
+    if (reset !== 200) return yield* new BenchError({ message: `mock warm-up: /stats/reset answered ${reset}` })
+    if (options.rpm !== null) yield* Effect.sleep("1 second")
+  })
+
+/** Starts a mock endpoint where `placement` says and warms it (see `warmUpMock`): ready to measure against. */
 export const startMockEndpoint = Effect.fnUntraced(function*(
   input: MockOptionsInput,
   placement: MockPlacement
@@ -94,12 +133,14 @@ export const startMockEndpoint = Effect.fnUntraced(function*(
   )
   if (placement === "in-process") {
     const mock = yield* startMockProvider(options).pipe(Effect.mapError((cause) => new BenchError({ message: cause.message, cause })))
+    yield* warmUpMock(mock.url, options)
     return { url: mock.url, options, placement, stats: mock.stats }
   }
   const cpus = yield* benchCpus
   // Pinned before the child starts, restored after it is gone (finalizers run in reverse).
   if (cpus !== undefined) yield* cpus.hold
   const url = yield* startChild(options, cpus?.split?.mock)
+  yield* warmUpMock(url, options)
   return { url, options, placement, stats: fetchStats(url) }
 })
 
