@@ -89,14 +89,15 @@ const startChild = (options: MockOptions, cpus: string | undefined): Effect.Effe
 /** One request on a connection of its own, closed after it (no pooled socket is left for a client to reuse). */
 const oneShot = (url: string, body: string): Effect.Effect<number, BenchError> =>
   Effect.callback<number, BenchError>((resume) => {
+    const failed = (cause: unknown) => resume(Effect.fail(new BenchError({ message: `mock warm-up: POST ${url} failed`, cause })))
     const request = httpRequest(url, {
       method: "POST",
       agent: false,
       headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) }
     }, (response) => {
-      response.on("end", () => resume(Effect.succeed(response.statusCode ?? 0))).resume()
+      response.on("error", failed).on("end", () => resume(Effect.succeed(response.statusCode ?? 0))).resume()
     })
-    request.on("error", (cause) => resume(Effect.fail(new BenchError({ message: `mock warm-up: POST ${url} failed`, cause }))))
+    request.on("error", failed)
     request.end(body)
     return Effect.sync(() => void request.destroy())
   })
@@ -109,7 +110,7 @@ const oneShot = (url: string, body: string): Effect.Effect<number, BenchError> =
  * a malformed body takes no latency draw), then its counters are reset. An `rpm` endpoint then rests a second,
  * so its token bucket is full again.
  */
-export const warmUpMock = (url: string, options: MockOptions): Effect.Effect<void, BenchError> =>
+const warmUpMock = (url: string, options: MockOptions): Effect.Effect<void, BenchError> =>
   Effect.gen(function*() {
     const wave = Effect.forEach(
       Array.from({ length: 2 * options.capacity }),
