@@ -5,6 +5,10 @@
  * untimed. (Effect's code paths keep getting faster for a few thousand calls; a 128-call warm-up left Sluice's
  * first measured round ~0.5 % slower than its later ones.)
  */
+import { round3 } from "./BenchResult.js"
+
+/** The measured rounds `--rounds` defaults to: peers.md §4c asks for the median of at least 5. */
+export const defaultRounds = 5
 
 /** The round with the median ratio (the lower middle for an even count), and every round's ratio in run order. */
 export const medianRound = <A>(
@@ -15,9 +19,21 @@ export const medianRound = <A>(
   return { median: sorted[Math.floor((sorted.length - 1) / 2)]!, ratios: rounds.map(ratioOf) }
 }
 
-/** `extra` fields every multi-round result carries. */
+/** `extra` fields every multi-round result carries: the rounds in run order, their range and interquartile range. */
 export const roundsExtra = (ratios: ReadonlyArray<number>): Record<string, unknown> =>
-  ratios.length <= 1 ? {} : { rounds: ratios.length, roundRatios: ratios, ratioSpread: spread(ratios) }
+  ratios.length <= 1 ? {} : {
+    rounds: ratios.length,
+    roundRatios: ratios,
+    ratioSpread: round3(Math.max(...ratios) - Math.min(...ratios)),
+    ratioIqr: round3(quantile(ratios, 0.75) - quantile(ratios, 0.25))
+  }
 
-const spread = (ratios: ReadonlyArray<number>): number =>
-  Math.round((Math.max(...ratios) - Math.min(...ratios)) * 1000) / 1000
+/** The q-quantile, interpolating linearly between the closest ranks (numpy's default). */
+export const quantile = (values: ReadonlyArray<number>, q: number): number => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const at = (sorted.length - 1) * q
+  const below = Math.floor(at)
+  const above = Math.min(sorted.length - 1, below + 1)
+  return sorted[below]! + (sorted[above]! - sorted[below]!) * (at - below)
+}
+

@@ -4,6 +4,7 @@ import type { BenchResult, PeersReport } from "../bench/BenchResult.js"
 import { BenchCpus } from "../bench/BenchCpus.js"
 import { BenchError, type MockPlacement } from "../bench/mockHost.js"
 import { scenarioNames, scenarios } from "../bench/registry.js"
+import { defaultRounds } from "../bench/rounds.js"
 import type { Scenario, ScenarioContext } from "../bench/Scenario.js"
 import { thinTimeline, timelineSvg } from "../bench/svg.js"
 
@@ -42,8 +43,10 @@ export const benchCommand = Command.make(
       Flag.withDefault("split")
     ),
     rounds: Flag.Int("rounds").pipe(
-      Flag.withDescription("Measured rounds of pressure-725 and peers, after a warm-up; the median round is reported (default 3)"),
-      Flag.withDefault(3)
+      Flag.withDescription(
+        `Measured rounds of pressure-725 and peers, after a warm-up; the median round is reported (default ${defaultRounds})`
+      ),
+      Flag.withDefault(defaultRounds)
     )
   },
   Effect.fnUntraced(function*({ scenario, json, out, full, tiny, mock, cpus, rounds }) {

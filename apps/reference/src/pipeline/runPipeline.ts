@@ -117,9 +117,10 @@ export const runPipeline = Effect.fnUntraced(function*(loaded: LoadedConfig, opt
       }).pipe(Effect.repeat(Schedule.spaced(options.sampleEveryMs ?? 100)), Effect.forkScoped)
     }
 
-    const started = yield* Clock.currentTimeMillis
+    // Nanoseconds: a millisecond clock would put ±1 ms of rounding into benchmark comparisons.
+    const started = yield* Clock.currentTimeNanos
     const result = yield* scheduler.run
-    const elapsedSeconds = ((yield* Clock.currentTimeMillis) - started) / 1000
+    const elapsedSeconds = Number((yield* Clock.currentTimeNanos) - started) / 1e9
     const inspection = yield* admission.inspect
     const schedulerStats = yield* scheduler.stats
     const mockStats = yield* Effect.forEach(

@@ -11,7 +11,8 @@ import {
 } from "../../src/bench/ideal.js"
 import { markdownTable, resultTable } from "../../src/bench/markdown.js"
 import { replayDrawnLatency } from "../../src/bench/mockHost.js"
-import { medianRound, roundsExtra } from "../../src/bench/rounds.js"
+import { medianRound, quantile, roundsExtra } from "../../src/bench/rounds.js"
+import { peerRunOrder } from "../../src/bench/scenarios/peers.js"
 import { escapeXml, thinTimeline, timelineSvg } from "../../src/bench/svg.js"
 import { defaultMockOptions } from "../../src/mock/index.js"
 
@@ -157,8 +158,53 @@ describe("rounds", () => {
     assert.strictEqual(medianRound([rounds[0]!], (x) => x.r).median.id, "a")
   })
 
-  it("multi-round results carry every round's ratio and the spread; a single round adds nothing", () => {
+  it("multi-round results carry every round's ratio, the spread and the IQR; a single round adds nothing", () => {
     assert.deepStrictEqual(roundsExtra([1.05]), {})
-    assert.deepStrictEqual(roundsExtra([1.05, 1.02, 1.04]), { rounds: 3, roundRatios: [1.05, 1.02, 1.04], ratioSpread: 0.03 })
+    assert.deepStrictEqual(roundsExtra([1.05, 1.02, 1.04]), {
+      rounds: 3,
+      roundRatios: [1.05, 1.02, 1.04],
+      ratioSpread: 0.03,
+      ratioIqr: 0.015
+    })
+    // five rounds: Q1 and Q3 are the 2nd and 4th smallest, an outlier round moves the spread, not the IQR
+    assert.strictEqual(roundsExtra([1.033, 1.031, 1.040, 1.032, 1.034])["ratioIqr"], 0.002)
+    assert.strictEqual(roundsExtra([1.033, 1.031, 1.040, 1.032, 1.034])["ratioSpread"], 0.009)
+  })
+
+  it("quantiles interpolate between the closest ranks", () => {
+    assert.strictEqual(quantile([4, 1, 3, 2], 0), 1)
+    assert.strictEqual(quantile([4, 1, 3, 2], 1), 4)
+    assert.strictEqual(quantile([4, 1, 3, 2], 0.5), 2.5)
+    assert.strictEqual(quantile([4, 1, 3, 2], 0.25), 1.75)
+    assert.strictEqual(quantile([7], 0.75), 7)
+  })
+})
+
+describe("peers run order", () => {
+  const label = (runs: ReturnType<typeof peerRunOrder>) =>
+    runs.map((r) => `${r.workload === 0 ? "P" : "H"}:${r.variant}`)
+
+  it("alternates the variant order from one workload and round to the next", () => {
+    const forward = ["sluice", "p-limit", "p-queue", "bottleneck"]
+    const backward = [...forward].reverse()
+    assert.deepStrictEqual(label(peerRunOrder(2)), [
+      ...forward.map((v) => `P:${v}`),
+      ...backward.map((v) => `H:${v}`),
+      ...backward.map((v) => `P:${v}`),
+      ...forward.map((v) => `H:${v}`)
+    ])
+  })
+
+  it("runs pressure-725 every round and hidden-capacity at most 3 rounds", () => {
+    const runs = peerRunOrder(5)
+    for (const variant of ["sluice", "p-limit", "p-queue", "bottleneck"]) {
+      assert.strictEqual(runs.filter((r) => r.workload === 0 && r.variant === variant).length, 5, variant)
+      assert.strictEqual(runs.filter((r) => r.workload === 1 && r.variant === variant).length, 3, variant)
+    }
+    // the last two rounds are pressure-725 only, still alternating
+    assert.deepStrictEqual(label(runs.slice(-8)), [
+      "P:bottleneck", "P:p-queue", "P:p-limit", "P:sluice",
+      "P:sluice", "P:p-limit", "P:p-queue", "P:bottleneck"
+    ])
   })
 })
