@@ -1,11 +1,19 @@
 /**
  * Close comparisons (peers.md §4c: "median and IQR of ≥ 5 runs after warm-up") run several rounds and report
  * the median one. One process runs every variant, so the first run of each pays V8's warm-up (cold code, JIT)
- * and whichever variant runs first would pay the most: a full-size warm-up run of each variant goes first,
- * untimed. (Effect's code paths keep getting faster for a few thousand calls; a 128-call warm-up left Sluice's
+ * and whichever variant runs first would pay the most: full-size warm-up runs of each variant go first,
+ * untimed (`warmUpRuns`). (Effect's code paths keep getting faster for a few thousand calls; a 128-call warm-up left Sluice's
  * first measured round ~0.5 % slower than its later ones.)
  */
 import { round3 } from "./BenchResult.js"
+
+/**
+ * Untimed full-size runs of pressure-725's work before the measured rounds, for every variant. Code that runs once
+ * per row group (1,024 cells offered when the sampler completes) only becomes hot in a process's third run: after a
+ * single warm-up run, V8 compiled it at the start of the second measured round, on the one CPU the client has, and
+ * that round's first request left 5–10 ms late instead of ≈ 1 ms.
+ */
+export const warmUpRuns = 2
 
 /** The measured rounds `--rounds` defaults to: peers.md §4c asks for the median of at least 5. */
 export const defaultRounds = 5

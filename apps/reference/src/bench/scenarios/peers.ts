@@ -17,7 +17,7 @@ import { runPLimit } from "../peers/pLimit.js"
 import { runPQueue } from "../peers/pQueue.js"
 import { type PipelineBenchSpec, runPipelineBench } from "../pipelineRun.js"
 import type { Scenario, ScenarioContext } from "../Scenario.js"
-import { medianRound, roundsExtra } from "../rounds.js"
+import { medianRound, roundsExtra, warmUpRuns } from "../rounds.js"
 import { hiddenCapacitySpec } from "./hiddenCapacity.js"
 import { pressure725Spec } from "./pressure725.js"
 
@@ -164,8 +164,9 @@ export const peerRunOrder = (rounds: number): ReadonlyArray<{ readonly workload:
  * `peers`: `pressure-725` and `hidden-capacity` done by Sluice and by what a TypeScript user would write instead
  * (p-limit, p-queue + p-retry, bottleneck), each variant against its own fresh mock with the same seed and
  * options, in one run. Every peer is given the declared `maxParallelRequests` — exactly what Sluice is given.
- * Each variant first runs `pressure-725` once untimed (warm-up), then `ctx.rounds` rounds (hidden-capacity at
- * most 3), the order reversed from one workload and round to the next; each variant reports its median round.
+ * Each variant first runs `pressure-725` `warmUpRuns` times untimed (warm-up), then `ctx.rounds` rounds
+ * (hidden-capacity at most 3), the order reversed from one workload and round to the next; each variant reports
+ * its median round.
  */
 export const peers: Scenario = {
   name: "peers",
@@ -177,8 +178,12 @@ export const peers: Scenario = {
         { name: "pressure-725", spec: pressure725Spec(ctx.tiny ? 16 : 128), criticalPathCalls: 1, capacity: 32 },
         { name: "hidden-capacity", spec: hiddenCapacitySpec(ctx.tiny ? 40 : 400), criticalPathCalls: 2, capacity: 24 }
       ]
-      // Warm-up: every variant once through the whole pressure-725 workload, untimed (see rounds.ts).
-      if (!ctx.tiny) for (const name of order) yield* runVariant({ ...workloads[0]!, name: "warm-up" }, name, ctx.placement)
+      // Warm-up: every variant `warmUpRuns` times through the whole pressure-725 workload, untimed (see rounds.ts).
+      if (!ctx.tiny) {
+        for (const name of order) {
+          for (let i = 0; i < warmUpRuns; i++) yield* runVariant({ ...workloads[0]!, name: "warm-up" }, name, ctx.placement)
+        }
+      }
       const runs = new Map<string, Array<{ result: PeerVariantResult; timeline: ReadonlyArray<TimelinePoint> }>>()
       for (const { workload: index, variant: name } of peerRunOrder(rounds)) {
         const workload = workloads[index]!

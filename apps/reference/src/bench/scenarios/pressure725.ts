@@ -5,7 +5,7 @@ import { idealSeconds } from "../ideal.js"
 import { resultTable } from "../markdown.js"
 import { type PipelineBenchRun, type PipelineBenchSpec, runPipelineBench } from "../pipelineRun.js"
 import { slotHandOverExtra } from "../mockHost.js"
-import { medianRound, roundsExtra } from "../rounds.js"
+import { medianRound, roundsExtra, warmUpRuns } from "../rounds.js"
 import type { Scenario, ScenarioContext } from "../Scenario.js"
 
 /**
@@ -78,7 +78,7 @@ export const pressure725: Scenario = {
     Effect.gen(function*() {
       const rows = ctx.tiny ? 16 : 128
       // Untimed warm-up (see rounds.ts), then the measured rounds; the median round is the result.
-      if (!ctx.tiny) yield* runPipelineBench(pressure725Spec(rows), ctx.placement)
+      if (!ctx.tiny) for (let i = 0; i < warmUpRuns; i++) yield* runPipelineBench(pressure725Spec(rows), ctx.placement)
       const first = yield* runPipelineBench(pressure725Spec(rows), ctx.placement)
       const rest: Array<PipelineBenchRun> = []
       for (let round = 1; round < (ctx.rounds ?? 1); round++) rest.push(yield* runPipelineBench(pressure725Spec(rows), ctx.placement))
