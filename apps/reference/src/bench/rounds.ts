@@ -2,8 +2,8 @@
  * Close comparisons (peers.md §4c: "median and IQR of ≥ 5 runs after warm-up") run several rounds and report
  * the median one. One process runs every variant, so the first run of each pays V8's warm-up (cold code, JIT)
  * and whichever variant runs first would pay the most: full-size warm-up runs of each variant go first,
- * untimed (`warmUpRuns`). (Effect's code paths keep getting faster for a few thousand calls; a 128-call warm-up left Sluice's
- * first measured round ~0.5 % slower than its later ones.)
+ * untimed (`warmUpRuns`). (Effect's code paths keep getting faster for a few thousand calls; a 128-call warm-up
+ * left Sluice's first measured round ~0.5 % slower than its later ones.)
  */
 import { round3 } from "./BenchResult.js"
 
