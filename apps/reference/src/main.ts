@@ -9,7 +9,9 @@ import { validateCommand } from "./commands/validate.js"
 import { reportFailure } from "./reportFailure.js"
 
 const sluice = Command.make("sluice").pipe(
-  Command.withDescription("Generate datasets through rate-limited LLM providers at full capacity, without dropping rows"),
+  Command.withDescription(
+    "Generate datasets through rate-limited LLM providers at full capacity, without dropping rows"
+  ),
   Command.withSubcommands([generateCommand, validateCommand, mockProviderCommand, benchCommand])
 )
 

@@ -19,7 +19,9 @@ const oneLine = (error: unknown): string => {
 
 // Errors may name their own exit code (e.g. 3 for rows lost to retryable causes); user errors default to 2.
 const exitCodeOf = (error: unknown): number => {
-  const code = typeof error === "object" && error !== null ? (error as { readonly exitCode?: unknown }).exitCode : undefined
+  const code = typeof error === "object" && error !== null
+    ? (error as { readonly exitCode?: unknown }).exitCode
+    : undefined
   return typeof code === "number" ? code : 2
 }
 
@@ -39,7 +41,9 @@ export const reportFailure = <A, E, R>(program: Effect.Effect<A, E, R>): Effect.
       if (isCliParseError(error)) return Effect.fail(new ReportedFailure({ code: 1 }))
       const expected = Cause.hasFails(cause) && !Cause.hasDies(cause)
       const code = expected ? exitCodeOf(error) : 1
-      return Console.error(expected ? `sluice: ${oneLine(error)}` : `sluice: unexpected failure\n${Cause.pretty(cause)}`).pipe(
+      return Console.error(
+        expected ? `sluice: ${oneLine(error)}` : `sluice: unexpected failure\n${Cause.pretty(cause)}`
+      ).pipe(
         Effect.andThen(Effect.fail(new ReportedFailure({ code })))
       )
     })

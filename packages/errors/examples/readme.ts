@@ -22,7 +22,11 @@ export const classifyAnswer = (status: number, body: string, retryAfter?: string
 
 // A 429 is a rate limit the scheduler must retry; a 429 that says the quota is gone is not.
 export const program = Effect.all([
-  classifyAnswer(429, '{"error":{"message":"Rate limit reached"}}', "2"),
-  classifyAnswer(429, '{"error":{"code":"insufficient_quota","message":"You exceeded your current quota"}}', "2"),
+  classifyAnswer(429, "{\"error\":{\"message\":\"Rate limit reached\"}}", "2"),
+  classifyAnswer(
+    429,
+    "{\"error\":{\"code\":\"insufficient_quota\",\"message\":\"You exceeded your current quota\"}}",
+    "2"
+  ),
   classifyAnswer(503, "upstream unavailable")
 ])

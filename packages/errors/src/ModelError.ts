@@ -31,14 +31,18 @@ export const formatModelErrorMessage = (error: ModelErrorFacts): string =>
   ].join("\n")
 
 /** The provider answered 429: back off, never drop (policy `preserve`). */
-export class ModelRateLimitError extends Schema.TaggedError<ModelRateLimitError>()("ModelRateLimitError", modelErrorFields) {
+export class ModelRateLimitError
+  extends Schema.TaggedError<ModelRateLimitError>()("ModelRateLimitError", modelErrorFields)
+{
   override get message(): string {
     return formatModelErrorMessage(this)
   }
 }
 
 /** Quota or billing exhausted (even when sent as a 429): waiting will not help. */
-export class ModelQuotaExceededError extends Schema.TaggedError<ModelQuotaExceededError>()("ModelQuotaExceededError", modelErrorFields) {
+export class ModelQuotaExceededError
+  extends Schema.TaggedError<ModelQuotaExceededError>()("ModelQuotaExceededError", modelErrorFields)
+{
   override get message(): string {
     return formatModelErrorMessage(this)
   }
@@ -86,63 +90,83 @@ export class ModelRequestAdmissionRejectedError extends Schema.TaggedError<Model
   }
 }
 
-export class ModelContextWindowExceededError extends Schema.TaggedError<ModelContextWindowExceededError>()("ModelContextWindowExceededError", modelErrorFields) {
+export class ModelContextWindowExceededError
+  extends Schema.TaggedError<ModelContextWindowExceededError>()("ModelContextWindowExceededError", modelErrorFields)
+{
   override get message(): string {
     return formatModelErrorMessage(this)
   }
 }
 
-export class ModelAuthenticationError extends Schema.TaggedError<ModelAuthenticationError>()("ModelAuthenticationError", modelErrorFields) {
+export class ModelAuthenticationError
+  extends Schema.TaggedError<ModelAuthenticationError>()("ModelAuthenticationError", modelErrorFields)
+{
   override get message(): string {
     return formatModelErrorMessage(this)
   }
 }
 
-export class ModelPermissionDeniedError extends Schema.TaggedError<ModelPermissionDeniedError>()("ModelPermissionDeniedError", modelErrorFields) {
+export class ModelPermissionDeniedError
+  extends Schema.TaggedError<ModelPermissionDeniedError>()("ModelPermissionDeniedError", modelErrorFields)
+{
   override get message(): string {
     return formatModelErrorMessage(this)
   }
 }
 
-export class ModelNotFoundError extends Schema.TaggedError<ModelNotFoundError>()("ModelNotFoundError", modelErrorFields) {
+export class ModelNotFoundError
+  extends Schema.TaggedError<ModelNotFoundError>()("ModelNotFoundError", modelErrorFields)
+{
   override get message(): string {
     return formatModelErrorMessage(this)
   }
 }
 
-export class ModelUnsupportedParamsError extends Schema.TaggedError<ModelUnsupportedParamsError>()("ModelUnsupportedParamsError", modelErrorFields) {
+export class ModelUnsupportedParamsError
+  extends Schema.TaggedError<ModelUnsupportedParamsError>()("ModelUnsupportedParamsError", modelErrorFields)
+{
   override get message(): string {
     return formatModelErrorMessage(this)
   }
 }
 
-export class ModelBadRequestError extends Schema.TaggedError<ModelBadRequestError>()("ModelBadRequestError", modelErrorFields) {
+export class ModelBadRequestError
+  extends Schema.TaggedError<ModelBadRequestError>()("ModelBadRequestError", modelErrorFields)
+{
   override get message(): string {
     return formatModelErrorMessage(this)
   }
 }
 
 /** 5xx from the provider. */
-export class ModelInternalServerError extends Schema.TaggedError<ModelInternalServerError>()("ModelInternalServerError", modelErrorFields) {
+export class ModelInternalServerError
+  extends Schema.TaggedError<ModelInternalServerError>()("ModelInternalServerError", modelErrorFields)
+{
   override get message(): string {
     return formatModelErrorMessage(this)
   }
 }
 
-export class ModelUnprocessableEntityError extends Schema.TaggedError<ModelUnprocessableEntityError>()("ModelUnprocessableEntityError", modelErrorFields) {
+export class ModelUnprocessableEntityError
+  extends Schema.TaggedError<ModelUnprocessableEntityError>()("ModelUnprocessableEntityError", modelErrorFields)
+{
   override get message(): string {
     return formatModelErrorMessage(this)
   }
 }
 
-export class ModelUnsupportedCapabilityError extends Schema.TaggedError<ModelUnsupportedCapabilityError>()("ModelUnsupportedCapabilityError", modelErrorFields) {
+export class ModelUnsupportedCapabilityError
+  extends Schema.TaggedError<ModelUnsupportedCapabilityError>()("ModelUnsupportedCapabilityError", modelErrorFields)
+{
   override get message(): string {
     return formatModelErrorMessage(this)
   }
 }
 
 /** The connection failed before an answer (refused, reset, DNS). */
-export class ModelAPIConnectionError extends Schema.TaggedError<ModelAPIConnectionError>()("ModelAPIConnectionError", modelErrorFields) {
+export class ModelAPIConnectionError
+  extends Schema.TaggedError<ModelAPIConnectionError>()("ModelAPIConnectionError", modelErrorFields)
+{
   override get message(): string {
     return formatModelErrorMessage(this)
   }
@@ -159,7 +183,9 @@ export class ModelAPIError extends Schema.TaggedError<ModelAPIError>()("ModelAPI
  * The provider answered, but the output failed validation (e.g. structured output that does not match its JSON
  * schema). Another attempt may well succeed (policy `retry`).
  */
-export class ModelGenerationValidationError extends Schema.TaggedError<ModelGenerationValidationError>()("ModelGenerationValidationError", modelErrorFields) {
+export class ModelGenerationValidationError
+  extends Schema.TaggedError<ModelGenerationValidationError>()("ModelGenerationValidationError", modelErrorFields)
+{
   override get message(): string {
     return formatModelErrorMessage(this)
   }

@@ -66,7 +66,8 @@ const isTaggedWith = (u: unknown): u is { readonly _tag: string } =>
   typeof u === "object" && u !== null && typeof (u as { readonly _tag?: unknown })._tag === "string"
 
 /** Is `u` one of the model errors? (A tag check, so it works across package copies and after decoding.) */
-export const isModelError = (u: unknown): u is ModelError => isTaggedWith(u) && Object.hasOwn(modelErrorPolicies, u._tag)
+export const isModelError = (u: unknown): u is ModelError =>
+  isTaggedWith(u) && Object.hasOwn(modelErrorPolicies, u._tag)
 
 export const isPreservedRetryable = (u: unknown): u is PreservedRetryable =>
   isModelError(u) && modelErrorPolicies[u._tag] === "preserve"

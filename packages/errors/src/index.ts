@@ -36,7 +36,12 @@ export {
   type ProviderIdentity
 } from "./ProviderError.js"
 export { ProviderErrorKind, providerErrorKinds } from "./ProviderErrorKind.js"
-export { defaultMaxRetryAfterSeconds, parseRetryAfter, parseRetryAfterAt, type RetryAfterOptions } from "./RetryAfter.js"
+export {
+  defaultMaxRetryAfterSeconds,
+  parseRetryAfter,
+  parseRetryAfterAt,
+  type RetryAfterOptions
+} from "./RetryAfter.js"
 export {
   type BoundedRetryable,
   isBoundedRetryable,

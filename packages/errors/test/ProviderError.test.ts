@@ -1,14 +1,24 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { TestClock } from "effect/testing"
-import { ProviderError, providerErrorFromHttp, providerErrorFromTransport, providerErrorFromUnknown } from "../src/index.js"
+import {
+  ProviderError,
+  providerErrorFromHttp,
+  providerErrorFromTransport,
+  providerErrorFromUnknown
+} from "../src/index.js"
 
 const identity = { provider: "acme", model: "m-1" }
 
 describe("providerErrorFromHttp", () => {
   it.effect("reads Retry-After on a 429, whatever the header's case", () =>
     Effect.gen(function*() {
-      const error = yield* providerErrorFromHttp({ ...identity, status: 429, body: "", headers: { "Retry-After": "2.5" } })
+      const error = yield* providerErrorFromHttp({
+        ...identity,
+        status: 429,
+        body: "",
+        headers: { "Retry-After": "2.5" }
+      })
       assert.strictEqual(error.kind, "rate_limit")
       assert.strictEqual(error.retryAfterSeconds, 2.5)
       assert.strictEqual(error.status, 429)
@@ -34,7 +44,11 @@ describe("providerErrorFromHttp", () => {
     }))
   it.effect("keeps the body's message, or names provider and status when there is none", () =>
     Effect.gen(function*() {
-      const withBody = yield* providerErrorFromHttp({ ...identity, status: 400, body: '{"error":{"message":"bad temperature"}}' })
+      const withBody = yield* providerErrorFromHttp({
+        ...identity,
+        status: 400,
+        body: "{\"error\":{\"message\":\"bad temperature\"}}"
+      })
       assert.strictEqual(withBody.message, "bad temperature")
       const bare = yield* providerErrorFromHttp({ ...identity, status: 502 })
       assert.strictEqual(bare.message, "Provider 'acme' request failed with status code 502.")
@@ -44,7 +58,7 @@ describe("providerErrorFromHttp", () => {
       const error = yield* providerErrorFromHttp({
         ...identity,
         status: 429,
-        body: '{"error":{"message":"You exceeded your current quota","code":"insufficient_quota"}}',
+        body: "{\"error\":{\"message\":\"You exceeded your current quota\",\"code\":\"insufficient_quota\"}}",
         headers: { "retry-after": "1" }
       })
       assert.strictEqual(error.kind, "quota_exceeded")

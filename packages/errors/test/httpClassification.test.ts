@@ -10,8 +10,16 @@ describe("classifyHttpStatus", () => {
     [413, "", "context_window_exceeded"],
     [422, "", "unprocessable_entity"],
     [429, "", "rate_limit"],
-    [400, "Your credit balance is too low to access the API. Please go to Plans & Billing to purchase credits.", "quota_exceeded"],
-    [400, "`temperature` and `top_p` cannot both be specified for this model. Please use only one.", "unsupported_params"],
+    [
+      400,
+      "Your credit balance is too low to access the API. Please go to Plans & Billing to purchase credits.",
+      "quota_exceeded"
+    ],
+    [
+      400,
+      "`temperature` and `top_p` cannot both be specified for this model. Please use only one.",
+      "unsupported_params"
+    ],
     [400, "Unknown parameter: 'foo'", "unsupported_params"],
     [400, "", "bad_request"],
     [400, "This model's maximum context length exceeded", "context_window_exceeded"],
@@ -29,7 +37,7 @@ describe("classifyHttpStatus", () => {
   }
 
   it("quota phrases win over 429: an exhausted quota is not a rate limit", () => {
-    assert.strictEqual(classifyHttpStatus(429, '{"error":{"code":"insufficient_quota"}}'), "quota_exceeded")
+    assert.strictEqual(classifyHttpStatus(429, "{\"error\":{\"code\":\"insufficient_quota\"}}"), "quota_exceeded")
     assert.strictEqual(classifyHttpStatus(429, "Quota exceeded for this month"), "quota_exceeded")
     assert.strictEqual(classifyHttpStatus(500, "you are out of credits"), "quota_exceeded")
   })
@@ -44,27 +52,30 @@ describe("extractBodyMessage", () => {
     assert.strictEqual(extractBodyMessage("  upstream exploded \n"), "upstream exploded")
   })
   it("prefers error.message over the raw text", () => {
-    assert.strictEqual(extractBodyMessage('{"error":{"message":"Invalid model"}}'), "Invalid model")
+    assert.strictEqual(extractBodyMessage("{\"error\":{\"message\":\"Invalid model\"}}"), "Invalid model")
   })
   it("uses a string `error`", () => {
-    assert.strictEqual(extractBodyMessage('{"error":"bad things"}'), "bad things")
+    assert.strictEqual(extractBodyMessage("{\"error\":\"bad things\"}"), "bad things")
   })
   it("uses a top-level message first", () => {
-    assert.strictEqual(extractBodyMessage('{"message":"top","error":"second"}'), "top")
+    assert.strictEqual(extractBodyMessage("{\"message\":\"top\",\"error\":\"second\"}"), "top")
   })
   it("joins a FastAPI-style detail list", () => {
     const body = JSON.stringify({ detail: [{ loc: ["a"], msg: "field required" }, { msg: "not a valid integer" }] })
     assert.strictEqual(extractBodyMessage(body), "field required; not a valid integer")
   })
   it("skips blank fields and falls back to the raw JSON text", () => {
-    assert.strictEqual(extractBodyMessage('{"message":"  ","error":{"message":""}}'), '{"message":"  ","error":{"message":""}}')
+    assert.strictEqual(
+      extractBodyMessage("{\"message\":\"  \",\"error\":{\"message\":\"\"}}"),
+      "{\"message\":\"  \",\"error\":{\"message\":\"\"}}"
+    )
   })
   it("gives an empty string for no body", () => {
     assert.strictEqual(extractBodyMessage(undefined), "")
     assert.strictEqual(extractBodyMessage("   "), "")
   })
   it("reads a mutually-exclusive message from JSON so classification sees it", () => {
-    const body = '{"error":{"message":"temperature and top_p are mutually exclusive"}}'
+    const body = "{\"error\":{\"message\":\"temperature and top_p are mutually exclusive\"}}"
     assert.strictEqual(classifyHttpStatus(400, extractBodyMessage(body)), "unsupported_params")
   })
 })

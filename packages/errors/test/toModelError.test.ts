@@ -71,10 +71,16 @@ describe("toModelError", () => {
   })
 
   it("phrases an unsupported capability with the operation", () => {
-    const error = toModelError(providerError("unsupported_capability", {
-      message: "Provider 'acme' does not support operation 'embeddings' for model 'test-model'."
-    }), { purpose: "embedding rows" })
-    assert.strictEqual(error.reason, "Provider 'acme' does not support operation 'embeddings' for model 'test-model' while embedding rows.")
+    const error = toModelError(
+      providerError("unsupported_capability", {
+        message: "Provider 'acme' does not support operation 'embeddings' for model 'test-model'."
+      }),
+      { purpose: "embedding rows" }
+    )
+    assert.strictEqual(
+      error.reason,
+      "Provider 'acme' does not support operation 'embeddings' for model 'test-model' while embedding rows."
+    )
   })
 
   it("keeps the provider error as the cause", () => {
@@ -111,7 +117,11 @@ describe("admission errors", () => {
     assert.include(error.reason, "ghost")
   })
   it("a validation failure normalises whitespace and a trailing period", () => {
-    const error = generationValidationError({ provider: "acme", model: "m", detail: "  $.score:\n expected   integer.  " })
+    const error = generationValidationError({
+      provider: "acme",
+      model: "m",
+      detail: "  $.score:\n expected   integer.  "
+    })
     assert.include(error.reason, "$.score: expected integer.")
     assert.notInclude(error.reason, "..")
   })

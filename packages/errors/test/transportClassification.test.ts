@@ -14,13 +14,21 @@ describe("classifyTransportFailure", () => {
     assert.strictEqual(classifyTransportFailure("timeout"), "timeout")
   })
   it("treats refused, reset and unresolvable connections as connection failures", () => {
-    assert.strictEqual(classifyTransportFailure(Object.assign(new Error("x"), { code: "ECONNREFUSED" })), "api_connection")
-    assert.strictEqual(classifyTransportFailure(Object.assign(new Error("x"), { code: "ECONNRESET" })), "api_connection")
+    assert.strictEqual(
+      classifyTransportFailure(Object.assign(new Error("x"), { code: "ECONNREFUSED" })),
+      "api_connection"
+    )
+    assert.strictEqual(
+      classifyTransportFailure(Object.assign(new Error("x"), { code: "ECONNRESET" })),
+      "api_connection"
+    )
     assert.strictEqual(classifyTransportFailure(Object.assign(new Error("x"), { code: "ENOTFOUND" })), "api_connection")
     assert.strictEqual(classifyTransportFailure("connection refused"), "api_connection")
   })
   it("looks through fetch's wrapper to the socket error", () => {
-    const failure = new TypeError("fetch failed", { cause: Object.assign(new Error("connect"), { code: "ECONNREFUSED" }) })
+    const failure = new TypeError("fetch failed", {
+      cause: Object.assign(new Error("connect"), { code: "ECONNREFUSED" })
+    })
     assert.strictEqual(classifyTransportFailure(failure), "api_connection")
   })
   it("maps auth and rate-limit names", () => {

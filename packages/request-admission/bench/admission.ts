@@ -68,14 +68,17 @@ const handoff = (n: number) =>
     let elapsed = 0
     const done = yield* Deferred.make<void>()
     // the holder yields once while holding, so that the others really queue behind it
-    const body = Effect.andThen(Effect.yieldNow, Effect.sync(() => {
-      count++
-      if (count === startAt) start = performance.now()
-      if (count === startAt + HANDOFFS) {
-        elapsed = performance.now() - start
-        Deferred.doneUnsafe(done, Exit.void)
-      }
-    }))
+    const body = Effect.andThen(
+      Effect.yieldNow,
+      Effect.sync(() => {
+        count++
+        if (count === startAt) start = performance.now()
+        if (count === startAt + HANDOFFS) {
+          elapsed = performance.now() - start
+          Deferred.doneUnsafe(done, Exit.void)
+        }
+      })
+    )
     const fibers: Array<Fiber.Fiber<unknown, unknown>> = []
     for (let i = 0; i < n; i++) {
       // 64 fairness groups so the flow heap is exercised too
@@ -114,7 +117,9 @@ const heapPerWaiter = (n: number) =>
             const fibers: Array<Fiber.Fiber<void, unknown>> = []
             for (let i = 0; i < n; i++) {
               fibers.push(
-                yield* Effect.forkChild(Effect.scoped(Effect.asVoid(admission.acquire(item))), { startImmediately: true })
+                yield* Effect.forkChild(Effect.scoped(Effect.asVoid(admission.acquire(item))), {
+                  startImmediately: true
+                })
               )
             }
             gc?.()

@@ -143,7 +143,8 @@ export const makeExecutor = (
       return Effect.flatMap(admission.listening, (listening) =>
         listening
           ? observedAttempt(request, call, n, lease)
-          : Effect.flatMap(Effect.exit(call), (exit) => Effect.as(admission.release(lease, outcomeOfAttempt(exit)), exit)))
+          : Effect.flatMap(Effect.exit(call), (exit) =>
+            Effect.as(admission.release(lease, outcomeOfAttempt(exit)), exit)))
     })
 
   /** As above, with the `model_request_started` / `_completed` events around the attempt (someone listens). */

@@ -12,21 +12,6 @@ export {
   type TryAcquireError,
   UnknownResource
 } from "./errors.js"
-export { make, RequestAdmission, type RequestAdmissionShape } from "./RequestAdmission.js"
-export type { RequestEvent, RequestEventInput, RequestEventKind } from "./RequestEvent.js"
-export type { RequestAdmissionItem, RequestLease } from "./RequestLease.js"
-export type {
-  ProviderModelPressure,
-  RequestAdmissionInspection,
-  RequestCapacityView,
-  RequestPressure
-} from "./RequestPressure.js"
-export {
-  isProviderOutcome,
-  ReleaseOutcome,
-  type ReleaseOutcomeKind,
-  type ReleaseResult
-} from "./ReleaseOutcome.js"
 export {
   type AttemptContext,
   defaultExecutorConfig,
@@ -38,3 +23,13 @@ export {
   type ModelRequestExecutorShape,
   outcomeOfAttempt
 } from "./ModelRequestExecutor.js"
+export { isProviderOutcome, ReleaseOutcome, type ReleaseOutcomeKind, type ReleaseResult } from "./ReleaseOutcome.js"
+export { make, RequestAdmission, type RequestAdmissionShape } from "./RequestAdmission.js"
+export type { RequestEvent, RequestEventInput, RequestEventKind } from "./RequestEvent.js"
+export type { RequestAdmissionItem, RequestLease } from "./RequestLease.js"
+export type {
+  ProviderModelPressure,
+  RequestAdmissionInspection,
+  RequestCapacityView,
+  RequestPressure
+} from "./RequestPressure.js"

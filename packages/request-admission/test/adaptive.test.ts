@@ -170,7 +170,11 @@ describe("probing rarely above a known ceiling", () => {
       // the probe holds for a full streak: k resets
       yield* successes(2)
       assert.strictEqual((yield* pressure).ceilingProbeFailures, 0)
-    }).pipe(Effect.provide(controller(4, { slowStart: false, decreaseToInFlight: false, decreaseFactor: 0.5, successesUntilIncrease: 2 }))))
+    }).pipe(
+      Effect.provide(
+        controller(4, { slowStart: false, decreaseToInFlight: false, decreaseFactor: 0.5, successesUntilIncrease: 2 })
+      )
+    ))
 })
 
 describe("slow start", () => {

@@ -249,7 +249,13 @@ describe("AIMD", () => {
   it.effect("local outcomes never count as provider pressure", () =>
     Effect.gen(function*() {
       const admission = yield* RequestAdmission
-      for (const outcome of [ReleaseOutcome.localCancelled, ReleaseOutcome.localTimeout, ReleaseOutcome.unexpectedException]) {
+      for (
+        const outcome of [
+          ReleaseOutcome.localCancelled,
+          ReleaseOutcome.localTimeout,
+          ReleaseOutcome.unexpectedException
+        ]
+      ) {
         const lease = yield* admission.tryAcquire({ resource: chat })
         yield* admission.release(lease, outcome)
       }
@@ -312,7 +318,11 @@ describe("startup ramp", () => {
     Effect.gen(function*() {
       const admission = yield* RequestAdmission
       const fibers = []
-      for (let i = 0; i < 4; i++) fibers.push(yield* forkNow(Effect.scoped(admission.acquire({ resource: chat }).pipe(Effect.andThen(Effect.never)))))
+      for (let i = 0; i < 4; i++) {
+        fibers.push(
+          yield* forkNow(Effect.scoped(admission.acquire({ resource: chat }).pipe(Effect.andThen(Effect.never))))
+        )
+      }
       yield* settle
       assert.strictEqual((yield* pressure()).inFlight, 1)
       yield* TestClock.adjust("3334 millis")
@@ -432,7 +442,9 @@ describe("queueing and timeouts", () => {
     Effect.gen(function*() {
       const admission = yield* RequestAdmission
       const held = yield* admission.tryAcquire({ resource: chat })
-      const fiber = yield* forkNow(Effect.scoped(admission.acquire({ resource: embedding, queueWaitTimeoutSeconds: 0.01 })))
+      const fiber = yield* forkNow(
+        Effect.scoped(admission.acquire({ resource: embedding, queueWaitTimeoutSeconds: 0.01 }))
+      )
       yield* settle
       assert.strictEqual((yield* pressure(embedding)).waiters, 1)
       yield* TestClock.adjust("1 second")
@@ -518,7 +530,11 @@ describe("queueing and timeouts", () => {
     Effect.gen(function*() {
       const admission = yield* RequestAdmission
       const held = yield* admission.tryAcquire({ resource: chat })
-      const fiber = yield* forkNow(Effect.scoped(Effect.map(admission.acquire({ resource: embedding, queueWaitTimeoutSeconds: 2 }), (l) => l.resource.domain)))
+      const fiber = yield* forkNow(
+        Effect.scoped(
+          Effect.map(admission.acquire({ resource: embedding, queueWaitTimeoutSeconds: 2 }), (l) => l.resource.domain)
+        )
+      )
       yield* settle
       const denied = yield* Effect.flip(admission.tryAcquire({ resource: image }))
       assert.strictEqual(denied._tag, "NoCapacity")
@@ -547,7 +563,9 @@ describe("queueing and timeouts", () => {
       const admission = yield* RequestAdmission
       const lease = yield* admission.tryAcquire({ resource: chat })
       yield* admission.release(lease, ReleaseOutcome.rateLimited(3))
-      const fiber = yield* forkNow(Effect.scoped(Effect.andThen(admission.acquire({ resource: chat }), Clock.currentTimeMillis)))
+      const fiber = yield* forkNow(
+        Effect.scoped(Effect.andThen(admission.acquire({ resource: chat }), Clock.currentTimeMillis))
+      )
       yield* TestClock.adjust("2999 millis")
       yield* settle
       assert.isUndefined(fiber.pollUnsafe())
@@ -570,7 +588,11 @@ describe("queueing and timeouts", () => {
       const admission = yield* RequestAdmission
       const held = yield* admission.tryAcquire({ resource: chat })
       const fibers = []
-      for (let i = 0; i < 3; i++) fibers.push(yield* forkNow(Effect.scoped(admission.acquire({ resource: resource(i === 0 ? "chat" : "embedding") }))))
+      for (let i = 0; i < 3; i++) {
+        fibers.push(
+          yield* forkNow(Effect.scoped(admission.acquire({ resource: resource(i === 0 ? "chat" : "embedding") })))
+        )
+      }
       yield* settle
       yield* admission.shutdown
       for (const f of fibers) assert.strictEqual((yield* Effect.flip(Fiber.join(f)))._tag, "Shutdown")
@@ -586,7 +608,9 @@ describe("capacity view", () => {
       const admission = yield* RequestAdmission
       const views: Array<{ limit: number; open: boolean; blockedUntilMillis: number | null }> = []
       yield* admission.capacityChanges.pipe(
-        Stream.runForEach((v) => Effect.sync(() => views.push({ limit: v.limit, open: v.open, blockedUntilMillis: v.blockedUntilMillis }))),
+        Stream.runForEach((v) =>
+          Effect.sync(() => views.push({ limit: v.limit, open: v.open, blockedUntilMillis: v.blockedUntilMillis }))
+        ),
         forkNow
       )
       yield* settle

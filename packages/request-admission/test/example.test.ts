@@ -16,7 +16,14 @@ const fakeEndpoint = () => {
       if (inFlight >= 12) {
         rejected++
         return Effect.fail(
-          new ProviderError({ kind: "rate_limit", message: "Too many requests", provider, model, status: 429, retryAfterSeconds: 1 })
+          new ProviderError({
+            kind: "rate_limit",
+            message: "Too many requests",
+            provider,
+            model,
+            status: 429,
+            retryAfterSeconds: 1
+          })
         )
       }
       inFlight++
@@ -32,34 +39,38 @@ const fakeEndpoint = () => {
   return { complete, stats: () => ({ maxInFlight, rejected, served }) }
 }
 
-it.effect("the README example answers every prompt and finds the endpoint's real capacity", () =>
-  Effect.gen(function*() {
-    const endpoint = fakeEndpoint()
-    const prompts = Array.from({ length: 400 }, (_, i) => `prompt ${i}`)
-    // 429s are the scheduler's to retry: here the caller retries them, as a scheduler would
-    const fiber = yield* Effect.forkChild(
-      Effect.forEach(
-        prompts,
-        (prompt) =>
-          completeAll(endpoint.complete, [prompt]).pipe(
-            Effect.retry({ while: (e) => e._tag === "ModelRateLimitError" })
-          ),
-        { concurrency: "unbounded" }
-      ),
-      { startImmediately: true }
-    )
-    for (let i = 0; i < 600 && fiber.pollUnsafe() === undefined; i++) yield* TestClock.adjust("100 millis")
-    const answers = (yield* Fiber.join(fiber)).flat()
-    assert.strictEqual(answers.length, 400)
-    assert.strictEqual(answers[7], "answer to prompt 7")
-    const stats = endpoint.stats()
-    assert.strictEqual(stats.served, 400)
-    // AIMD found the hidden capacity: few 429s for 400 requests
-    assert.isBelow(stats.rejected, 40, JSON.stringify(stats))
-    const view = yield* RequestAdmission.use((a) => a.inspect)
-    assert.strictEqual(view.activeLeases, 0)
-    assert.strictEqual(view.waiters, 0)
-  }).pipe(Effect.provide(AdmissionLive)), 30_000)
+it.effect(
+  "the README example answers every prompt and finds the endpoint's real capacity",
+  () =>
+    Effect.gen(function*() {
+      const endpoint = fakeEndpoint()
+      const prompts = Array.from({ length: 400 }, (_, i) => `prompt ${i}`)
+      // 429s are the scheduler's to retry: here the caller retries them, as a scheduler would
+      const fiber = yield* Effect.forkChild(
+        Effect.forEach(
+          prompts,
+          (prompt) =>
+            completeAll(endpoint.complete, [prompt]).pipe(
+              Effect.retry({ while: (e) => e._tag === "ModelRateLimitError" })
+            ),
+          { concurrency: "unbounded" }
+        ),
+        { startImmediately: true }
+      )
+      for (let i = 0; i < 600 && fiber.pollUnsafe() === undefined; i++) yield* TestClock.adjust("100 millis")
+      const answers = (yield* Fiber.join(fiber)).flat()
+      assert.strictEqual(answers.length, 400)
+      assert.strictEqual(answers[7], "answer to prompt 7")
+      const stats = endpoint.stats()
+      assert.strictEqual(stats.served, 400)
+      // AIMD found the hidden capacity: few 429s for 400 requests
+      assert.isBelow(stats.rejected, 40, JSON.stringify(stats))
+      const view = yield* RequestAdmission.use((a) => a.inspect)
+      assert.strictEqual(view.activeLeases, 0)
+      assert.strictEqual(view.waiters, 0)
+    }).pipe(Effect.provide(AdmissionLive)),
+  30_000
+)
 
 it.effect("fromOpenAI turns an openai-node style 429 into a rate limit with its Retry-After", () =>
   Effect.gen(function*() {
@@ -68,7 +79,9 @@ it.effect("fromOpenAI turns an openai-node style 429 into a rate limit with its 
         completions: {
           create: (body) =>
             body.messages[0]!.content === "busy"
-              ? Promise.reject(Object.assign(new Error("Rate limit reached"), { status: 429, headers: { "retry-after": "2" } }))
+              ? Promise.reject(
+                Object.assign(new Error("Rate limit reached"), { status: 429, headers: { "retry-after": "2" } })
+              )
               : Promise.resolve({ choices: [{ message: { content: "hi" } }] })
         }
       }

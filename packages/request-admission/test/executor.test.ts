@@ -82,14 +82,16 @@ describe("executor", () => {
 
   it.effect("502, 504 and connection failures are retried; 500 and status-less timeouts are not", () =>
     Effect.gen(function*() {
-      for (const [error, calls] of [
-        [providerError("internal_server", 502), 2],
-        [providerError("internal_server", 504), 2],
-        [providerError("api_connection"), 2],
-        [providerError("internal_server", 500), 1],
-        [providerError("timeout"), 1],
-        [providerError("bad_request", 400), 1]
-      ] as const) {
+      for (
+        const [error, calls] of [
+          [providerError("internal_server", 502), 2],
+          [providerError("internal_server", 504), 2],
+          [providerError("api_connection"), 2],
+          [providerError("internal_server", 500), 1],
+          [providerError("timeout"), 1],
+          [providerError("bad_request", 400), 1]
+        ] as const
+      ) {
         const fake = flaky([error])
         const fiber = yield* forkNow(Effect.result(execute({ resource: chat }, fake.attempt)))
         yield* TestClock.adjust("3 seconds")
@@ -159,7 +161,9 @@ describe("executor", () => {
   it.effect("an unregistered model is rejected once, never retried and never a timeout", () =>
     Effect.gen(function*() {
       const fake = flaky([])
-      const error = yield* Effect.flip(execute({ resource: { provider: "x", model: "y", domain: "chat" } }, fake.attempt))
+      const error = yield* Effect.flip(
+        execute({ resource: { provider: "x", model: "y", domain: "chat" } }, fake.attempt)
+      )
       assert.strictEqual(error._tag, "ModelRequestAdmissionRejectedError")
       assert.strictEqual(error._tag === "ModelRequestAdmissionRejectedError" && error.rejection, "unknown_resource")
       assert.strictEqual(fake.calls(), 0)
@@ -210,11 +214,14 @@ describe("executor", () => {
     Effect.gen(function*() {
       const started: Array<string> = []
       const call = (r: typeof chat) =>
-        execute({ resource: r }, () => Effect.andThen(Effect.sync(() => started.push(r.domain)), Effect.sleep("1 second")))
+        execute({ resource: r }, () =>
+          Effect.andThen(Effect.sync(() => started.push(r.domain)), Effect.sleep("1 second")))
       const fibers = [yield* forkNow(call(chat)), yield* forkNow(call(embedding)), yield* forkNow(call(image))]
       yield* settle
       assert.deepStrictEqual(started, ["chat"])
-      const pm = yield* RequestAdmission.use((a) => a.providerModelPressure(chat))
+      const pm = yield* RequestAdmission.use((a) =>
+        a.providerModelPressure(chat)
+      )
       assert.strictEqual(pm.waiters, 2)
       assert.strictEqual(pm.inFlight, 1)
       yield* TestClock.adjust("1 second")

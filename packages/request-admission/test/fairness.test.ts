@@ -13,7 +13,10 @@ const contend = (groups: ReadonlyArray<{ key: string; weight: number; resource: 
       Effect.forever(
         Effect.scoped(
           Effect.gen(function*() {
-            const lease = yield* admission.acquire({ resource: group.resource, group: { key: group.key, weight: group.weight } })
+            const lease = yield* admission.acquire({
+              resource: group.resource,
+              group: { key: group.key, weight: group.weight }
+            })
             counts.set(group.key, (counts.get(group.key) ?? 0) + 1)
             if (++admitted === total) yield* Deferred.succeed(done, undefined)
             yield* Effect.yieldNow
@@ -32,16 +35,28 @@ const contend = (groups: ReadonlyArray<{ key: string; weight: number; resource: 
 
 it.effect("weights 3 and 1 sharing one aggregate cap get 3:1 of 10k admissions (±5 %)", () =>
   Effect.gen(function*() {
-    const counts = yield* contend([{ key: "heavy", weight: 3, resource: chat }, { key: "light", weight: 1, resource: chat }], 10_000)
+    const counts = yield* contend([{ key: "heavy", weight: 3, resource: chat }, {
+      key: "light",
+      weight: 1,
+      resource: chat
+    }], 10_000)
     const ratio = counts.get("heavy")! / counts.get("light")!
     assert.isAtLeast(ratio, 3 * 0.95, `ratio ${ratio}`)
     assert.isAtMost(ratio, 3 * 1.05, `ratio ${ratio}`)
   }).pipe(Effect.provide(controller(4))), 30_000)
 
-it.effect("groups on different domains of one provider/model share the cap by weight too", () =>
-  Effect.gen(function*() {
-    const counts = yield* contend([{ key: "heavy", weight: 3, resource: chat }, { key: "light", weight: 1, resource: embedding }], 10_000)
-    const ratio = counts.get("heavy")! / counts.get("light")!
-    assert.isAtLeast(ratio, 3 * 0.95, `ratio ${ratio}`)
-    assert.isAtMost(ratio, 3 * 1.05, `ratio ${ratio}`)
-  }).pipe(Effect.provide(controller(2))), 30_000)
+it.effect(
+  "groups on different domains of one provider/model share the cap by weight too",
+  () =>
+    Effect.gen(function*() {
+      const counts = yield* contend([{ key: "heavy", weight: 3, resource: chat }, {
+        key: "light",
+        weight: 1,
+        resource: embedding
+      }], 10_000)
+      const ratio = counts.get("heavy")! / counts.get("light")!
+      assert.isAtLeast(ratio, 3 * 0.95, `ratio ${ratio}`)
+      assert.isAtMost(ratio, 3 * 1.05, `ratio ${ratio}`)
+    }).pipe(Effect.provide(controller(2))),
+  30_000
+)

@@ -36,8 +36,7 @@ export const recordEvents = Effect.gen(function*() {
   }
 })
 
-export const forkNow = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.forkChild(effect, { startImmediately: true })
+export const forkNow = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.forkChild(effect, { startImmediately: true })
 
 export const leaks = Effect.gen(function*() {
   const admission = yield* RequestAdmission

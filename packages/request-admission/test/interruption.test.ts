@@ -17,7 +17,7 @@ describe("interruption", () => {
       assert.strictEqual((yield* pressure()).waiters, 1)
       yield* Fiber.interrupt(waiter)
       assert.deepStrictEqual(yield* leaks, { activeLeases: 1, waiters: 0 })
-      assert.strictEqual((yield* admission.queueStateSize), 0, "fair-queue state shrinks as waiters leave")
+      assert.strictEqual(yield* admission.queueStateSize, 0, "fair-queue state shrinks as waiters leave")
       yield* admission.release(held, ReleaseOutcome.success)
       // the permit is free again: the cap-1 resource admits at once
       const again = yield* admission.tryAcquire({ resource: chat })
@@ -62,7 +62,9 @@ describe("interruption", () => {
     Effect.gen(function*() {
       const admission = yield* RequestAdmission
       const held = yield* admission.tryAcquire({ resource: chat })
-      const waiter = yield* forkNow(Effect.scoped(Effect.andThen(admission.acquire({ resource: embedding }), Effect.never)))
+      const waiter = yield* forkNow(
+        Effect.scoped(Effect.andThen(admission.acquire({ resource: embedding }), Effect.never))
+      )
       yield* settle
       // the release hands the lease over; the waiter's wake-up is still scheduled when we interrupt it
       yield* admission.release(held, ReleaseOutcome.success)
@@ -85,7 +87,9 @@ describe("interruption", () => {
         const holder = yield* forkNow(admission.withLease({ resource: chat }, () => Effect.sleep(100 + skew)))
         yield* settle
         const waiter = yield* forkNow(
-          Effect.scoped(Effect.andThen(admission.acquire({ resource: chat, queueWaitTimeoutSeconds: 0.1 }), Effect.sleep(5)))
+          Effect.scoped(
+            Effect.andThen(admission.acquire({ resource: chat, queueWaitTimeoutSeconds: 0.1 }), Effect.sleep(5))
+          )
         )
         yield* settle
         yield* TestClock.adjust("101 millis")
@@ -114,7 +118,9 @@ describe("interruption", () => {
       const fibers = []
       for (let i = 0; i < 300; i++) {
         fibers.push(
-          yield* forkNow(admission.withLease({ resource: i % 2 === 0 ? chat : embedding }, () => Effect.sleep(10 + (i % 7))))
+          yield* forkNow(
+            admission.withLease({ resource: i % 2 === 0 ? chat : embedding }, () => Effect.sleep(10 + (i % 7)))
+          )
         )
       }
       yield* settle

@@ -14,7 +14,13 @@ const domains = ["chat", "embedding"] as const
 const resources = domains.map((d) => requestResourceKey("p", "m", d))
 
 type Command =
-  | { readonly _tag: "acquire"; readonly domain: number; readonly group: number; readonly weight: number; readonly timeout: number | null }
+  | {
+    readonly _tag: "acquire"
+    readonly domain: number
+    readonly group: number
+    readonly weight: number
+    readonly timeout: number | null
+  }
   | { readonly _tag: "try"; readonly domain: number }
   | { readonly _tag: "release"; readonly pick: number; readonly outcome: ReleaseOutcome }
   | { readonly _tag: "interrupt"; readonly pick: number }
@@ -31,7 +37,14 @@ const outcome: fc.Arbitrary<ReleaseOutcome> = fc.oneof(
   },
   { weight: 1, arbitrary: fc.constantFrom(502, 500, 503).map((s) => ReleaseOutcome.providerFailure(s)) },
   { weight: 1, arbitrary: fc.constant(ReleaseOutcome.providerTimeout) },
-  { weight: 1, arbitrary: fc.constantFrom(ReleaseOutcome.localCancelled, ReleaseOutcome.localTimeout, ReleaseOutcome.unexpectedException) }
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      ReleaseOutcome.localCancelled,
+      ReleaseOutcome.localTimeout,
+      ReleaseOutcome.unexpectedException
+    )
+  }
 )
 
 const command: fc.Arbitrary<Command> = fc.oneof(
@@ -49,7 +62,10 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   { weight: 6, arbitrary: fc.record({ _tag: fc.constant("release" as const), pick: fc.nat(), outcome }) },
   { weight: 2, arbitrary: fc.record({ _tag: fc.constant("interrupt" as const), pick: fc.nat() }) },
   { weight: 3, arbitrary: fc.record({ _tag: fc.constant("advance" as const), ms: fc.integer({ min: 1, max: 2500 }) }) },
-  { weight: 1, arbitrary: fc.record({ _tag: fc.constant("cap" as const), alias: fc.nat(1), cap: fc.integer({ min: 1, max: 5 }) }) }
+  {
+    weight: 1,
+    arbitrary: fc.record({ _tag: fc.constant("cap" as const), alias: fc.nat(1), cap: fc.integer({ min: 1, max: 5 }) })
+  }
 )
 
 const scenario = fc.record({
@@ -104,11 +120,17 @@ const run = (input: Scenario) =>
           assert.isAtMost(p.currentLimit, p.effectiveMax, step)
           assert.isAtMost(p.effectiveMax, pm.staticCap, step)
           // nothing is admitted past the limit (leases admitted before a decrease may stay above it)
-          assert.isTrue(p.inFlight <= p.currentLimit || p.inFlight <= (previous.get(key) ?? 0), `${step}: ${key} over limit`)
+          assert.isTrue(
+            p.inFlight <= p.currentLimit || p.inFlight <= (previous.get(key) ?? 0),
+            `${step}: ${key} over limit`
+          )
           // slow start: in flight ≤ window ≤ limit (leases admitted before a cap change may stay above it)
           if (p.slowStartWindow !== null) {
             assert.isAtMost(p.slowStartWindow, p.currentLimit, step)
-            assert.isTrue(p.inFlight <= p.slowStartWindow || p.inFlight <= (previous.get(key) ?? 0), `${step}: ${key} over window`)
+            assert.isTrue(
+              p.inFlight <= p.slowStartWindow || p.inFlight <= (previous.get(key) ?? 0),
+              `${step}: ${key} over window`
+            )
           }
           // cooling: nothing is admitted but the one probe of a half-open cooldown (in flight ≤ before + 1)
           if (p.blockedUntilMillis !== null) {
@@ -163,7 +185,9 @@ const run = (input: Scenario) =>
         }
         case "try": {
           const scope = yield* Scope.make()
-          const result = yield* Effect.result(admission.tryAcquire({ resource: resources[c.domain]! }).pipe(Scope.provide(scope)))
+          const result = yield* Effect.result(
+            admission.tryAcquire({ resource: resources[c.domain]! }).pipe(Scope.provide(scope))
+          )
           if (result._tag === "Success") scopes.push(scope)
           else yield* Scope.close(scope, Exit.void)
           break

@@ -1,7 +1,13 @@
 // The README's example: three generators — a local sampler and two LLM columns on one endpoint — resolved into
 // task groups, resource requests, limits and a capacity plan.
 import { Effect } from "effect"
-import { formatCapacityPlan, localMetadata, metadataForModelAliases, type ModelAlias, resolveScheduling } from "@sluice/resolver"
+import {
+  formatCapacityPlan,
+  localMetadata,
+  metadataForModelAliases,
+  type ModelAlias,
+  resolveScheduling
+} from "@sluice/resolver"
 
 const models: ReadonlyArray<ModelAlias> = [
   { alias: "writer", provider: "openai", model: "gpt-4o", maxParallelRequests: 32 },

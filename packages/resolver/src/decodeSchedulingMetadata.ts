@@ -81,7 +81,12 @@ export const decodeSchedulingMetadata = Effect.fnUntraced(function*(
   generator?: string
 ): Effect.fn.Return<SchedulingMetadata, SchedulingMetadataError> {
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
-    return yield* fail("invalid_kind", "kind", `Expected scheduling metadata (an object with a kind), got ${Formatter.format(input)}`, generator)
+    return yield* fail(
+      "invalid_kind",
+      "kind",
+      `Expected scheduling metadata (an object with a kind), got ${Formatter.format(input)}`,
+      generator
+    )
   }
   const record = input as Record<string, unknown>
   const kind = record["kind"]

@@ -19,6 +19,7 @@ export { MetadataDiagnostic } from "./MetadataDiagnostic.js"
 export { aliasSetNamespace, aliasSetResource, metadataForModelAliases } from "./metadataForModelAliases.js"
 export { describeMetadata, metadataIdentity, requestResourceOf } from "./metadataIdentity.js"
 export { type GenerationKind, type ModelAlias, requestDomainOfGenerationKind } from "./ModelAlias.js"
+export { resolveGenerator, type ResolvedGenerator, resourceRequestOf, taskGroupOf } from "./resolveGenerator.js"
 export {
   defaultMaxInFlightTasks,
   effectiveOptions,
@@ -27,7 +28,6 @@ export {
   type ResolveOptions,
   type SourcedValue
 } from "./ResolveOptions.js"
-export { resolveGenerator, type ResolvedGenerator, resourceRequestOf, taskGroupOf } from "./resolveGenerator.js"
 export { ResolverConfigError } from "./ResolverConfigError.js"
 export { type GeneratorScheduling, type ResolvedScheduling, resolveScheduling } from "./resolveScheduling.js"
 export {

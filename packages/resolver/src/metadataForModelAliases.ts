@@ -24,7 +24,8 @@ interface ResolvedAlias {
 
 const isCap = (n: unknown): n is number => typeof n === "number" && Number.isSafeInteger(n) && n >= 1
 
-const endpointLabel = (a: ResolvedAlias): string => `${providerModelLabel(providerModelKey(a.provider, a.model))}/${a.domain}`
+const endpointLabel = (a: ResolvedAlias): string =>
+  `${providerModelLabel(providerModelKey(a.provider, a.model))}/${a.domain}`
 
 const compareStrings = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
 
@@ -60,7 +61,12 @@ export const metadataForModelAliases = Effect.fnUntraced(function*(
   aliases: ReadonlyArray<ModelAlias>
 ): Effect.fn.Return<SchedulingMetadata, SchedulingMetadataError> {
   const error = (code: SchedulingMetadataErrorCode, field: string, message: string) =>
-    new SchedulingMetadataError({ code, field, message: `Generator ${JSON.stringify(generator)}: ${message}`, generator })
+    new SchedulingMetadataError({
+      code,
+      field,
+      message: `Generator ${JSON.stringify(generator)}: ${message}`,
+      generator
+    })
 
   const names = [...new Set(aliasNames)]
   if (names.length === 0) {
@@ -82,7 +88,11 @@ export const metadataForModelAliases = Effect.fnUntraced(function*(
       return yield* error("alias_resolution_failed", `${field}.alias`, `alias ${index} has no name`)
     }
     if (byName.has(alias.alias)) {
-      return yield* error("alias_resolution_failed", `${field}.alias`, `alias ${JSON.stringify(alias.alias)} is configured twice`)
+      return yield* error(
+        "alias_resolution_failed",
+        `${field}.alias`,
+        `alias ${JSON.stringify(alias.alias)} is configured twice`
+      )
     }
     for (const part of ["provider", "model"] as const) {
       if (typeof alias[part] !== "string" || alias[part].length === 0) {
@@ -98,7 +108,9 @@ export const metadataForModelAliases = Effect.fnUntraced(function*(
       return yield* error(
         "unknown_generation_kind",
         `${field}.generationKind`,
-        `alias ${JSON.stringify(alias.alias)} has generation kind ${Formatter.format(alias.generationKind)}; expected "chat-completion" | "chat" | "embedding" | "image"`
+        `alias ${JSON.stringify(alias.alias)} has generation kind ${
+          Formatter.format(alias.generationKind)
+        }; expected "chat-completion" | "chat" | "embedding" | "image"`
       )
     }
     const raw: unknown = alias.maxParallelRequests
@@ -113,7 +125,9 @@ export const metadataForModelAliases = Effect.fnUntraced(function*(
       return yield* error(
         "alias_resolution_failed",
         `aliasNames[${index}]`,
-        `model alias ${JSON.stringify(name)} is not configured (configured: ${[...byName.keys()].map((n) => JSON.stringify(n)).join(", ") || "none"})`
+        `model alias ${JSON.stringify(name)} is not configured (configured: ${
+          [...byName.keys()].map((n) => JSON.stringify(n)).join(", ") || "none"
+        })`
       )
     }
     if (!used.includes(resolved)) used.push(resolved)
@@ -126,7 +140,9 @@ export const metadataForModelAliases = Effect.fnUntraced(function*(
     if (!isCap(alias.raw) && sharesProviderModel(alias)) {
       diagnostics.push({
         code: "clamped_max_parallel_requests",
-        message: `alias ${JSON.stringify(alias.alias)}: maxParallelRequests ${Formatter.format(alias.raw)} is not an integer ≥ 1; using 1`
+        message: `alias ${JSON.stringify(alias.alias)}: maxParallelRequests ${
+          Formatter.format(alias.raw)
+        } is not an integer ≥ 1; using 1`
       })
     }
   }
@@ -146,7 +162,9 @@ export const metadataForModelAliases = Effect.fnUntraced(function*(
   const resource = aliasSetResource(names)
   diagnostics.push({
     code: "multi_endpoint_alias_set",
-    message: `aliases ${used.map((a) => `${a.alias} (${endpointLabel(a)}, cap ${a.cap})`).join(", ")} resolve to ${endpoints.length} endpoints; scheduled as custom_model ${aliasSetNamespace}/${resource}/v1 with weight ${weight} (sum of caps) and no request resource`
+    message: `aliases ${
+      used.map((a) => `${a.alias} (${endpointLabel(a)}, cap ${a.cap})`).join(", ")
+    } resolve to ${endpoints.length} endpoints; scheduled as custom_model ${aliasSetNamespace}/${resource}/v1 with weight ${weight} (sum of caps) and no request resource`
   })
   return { ...customModelMetadata(aliasSetNamespace, resource, "v1", weight), diagnostics }
 })

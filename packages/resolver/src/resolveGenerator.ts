@@ -46,7 +46,11 @@ export const taskGroupOf = (
   const weight = Math.max(1, metadata.weight)
   return metadata.kind === "local"
     ? { key, weight }
-    : { key, weight, admittedLimit: Math.max(1, Math.min(maxModelTaskAdmission, modelGroupAdmissionMultiplier * weight)) }
+    : {
+      key,
+      weight,
+      admittedLimit: Math.max(1, Math.min(maxModelTaskAdmission, modelGroupAdmissionMultiplier * weight))
+    }
 }
 
 /**
@@ -59,7 +63,9 @@ export const taskGroupOf = (
 export const resourceRequestOf = (metadata: SchedulingMetadata): SchedulerResourceRequest => {
   const request = new Map<SchedulerResourceKey, number>([[submissionResource, 1]])
   if (metadata.kind !== "local") request.set(llmWaitResource, 1)
-  if (metadata.kind === "model") request.set(requestCapacityResource(providerModelKey(metadata.provider, metadata.model)), 1)
+  if (metadata.kind === "model") {
+    request.set(requestCapacityResource(providerModelKey(metadata.provider, metadata.model)), 1)
+  }
   return request
 }
 

@@ -11,7 +11,12 @@ import { Effect, Predicate } from "effect"
 import type { CapacityDiagnostic, CapacityPlan, CapacityPlanEntry } from "./CapacityPlan.js"
 import { decodeSchedulingMetadata } from "./decodeSchedulingMetadata.js"
 import { describeMetadata } from "./metadataIdentity.js"
-import { effectiveOptions, modelGroupAdmissionMultiplier, type ResolveOptions, type SourcedValue } from "./ResolveOptions.js"
+import {
+  effectiveOptions,
+  modelGroupAdmissionMultiplier,
+  type ResolveOptions,
+  type SourcedValue
+} from "./ResolveOptions.js"
 import { type ResolvedGenerator, resolveGenerator } from "./resolveGenerator.js"
 import { ResolverConfigError } from "./ResolverConfigError.js"
 import type { SchedulingMetadata } from "./SchedulingMetadata.js"
@@ -101,14 +106,21 @@ const checkGenerator = (
   if (!Array.isArray(columns) || columns.length === 0 || columns.some((c) => typeof c !== "string" || c.length === 0)) {
     return new ResolverConfigError({
       field: `${at}.outputColumns`,
-      message: `${at}.outputColumns: generator ${JSON.stringify(name)} needs at least one output column, each a non-empty name`,
+      message: `${at}.outputColumns: generator ${
+        JSON.stringify(name)
+      } needs at least one output column, each a non-empty name`,
       generator: name
     })
   }
   return undefined
 }
 
-const entry = (name: string, value: number, source: CapacityPlanEntry["source"], detail: string): CapacityPlanEntry => ({
+const entry = (
+  name: string,
+  value: number,
+  source: CapacityPlanEntry["source"],
+  detail: string
+): CapacityPlanEntry => ({
   name,
   value,
   source,
@@ -131,8 +143,18 @@ const groupEntries = (
     const backlog = modelGroupAdmissionMultiplier * group.weight
     entries.push(
       backlog <= cap.value
-        ? entry(`${name}.admittedLimit`, group.admittedLimit, fallback ? "default" : "model_metadata", `${modelGroupAdmissionMultiplier} × weight ${group.weight}`)
-        : entry(`${name}.admittedLimit`, group.admittedLimit, cap.source, `${cap.detail} (< ${modelGroupAdmissionMultiplier} × weight ${group.weight})`)
+        ? entry(
+          `${name}.admittedLimit`,
+          group.admittedLimit,
+          fallback ? "default" : "model_metadata",
+          `${modelGroupAdmissionMultiplier} × weight ${group.weight}`
+        )
+        : entry(
+          `${name}.admittedLimit`,
+          group.admittedLimit,
+          cap.source,
+          `${cap.detail} (< ${modelGroupAdmissionMultiplier} × weight ${group.weight})`
+        )
     )
   }
   return entries

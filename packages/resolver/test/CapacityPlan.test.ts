@@ -23,15 +23,60 @@ describe("capacity plan entries", () => {
       const { capacityPlan } = yield* resolveScheduling(run)
       assert.deepStrictEqual(capacityPlan.entries, [
         { name: "submission", value: 1024, source: "default", detail: "maxInFlightTasks (default)" },
-        { name: "llm_wait", value: 1024, source: "default", detail: "maxModelTaskAdmission = maxInFlightTasks (default)" },
-        { name: "request:openai/gpt-4o", value: 3, source: "model_metadata", detail: "min weight over review (chat, 3), vector (embedding, 8)" },
-        { name: "group:local:default/topic.weight", value: 1, source: "model_metadata", detail: "local metadata of topic" },
-        { name: "group:model:openai%2Fgpt-4o%2Fchat/review.weight", value: 3, source: "model_metadata", detail: "model metadata of review" },
-        { name: "group:model:openai%2Fgpt-4o%2Fchat/review.admittedLimit", value: 6, source: "model_metadata", detail: "2 × weight 3" },
-        { name: "group:model:openai%2Fgpt-4o%2Fembedding/vector.weight", value: 8, source: "model_metadata", detail: "model metadata of vector" },
-        { name: "group:model:openai%2Fgpt-4o%2Fembedding/vector.admittedLimit", value: 16, source: "model_metadata", detail: "2 × weight 8" },
-        { name: "group:custom_model:plugin%2Fscorer%2Fv1/score.weight", value: 2, source: "model_metadata", detail: "custom_model metadata of score" },
-        { name: "group:custom_model:plugin%2Fscorer%2Fv1/score.admittedLimit", value: 4, source: "model_metadata", detail: "2 × weight 2" }
+        {
+          name: "llm_wait",
+          value: 1024,
+          source: "default",
+          detail: "maxModelTaskAdmission = maxInFlightTasks (default)"
+        },
+        {
+          name: "request:openai/gpt-4o",
+          value: 3,
+          source: "model_metadata",
+          detail: "min weight over review (chat, 3), vector (embedding, 8)"
+        },
+        {
+          name: "group:local:default/topic.weight",
+          value: 1,
+          source: "model_metadata",
+          detail: "local metadata of topic"
+        },
+        {
+          name: "group:model:openai%2Fgpt-4o%2Fchat/review.weight",
+          value: 3,
+          source: "model_metadata",
+          detail: "model metadata of review"
+        },
+        {
+          name: "group:model:openai%2Fgpt-4o%2Fchat/review.admittedLimit",
+          value: 6,
+          source: "model_metadata",
+          detail: "2 × weight 3"
+        },
+        {
+          name: "group:model:openai%2Fgpt-4o%2Fembedding/vector.weight",
+          value: 8,
+          source: "model_metadata",
+          detail: "model metadata of vector"
+        },
+        {
+          name: "group:model:openai%2Fgpt-4o%2Fembedding/vector.admittedLimit",
+          value: 16,
+          source: "model_metadata",
+          detail: "2 × weight 8"
+        },
+        {
+          name: "group:custom_model:plugin%2Fscorer%2Fv1/score.weight",
+          value: 2,
+          source: "model_metadata",
+          detail: "custom_model metadata of score"
+        },
+        {
+          name: "group:custom_model:plugin%2Fscorer%2Fv1/score.admittedLimit",
+          value: 4,
+          source: "model_metadata",
+          detail: "2 × weight 2"
+        }
       ])
       assert.deepStrictEqual(capacityPlan.diagnostics, [])
     }))
@@ -40,8 +85,18 @@ describe("capacity plan entries", () => {
     Effect.gen(function*() {
       const { capacityPlan } = yield* resolveScheduling(run, { maxInFlightTasks: 12, maxModelTaskAdmission: 5 })
       const byName = new Map(capacityPlan.entries.map((e) => [e.name, e]))
-      assert.deepStrictEqual(byName.get("submission"), { name: "submission", value: 12, source: "config", detail: "maxInFlightTasks" })
-      assert.deepStrictEqual(byName.get("llm_wait"), { name: "llm_wait", value: 5, source: "config", detail: "maxModelTaskAdmission" })
+      assert.deepStrictEqual(byName.get("submission"), {
+        name: "submission",
+        value: 12,
+        source: "config",
+        detail: "maxInFlightTasks"
+      })
+      assert.deepStrictEqual(byName.get("llm_wait"), {
+        name: "llm_wait",
+        value: 5,
+        source: "config",
+        detail: "maxModelTaskAdmission"
+      })
       assert.deepStrictEqual(byName.get("group:model:openai%2Fgpt-4o%2Fembedding/vector.admittedLimit"), {
         name: "group:model:openai%2Fgpt-4o%2Fembedding/vector.admittedLimit",
         value: 5,
@@ -49,7 +104,10 @@ describe("capacity plan entries", () => {
         detail: "maxModelTaskAdmission (< 2 × weight 8)"
       })
       // 2 × 2 = 4 ≤ 5: still the metadata's value
-      assert.strictEqual(byName.get("group:custom_model:plugin%2Fscorer%2Fv1/score.admittedLimit")?.source, "model_metadata")
+      assert.strictEqual(
+        byName.get("group:custom_model:plugin%2Fscorer%2Fv1/score.admittedLimit")?.source,
+        "model_metadata"
+      )
     }))
 
   it.effect("maxInFlightTasks alone configures llm_wait too", () =>
@@ -122,7 +180,11 @@ describe("formatCapacityPlan", () => {
     const text = formatCapacityPlan({
       entries: [{ name: "submission", value: 1, source: "config" }],
       diagnostics: [
-        { generator: "review", code: "missing_model_alias", message: "no alias; using fallback local default (weight 1)" },
+        {
+          generator: "review",
+          code: "missing_model_alias",
+          message: "no alias; using fallback local default (weight 1)"
+        },
         { generator: "mixed", code: "multi_endpoint_alias_set", message: "2 endpoints" }
       ]
     })

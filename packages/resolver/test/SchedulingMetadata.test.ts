@@ -64,7 +64,9 @@ describe("decodeSchedulingMetadata", () => {
 
   it.effect("rejects a missing or unknown kind with invalid_kind", () =>
     Effect.gen(function*() {
-      for (const input of [null, undefined, 3, "model", [model], {}, { ...model, kind: "remote" }, { ...model, kind: 1 }]) {
+      for (
+        const input of [null, undefined, 3, "model", [model], {}, { ...model, kind: "remote" }, { ...model, kind: 1 }]
+      ) {
         const error = yield* decodeError(input)
         assert.instanceOf(error, SchedulingMetadataError)
         assert.strictEqual(error.code, "invalid_kind")
@@ -147,7 +149,10 @@ describe("identity", () => {
       metadataIdentity(customModelMetadata("a/b", "c", "v")),
       metadataIdentity(customModelMetadata("a", "b/c", "v"))
     )
-    assert.strictEqual(metadataIdentity(modelMetadata("together", "meta/llama", "chat", 1)), "together/meta%2Fllama/chat")
+    assert.strictEqual(
+      metadataIdentity(modelMetadata("together", "meta/llama", "chat", 1)),
+      "together/meta%2Fllama/chat"
+    )
     assert.strictEqual(
       metadataIdentity(modelMetadata("openai", "gpt-4o", "chat", 1)),
       metadataIdentity(modelMetadata("openai", "gpt-4o", "chat", 9))
@@ -163,6 +168,9 @@ describe("identity", () => {
     assert.isUndefined(requestResourceOf(localMetadata()))
   })
   it("describes metadata in one line", () => {
-    assert.strictEqual(describeMetadata(modelMetadata("openai", "gpt-4o", "chat", 4)), "model openai/gpt-4o/chat (weight 4)")
+    assert.strictEqual(
+      describeMetadata(modelMetadata("openai", "gpt-4o", "chat", 4)),
+      "model openai/gpt-4o/chat (weight 4)"
+    )
   })
 })

@@ -27,7 +27,10 @@ describe("metadataForModelAliases: one endpoint", () => {
       assert.deepStrictEqual(yield* fromAliases(["writer"]), modelMetadata("openai", "gpt-4o", "chat", 4))
       assert.deepStrictEqual(yield* fromAliases(["writer", "judge"]), modelMetadata("openai", "gpt-4o", "chat", 4))
       // alone on its endpoint, an alias keeps its own cap
-      assert.deepStrictEqual(yield* fromAliases(["writer"], aliases.slice(0, 1)), modelMetadata("openai", "gpt-4o", "chat", 8))
+      assert.deepStrictEqual(
+        yield* fromAliases(["writer"], aliases.slice(0, 1)),
+        modelMetadata("openai", "gpt-4o", "chat", 8)
+      )
       assert.deepStrictEqual(yield* fromAliases(["painter"]), modelMetadata("local", "sdxl", "image", 2))
     }))
 
@@ -64,7 +67,12 @@ describe("metadataForModelAliases: one endpoint", () => {
   it.effect("clamps a cap below 1 or not an integer to 1, with a diagnostic", () =>
     Effect.gen(function*() {
       for (const raw of [0, -3, 2.5, Number.NaN]) {
-        const metadata = yield* fromAliases(["a"], [{ alias: "a", provider: "p", model: "m", maxParallelRequests: raw }])
+        const metadata = yield* fromAliases(["a"], [{
+          alias: "a",
+          provider: "p",
+          model: "m",
+          maxParallelRequests: raw
+        }])
         assert.strictEqual(metadata.kind, "model")
         assert.strictEqual(metadata.weight, 1, String(raw))
         assert.deepStrictEqual(metadata.diagnostics?.map((d) => d.code), ["clamped_max_parallel_requests"])
@@ -128,7 +136,9 @@ describe("metadataForModelAliases: failures", () => {
 
   it.effect("an alias configured twice → alias_resolution_failed", () =>
     Effect.gen(function*() {
-      const error = yield* Effect.flip(fromAliases(["writer"], [...aliases, { ...aliases[0]!, maxParallelRequests: 1 }]))
+      const error = yield* Effect.flip(
+        fromAliases(["writer"], [...aliases, { ...aliases[0]!, maxParallelRequests: 1 }])
+      )
       assert.strictEqual(error.code, "alias_resolution_failed")
       assert.strictEqual(error.field, "aliases[4].alias")
       assert.isUndefined(error.fallback)
@@ -144,10 +154,14 @@ describe("metadataForModelAliases: failures", () => {
 
   it.effect("an empty provider or model → invalid_identity naming the alias field", () =>
     Effect.gen(function*() {
-      const noProvider = yield* Effect.flip(fromAliases(["a"], [{ alias: "a", provider: "", model: "m", maxParallelRequests: 1 }]))
+      const noProvider = yield* Effect.flip(
+        fromAliases(["a"], [{ alias: "a", provider: "", model: "m", maxParallelRequests: 1 }])
+      )
       assert.strictEqual(noProvider.code, "invalid_identity")
       assert.strictEqual(noProvider.field, "aliases[0].provider")
-      const noModel = yield* Effect.flip(fromAliases(["a"], [{ alias: "a", provider: "p", model: "", maxParallelRequests: 1 }]))
+      const noModel = yield* Effect.flip(
+        fromAliases(["a"], [{ alias: "a", provider: "p", model: "", maxParallelRequests: 1 }])
+      )
       assert.strictEqual(noModel.field, "aliases[0].model")
     }))
 })

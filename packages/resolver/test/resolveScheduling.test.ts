@@ -13,7 +13,11 @@ import {
   SchedulingMetadataError
 } from "../src/index.js"
 
-const gen = (generator: string, metadata: unknown, outputColumns: ReadonlyArray<string> = [generator]): GeneratorScheduling => ({
+const gen = (
+  generator: string,
+  metadata: unknown,
+  outputColumns: ReadonlyArray<string> = [generator]
+): GeneratorScheduling => ({
   generator,
   outputColumns,
   metadata
@@ -38,7 +42,11 @@ describe("task groups", () => {
   it.effect("the flow is the generator's output columns, in order", () =>
     Effect.gen(function*() {
       const { generators } = yield* resolveScheduling([gen("pair", localMetadata(), ["question", "answer"])])
-      assert.deepStrictEqual(generators.get("pair")!.group.key, { kind: "local", identity: "default", flow: "question,answer" })
+      assert.deepStrictEqual(generators.get("pair")!.group.key, {
+        kind: "local",
+        identity: "default",
+        flow: "question,answer"
+      })
     }))
 
   it.effect("the weight is the metadata weight", () =>
@@ -54,7 +62,10 @@ describe("task groups", () => {
       assert.strictEqual((yield* resolveOne(model3, { maxModelTaskAdmission: 5 })).group.admittedLimit, 5)
       assert.strictEqual((yield* resolveOne(model3)).group.admittedLimit, 6)
       assert.strictEqual((yield* resolveOne(model3, { maxInFlightTasks: 4 })).group.admittedLimit, 4)
-      assert.strictEqual((yield* resolveOne(modelMetadata("p", "m", "chat", 1), { maxModelTaskAdmission: 1 })).group.admittedLimit, 1)
+      assert.strictEqual(
+        (yield* resolveOne(modelMetadata("p", "m", "chat", 1), { maxModelTaskAdmission: 1 })).group.admittedLimit,
+        1
+      )
       assert.strictEqual((yield* resolveOne(modelMetadata("p", "m", "chat", 600))).group.admittedLimit, 1024)
     }))
 
@@ -87,7 +98,10 @@ describe("resource requests", () => {
   it.effect("model: submission, llm_wait and request:{provider}/{model}, with the request resource", () =>
     Effect.gen(function*() {
       const resolved = yield* resolveOne(modelMetadata("openai", "gpt-4o", "embedding", 4))
-      assert.deepStrictEqual(entriesOf(resolved.request), [["submission", 1], ["llm_wait", 1], ["request:openai/gpt-4o", 1]])
+      assert.deepStrictEqual(entriesOf(resolved.request), [["submission", 1], ["llm_wait", 1], [
+        "request:openai/gpt-4o",
+        1
+      ]])
       assert.deepStrictEqual(resolved.requestResource, { provider: "openai", model: "gpt-4o", domain: "embedding" })
     }))
 
@@ -117,7 +131,10 @@ describe("limits", () => {
     Effect.gen(function*() {
       const both = yield* resolveScheduling([gen("topic", localMetadata())], { maxInFlightTasks: 64 })
       assert.deepStrictEqual(entriesOf(both.limits), [["submission", 64], ["llm_wait", 64]])
-      const split = yield* resolveScheduling([gen("topic", localMetadata())], { maxInFlightTasks: 64, maxModelTaskAdmission: 16 })
+      const split = yield* resolveScheduling([gen("topic", localMetadata())], {
+        maxInFlightTasks: 64,
+        maxModelTaskAdmission: 16
+      })
       assert.deepStrictEqual(entriesOf(split.limits), [["submission", 64], ["llm_wait", 16]])
     }))
 
@@ -154,7 +171,9 @@ describe("limits", () => {
 describe("metadata handling", () => {
   it.effect("validates metadata it is given, including constructor output", () =>
     Effect.gen(function*() {
-      const error = yield* Effect.flip(resolveScheduling([gen("topic", localMetadata()), gen("review", modelMetadata("p", "m", "chat", 0))]))
+      const error = yield* Effect.flip(
+        resolveScheduling([gen("topic", localMetadata()), gen("review", modelMetadata("p", "m", "chat", 0))])
+      )
       assert.instanceOf(error, SchedulingMetadataError)
       assert.strictEqual(error._tag, "SchedulingMetadataError")
       if (error._tag !== "SchedulingMetadataError") return
@@ -222,7 +241,9 @@ describe("metadata handling", () => {
 describe("configuration errors", () => {
   it.effect("rejects duplicate generator names", () =>
     Effect.gen(function*() {
-      const error = yield* Effect.flip(resolveScheduling([gen("a", localMetadata()), gen("b", localMetadata()), gen("a", localMetadata())]))
+      const error = yield* Effect.flip(
+        resolveScheduling([gen("a", localMetadata()), gen("b", localMetadata()), gen("a", localMetadata())])
+      )
       assert.instanceOf(error, ResolverConfigError)
       assert.strictEqual(error.field, "generators[2].generator")
       assert.include(error.message, "\"a\"")

@@ -20,7 +20,8 @@ export const program = Effect.gen(function*() {
   })
   const executor = makeExecutor(admission)
   const writer = requestResourceKey("local", "writer", "chat")
-  const ask = (purpose: string, prompt: string) => executor.execute({ resource: writer, purpose }, () => fakeModel(prompt))
+  const ask = (purpose: string, prompt: string) =>
+    executor.execute({ resource: writer, purpose }, () => fakeModel(prompt))
 
   const written: Array<Checkpoint> = []
   const result = yield* runScheduler({

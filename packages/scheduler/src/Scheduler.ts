@@ -1,5 +1,10 @@
 import { Clock, Deferred, Effect, Exit, FiberSet, PubSub, Random, Stream } from "effect"
-import { CheckpointWriteError, type SchedulerConfigError, SchedulerDeadlockError, type SchedulerRunError } from "./errors.js"
+import {
+  CheckpointWriteError,
+  type SchedulerConfigError,
+  SchedulerDeadlockError,
+  type SchedulerRunError
+} from "./errors.js"
 import type { SchedulerEvent } from "./Events.js"
 import { buildGraph } from "./internal/graph.js"
 import { resolveOptions } from "./internal/options.js"
@@ -325,7 +330,9 @@ const resultOf = <R>(
       recordRuntimeCapacity(p, {
         name: l.resource,
         value: l.currentLimit,
-        detail: `request-layer limit at the end of the run (lowest ${l.minObservedLimit}, ${l.open ? "open" : "cooling down"})`
+        detail: `request-layer limit at the end of the run (lowest ${l.minObservedLimit}, ${
+          l.open ? "open" : "cooling down"
+        })`
       }),
     plan
   )
@@ -345,4 +352,3 @@ const resultOf = <R>(
     runtimeRequestLimits
   }
 }
-

@@ -27,7 +27,9 @@ export class SchedulerDeadlockError extends Data.TaggedError("SchedulerDeadlockE
   readonly message: string
   readonly queuedTasks: number
   /** Scheduler resources whose capacity was short for a queued head task, with their limit and leased amount. */
-  readonly blockedResources: ReadonlyArray<{ readonly resource: string; readonly limit: number; readonly leased: number }>
+  readonly blockedResources: ReadonlyArray<
+    { readonly resource: string; readonly limit: number; readonly leased: number }
+  >
 }> {}
 
 /** The checkpoint sink failed for a row group; the run stops so no row group is half-written or silently lost. */

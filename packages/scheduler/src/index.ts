@@ -5,6 +5,14 @@
  * @since 0.1.0
  */
 export {
+  type CapacityPlan,
+  customModelMetadata,
+  localMetadata,
+  modelMetadata,
+  type SchedulingMetadata,
+  SchedulingMetadataError
+} from "@sluice/resolver"
+export {
   CheckpointWriteError,
   GeneratorError,
   SchedulerConfigError,
@@ -37,11 +45,3 @@ export {
   type SchedulerResult,
   type SchedulerSpec
 } from "./Spec.js"
-export {
-  type CapacityPlan,
-  customModelMetadata,
-  localMetadata,
-  modelMetadata,
-  type SchedulingMetadata,
-  SchedulingMetadataError
-} from "@sluice/resolver"

@@ -47,20 +47,32 @@ describe("anchor behaviours", () => {
     Effect.gen(function*() {
       const at: Array<number> = []
       const written: Array<Checkpoint> = []
-      yield* runTest({
-        rows: 2,
-        bufferSize: 2,
-        sink: { write: (c) => Clock.currentTimeMillis.pipe(Effect.map((t) => void (at.push(t), written.push(c)))) },
-        columns: [
-          {
-            name: "a",
-            strategy: "cell",
-            generate: ({ row }) =>
-              Effect.sleep(10).pipe(Effect.andThen(row === 0 ? Effect.fail(new ModelAuthenticationError(facts)) : Effect.succeed({ a: 1 })))
-          },
-          { name: "b", strategy: "cell", generate: ({ row }) => Effect.sleep(row === 0 ? 500 : 10).pipe(Effect.as({ b: 1 })) }
-        ]
-      }, { earlyShutdown: false }, { written })
+      yield* runTest(
+        {
+          rows: 2,
+          bufferSize: 2,
+          sink: { write: (c) => Clock.currentTimeMillis.pipe(Effect.map((t) => void (at.push(t), written.push(c)))) },
+          columns: [
+            {
+              name: "a",
+              strategy: "cell",
+              generate: ({ row }) =>
+                Effect.sleep(10).pipe(
+                  Effect.andThen(
+                    row === 0 ? Effect.fail(new ModelAuthenticationError(facts)) : Effect.succeed({ a: 1 })
+                  )
+                )
+            },
+            {
+              name: "b",
+              strategy: "cell",
+              generate: ({ row }) => Effect.sleep(row === 0 ? 500 : 10).pipe(Effect.as({ b: 1 }))
+            }
+          ]
+        },
+        { earlyShutdown: false },
+        { written }
+      )
       assert.deepStrictEqual(at, [500])
       assert.deepStrictEqual(written[0]!.rowIndexes, [1])
     }))
@@ -75,7 +87,11 @@ describe("anchor behaviours", () => {
           strategy: "cell",
           generate: ({ row }) =>
             Effect.sleep(10 * (row + 1)).pipe(
-              Effect.andThen(row >= 2 && row % 2 === 0 ? Effect.fail(new ModelAuthenticationError(facts)) : Effect.succeed({ x: row }))
+              Effect.andThen(
+                row >= 2 && row % 2 === 0
+                  ? Effect.fail(new ModelAuthenticationError(facts))
+                  : Effect.succeed({ x: row })
+              )
             )
         }]
       }, { earlyShutdown: { window: 4, rate: 0.5 }, maxInFlightTasks: 1 })

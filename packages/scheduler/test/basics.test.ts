@@ -34,7 +34,11 @@ describe("basics", () => {
       const { written } = yield* runTest({
         rows: 5,
         bufferSize: 2,
-        columns: [{ name: "id", strategy: "cell", generate: ({ row, rowIndex }) => Effect.succeed({ id: `${row}:${rowIndex}` }) }]
+        columns: [{
+          name: "id",
+          strategy: "cell",
+          generate: ({ row, rowIndex }) => Effect.succeed({ id: `${row}:${rowIndex}` })
+        }]
       })
       assert.deepStrictEqual(written.map((w) => w.size), [2, 2, 1])
       assert.deepStrictEqual(written.flatMap((w) => w.rows.map((r) => r.id)), ["0:0", "1:1", "2:0", "3:1", "4:0"])
@@ -82,8 +86,19 @@ describe("basics", () => {
         rows: 3,
         bufferSize: 3,
         columns: [
-          { name: "a", strategy: "cell", scheduling: customModelMetadata("t", "a", "v1"), generate: () => Effect.sleep(10).pipe(Effect.as({ a: 1 })) },
-          { name: "b", strategy: "cell", requires: ["a"], scheduling: customModelMetadata("t", "b", "v1"), generate: () => Effect.sleep(10).pipe(Effect.as({ b: 1 })) }
+          {
+            name: "a",
+            strategy: "cell",
+            scheduling: customModelMetadata("t", "a", "v1"),
+            generate: () => Effect.sleep(10).pipe(Effect.as({ a: 1 }))
+          },
+          {
+            name: "b",
+            strategy: "cell",
+            requires: ["a"],
+            scheduling: customModelMetadata("t", "b", "v1"),
+            generate: () => Effect.sleep(10).pipe(Effect.as({ b: 1 }))
+          }
         ]
       }, { maxInFlightTasks: 1, maxModelTaskAdmission: 1 })
       assert.strictEqual(result.rowsCompleted, 3)
@@ -96,9 +111,24 @@ describe("basics", () => {
         rows: 2,
         bufferSize: 2,
         columns: [
-          { name: "pair", strategy: "cell", outputs: ["x", "y"], generate: ({ row }) => Effect.succeed({ x: row, y: row + 100, junk: 1 }) },
-          { name: "fx", strategy: "cell", requires: ["x"], generate: ({ values }) => Effect.sync(() => (calls.push("fx"), { fx: values.x })) },
-          { name: "fy", strategy: "cell", requires: ["y"], generate: ({ values }) => Effect.sync(() => (calls.push("fy"), { fy: values.y })) },
+          {
+            name: "pair",
+            strategy: "cell",
+            outputs: ["x", "y"],
+            generate: ({ row }) => Effect.succeed({ x: row, y: row + 100, junk: 1 })
+          },
+          {
+            name: "fx",
+            strategy: "cell",
+            requires: ["x"],
+            generate: ({ values }) => Effect.sync(() => (calls.push("fx"), { fx: values.x }))
+          },
+          {
+            name: "fy",
+            strategy: "cell",
+            requires: ["y"],
+            generate: ({ values }) => Effect.sync(() => (calls.push("fy"), { fy: values.y }))
+          },
           {
             name: "join",
             strategy: "full",
@@ -120,7 +150,11 @@ describe("basics", () => {
       const { result, written } = yield* runTest({
         rows: 7,
         bufferSize: 2,
-        columns: [{ name: "x", strategy: "cell", generate: ({ rowGroup }) => Effect.sync(() => (seen.add(rowGroup), { x: 1 })) }]
+        columns: [{
+          name: "x",
+          strategy: "cell",
+          generate: ({ rowGroup }) => Effect.sync(() => (seen.add(rowGroup), { x: 1 }))
+        }]
       }, { resume: { completedRowGroups: [0, 2] } })
       assert.deepStrictEqual(written.map((w) => w.rowGroup), [1, 3])
       assert.deepStrictEqual([...seen].sort(), [1, 3])
@@ -151,7 +185,8 @@ describe("basics", () => {
             name: "y",
             strategy: "cell",
             requires: ["x"],
-            generate: ({ row }) => row === 2 ? Effect.fail(new GeneratorError({ message: "bad" })) : Effect.succeed({ y: 1 })
+            generate: ({ row }) =>
+              row === 2 ? Effect.fail(new GeneratorError({ message: "bad" })) : Effect.succeed({ y: 1 })
           }
         ]
       }, { earlyShutdown: false })
@@ -186,7 +221,12 @@ describe("basics", () => {
             strategy: "full",
             generate: ({ firstRow, rowIndexes }) => Effect.succeed(rowIndexes.map((i) => ({ id: firstRow + i })))
           },
-          { name: "twice", strategy: "cell", requires: ["id"], generate: ({ values }) => Effect.succeed({ twice: Number(values["id"]) * 2 }) }
+          {
+            name: "twice",
+            strategy: "cell",
+            requires: ["id"],
+            generate: ({ values }) => Effect.succeed({ twice: Number(values["id"]) * 2 })
+          }
         ]
       })
       const ids = written.flatMap((c) => c.rows.map((r) => r["id"]))

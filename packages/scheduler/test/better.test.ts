@@ -16,28 +16,32 @@ describe("1. live request capacity", () => {
       let active = 0
       let maxActiveAfterDrop = 0
       let maxActive = 0
-      const { result } = yield* runTest({
-        rows: 48,
-        bufferSize: 16,
-        columns: [{
-          name: "gen",
-          strategy: "cell",
-          scheduling: modelMetadata("pa", "m", "chat", 8),
-          generate: () =>
-            Effect.gen(function*() {
-              const isFirst = first
-              first = false
-              const now = yield* Clock.currentTimeMillis
-              active++
-              maxActive = Math.max(maxActive, active)
-              if (now >= 100) maxActiveAfterDrop = Math.max(maxActiveAfterDrop, active)
-              yield* layer.call("pa", "m", isFirst ? 100 : 1000, isFirst ? { rateLimitRetryAfter: 2 } : {}).pipe(
-                Effect.ensuring(Effect.sync(() => active--))
-              )
-              return { gen: 1 }
-            })
-        }]
-      }, { requestCapacity: layer.source }, { requestLayer: layer.probe })
+      const { result } = yield* runTest(
+        {
+          rows: 48,
+          bufferSize: 16,
+          columns: [{
+            name: "gen",
+            strategy: "cell",
+            scheduling: modelMetadata("pa", "m", "chat", 8),
+            generate: () =>
+              Effect.gen(function*() {
+                const isFirst = first
+                first = false
+                const now = yield* Clock.currentTimeMillis
+                active++
+                maxActive = Math.max(maxActive, active)
+                if (now >= 100) maxActiveAfterDrop = Math.max(maxActiveAfterDrop, active)
+                yield* layer.call("pa", "m", isFirst ? 100 : 1000, isFirst ? { rateLimitRetryAfter: 2 } : {}).pipe(
+                  Effect.ensuring(Effect.sync(() => active--))
+                )
+                return { gen: 1 }
+              })
+          }]
+        },
+        { requestCapacity: layer.source },
+        { requestLayer: layer.probe }
+      )
       assert.strictEqual(maxActive, 8)
       assert.strictEqual(maxActiveAfterDrop, 6)
       assert.strictEqual(layer.endpoint("pa", "m").maxWaiters, 0)
@@ -52,7 +56,11 @@ describe("1. live request capacity", () => {
 
   it.effect("while provider A cools down, provider B's ready tasks keep every B slot busy", () =>
     Effect.gen(function*() {
-      const layer = yield* makeFakeRequestLayer([{ provider: "pa", model: "m", cap: 4 }, { provider: "pb", model: "m", cap: 4 }])
+      const layer = yield* makeFakeRequestLayer([{ provider: "pa", model: "m", cap: 4 }, {
+        provider: "pb",
+        model: "m",
+        cap: 4
+      }])
       let first = true
       const samples: Array<number> = []
       const sampler = yield* Effect.forkChild(
@@ -63,29 +71,33 @@ describe("1. live request capacity", () => {
           })),
         { startImmediately: true }
       )
-      const { result } = yield* runTest({
-        rows: 40,
-        bufferSize: 40,
-        columns: [
-          {
-            name: "a",
-            strategy: "cell",
-            scheduling: modelMetadata("pa", "m", "chat", 4),
-            generate: () =>
-              Effect.suspend(() => {
-                const isFirst = first
-                first = false
-                return layer.call("pa", "m", isFirst ? 100 : 500, isFirst ? { rateLimitRetryAfter: 5 } : {})
-              }).pipe(Effect.as({ a: 1 }))
-          },
-          {
-            name: "b",
-            strategy: "cell",
-            scheduling: modelMetadata("pb", "m", "chat", 4),
-            generate: () => layer.call("pb", "m", 500).pipe(Effect.as({ b: 1 }))
-          }
-        ]
-      }, { requestCapacity: layer.source, maxInFlightTasks: 6 }, { requestLayer: layer.probe })
+      const { result } = yield* runTest(
+        {
+          rows: 40,
+          bufferSize: 40,
+          columns: [
+            {
+              name: "a",
+              strategy: "cell",
+              scheduling: modelMetadata("pa", "m", "chat", 4),
+              generate: () =>
+                Effect.suspend(() => {
+                  const isFirst = first
+                  first = false
+                  return layer.call("pa", "m", isFirst ? 100 : 500, isFirst ? { rateLimitRetryAfter: 5 } : {})
+                }).pipe(Effect.as({ a: 1 }))
+            },
+            {
+              name: "b",
+              strategy: "cell",
+              scheduling: modelMetadata("pb", "m", "chat", 4),
+              generate: () => layer.call("pb", "m", 500).pipe(Effect.as({ b: 1 }))
+            }
+          ]
+        },
+        { requestCapacity: layer.source, maxInFlightTasks: 6 },
+        { requestLayer: layer.probe }
+      )
       yield* Fiber.join(sampler)
       assert.deepStrictEqual(samples, [4, 4, 4, 4, 4])
       assert.strictEqual(layer.endpoint("pa", "m").maxWaiters + layer.endpoint("pb", "m").maxWaiters, 0)
@@ -99,31 +111,35 @@ describe("2. retry ledger instead of salvage rounds", () => {
       const calls: Array<number> = []
       const checkpointedAt = new Map<number, number>()
       const written: Array<Checkpoint> = []
-      const { result } = yield* runTest({
-        rows: 6,
-        bufferSize: 2,
-        sink: {
-          write: (c) =>
-            Clock.currentTimeMillis.pipe(Effect.map((t) => {
-              checkpointedAt.set(c.rowGroup, t)
-              written.push(c)
-            }))
+      const { result } = yield* runTest(
+        {
+          rows: 6,
+          bufferSize: 2,
+          sink: {
+            write: (c) =>
+              Clock.currentTimeMillis.pipe(Effect.map((t) => {
+                checkpointedAt.set(c.rowGroup, t)
+                written.push(c)
+              }))
+          },
+          columns: [{
+            name: "x",
+            strategy: "cell",
+            generate: ({ row }) =>
+              Effect.gen(function*() {
+                yield* Effect.sleep(100)
+                if (row !== 0) return { x: row }
+                calls.push(yield* Clock.currentTimeMillis)
+                if (calls.length === 1) {
+                  return yield* Effect.fail(new ModelRateLimitError({ ...facts, status: 429, retryAfterSeconds: 3 }))
+                }
+                return { x: row }
+              })
+          }]
         },
-        columns: [{
-          name: "x",
-          strategy: "cell",
-          generate: ({ row }) =>
-            Effect.gen(function*() {
-              yield* Effect.sleep(100)
-              if (row !== 0) return { x: row }
-              calls.push(yield* Clock.currentTimeMillis)
-              if (calls.length === 1) {
-                return yield* Effect.fail(new ModelRateLimitError({ ...facts, status: 429, retryAfterSeconds: 3 }))
-              }
-              return { x: row }
-            })
-        }]
-      }, { maxConcurrentRowGroups: 2 }, { written })
+        { maxConcurrentRowGroups: 2 },
+        { written }
+      )
       assert.strictEqual(calls.length, 2)
       assert.isAtLeast(calls[1]! - calls[0]!, 3000)
       assert.deepStrictEqual([...checkpointedAt.keys()], [1, 2, 0])
@@ -147,7 +163,9 @@ describe("3. dropped rows purge their queued tasks", () => {
             strategy: "cell",
             generate: ({ row }) =>
               Effect.sleep(50).pipe(
-                Effect.andThen(row === 0 ? Effect.fail(new ModelAuthenticationError(facts)) : Effect.succeed({ a: row }))
+                Effect.andThen(
+                  row === 0 ? Effect.fail(new ModelAuthenticationError(facts)) : Effect.succeed({ a: row })
+                )
               )
           },
           { name: "b", strategy: "cell", generate: ({ row }) => Effect.sync(() => (bCalls.push(row), { b: row })) },
@@ -156,7 +174,9 @@ describe("3. dropped rows purge their queued tasks", () => {
             strategy: "cell",
             generate: ({ row }) =>
               Effect.sync(() => cCalls.push(row)).pipe(
-                Effect.andThen(row === 0 ? Effect.fail(new ModelInternalServerError(facts)) : Effect.succeed({ c: row }))
+                Effect.andThen(
+                  row === 0 ? Effect.fail(new ModelInternalServerError(facts)) : Effect.succeed({ c: row })
+                )
               )
           }
         ]
@@ -165,7 +185,9 @@ describe("3. dropped rows purge their queued tasks", () => {
       assert.notInclude(bCalls, 0)
       assert.strictEqual(cCalls.filter((r) => r === 0).length, 0)
       assert.deepStrictEqual(result.outcomes, { authentication: 1, success: 6 })
-      assert.isFalse(events.some((e) => e.type === "task_completed" && e.taskId.startsWith("cell:0:0:") && e.column !== "a"))
+      assert.isFalse(
+        events.some((e) => e.type === "task_completed" && e.taskId.startsWith("cell:0:0:") && e.column !== "a")
+      )
     }))
 
   it.effect("a row dropped while its task waits in the retry ledger is never retried", () =>
@@ -180,7 +202,9 @@ describe("3. dropped rows purge their queued tasks", () => {
             strategy: "cell",
             generate: ({ row }) =>
               Effect.sleep(200).pipe(
-                Effect.andThen(row === 0 ? Effect.fail(new ModelAuthenticationError(facts)) : Effect.succeed({ a: row }))
+                Effect.andThen(
+                  row === 0 ? Effect.fail(new ModelAuthenticationError(facts)) : Effect.succeed({ a: row })
+                )
               )
           },
           {
@@ -188,7 +212,9 @@ describe("3. dropped rows purge their queued tasks", () => {
             strategy: "cell",
             generate: ({ row }) =>
               Effect.sync(() => bCalls.push(row)).pipe(
-                Effect.andThen(row === 0 ? Effect.fail(new ModelInternalServerError(facts)) : Effect.succeed({ b: row }))
+                Effect.andThen(
+                  row === 0 ? Effect.fail(new ModelInternalServerError(facts)) : Effect.succeed({ b: row })
+                )
               )
           }
         ]
@@ -217,7 +243,12 @@ describe("4. checkpointed row groups are compacted", () => {
         },
         columns: [
           { name: "a", strategy: "cell", generate: ({ row }) => Effect.succeed({ a: row }) },
-          { name: "b", strategy: "cell", requires: ["a"], generate: ({ values }) => Effect.succeed({ b: Number(values.a) + 1 }) }
+          {
+            name: "b",
+            strategy: "cell",
+            requires: ["a"],
+            generate: ({ values }) => Effect.succeed({ b: Number(values.a) + 1 })
+          }
         ]
       })
       stats = scheduler.stats

@@ -1,4 +1,9 @@
-import { ModelAuthenticationError, ModelInternalServerError, ModelRateLimitError, ModelRequestAdmissionTimeoutError } from "@sluice/errors"
+import {
+  ModelAuthenticationError,
+  ModelInternalServerError,
+  ModelRateLimitError,
+  ModelRequestAdmissionTimeoutError
+} from "@sluice/errors"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { TestConsole } from "effect/testing"
@@ -19,8 +24,17 @@ describe("non-retryable failures", () => {
         rows: 4,
         bufferSize: 4,
         columns: [
-          { name: "a", strategy: "cell", generate: ({ row }) => row === 1 ? Effect.fail(auth()) : Effect.succeed({ a: row }) },
-          { name: "b", strategy: "cell", requires: ["a"], generate: ({ row }) => Effect.sync(() => (downstream.push(row), { b: row })) }
+          {
+            name: "a",
+            strategy: "cell",
+            generate: ({ row }) => row === 1 ? Effect.fail(auth()) : Effect.succeed({ a: row })
+          },
+          {
+            name: "b",
+            strategy: "cell",
+            requires: ["a"],
+            generate: ({ row }) => Effect.sync(() => (downstream.push(row), { b: row }))
+          }
         ]
       }, { earlyShutdown: false })
       assert.deepStrictEqual(downstream.sort(), [0, 2, 3])
@@ -43,7 +57,9 @@ describe("non-retryable failures", () => {
             strategy: "full",
             requires: ["a"],
             generate: ({ rowGroup, rows }) =>
-              rowGroup === 1 ? Effect.fail(new GeneratorError({ message: "boom" })) : Effect.succeed(rows.map(() => ({ b: 1 })))
+              rowGroup === 1
+                ? Effect.fail(new GeneratorError({ message: "boom" }))
+                : Effect.succeed(rows.map(() => ({ b: 1 })))
           }
         ]
       }, { earlyShutdown: false })
@@ -83,19 +99,23 @@ describe("retry ledger", () => {
   it.effect("retryable failures recover: two 503s then success, nothing dropped", () =>
     Effect.gen(function*() {
       const calls = new Map<number, number>()
-      const { result } = yield* runTest({
-        rows: 3,
-        bufferSize: 3,
-        columns: [{
-          name: "x",
-          strategy: "cell",
-          generate: ({ row }) => {
-            const n = (calls.get(row) ?? 0) + 1
-            calls.set(row, n)
-            return n <= 2 ? Effect.fail(server()) : Effect.succeed({ x: n })
-          }
-        }]
-      }, {}, { stepMs: 100 })
+      const { result } = yield* runTest(
+        {
+          rows: 3,
+          bufferSize: 3,
+          columns: [{
+            name: "x",
+            strategy: "cell",
+            generate: ({ row }) => {
+              const n = (calls.get(row) ?? 0) + 1
+              calls.set(row, n)
+              return n <= 2 ? Effect.fail(server()) : Effect.succeed({ x: n })
+            }
+          }]
+        },
+        {},
+        { stepMs: 100 }
+      )
       assert.strictEqual(result.rowsCompleted, 3)
       assert.deepStrictEqual(result.outcomes, { internal_server: 6, success: 3 })
     }))
@@ -103,15 +123,22 @@ describe("retry ledger", () => {
   it.effect("a retry-policy failure gets 3 attempts, then its row is dropped with the cause", () =>
     Effect.gen(function*() {
       let calls = 0
-      const { result } = yield* runTest({
-        rows: 2,
-        bufferSize: 2,
-        columns: [{
-          name: "x",
-          strategy: "cell",
-          generate: ({ row }) => row === 0 ? Effect.sync(() => calls++).pipe(Effect.andThen(Effect.fail(server()))) : Effect.succeed({ x: 1 })
-        }]
-      }, {}, { stepMs: 100 })
+      const { result } = yield* runTest(
+        {
+          rows: 2,
+          bufferSize: 2,
+          columns: [{
+            name: "x",
+            strategy: "cell",
+            generate: ({ row }) =>
+              row === 0
+                ? Effect.sync(() => calls++).pipe(Effect.andThen(Effect.fail(server())))
+                : Effect.succeed({ x: 1 })
+          }]
+        },
+        {},
+        { stepMs: 100 }
+      )
       assert.strictEqual(calls, 3)
       assert.deepStrictEqual(result.dropCauses, { internal_server: 1 })
       assert.strictEqual(result.droppedRows[0]!.cause.attempts, 3)
@@ -121,21 +148,27 @@ describe("retry ledger", () => {
   it.effect("retryable generator errors are retried; rate limits are preserved beyond the attempt budget", () =>
     Effect.gen(function*() {
       const calls = new Map<number, number>()
-      const { result } = yield* runTest({
-        rows: 2,
-        bufferSize: 2,
-        columns: [{
-          name: "x",
-          strategy: "cell",
-          generate: ({ row }) => {
-            const n = (calls.get(row) ?? 0) + 1
-            calls.set(row, n)
-            if (row === 0 && n <= 2) return Effect.fail(new GeneratorError({ message: "invalid json", retryable: true }))
-            if (row === 1 && n <= 7) return Effect.fail(rateLimit())
-            return Effect.succeed({ x: n })
-          }
-        }]
-      }, {}, { stepMs: 500 })
+      const { result } = yield* runTest(
+        {
+          rows: 2,
+          bufferSize: 2,
+          columns: [{
+            name: "x",
+            strategy: "cell",
+            generate: ({ row }) => {
+              const n = (calls.get(row) ?? 0) + 1
+              calls.set(row, n)
+              if (row === 0 && n <= 2) {
+                return Effect.fail(new GeneratorError({ message: "invalid json", retryable: true }))
+              }
+              if (row === 1 && n <= 7) return Effect.fail(rateLimit())
+              return Effect.succeed({ x: n })
+            }
+          }]
+        },
+        {},
+        { stepMs: 500 }
+      )
       assert.strictEqual(result.rowsCompleted, 2)
       assert.strictEqual(calls.get(1), 8)
       assert.strictEqual(result.outcomes["rate_limit"], 7)
@@ -143,15 +176,19 @@ describe("retry ledger", () => {
 
   it.effect("a preserve deadline drops a forever-429 row with a typed cause and a log line", () =>
     Effect.gen(function*() {
-      const { result } = yield* runTest({
-        rows: 2,
-        bufferSize: 2,
-        columns: [{
-          name: "x",
-          strategy: "cell",
-          generate: ({ row }) => row === 0 ? Effect.fail(rateLimit(1)) : Effect.succeed({ x: 1 })
-        }]
-      }, { retry: { preserveDeadline: "10 seconds" } }, { stepMs: 250 })
+      const { result } = yield* runTest(
+        {
+          rows: 2,
+          bufferSize: 2,
+          columns: [{
+            name: "x",
+            strategy: "cell",
+            generate: ({ row }) => row === 0 ? Effect.fail(rateLimit(1)) : Effect.succeed({ x: 1 })
+          }]
+        },
+        { retry: { preserveDeadline: "10 seconds" } },
+        { stepMs: 250 }
+      )
       assert.deepStrictEqual(result.dropCauses, { preserve_deadline_exceeded: 1 })
       assert.strictEqual(result.droppedRows[0]!.cause.error?._tag, "ModelRateLimitError")
       const logs = yield* TestConsole.logLines
@@ -168,7 +205,8 @@ describe("early shutdown", () => {
         columns: [{
           name: "x",
           strategy: "cell",
-          generate: ({ row }) => Effect.sleep(10).pipe(Effect.andThen(row % 2 === 0 ? Effect.fail(auth()) : Effect.succeed({ x: 1 })))
+          generate: ({ row }) =>
+            Effect.sleep(10).pipe(Effect.andThen(row % 2 === 0 ? Effect.fail(auth()) : Effect.succeed({ x: 1 })))
         }]
       }, { earlyShutdown: { window: 4, rate: 0.5 } })
       assert.isTrue(result.earlyShutdown)
@@ -190,19 +228,23 @@ describe("early shutdown", () => {
   it.effect("retryable failures never count toward it", () =>
     Effect.gen(function*() {
       const calls = new Map<number, number>()
-      const { result } = yield* runTest({
-        rows: 10,
-        bufferSize: 10,
-        columns: [{
-          name: "x",
-          strategy: "cell",
-          generate: ({ row }) => {
-            const n = (calls.get(row) ?? 0) + 1
-            calls.set(row, n)
-            return n === 1 && row < 8 ? Effect.fail(n % 2 ? rateLimit(1) : server()) : Effect.succeed({ x: 1 })
-          }
-        }]
-      }, { earlyShutdown: { window: 2, rate: 0.5 } }, { stepMs: 100 })
+      const { result } = yield* runTest(
+        {
+          rows: 10,
+          bufferSize: 10,
+          columns: [{
+            name: "x",
+            strategy: "cell",
+            generate: ({ row }) => {
+              const n = (calls.get(row) ?? 0) + 1
+              calls.set(row, n)
+              return n === 1 && row < 8 ? Effect.fail(n % 2 ? rateLimit(1) : server()) : Effect.succeed({ x: 1 })
+            }
+          }]
+        },
+        { earlyShutdown: { window: 2, rate: 0.5 } },
+        { stepMs: 100 }
+      )
       assert.isFalse(result.earlyShutdown)
       assert.strictEqual(result.rowsCompleted, 10)
     }))
@@ -221,7 +263,12 @@ describe("admission timeouts", () => {
           generate: () =>
             ++calls <= 3
               ? Effect.fail(
-                new ModelRequestAdmissionTimeoutError({ ...facts, resource: "p/m/chat", waitedMs: 150, waitersAhead: 2 })
+                new ModelRequestAdmissionTimeoutError({
+                  ...facts,
+                  resource: "p/m/chat",
+                  waitedMs: 150,
+                  waitersAhead: 2
+                })
               )
               : Effect.succeed({ x: calls })
         }]

@@ -104,7 +104,6 @@ export const makeFakeRequestLayer = (endpoints: ReadonlyArray<{ provider: string
     return { source, call, endpoint, probe: { leases, waiters } }
   })
 
-
 /** Advances the TestClock in steps until the fiber finishes (or `maxMs` of virtual time passed). */
 export const driveClock = <A, E>(fiber: Fiber.Fiber<A, E>, stepMs = 10, maxMs = 600_000) =>
   Effect.gen(function*() {

@@ -82,7 +82,8 @@ import { driveClock } from "./fakes.js"
 export const runTest = <R>(
   spec: Omit<SchedulerSpec<R>, "sink"> & { readonly sink?: SchedulerSpec<R>["sink"] },
   options: SchedulerOptions = {},
-  extra: { readonly stepMs?: number; readonly requestLayer?: RequestLayerProbe; readonly written?: Array<Checkpoint> } = {}
+  extra: { readonly stepMs?: number; readonly requestLayer?: RequestLayerProbe; readonly written?: Array<Checkpoint> } =
+    {}
 ) =>
   Effect.gen(function*() {
     const memory = memorySink()

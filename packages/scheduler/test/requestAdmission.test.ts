@@ -31,7 +31,14 @@ const setup = (cap: number, retryAfterSeconds: number, options: Omit<RequestAdmi
           ++calls === 1
             ? Effect.sleep(100).pipe(
               Effect.andThen(Effect.fail(
-                new ProviderError({ kind: "rate_limit", message: "slow down", provider: "prov", model: "model", status: 429, retryAfterSeconds })
+                new ProviderError({
+                  kind: "rate_limit",
+                  message: "slow down",
+                  provider: "prov",
+                  model: "model",
+                  status: 429,
+                  retryAfterSeconds
+                })
               ))
             )
             : Effect.sleep(latencyMs).pipe(Effect.as("ok"))
@@ -157,7 +164,14 @@ describe("with @sluice/request-admission", () => {
           if (serving >= 4) {
             if (succeeded === 0) firstWave++
             return Effect.fail(
-              new ProviderError({ kind: "rate_limit", message: "busy", provider: "prov", model: "model", status: 429, retryAfterSeconds: 1 })
+              new ProviderError({
+                kind: "rate_limit",
+                message: "busy",
+                provider: "prov",
+                model: "model",
+                status: 429,
+                retryAfterSeconds: 1
+              })
             )
           }
           serving++

@@ -27,19 +27,23 @@ describe("scenarios", () => {
 })
 
 describe("pressure-725", () => {
-  it.effect("128/128 rows, no drops, no admission timeouts, no request waiters, ≤ 1.05 × ideal", () =>
-    Effect.gen(function*() {
-      const report = yield* pressure725()
-      const strict = yield* pressure725({ policy: "strict-fair" })
-      assert.strictEqual(report.rowsCompleted, 128)
-      assert.strictEqual(report.rowsDropped, 0)
-      assert.strictEqual(report.requests.admissionTimeouts, 0)
-      assert.strictEqual(report.maxRequestWaiters, 0)
-      assert.deepStrictEqual(report.leaks, { taskLeases: 0, requestLeases: 0, requestWaiters: 0 })
-      assert.isAtMost(report.elapsedSeconds, 1.05 * (1024 * 0.14 / 32 + 0.21))
-      assert.strictEqual(report.requests.rateLimited, 0)
-      assert.strictEqual(report.maxModelTasksInFlight, 32)
-      assert.strictEqual(strict.rowsCompleted, 128)
-      assert.strictEqual(strict.maxRequestWaiters, 0)
-    }), 60_000)
+  it.effect(
+    "128/128 rows, no drops, no admission timeouts, no request waiters, ≤ 1.05 × ideal",
+    () =>
+      Effect.gen(function*() {
+        const report = yield* pressure725()
+        const strict = yield* pressure725({ policy: "strict-fair" })
+        assert.strictEqual(report.rowsCompleted, 128)
+        assert.strictEqual(report.rowsDropped, 0)
+        assert.strictEqual(report.requests.admissionTimeouts, 0)
+        assert.strictEqual(report.maxRequestWaiters, 0)
+        assert.deepStrictEqual(report.leaks, { taskLeases: 0, requestLeases: 0, requestWaiters: 0 })
+        assert.isAtMost(report.elapsedSeconds, 1.05 * (1024 * 0.14 / 32 + 0.21))
+        assert.strictEqual(report.requests.rateLimited, 0)
+        assert.strictEqual(report.maxModelTasksInFlight, 32)
+        assert.strictEqual(strict.rowsCompleted, 128)
+        assert.strictEqual(strict.maxRequestWaiters, 0)
+      }),
+    60_000
+  )
 })

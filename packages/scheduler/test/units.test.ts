@@ -8,7 +8,8 @@ import { RetryLedger } from "../src/internal/retryLedger.js"
 import { makeTask, type Task } from "../src/internal/task.js"
 import { checkInvariants, memorySink, runTest } from "./helpers.js"
 
-const task = (generator: number, i: number): Task => makeTask(`cell:0:${i}:g${generator}` as never, generator, 0, i, "cell", 0)
+const task = (generator: number, i: number): Task =>
+  makeTask(`cell:0:${i}:g${generator}` as never, generator, 0, i, "cell", 0)
 
 describe("fair queue", () => {
   it("equal weights round-robin in activation order", () => {
@@ -113,7 +114,15 @@ describe("retry ledger", () => {
 
 /** A capacity source whose resource is `open` (or closed, reopening after one second) at `limit`. */
 const source = (open: boolean, limit: number): RequestCapacitySource => {
-  const view = { resource: requestResourceKey("p", "m", "chat"), limit, staticCap: 4, open, blockedUntilMillis: null, inFlight: 0, waiters: 0 }
+  const view = {
+    resource: requestResourceKey("p", "m", "chat"),
+    limit,
+    staticCap: 4,
+    open,
+    blockedUntilMillis: null,
+    inFlight: 0,
+    waiters: 0
+  }
   return {
     capacity: () => Effect.sync(() => view),
     capacityChanges: open ? Stream.never : Stream.fromEffect(
@@ -133,7 +142,12 @@ describe("deadlock guard", () => {
         rows: 2,
         bufferSize: 2,
         sink,
-        columns: [{ name: "x", strategy: "cell", scheduling: modelMetadata("p", "m", "chat", 4), generate: () => Effect.succeed({ x: 1 }) }]
+        columns: [{
+          name: "x",
+          strategy: "cell",
+          scheduling: modelMetadata("p", "m", "chat", 4),
+          generate: () => Effect.succeed({ x: 1 })
+        }]
       }, { requestCapacity: source(true, 0) })
       const exit = yield* Effect.exit(scheduler.run)
       assert.isTrue(Exit.isFailure(exit))
@@ -150,7 +164,12 @@ describe("deadlock guard", () => {
       const { result } = yield* runTest({
         rows: 2,
         bufferSize: 2,
-        columns: [{ name: "x", strategy: "cell", scheduling: modelMetadata("p", "m", "chat", 4), generate: () => Effect.succeed({ x: 1 }) }]
+        columns: [{
+          name: "x",
+          strategy: "cell",
+          scheduling: modelMetadata("p", "m", "chat", 4),
+          generate: () => Effect.succeed({ x: 1 })
+        }]
       }, { requestCapacity: source(false, 4) })
       assert.strictEqual(result.rowsCompleted, 2)
     }))

@@ -45,9 +45,18 @@ describe("spec validation", () => {
     Effect.gen(function*() {
       assert.strictEqual((yield* configError([cell("a")], 0)).field, "rows")
       assert.strictEqual((yield* configError([cell("a")], 4, 0)).field, "bufferSize")
-      assert.strictEqual((yield* configError([cell("a")], 4, 2, { maxConcurrentRowGroups: 0 })).field, "maxConcurrentRowGroups")
-      assert.strictEqual((yield* configError([cell("a")], 4, 2, { retry: { maxAttempts: 0 } })).field, "retry.maxAttempts")
-      assert.strictEqual((yield* configError([cell("a")], 4, 2, { earlyShutdown: { rate: 0 } })).field, "earlyShutdown.rate")
+      assert.strictEqual(
+        (yield* configError([cell("a")], 4, 2, { maxConcurrentRowGroups: 0 })).field,
+        "maxConcurrentRowGroups"
+      )
+      assert.strictEqual(
+        (yield* configError([cell("a")], 4, 2, { retry: { maxAttempts: 0 } })).field,
+        "retry.maxAttempts"
+      )
+      assert.strictEqual(
+        (yield* configError([cell("a")], 4, 2, { earlyShutdown: { rate: 0 } })).field,
+        "earlyShutdown.rate"
+      )
       assert.strictEqual(
         (yield* configError([cell("a")], 4, 2, { resume: { completedRowGroups: [5] } })).field,
         "resume.completedRowGroups[0]"

@@ -42,7 +42,12 @@ describe("workers start in the dispatcher's turn", () => {
         sink,
         columns: [
           { name: "a", strategy: "cell", generate: ({ row }) => Effect.succeed({ a: row }) },
-          { name: "b", strategy: "cell", requires: ["a"], generate: ({ values }) => Effect.succeed({ b: Number(values.a) * 2 }) },
+          {
+            name: "b",
+            strategy: "cell",
+            requires: ["a"],
+            generate: ({ values }) => Effect.succeed({ b: Number(values.a) * 2 })
+          },
           {
             name: "c",
             strategy: "full",

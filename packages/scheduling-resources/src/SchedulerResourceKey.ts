@@ -31,7 +31,8 @@ const isWellFormedRequestKey = (key: string): boolean =>
 export const SchedulerResourceKey = Schema.String.check(
   Schema.isNonEmpty({ expected: "a non-empty resource key" }),
   Schema.makeFilter<string>(isWellFormedRequestKey, {
-    expected: "\"request:{provider}/{model}\" with non-empty provider and model, \"%\" written \"%25\" and \"/\" written \"%2F\""
+    expected:
+      "\"request:{provider}/{model}\" with non-empty provider and model, \"%\" written \"%25\" and \"/\" written \"%2F\""
   })
 ).pipe(Schema.brand("SchedulerResourceKey"))
 
@@ -40,8 +41,9 @@ export const SchedulerResourceKey = Schema.String.check(
  *
  * @since 0.1.0
  */
-export const makeSchedulerResourceKey: (input: unknown) => Effect.Effect<SchedulerResourceKey, ResourceValidationError> =
-  decodeWith(SchedulerResourceKey, "key")
+export const makeSchedulerResourceKey: (
+  input: unknown
+) => Effect.Effect<SchedulerResourceKey, ResourceValidationError> = decodeWith(SchedulerResourceKey, "key")
 
 /**
  * `submission`: requested (amount 1) by every task; its limit is the maximum number of tasks in flight.

@@ -3,11 +3,7 @@
  *
  * @since 0.1.0
  */
-export {
-  isRequestDomain,
-  RequestDomain,
-  requestDomains
-} from "./RequestDomain.js"
+export { isRequestDomain, RequestDomain, requestDomains } from "./RequestDomain.js"
 
 export {
   makeProviderModelKey,

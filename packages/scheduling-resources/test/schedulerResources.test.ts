@@ -30,14 +30,16 @@ describe("SchedulerResourceKey", () => {
 
   it.effect("parses request capacity keys back, and only those", () =>
     Effect.sync(() => {
-      for (const [provider, model] of [
-        ["openai", "gpt-4o"],
-        ["together", "meta/llama-3"],
-        ["a/b", "c"],
-        ["a", "b/c"],
-        ["request:x", "y:z"],
-        ["%", "%2F"]
-      ] as const) {
+      for (
+        const [provider, model] of [
+          ["openai", "gpt-4o"],
+          ["together", "meta/llama-3"],
+          ["a/b", "c"],
+          ["a", "b/c"],
+          ["request:x", "y:z"],
+          ["%", "%2F"]
+        ] as const
+      ) {
         const key = providerModelKey(provider, model)
         assert.deepStrictEqual(parseRequestCapacityResource(requestCapacityResource(key)), Option.some(key))
       }
@@ -81,7 +83,11 @@ describe("SchedulerResourceRequest", () => {
 
   it.effect("names the offending entry", () =>
     Effect.gen(function*() {
-      yield* expectInvalid(makeSchedulerResourceRequest({ "": 1 }), "request[\"\"]", "Expected a non-empty resource key")
+      yield* expectInvalid(
+        makeSchedulerResourceRequest({ "": 1 }),
+        "request[\"\"]",
+        "Expected a non-empty resource key"
+      )
       yield* expectInvalid(
         makeSchedulerResourceRequest({ submission: 0 }),
         "request[\"submission\"]",
@@ -99,7 +105,11 @@ describe("SchedulerResourceRequest", () => {
       )
       assert.strictEqual(fractional.value, 1.5)
       for (const amount of [Number.NaN, Number.POSITIVE_INFINITY, 2 ** 53]) {
-        yield* expectInvalid(makeSchedulerResourceRequest({ submission: amount }), "request[\"submission\"]", "positive")
+        yield* expectInvalid(
+          makeSchedulerResourceRequest({ submission: amount }),
+          "request[\"submission\"]",
+          "positive"
+        )
       }
       yield* expectInvalid(
         makeSchedulerResourceRequest({ submission: "1" } as unknown as SchedulerResourceEntries),

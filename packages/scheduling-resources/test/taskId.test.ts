@@ -58,11 +58,13 @@ describe("taskId", () => {
   it.effect("parses back, and rejects non-canonical ids", () =>
     Effect.gen(function*() {
       for (const column of adversarialColumns) {
-        for (const ref of [
-          { column, rowGroup: 12, rowIndex: 0, type: "cell" },
-          { column, rowGroup: 0, rowIndex: null, type: "batch" },
-          { column, rowGroup: 9, rowIndex: null, type: "from_scratch" }
-        ] satisfies Array<TaskRef>) {
+        for (
+          const ref of [
+            { column, rowGroup: 12, rowIndex: 0, type: "cell" },
+            { column, rowGroup: 0, rowIndex: null, type: "batch" },
+            { column, rowGroup: 9, rowIndex: null, type: "from_scratch" }
+          ] satisfies Array<TaskRef>
+        ) {
           const id = taskId(ref)
           assert.deepStrictEqual(parseTaskId(id), Option.some(ref))
           assert.strictEqual(yield* Schema.decodeUnknownEffect(TaskId)(id), id)

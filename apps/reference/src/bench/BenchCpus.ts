@@ -36,8 +36,13 @@ export class BenchCpus extends Context.Service<BenchCpus, BenchCpusService>()("@
       const split: CpuSplit = { client: allowed.slice(0, -1).join(","), mock: String(allowed.at(-1)) }
       let holders = 0
       const hold = Effect.acquireRelease(
-        Effect.suspend(() => (holders++ === 0 ? Effect.asVoid(taskset(["-a", "-p", "-c", split.client, pid])) : Effect.void)),
-        () => Effect.suspend(() => (--holders === 0 ? Effect.asVoid(taskset(["-a", "-p", "-c", allowed.join(","), pid])) : Effect.void))
+        Effect.suspend(
+          () => (holders++ === 0 ? Effect.asVoid(taskset(["-a", "-p", "-c", split.client, pid])) : Effect.void)
+        ),
+        () =>
+          Effect.suspend(
+            () => (--holders === 0 ? Effect.asVoid(taskset(["-a", "-p", "-c", allowed.join(","), pid])) : Effect.void)
+          )
       )
       return { split, hold }
     })

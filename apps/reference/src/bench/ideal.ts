@@ -58,8 +58,10 @@ export const expectedIdealSeconds = (o: {
   Math.max(0, o.criticalPathCalls - 1) * (o.latencyMs[1] / 1000)
 
 /** Column-by-column makespan (the old sync engine): Σ over columns of the slowest wave sequence of that column. */
-export const columnByColumnSeconds = (perColumnLatencies: ReadonlyArray<ReadonlyArray<number>>, concurrency: number): number =>
-  perColumnLatencies.reduce((total, latencies) => total + listScheduleMakespan(latencies, concurrency), 0)
+export const columnByColumnSeconds = (
+  perColumnLatencies: ReadonlyArray<ReadonlyArray<number>>,
+  concurrency: number
+): number => perColumnLatencies.reduce((total, latencies) => total + listScheduleMakespan(latencies, concurrency), 0)
 
 /** Greedy list-scheduling makespan of independent jobs on `servers` servers, in input order. */
 export const listScheduleMakespan = (durations: ReadonlyArray<number>, servers: number): number => {

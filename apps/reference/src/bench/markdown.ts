@@ -20,7 +20,18 @@ const extraText = (extra: Readonly<Record<string, unknown>>): string =>
 
 export const resultTable = (results: ReadonlyArray<BenchResult>): string =>
   markdownTable(
-    ["scenario", "rows", "dropped", "adm. timeouts", "max waiters", "elapsed s", "ideal s", "× ideal", "leaks", "extra"],
+    [
+      "scenario",
+      "rows",
+      "dropped",
+      "adm. timeouts",
+      "max waiters",
+      "elapsed s",
+      "ideal s",
+      "× ideal",
+      "leaks",
+      "extra"
+    ],
     results.map((r) => [
       r.scenario,
       `${r.rowsCompleted}/${r.rowsRequested}`,

@@ -2,13 +2,21 @@ import { type ChildProcess, spawn } from "node:child_process"
 import { request as httpRequest } from "node:http"
 import { fileURLToPath } from "node:url"
 import { Data, Effect, Random, Schema, type Scope } from "effect"
-import { decodeMockOptions, type MockOptions, type MockOptionsInput, MockStats, startMockProvider } from "../mock/index.js"
+import {
+  decodeMockOptions,
+  type MockOptions,
+  type MockOptionsInput,
+  MockStats,
+  startMockProvider
+} from "../mock/index.js"
 import { benchCpus } from "./BenchCpus.js"
 
 /** Where the benchmark's mock provider runs: in the CLI's own process, or in a child `sluice mock-provider`. */
 export type MockPlacement = "in-process" | "child-process"
 
-export class BenchError extends Data.TaggedError("BenchError")<{ readonly message: string; readonly cause?: unknown }> {}
+export class BenchError
+  extends Data.TaggedError("BenchError")<{ readonly message: string; readonly cause?: unknown }>
+{}
 
 /** A running mock endpoint, whichever process it lives in. */
 export interface MockEndpoint {
@@ -31,7 +39,9 @@ const fetchStats = (url: string): Effect.Effect<MockStats, BenchError> =>
   Effect.tryPromise({
     try: (signal) => fetch(url.replace(/\/v1$/, "/stats"), { signal }).then((r) => r.json()),
     catch: (cause) => new BenchError({ message: `cannot read the mock's /stats at ${url}`, cause })
-  }).pipe(Effect.flatMap((json) => Effect.mapError(decodeStats(json), (cause) => new BenchError({ message: "bad /stats", cause }))))
+  }).pipe(Effect.flatMap((json) =>
+    Effect.mapError(decodeStats(json), (cause) => new BenchError({ message: "bad /stats", cause }))
+  ))
 
 const mockArgs = (o: MockOptions): Array<string> => [
   "mock-provider",
@@ -73,9 +83,19 @@ const startChild = (options: MockOptions, cpus: string | undefined): Effect.Effe
         if (match !== null) resume(Effect.succeed({ child, url: match[1]! }))
       })
       child.stderr!.setEncoding("utf8").on("data", (chunk: string) => void (stderr += chunk))
-      child.on("exit", (code) =>
-        resume(Effect.fail(new BenchError({ message: `the mock provider child exited (${code}) before listening: ${stderr.trim()}` }))))
-      child.on("error", (cause) => resume(Effect.fail(new BenchError({ message: "cannot start the mock provider child", cause }))))
+      child.on(
+        "exit",
+        (code) =>
+          resume(
+            Effect.fail(
+              new BenchError({ message: `the mock provider child exited (${code}) before listening: ${stderr.trim()}` })
+            )
+          )
+      )
+      child.on(
+        "error",
+        (cause) => resume(Effect.fail(new BenchError({ message: "cannot start the mock provider child", cause })))
+      )
       return Effect.sync(() => void child.kill("SIGKILL"))
     }),
     ({ child }) =>
@@ -89,7 +109,8 @@ const startChild = (options: MockOptions, cpus: string | undefined): Effect.Effe
 /** One request on a connection of its own, closed after it (no pooled socket is left for a client to reuse). */
 const oneShot = (url: string, body: string): Effect.Effect<number, BenchError> =>
   Effect.callback<number, BenchError>((resume) => {
-    const failed = (cause: unknown) => resume(Effect.fail(new BenchError({ message: `mock warm-up: POST ${url} failed`, cause })))
+    const failed = (cause: unknown) =>
+      resume(Effect.fail(new BenchError({ message: `mock warm-up: POST ${url} failed`, cause })))
     const request = httpRequest(url, {
       method: "POST",
       agent: false,
@@ -133,7 +154,9 @@ export const startMockEndpoint = Effect.fnUntraced(function*(
     Effect.mapError((cause) => new BenchError({ message: cause.message, cause }))
   )
   if (placement === "in-process") {
-    const mock = yield* startMockProvider(options).pipe(Effect.mapError((cause) => new BenchError({ message: cause.message, cause })))
+    const mock = yield* startMockProvider(options).pipe(
+      Effect.mapError((cause) => new BenchError({ message: cause.message, cause }))
+    )
     yield* warmUpMock(mock.url, options)
     return { url: mock.url, options, placement, stats: mock.stats }
   }

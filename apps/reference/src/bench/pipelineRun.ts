@@ -5,13 +5,23 @@ import { runPipeline } from "../pipeline/runPipeline.js"
 import type { RunSummary } from "../pipeline/summary.js"
 import { providerLoads, rowsDone } from "../progress/ProgressState.js"
 import type { TimelinePoint } from "./BenchResult.js"
-import { admittedOf, BenchError, type DrawnLatency, type MockEndpoint, type MockPlacement, replayDrawnLatency, startMockEndpoint } from "./mockHost.js"
+import {
+  admittedOf,
+  BenchError,
+  type DrawnLatency,
+  type MockEndpoint,
+  type MockPlacement,
+  replayDrawnLatency,
+  startMockEndpoint
+} from "./mockHost.js"
 
 /** One mock provider of a benchmark config and the models on it. */
 export interface BenchProvider {
   readonly name: string
   readonly mock: MockOptionsInput
-  readonly models: ReadonlyArray<{ readonly alias: string; readonly model: string; readonly maxParallelRequests: number }>
+  readonly models: ReadonlyArray<
+    { readonly alias: string; readonly model: string; readonly maxParallelRequests: number }
+  >
 }
 
 export interface PipelineBenchSpec {
@@ -37,7 +47,11 @@ export interface PipelineBenchRun {
 
 /** The config object for `resolveConfig`: every provider `openai-compatible`, pointed at an endpoint we started. */
 export const benchConfig = (spec: PipelineBenchSpec, urls: ReadonlyMap<string, string>): Record<string, unknown> => ({
-  providers: spec.providers.map((p) => ({ name: p.name, type: "openai-compatible", baseUrl: urls.get(p.name) ?? "http://127.0.0.1:1/v1" })),
+  providers: spec.providers.map((p) => ({
+    name: p.name,
+    type: "openai-compatible",
+    baseUrl: urls.get(p.name) ?? "http://127.0.0.1:1/v1"
+  })),
   models: spec.providers.flatMap((p) => p.models.map((m) => ({ ...m, provider: p.name }))),
   columns: spec.columns,
   run: spec.run
@@ -56,7 +70,9 @@ export const runPipelineBench = Effect.fnUntraced(function*(
   return yield* Effect.scoped(Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const endpoints = new Map<string, MockEndpoint>()
-    for (const provider of spec.providers) endpoints.set(provider.name, yield* startMockEndpoint(provider.mock, placement))
+    for (const provider of spec.providers) {
+      endpoints.set(provider.name, yield* startMockEndpoint(provider.mock, placement))
+    }
     const urls = new Map([...endpoints].map(([name, e]) => [name, e.url] as const))
     const loaded = yield* resolveConfig("<bench>", benchConfig(spec, urls)).pipe(
       Effect.mapError((cause) => new BenchError({ message: `bench config: ${cause.message}`, cause }))
@@ -84,7 +100,12 @@ export const runPipelineBench = Effect.fnUntraced(function*(
         }
         timeline.push({ atSeconds: (atMillis - startMillis) / 1000, rowsDone: rowsDone(progress), providers })
       }
-    }).pipe(Effect.scoped, Effect.mapError((cause) => new BenchError({ message: `pipeline: ${String((cause as { message?: unknown }).message ?? cause)}`, cause })))
+    }).pipe(
+      Effect.scoped,
+      Effect.mapError((cause) =>
+        new BenchError({ message: `pipeline: ${String((cause as { message?: unknown }).message ?? cause)}`, cause })
+      )
+    )
     const providers: Array<ProviderOutcome> = []
     for (const [name, endpoint] of endpoints) {
       const stats = yield* endpoint.stats

@@ -44,4 +44,3 @@ export const quantile = (values: ReadonlyArray<number>, q: number): number => {
   const above = Math.min(sorted.length - 1, below + 1)
   return sorted[below]! + (sorted[above]! - sorted[below]!) * (at - below)
 }
-

@@ -9,7 +9,10 @@ import type { TimelinePoint } from "./BenchResult.js"
 const palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
 
 export const escapeXml = (text: string): string =>
-  text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&apos;")
+  text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(
+    /'/g,
+    "&apos;"
+  )
 
 const fmt = (x: number): string => (Number.isFinite(x) ? (Math.round(x * 10) / 10).toString() : "0")
 
@@ -51,7 +54,9 @@ const polyline = (
   const xs = (x: number) => left + (xMax > 0 ? (x / xMax) * plotWidth : 0)
   const ys = (y: number) => panel.top + panel.height - (panel.yMax > 0 ? (y / panel.yMax) * panel.height : 0)
   const coords = points.map(([x, y]) => `${fmt(xs(x))},${fmt(ys(y))}`).join(" ")
-  return `<polyline fill="none" stroke="${color}" stroke-width="1.5"${dashed ? ` stroke-dasharray="5,3"` : ""} points="${coords}"/>`
+  return `<polyline fill="none" stroke="${color}" stroke-width="1.5"${
+    dashed ? ` stroke-dasharray="5,3"` : ""
+  } points="${coords}"/>`
 }
 
 export const timelineSvg = (title: string, timeline: ReadonlyArray<TimelinePoint>): string => {
@@ -62,7 +67,12 @@ export const timelineSvg = (title: string, timeline: ReadonlyArray<TimelinePoint
     ...timeline.flatMap((p) => Object.values(p.providers).flatMap((v) => [v.inFlight, v.limit]))
   )
   const yMaxRows = Math.max(1, ...timeline.map((p) => p.rowsDone))
-  const requestsPanel: Panel = { top: 50, height: 220, yMax: yMaxRequests, label: "requests in flight (solid) and adaptive limit (dashed)" }
+  const requestsPanel: Panel = {
+    top: 50,
+    height: 220,
+    yMax: yMaxRequests,
+    label: "requests in flight (solid) and adaptive limit (dashed)"
+  }
   const rowsPanel: Panel = { top: 330, height: 160, yMax: yMaxRows, label: "rows completed" }
   const lines: Array<string> = []
   const legend: Array<string> = []
@@ -76,7 +86,9 @@ export const timelineSvg = (title: string, timeline: ReadonlyArray<TimelinePoint
     lines.push(polyline(series.map(([t, v]) => [t, v.limit] as const), requestsPanel, xMax, color, true))
     legend.push(
       `<rect x="${left + plotWidth + 14}" y="${requestsPanel.top + i * 16}" width="10" height="10" fill="${color}"/>` +
-        `<text x="${left + plotWidth + 30}" y="${requestsPanel.top + i * 16 + 9}" font-size="11">${escapeXml(name)}</text>`
+        `<text x="${left + plotWidth + 30}" y="${requestsPanel.top + i * 16 + 9}" font-size="11">${
+          escapeXml(name)
+        }</text>`
     )
   })
   lines.push(polyline(timeline.map((p) => [p.atSeconds, p.rowsDone] as const), rowsPanel, xMax, "#333", false))

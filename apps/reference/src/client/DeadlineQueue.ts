@@ -49,7 +49,11 @@ export class DeadlineQueue<E extends DeadlineEntry> {
   /** Removes every entry due at `now`, calling `expire` for those not settled. */
   expireDue(now: number, expire: (entry: E) => void): void {
     for (const lane of this.lanes.values()) {
-      for (let first = lane.items[lane.head]; first !== undefined && (first.settled || first.deadline <= now); first = lane.items[lane.head]) {
+      for (
+        let first = lane.items[lane.head];
+        first !== undefined && (first.settled || first.deadline <= now);
+        first = lane.items[lane.head]
+      ) {
         this.shift(lane)
         if (!first.settled) expire(first)
       }

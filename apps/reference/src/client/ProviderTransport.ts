@@ -161,7 +161,11 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (this.settled) controller.abort(abandoned())
   }
 
-  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: TransportResponse["headers"]): void {
+  onResponseStart(
+    _controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: TransportResponse["headers"]
+  ): void {
     // 1xx answers are interim: the final one follows.
     if (statusCode < 200) return
     this.status = statusCode
@@ -176,7 +180,9 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (this.settled) return
     this.settled = true
     // Decoded once, whole: a multi-byte character may straddle two chunks.
-    const body = this.chunks.length === 1 ? this.chunks[0]!.toString("utf8") : Buffer.concat(this.chunks).toString("utf8")
+    const body = this.chunks.length === 1
+      ? this.chunks[0]!.toString("utf8")
+      : Buffer.concat(this.chunks).toString("utf8")
     this.resume(Effect.succeed({ status: this.status, headers: this.headers, body }))
   }
 

@@ -26,7 +26,11 @@ const wireResponseFormat = (format: ResponseFormat) =>
     ? { type: "json_object" }
     : {
       type: "json_schema",
-      json_schema: { name: format.name, schema: format.schema, ...(format.strict === undefined ? {} : { strict: format.strict }) }
+      json_schema: {
+        name: format.name,
+        schema: format.schema,
+        ...(format.strict === undefined ? {} : { strict: format.strict })
+      }
     }
 
 const wireBody = (request: ChatCompletionRequest) => ({
@@ -55,7 +59,10 @@ const targetOf = (baseUrl: string, apiKey: Redacted.Redacted<string> | undefined
 // The URL and headers are built once per endpoint and key; each attempt only brings its body. A handful of
 // endpoints per run; the bound only guards odd callers.
 interface Targets {
-  readonly byUrl: Map<string, { readonly apiKey: Redacted.Redacted<string> | undefined; readonly target: TransportTarget | undefined }>
+  readonly byUrl: Map<
+    string,
+    { readonly apiKey: Redacted.Redacted<string> | undefined; readonly target: TransportTarget | undefined }
+  >
 }
 const maxCachedEndpoints = 64
 
@@ -90,8 +97,11 @@ const parseJson = Option.liftThrowable((text: string): unknown => JSON.parse(tex
  * Transport failures (refused, reset, DNS…) and bodies cut off mid-way. The cause is rebuilt from names, codes and
  * scrubbed messages only: the original error objects can reference the request.
  */
-const fromTransportError = (error: TransportError, identity: ProviderIdentity, secret: string | undefined): ProviderError =>
-  providerErrorFromTransport({ ...identity, failure: secretFreeCause(error.cause, secret) })
+const fromTransportError = (
+  error: TransportError,
+  identity: ProviderIdentity,
+  secret: string | undefined
+): ProviderError => providerErrorFromTransport({ ...identity, failure: secretFreeCause(error.cause, secret) })
 
 const notACompletion = (identity: ProviderIdentity, status: number, secret: string | undefined, detail: string) =>
   new ProviderError({
@@ -99,7 +109,9 @@ const notACompletion = (identity: ProviderIdentity, status: number, secret: stri
     kind: "api_error",
     status,
     message: scrubSecret(
-      `Provider '${identity.provider}' answered ${status} with a body that is not a chat completion: ${detail.slice(0, 500)}`,
+      `Provider '${identity.provider}' answered ${status} with a body that is not a chat completion: ${
+        detail.slice(0, 500)
+      }`,
       secret
     )
   })

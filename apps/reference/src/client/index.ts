@@ -2,6 +2,7 @@
  * The OpenAI-compatible chat-completions client: one attempt per call, typed `ProviderError` failures, the API
  * key kept `Redacted`. Provide the transport with `OpenAiClientLayer` (undici, see `ProviderTransport`).
  */
+export { type ChatCompletionCall, chatCompletion, makeChatCompletion } from "./callChatCompletion.js"
 export {
   type ChatCompletion,
   type ChatCompletionRequest,
@@ -10,7 +11,6 @@ export {
   type ResponseFormat,
   type TokenUsage
 } from "./ChatCompletion.js"
-export { type ChatCompletionCall, chatCompletion, makeChatCompletion } from "./callChatCompletion.js"
 export { OpenAiClientLayer } from "./layer.js"
 export {
   ProviderTransport,

@@ -16,8 +16,16 @@ export const scrubSecret = (text: string, secret: string | undefined): string =>
 export const secretFreeCause = (failure: unknown, secret: string | undefined, depth = 0): unknown => {
   if (typeof failure === "string") return scrubSecret(failure, secret)
   if (typeof failure !== "object" || failure === null) return failure
-  const source = failure as { readonly name?: unknown; readonly code?: unknown; readonly message?: unknown; readonly cause?: unknown; readonly _tag?: unknown }
-  const copy = new Error(scrubSecret(typeof source.message === "string" ? source.message : String(source._tag ?? "error"), secret))
+  const source = failure as {
+    readonly name?: unknown
+    readonly code?: unknown
+    readonly message?: unknown
+    readonly cause?: unknown
+    readonly _tag?: unknown
+  }
+  const copy = new Error(
+    scrubSecret(typeof source.message === "string" ? source.message : String(source._tag ?? "error"), secret)
+  )
   copy.name = typeof source.name === "string" ? source.name : typeof source._tag === "string" ? source._tag : "Error"
   if (typeof source.code === "string") Object.assign(copy, { code: source.code })
   if (depth < 2 && source.cause !== undefined) copy.cause = secretFreeCause(source.cause, secret, depth + 1)

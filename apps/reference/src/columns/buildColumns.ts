@@ -17,7 +17,11 @@ export interface ColumnBuildContext {
 
 const value = (name: string, result: unknown) => ({ [name]: result })
 
-const render = (column: ResolvedColumn, field: string, input: CellInput): Effect.Effect<string | undefined, TemplateError> => {
+const render = (
+  column: ResolvedColumn,
+  field: string,
+  input: CellInput
+): Effect.Effect<string | undefined, TemplateError> => {
   const template = column.templates[field]
   return template === undefined ? Effect.succeed(undefined) : renderTemplate(template, input.values)
 }
@@ -48,7 +52,9 @@ const llmColumn = (
 ): CellColumn<ModelGateway> => {
   const model = column.model
   // The config check resolves every LLM column's model; a missing one is a bug, reported as a defect.
-  if (model === undefined) return cell(column, scheduling, () => Effect.die(`column ${config.name} has no resolved model`))
+  if (model === undefined) {
+    return cell(column, scheduling, () => Effect.die(`column ${config.name} has no resolved model`))
+  }
   const purpose = `generating column '${config.name}'`
   const outputSchema = column.outputSchema
   const instructions = config.type === "llm-judge" ? judgeInstructions(config) : undefined
@@ -74,7 +80,10 @@ const llmColumn = (
     // Output that is not valid JSON, or does not match the schema, is a retryable generation failure.
     const invalid = (detail: string) =>
       generationValidationError({ provider: model.provider, model: model.model, detail, purpose })
-    const parsed = yield* Effect.try({ try: () => JSON.parse(content) as unknown, catch: () => invalid("the output is not JSON") })
+    const parsed = yield* Effect.try({
+      try: () => JSON.parse(content) as unknown,
+      catch: () => invalid("the output is not JSON")
+    })
     if (!outputSchema.validate(parsed)) return yield* invalid(describeSchemaErrors(outputSchema.validate))
     return value(config.name, parsed)
   })
@@ -111,7 +120,9 @@ const sampler = (
     requires: column.dependencies,
     ...(scheduling === undefined ? {} : { scheduling }),
     generate: (input) =>
-      Effect.sync(() => input.rowIndexes.map((index) => value(name, draw(cellRandom(seed, name, input.firstRow + index)))))
+      Effect.sync(() =>
+        input.rowIndexes.map((index) => value(name, draw(cellRandom(seed, name, input.firstRow + index))))
+      )
   }
 }
 
@@ -133,7 +144,9 @@ export const buildColumns = (
         return sample(sampleUuid)
       case "template":
         return cell<ModelGateway>(column, scheduling, (input) =>
-          renderOrFail(column, "template", input).pipe(Effect.map((text) => value(config.name, text ?? ""))))
+          renderOrFail(column, "template", input).pipe(Effect.map((text) =>
+            value(config.name, text ?? "")
+          )))
       case "llm-text":
       case "llm-structured":
       case "llm-judge":

@@ -22,7 +22,7 @@ const sfc32 = (a0: number, b0: number, c0: number, d0: number) => {
 }
 
 /** The random source of one cell: deterministic in (seed, column, row index). */
-export const cellRandom = (seed: number, column: string, rowIndex: number): (() => number) => {
+export const cellRandom = (seed: number, column: string, rowIndex: number): () => number => {
   const digest = createHash("sha256").update(`${seed}\u0000${column}\u0000${rowIndex}`).digest()
   return sfc32(digest.readUInt32LE(0), digest.readUInt32LE(4), digest.readUInt32LE(8), digest.readUInt32LE(12))
 }

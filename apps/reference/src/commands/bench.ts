@@ -8,18 +8,23 @@ import { defaultRounds } from "../bench/rounds.js"
 import type { Scenario, ScenarioContext } from "../bench/Scenario.js"
 import { thinTimeline, timelineSvg } from "../bench/svg.js"
 
-const runOne = Effect.fnUntraced(function*(scenario: Scenario, ctx: ScenarioContext, json: boolean, out: string | undefined) {
-  yield* Console.error(`bench ${scenario.name}: ${scenario.describe}`)
-  const output = yield* scenario.run(ctx)
-  if (out !== undefined && output.timeline.length > 0) {
-    const fs = yield* FileSystem.FileSystem
-    yield* fs.makeDirectory(out, { recursive: true })
-    yield* fs.writeFileString(`${out}/${scenario.name}.svg`, timelineSvg(`sluice bench ${scenario.name}`, thinTimeline(output.timeline)))
+const runOne = Effect.fnUntraced(
+  function*(scenario: Scenario, ctx: ScenarioContext, json: boolean, out: string | undefined) {
+    yield* Console.error(`bench ${scenario.name}: ${scenario.describe}`)
+    const output = yield* scenario.run(ctx)
+    if (out !== undefined && output.timeline.length > 0) {
+      const fs = yield* FileSystem.FileSystem
+      yield* fs.makeDirectory(out, { recursive: true })
+      yield* fs.writeFileString(
+        `${out}/${scenario.name}.svg`,
+        timelineSvg(`sluice bench ${scenario.name}`, thinTimeline(output.timeline))
+      )
+    }
+    yield* Console.log(`\n### ${scenario.name}\n\n${output.table}\n`)
+    if (json) yield* Console.log(JSON.stringify(output.result))
+    return output.result
   }
-  yield* Console.log(`\n### ${scenario.name}\n\n${output.table}\n`)
-  if (json) yield* Console.log(JSON.stringify(output.result))
-  return output.result
-})
+)
 
 /** `sluice bench <scenario|all> [--json] [--out DIR] [--full]` (DESIGN §7). */
 export const benchCommand = Command.make(
@@ -28,10 +33,22 @@ export const benchCommand = Command.make(
     scenario: Argument.Literals("scenario", ["all", ...scenarioNames]).pipe(
       Argument.withDescription(`One of: all, ${scenarioNames.join(", ")}`)
     ),
-    json: Flag.Boolean("json").pipe(Flag.withDescription("Print each result as one JSON line (the last line of its output)"), Flag.withDefault(false)),
-    out: Flag.String("out").pipe(Flag.withDescription("Write one SVG timeline per scenario into this directory"), Flag.optional),
-    full: Flag.Boolean("full").pipe(Flag.withDescription("Full sizes (cooling-provider 2,048 rows, longer scale budget)"), Flag.withDefault(false)),
-    tiny: Flag.Boolean("tiny").pipe(Flag.withDescription("Tiny sizes (a smoke test of the harness, seconds per scenario)"), Flag.withDefault(false)),
+    json: Flag.Boolean("json").pipe(
+      Flag.withDescription("Print each result as one JSON line (the last line of its output)"),
+      Flag.withDefault(false)
+    ),
+    out: Flag.String("out").pipe(
+      Flag.withDescription("Write one SVG timeline per scenario into this directory"),
+      Flag.optional
+    ),
+    full: Flag.Boolean("full").pipe(
+      Flag.withDescription("Full sizes (cooling-provider 2,048 rows, longer scale budget)"),
+      Flag.withDefault(false)
+    ),
+    tiny: Flag.Boolean("tiny").pipe(
+      Flag.withDescription("Tiny sizes (a smoke test of the harness, seconds per scenario)"),
+      Flag.withDefault(false)
+    ),
     mock: Flag.Literals("mock", ["child-process", "in-process"]).pipe(
       Flag.withDescription("Where HTTP scenarios run the mock provider (default: a child process, see BENCHMARKS.md)"),
       Flag.withDefault("child-process")
@@ -50,7 +67,9 @@ export const benchCommand = Command.make(
     )
   },
   Effect.fnUntraced(function*({ scenario, json, out, full, tiny, mock, cpus, rounds }) {
-    if (rounds < 1) return yield* Effect.fail(new BenchError({ message: `--rounds must be at least 1 (got ${rounds})` }))
+    if (rounds < 1) {
+      return yield* Effect.fail(new BenchError({ message: `--rounds must be at least 1 (got ${rounds})` }))
+    }
     const ctx: ScenarioContext = { full, tiny, placement: mock as MockPlacement, rounds: tiny ? 1 : rounds }
     const outDir = Option.getOrUndefined(out)
     const selected = scenario === "all" ? scenarios : scenarios.filter((s) => s.name === scenario)

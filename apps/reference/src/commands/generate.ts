@@ -26,7 +26,9 @@ const formatSummary = (summary: RunSummary, out: string): string => {
   const r = summary.requests
   const drops = Object.entries(summary.dropCauses).filter(([, n]) => n > 0).map(([kind, n]) => `${kind} ${n}`)
   return [
-    `rows: ${summary.rowsCompleted}/${summary.rowsRequested} completed, ${summary.rowsDropped} dropped${drops.length > 0 ? ` (${drops.join(", ")})` : ""}`,
+    `rows: ${summary.rowsCompleted}/${summary.rowsRequested} completed, ${summary.rowsDropped} dropped${
+      drops.length > 0 ? ` (${drops.join(", ")})` : ""
+    }`,
     `requests: ${r.attempts} attempts, ${r.succeeded} ok, ${r.rateLimited} rate limited, ${r.serverErrors} server errors, ` +
     `${r.timeouts} timeouts, ${r.admissionTimeouts} admission timeouts; max request waiters ${summary.maxRequestWaiters}`,
     `leaks: ${summary.leaks.taskLeases} task leases, ${summary.leaks.requestLeases} request leases, ${summary.leaks.requestWaiters} request waiters`,
@@ -68,7 +70,11 @@ export const generateCommand = Command.make(
     yield* json ? Console.log(JSON.stringify(summary)) : Console.log(formatSummary(summary, directory))
     const code = exitCodeOf(summary)
     if (code !== 0) {
-      return yield* Effect.fail(new RowsLostError({ message: `${summary.rowsDropped} rows were dropped for retryable causes; see ${directory}/summary.json` }))
+      return yield* Effect.fail(
+        new RowsLostError({
+          message: `${summary.rowsDropped} rows were dropped for retryable causes; see ${directory}/summary.json`
+        })
+      )
     }
   })
 ).pipe(Command.withDescription("Generate a dataset from a config file"))

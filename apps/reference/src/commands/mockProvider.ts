@@ -7,19 +7,33 @@ export const mockProviderCommand = Command.make(
   "mock-provider",
   {
     port: Flag.Int("port").pipe(Flag.withDescription("Port on 127.0.0.1 (default: a free one)"), Flag.withDefault(0)),
-    capacity: Flag.Int("capacity").pipe(Flag.withDescription("Concurrent requests served; more get 429"), Flag.optional),
+    capacity: Flag.Int("capacity").pipe(
+      Flag.withDescription("Concurrent requests served; more get 429"),
+      Flag.optional
+    ),
     latencyMin: Flag.Int("latency-min").pipe(Flag.withDescription("Minimum latency, ms"), Flag.optional),
     latencyMax: Flag.Int("latency-max").pipe(Flag.withDescription("Maximum latency, ms"), Flag.optional),
     retryAfter: Flag.Int("retry-after").pipe(Flag.withDescription("Retry-After seconds on 429"), Flag.optional),
-    serverErrorRate: Flag.Finite("server-error-rate").pipe(Flag.withDescription("Share of 500/503 answers"), Flag.optional),
-    timeoutRate: Flag.Finite("timeout-rate").pipe(Flag.withDescription("Share of requests never answered"), Flag.optional),
+    serverErrorRate: Flag.Finite("server-error-rate").pipe(
+      Flag.withDescription("Share of 500/503 answers"),
+      Flag.optional
+    ),
+    timeoutRate: Flag.Finite("timeout-rate").pipe(
+      Flag.withDescription("Share of requests never answered"),
+      Flag.optional
+    ),
     rpm: Flag.Int("rpm").pipe(Flag.withDescription("Requests per minute (token bucket); 429 beyond"), Flag.optional),
     seed: Flag.Int("seed").pipe(Flag.withDescription("Seed of latencies, errors and content"), Flag.optional)
   },
   Effect.fnUntraced(function*(flags) {
     const defined = <A>(name: string, value: Option.Option<A>) => Option.isSome(value) ? { [name]: value.value } : {}
     const latency = Option.isSome(flags.latencyMin) || Option.isSome(flags.latencyMax)
-      ? { latencyMs: { min: Option.getOrElse(flags.latencyMin, () => 70), max: Option.getOrElse(flags.latencyMax, () => 210) } }
+      ? {
+        latencyMs: {
+          min: Option.getOrElse(flags.latencyMin, () => 70),
+          max: Option.getOrElse(flags.latencyMax, () => 210)
+        }
+      }
       : {}
     const options = yield* decodeMockOptions({
       port: flags.port,

@@ -4,8 +4,16 @@ import { Argument, Command } from "effect/cli"
 import { loadConfig } from "../config/loadConfig.js"
 import { columnScheduling } from "../pipeline/columnScheduling.js"
 
-const describeColumn = (column: { readonly config: { readonly name: string; readonly type: string }; readonly dependencies: ReadonlyArray<string>; readonly model?: { readonly alias: string; readonly provider: string; readonly model: string } }) => {
-  const model = column.model === undefined ? "" : `  [${column.model.alias} = ${column.model.provider}/${column.model.model}]`
+const describeColumn = (
+  column: {
+    readonly config: { readonly name: string; readonly type: string }
+    readonly dependencies: ReadonlyArray<string>
+    readonly model?: { readonly alias: string; readonly provider: string; readonly model: string }
+  }
+) => {
+  const model = column.model === undefined
+    ? ""
+    : `  [${column.model.alias} = ${column.model.provider}/${column.model.model}]`
   const needs = column.dependencies.length === 0 ? "root" : `needs ${column.dependencies.join(", ")}`
   return `  ${column.config.name} (${column.config.type}) — ${needs}${model}`
 }

@@ -7,7 +7,9 @@ export const ConfigIssue = Schema.Struct({
 })
 export type ConfigIssue = typeof ConfigIssue.Type
 
-const formatIssue = (issue: ConfigIssue): string => (issue.path === "" ? issue.problem : `${issue.path}: ${issue.problem}`)
+const formatIssue = (
+  issue: ConfigIssue
+): string => (issue.path === "" ? issue.problem : `${issue.path}: ${issue.problem}`)
 
 /** A config file that cannot run. The message is one line per issue, each naming where in the file it is. */
 export class ConfigError extends Schema.TaggedError<ConfigError>()("ConfigError", {

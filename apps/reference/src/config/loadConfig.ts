@@ -28,7 +28,12 @@ const parseText = (file: string, text: string) => {
       document.errors.map((error) => {
         const position = error.linePos?.[0]
         const where = position === undefined ? "" : ` (line ${position.line}, column ${position.col})`
-        return { path: "", problem: `invalid ${file.endsWith(".json") ? "JSON" : "YAML"}${where}: ${(error.message.split("\n")[0] ?? "").replace(/ at line \d+, column \d+:?$/, "")}` }
+        return {
+          path: "",
+          problem: `invalid ${file.endsWith(".json") ? "JSON" : "YAML"}${where}: ${
+            (error.message.split("\n")[0] ?? "").replace(/ at line \d+, column \d+:?$/, "")
+          }`
+        }
       })
     )
   }
@@ -103,7 +108,10 @@ export const loadConfig = Effect.fnUntraced(function*(file: string, overrides: C
   const fs = yield* FileSystem.FileSystem
   const text = yield* fs.readFileString(file).pipe(
     Effect.catch((error) =>
-      fail(file, [{ path: "", problem: error.message.includes("NotFound") ? `no such file: ${file}` : `cannot read ${file}: ${error.message}` }])
+      fail(file, [{
+        path: "",
+        problem: error.message.includes("NotFound") ? `no such file: ${file}` : `cannot read ${file}: ${error.message}`
+      }])
     )
   )
   const raw = yield* parseText(file, text)

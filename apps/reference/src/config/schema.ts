@@ -88,7 +88,9 @@ export const Rubric = Schema.Struct({
   description: Schema.NonEmptyString,
   minScore: withDefault(Schema.Int, 1),
   maxScore: withDefault(Schema.Int, 5)
-}).check(Schema.makeFilter((r) => r.minScore < r.maxScore || { path: ["maxScore"], issue: "Expected maxScore > minScore" }))
+}).check(
+  Schema.makeFilter((r) => r.minScore < r.maxScore || { path: ["maxScore"], issue: "Expected maxScore > minScore" })
+)
 
 export const LlmJudgeColumn = column("llm-judge", {
   ...llmFields,

@@ -95,7 +95,10 @@ export const startMockProvider = Effect.fnUntraced(function*(
     if (body._tag === "None") {
       counters.badRequests++
       return jsonResponse(
-        errorBody("The body is not a chat-completions request (model and messages are required).", "invalid_request_error"),
+        errorBody(
+          "The body is not a chat-completions request (model and messages are required).",
+          "invalid_request_error"
+        ),
         400
       )
     }
@@ -186,7 +189,9 @@ export const startMockProvider = Effect.fnUntraced(function*(
 })
 
 /** The mock provider as a service, for programs that wire it with layers. */
-export class MockProvider extends Context.Service<MockProvider, MockProviderHandle>()("@sluice/reference/MockProvider") {
+export class MockProvider
+  extends Context.Service<MockProvider, MockProviderHandle>()("@sluice/reference/MockProvider")
+{
   static readonly layer = (options: MockOptionsInput = {}): Layer.Layer<MockProvider, MockProviderError> =>
     Layer.effect(MockProvider, startMockProvider(options))
 }

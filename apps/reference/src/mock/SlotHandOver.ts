@@ -54,7 +54,7 @@ export const makeSlotHandOver = (freeSlots: number): SlotHandOver => {
   let startupFree = freeSlots
   let windowStart: number | undefined
   const freedAt: Array<number> = []
-  const histogram = new Array<number>(bucketCount).fill(0)
+  const histogram = Array.from<number>({ length: bucketCount }).fill(0)
   let count = 0
   let sumMicros = 0
   let startupCount = 0

@@ -50,19 +50,83 @@ export const promptText = (request: MockChatRequest): string =>
   request.messages.map((message) => textOfContent(message.content)).join("\n")
 
 const stopWords = new Set([
-  "about", "after", "also", "been", "being", "from", "have", "into", "just", "more", "most", "only", "over", "some",
-  "such", "than", "that", "their", "them", "then", "there", "these", "they", "this", "those", "very", "what", "when",
-  "which", "while", "with", "would", "your", "write", "short", "please", "return", "answer", "given"
+  "about",
+  "after",
+  "also",
+  "been",
+  "being",
+  "from",
+  "have",
+  "into",
+  "just",
+  "more",
+  "most",
+  "only",
+  "over",
+  "some",
+  "such",
+  "than",
+  "that",
+  "their",
+  "them",
+  "then",
+  "there",
+  "these",
+  "they",
+  "this",
+  "those",
+  "very",
+  "what",
+  "when",
+  "which",
+  "while",
+  "with",
+  "would",
+  "your",
+  "write",
+  "short",
+  "please",
+  "return",
+  "answer",
+  "given"
 ])
 
 const openers = ["Here is a take on", "A quick note on", "Thinking about", "On the subject of", "Regarding", "Consider"]
 const adjectives = [
-  "sturdy", "elegant", "reliable", "surprising", "thoughtful", "compact", "vivid", "practical", "gentle", "bold",
-  "curious", "balanced", "quiet", "bright", "careful", "honest"
+  "sturdy",
+  "elegant",
+  "reliable",
+  "surprising",
+  "thoughtful",
+  "compact",
+  "vivid",
+  "practical",
+  "gentle",
+  "bold",
+  "curious",
+  "balanced",
+  "quiet",
+  "bright",
+  "careful",
+  "honest"
 ]
 const nouns = [
-  "design", "choice", "story", "detail", "option", "pattern", "result", "idea", "approach", "feature", "outcome",
-  "angle", "method", "insight", "variant", "habit"
+  "design",
+  "choice",
+  "story",
+  "detail",
+  "option",
+  "pattern",
+  "result",
+  "idea",
+  "approach",
+  "feature",
+  "outcome",
+  "angle",
+  "method",
+  "insight",
+  "variant",
+  "habit"
 ]
 const verbs = ["holds up", "stands out", "works well", "feels right", "pays off", "wears well", "keeps going", "fits"]
 const adverbs = ["in daily use", "over time", "for most people", "under pressure", "in practice", "at first glance"]
@@ -146,7 +210,11 @@ export const completionFor = Effect.fnUntraced(function*(seed: number, request: 
     created: 1_700_000_000 + (hash53(String(seed)) % 10_000_000),
     model: request.model,
     choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: finishReason }],
-    usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens }
+    usage: {
+      prompt_tokens: promptTokens,
+      completion_tokens: completionTokens,
+      total_tokens: promptTokens + completionTokens
+    }
   }
   return completion
 })

@@ -18,8 +18,30 @@ const shallowDepth = 6
 const hardDepth = 24
 
 const words = [
-  "amber", "brisk", "cedar", "delta", "ember", "fable", "grove", "harbor", "iris", "juniper", "kestrel", "lumen",
-  "maple", "nimbus", "opal", "prairie", "quartz", "river", "summit", "tundra", "umber", "velvet", "willow", "zephyr"
+  "amber",
+  "brisk",
+  "cedar",
+  "delta",
+  "ember",
+  "fable",
+  "grove",
+  "harbor",
+  "iris",
+  "juniper",
+  "kestrel",
+  "lumen",
+  "maple",
+  "nimbus",
+  "opal",
+  "prairie",
+  "quartz",
+  "river",
+  "summit",
+  "tundra",
+  "umber",
+  "velvet",
+  "willow",
+  "zephyr"
 ] as const
 
 const isRecord = (u: unknown): u is JsonSchema => typeof u === "object" && u !== null && !Array.isArray(u)
@@ -75,7 +97,10 @@ const typeOf = (schema: JsonSchema): string => {
 // allOf: properties and required lists are unioned; other keywords: the later schema wins.
 const mergeAll = (schemas: ReadonlyArray<JsonSchema>): JsonSchema =>
   schemas.reduce<JsonSchema>((merged, next) => {
-    const properties = { ...(isRecord(merged.properties) ? merged.properties : {}), ...(isRecord(next.properties) ? next.properties : {}) }
+    const properties = {
+      ...(isRecord(merged.properties) ? merged.properties : {}),
+      ...(isRecord(next.properties) ? next.properties : {})
+    }
     const required = [
       ...(Array.isArray(merged.required) ? merged.required : []),
       ...(Array.isArray(next.required) ? next.required : [])
@@ -103,7 +128,9 @@ const objectOf = (schema: JsonSchema, draws: Draws, depth: number): Record<strin
     // A required name without a declared schema gets whatever `additionalProperties` allows.
     const propertySchema = name in properties
       ? properties[name]
-      : isRecord(schema.additionalProperties) ? schema.additionalProperties : true
+      : isRecord(schema.additionalProperties)
+      ? schema.additionalProperties
+      : true
     result[name] = generate(propertySchema, draws, depth + 1)
   }
   return result
@@ -112,13 +139,17 @@ const objectOf = (schema: JsonSchema, draws: Draws, depth: number): Record<strin
 const arrayOf = (schema: JsonSchema, draws: Draws, depth: number): Array<unknown> => {
   const tuple = Array.isArray(schema.prefixItems)
     ? schema.prefixItems
-    : Array.isArray(schema.items) ? schema.items : []
+    : Array.isArray(schema.items)
+    ? schema.items
+    : []
   const itemSchema = Array.isArray(schema.items) ? schema.additionalItems ?? true : schema.items ?? true
   const minItems = Math.max(numberOr(schema.minItems) ?? 0, depth >= shallowDepth ? 0 : tuple.length)
   // `items: false` after a tuple (or `additionalItems: false`) closes the array at the tuple's length.
   const closed = tuple.length > 0 && itemSchema === false
   const maxItems = closed ? tuple.length : numberOr(schema.maxItems) ?? Math.max(minItems, 3)
-  const count = depth >= shallowDepth ? minItems : drawInt(draws, Math.max(minItems, Math.min(1, maxItems)), Math.max(minItems, Math.min(maxItems, 3)))
+  const count = depth >= shallowDepth
+    ? minItems
+    : drawInt(draws, Math.max(minItems, Math.min(1, maxItems)), Math.max(minItems, Math.min(maxItems, 3)))
   const unique = schema.uniqueItems === true
   const items: Array<unknown> = []
   const seen = new Set<string>()
@@ -159,7 +190,9 @@ const boundsOf = (schema: JsonSchema, defaultSpan: number): Bounds => {
     high = exclusiveMaximum
     highExclusive = true
   }
-  if (low === undefined && high === undefined) return { low: 0, high: defaultSpan, lowExclusive: false, highExclusive: false }
+  if (low === undefined && high === undefined) {
+    return { low: 0, high: defaultSpan, lowExclusive: false, highExclusive: false }
+  }
   if (low === undefined) return { low: high! - defaultSpan, high: high!, lowExclusive: false, highExclusive }
   if (high === undefined) return { low, high: low + defaultSpan, lowExclusive, highExclusive: false }
   return { low, high, lowExclusive, highExclusive }
@@ -207,10 +240,17 @@ const stringOf = (schema: JsonSchema, draws: Draws): string => {
   const formatted = formatted_(schema.format, draws)
   const minLength = numberOr(schema.minLength) ?? 0
   const maxLength = numberOr(schema.maxLength)
-  if (formatted !== undefined && formatted.length >= minLength && (maxLength === undefined || formatted.length <= maxLength)) {
+  if (
+    formatted !== undefined && formatted.length >= minLength &&
+    (maxLength === undefined || formatted.length <= maxLength)
+  ) {
     return formatted
   }
-  const target = drawInt(draws, Math.max(minLength, Math.min(8, maxLength ?? 8)), Math.max(minLength, Math.min(maxLength ?? 32, 32)))
+  const target = drawInt(
+    draws,
+    Math.max(minLength, Math.min(8, maxLength ?? 8)),
+    Math.max(minLength, Math.min(maxLength ?? 32, 32))
+  )
   let text = drawOne(draws, words)
   while (text.length < target) text += ` ${drawOne(draws, words)}`
   return text.slice(0, Math.max(target, minLength)).trimEnd().padEnd(minLength, "x")
@@ -221,7 +261,9 @@ const pad = (n: number, width: number) => String(n).padStart(width, "0")
 const formatted_ = (format: unknown, draws: Draws): string | undefined => {
   switch (format) {
     case "date-time":
-      return `2025-${pad(drawInt(draws, 1, 12), 2)}-${pad(drawInt(draws, 1, 28), 2)}T${pad(drawInt(draws, 0, 23), 2)}:${pad(drawInt(draws, 0, 59), 2)}:00Z`
+      return `2025-${pad(drawInt(draws, 1, 12), 2)}-${pad(drawInt(draws, 1, 28), 2)}T${pad(drawInt(draws, 0, 23), 2)}:${
+        pad(drawInt(draws, 0, 59), 2)
+      }:00Z`
     case "date":
       return `2025-${pad(drawInt(draws, 1, 12), 2)}-${pad(drawInt(draws, 1, 28), 2)}`
     case "time":

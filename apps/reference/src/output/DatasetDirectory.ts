@@ -94,19 +94,21 @@ export const openDatasetDirectory = Effect.fnUntraced(function*(directory: strin
   yield* fs.makeDirectory(dataDir, { recursive: true }).pipe(Effect.mapError(ioError(dataDir)))
 
   // Suspended: it must render the completed set as it is when it runs, not when it was built.
-  const writeMetadata = Effect.suspend(() => writeAtomically(
-    metadataFile,
-    JSON.stringify(
-      {
-        configHash: plan.configHash,
-        rowsRequested: plan.rowsRequested,
-        bufferSize: plan.bufferSize,
-        completedRowGroups: [...completed].sort((a, b) => a - b)
-      } satisfies DatasetMetadata,
-      null,
-      2
-    ) + "\n"
-  ))
+  const writeMetadata = Effect.suspend(() =>
+    writeAtomically(
+      metadataFile,
+      JSON.stringify(
+        {
+          configHash: plan.configHash,
+          rowsRequested: plan.rowsRequested,
+          bufferSize: plan.bufferSize,
+          completedRowGroups: [...completed].sort((a, b) => a - b)
+        } satisfies DatasetMetadata,
+        null,
+        2
+      ) + "\n"
+    )
+  )
   yield* writeMetadata
 
   // Checkpoints may arrive from several workers: one writer at a time keeps metadata.json consistent.

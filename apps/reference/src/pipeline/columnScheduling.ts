@@ -16,6 +16,10 @@ export const columnScheduling = (loaded: LoadedConfig) => {
       const metadata = "model" in column.config
         ? yield* metadataForModelAliases(column.config.name, [column.config.model], aliases)
         : localMetadata()
-      return { generator: column.config.name, outputColumns: [column.config.name], metadata } satisfies GeneratorScheduling
+      return {
+        generator: column.config.name,
+        outputColumns: [column.config.name],
+        metadata
+      } satisfies GeneratorScheduling
     }))
 }

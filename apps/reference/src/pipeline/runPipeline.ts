@@ -95,7 +95,8 @@ export const runPipeline = Effect.fnUntraced(function*(loaded: LoadedConfig, opt
       rows: run.rows,
       bufferSize: run.bufferSize,
       sink: {
-        write: (checkpoint) => dataset.writeRowGroup(checkpoint.rowGroup, checkpoint.rows.map((row) => inColumnOrder(row, columnOrder)))
+        write: (checkpoint) =>
+          dataset.writeRowGroup(checkpoint.rowGroup, checkpoint.rows.map((row) => inColumnOrder(row, columnOrder)))
       }
     }, {
       maxConcurrentRowGroups: run.maxConcurrentRowGroups,
@@ -105,7 +106,9 @@ export const runPipeline = Effect.fnUntraced(function*(loaded: LoadedConfig, opt
     })
     // Row groups an earlier run completed are skipped by the scheduler; progress starts with their rows done.
     let rowsResumed = 0
-    for (const id of dataset.completedRowGroups) rowsResumed += Math.max(0, Math.min(run.bufferSize, run.rows - id * run.bufferSize))
+    for (const id of dataset.completedRowGroups) {
+      rowsResumed += Math.max(0, Math.min(run.bufferSize, run.rows - id * run.bufferSize))
+    }
     const start = makeProgressState(run.rows, (run.rows - rowsResumed) * columns.length, rowsResumed)
     const progress = Effect.map(scheduler.stats, (stats) => progressFromStats(start, stats))
     yield* reportProgress(options.progress, progress, admission.pressures)
@@ -124,7 +127,9 @@ export const runPipeline = Effect.fnUntraced(function*(loaded: LoadedConfig, opt
     const inspection = yield* admission.inspect
     const schedulerStats = yield* scheduler.stats
     const mockStats = yield* Effect.forEach(
-      [...providers.values()].flatMap((provider) => (provider.mock === undefined ? [] : [[provider.name, provider.mock] as const])),
+      [...providers.values()].flatMap((
+        provider
+      ) => (provider.mock === undefined ? [] : [[provider.name, provider.mock] as const])),
       ([name, mock]) => Effect.map(mock.stats, (stats) => [name, stats] as const)
     )
     const summary: RunSummary = buildSummary({

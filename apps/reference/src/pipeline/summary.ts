@@ -12,7 +12,9 @@ export interface RunSummary {
   readonly requests: RequestCounts
   readonly maxRequestWaiters: number
   readonly leaks: { readonly taskLeases: number; readonly requestLeases: number; readonly requestWaiters: number }
-  readonly providers?: Readonly<Record<string, Pick<MockStats, "served" | "rejected429" | "serverErrors" | "maxConcurrent">>>
+  readonly providers?: Readonly<
+    Record<string, Pick<MockStats, "served" | "rejected429" | "serverErrors" | "maxConcurrent">>
+  >
 }
 
 export interface SummaryInputs {

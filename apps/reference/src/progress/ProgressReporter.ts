@@ -19,7 +19,11 @@ export interface ProgressLine {
   readonly loads: string
 }
 
-export const progressLine = (state: ProgressState, elapsedSeconds: number, pressures: ReadonlyArray<RequestPressure>): ProgressLine => {
+export const progressLine = (
+  state: ProgressState,
+  elapsedSeconds: number,
+  pressures: ReadonlyArray<RequestPressure>
+): ProgressLine => {
   const done = rowsDone(state)
   // Resumed rows were written by an earlier run: they count as done but not towards this run's speed.
   const rate = elapsedSeconds > 0 ? (done - state.rowsResumed) / elapsedSeconds : 0
@@ -33,7 +37,9 @@ export const progressLine = (state: ProgressState, elapsedSeconds: number, press
 }
 
 export const formatPlainLine = (line: ProgressLine, elapsedSeconds: number): string =>
-  `[${formatDuration(elapsedSeconds)}] rows ${Math.floor(line.done)}/${line.total} · ${line.rate.toFixed(1)} rows/s · ` +
+  `[${formatDuration(elapsedSeconds)}] rows ${Math.floor(line.done)}/${line.total} · ${
+    line.rate.toFixed(1)
+  } rows/s · ` +
   `ETA ${formatDuration(line.eta)}${line.loads === "" ? "" : ` · in flight/limit: ${line.loads}`}`
 
 /**
@@ -65,9 +71,15 @@ export const reportProgress = Effect.fnUntraced(function*(
     clearOnComplete: false
   }, Presets.shades_classic)
   bar.start(rowsTotal, 0, { rate: "0.0", etaText: "--", loads: "" })
-  const update = sample.pipe(Effect.map(({ line }) =>
-    bar.update(Math.floor(line.done), { rate: line.rate.toFixed(1), etaText: formatDuration(line.eta), loads: line.loads })
-  ))
+  const update = sample.pipe(
+    Effect.map(({ line }) =>
+      bar.update(Math.floor(line.done), {
+        rate: line.rate.toFixed(1),
+        etaText: formatDuration(line.eta),
+        loads: line.loads
+      })
+    )
+  )
   yield* Effect.addFinalizer(() => update.pipe(Effect.andThen(Effect.sync(() => bar.stop()))))
   yield* update.pipe(Effect.repeat(Schedule.spaced("200 millis")), Effect.forkScoped)
 })

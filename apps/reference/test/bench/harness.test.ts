@@ -22,7 +22,10 @@ const assertWellFormedXml = (xml: string) => {
   const stack: Array<string> = []
   for (const match of body.matchAll(/<(\/?)([a-zA-Z][\w:-]*)([^>]*?)(\/?)>/g)) {
     const [, closing, name, attributes, selfClosing] = match
-    assert.isTrue(/^(\s+[\w:-]+="[^"<&]*(&(amp|lt|gt|quot|apos);[^"<&]*)*")*\s*$/.test(attributes!), `attributes of <${name}>: ${attributes}`)
+    assert.isTrue(
+      /^(\s+[\w:-]+="[^"<&]*(&(amp|lt|gt|quot|apos);[^"<&]*)*")*\s*$/.test(attributes!),
+      `attributes of <${name}>: ${attributes}`
+    )
     if (closing === "/") assert.strictEqual(stack.pop(), name)
     else if (selfClosing !== "/") stack.push(name!)
   }
@@ -77,13 +80,25 @@ describe("bench result", () => {
 
 describe("ideal formulas", () => {
   it("pressure-725: 128 × 8 × 0.14 s ÷ 32 = 4.48 s, no drain for a one-call path", () => {
-    assert.closeTo(expectedIdealSeconds({ rows: 128, callsPerRow: 8, latencyMs: [70, 210], concurrency: 32, criticalPathCalls: 1 }), 4.48, 1e-9)
+    assert.closeTo(
+      expectedIdealSeconds({ rows: 128, callsPerRow: 8, latencyMs: [70, 210], concurrency: 32, criticalPathCalls: 1 }),
+      4.48,
+      1e-9
+    )
   })
 
   it("hidden-capacity: 800 × 0.1 ÷ min(64, 24) + one more call at 0.15 s ≈ 3.48 s", () => {
-    assert.closeTo(expectedIdealSeconds({ rows: 400, callsPerRow: 2, latencyMs: [50, 150], concurrency: 24, criticalPathCalls: 2 }), 80 / 24 + 0.15, 1e-9)
     assert.closeTo(
-      idealSeconds({ endpoints: [{ busySeconds: 80, calls: 800, maxParallelRequests: 64, capacity: 24 }], criticalPathCalls: 2, maxLatencySeconds: 0.15 }),
+      expectedIdealSeconds({ rows: 400, callsPerRow: 2, latencyMs: [50, 150], concurrency: 24, criticalPathCalls: 2 }),
+      80 / 24 + 0.15,
+      1e-9
+    )
+    assert.closeTo(
+      idealSeconds({
+        endpoints: [{ busySeconds: 80, calls: 800, maxParallelRequests: 64, capacity: 24 }],
+        criticalPathCalls: 2,
+        maxLatencySeconds: 0.15
+      }),
       80 / 24 + 0.15,
       1e-9
     )
@@ -94,7 +109,11 @@ describe("ideal formulas", () => {
     const healthy = { busySeconds: 2048 * 0.2, calls: 2048, maxParallelRequests: 16, capacity: 16 }
     assert.closeTo(endpointSeconds(limited), 102.4, 1e-9)
     assert.closeTo(endpointSeconds(healthy), 25.6, 1e-9)
-    assert.closeTo(idealSeconds({ endpoints: [healthy, limited], criticalPathCalls: 1, maxLatencySeconds: 0.3 }), 102.4, 1e-9)
+    assert.closeTo(
+      idealSeconds({ endpoints: [healthy, limited], criticalPathCalls: 1, maxLatencySeconds: 0.3 }),
+      102.4,
+      1e-9
+    )
     // The bucket's one-second burst goes out at t = 0.
     assert.closeTo(endpointSeconds({ ...limited, rateBurst: 20 }), 101.4, 1e-9)
   })
@@ -150,7 +169,10 @@ describe("drawn latency replay", () => {
 
 describe("rounds", () => {
   it("the median round is the middle ratio (the lower middle for an even count), ratios stay in run order", () => {
-    const rounds: ReadonlyArray<{ id: string; r: number }> = [{ id: "a", r: 1.06 }, { id: "b", r: 1.02 }, { id: "c", r: 1.04 }]
+    const rounds: ReadonlyArray<{ id: string; r: number }> = [{ id: "a", r: 1.06 }, { id: "b", r: 1.02 }, {
+      id: "c",
+      r: 1.04
+    }]
     const { median, ratios } = medianRound([rounds[0]!, rounds[1]!, rounds[2]!], (x) => x.r)
     assert.strictEqual(median.id, "c")
     assert.deepStrictEqual(ratios, [1.06, 1.02, 1.04])
@@ -203,8 +225,14 @@ describe("peers run order", () => {
     }
     // the last two rounds are pressure-725 only, still alternating
     assert.deepStrictEqual(label(runs.slice(-8)), [
-      "P:bottleneck", "P:p-queue", "P:p-limit", "P:sluice",
-      "P:sluice", "P:p-limit", "P:p-queue", "P:bottleneck"
+      "P:bottleneck",
+      "P:p-queue",
+      "P:p-limit",
+      "P:sluice",
+      "P:sluice",
+      "P:p-limit",
+      "P:p-queue",
+      "P:bottleneck"
     ])
   })
 })

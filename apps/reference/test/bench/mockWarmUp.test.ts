@@ -9,8 +9,10 @@ import { chatBody, postChat } from "../mock/helpers.js"
 const live = <A, E, R>(effect: Effect.Effect<A, E, R>) => effect.pipe(Effect.provide(NodeHttpClient.layerUndici))
 
 const statusesOf = (url: string, count: number) =>
-  Effect.forEach(Array.from({ length: count }, (_, i) => i), (i) =>
-    Effect.map(postChat(url, chatBody(`request ${i}`)), (answer) => answer.status))
+  Effect.forEach(
+    Array.from({ length: count }, (_, i) => i),
+    (i) => Effect.map(postChat(url, chatBody(`request ${i}`)), (answer) => answer.status)
+  )
 
 describe("bench: mock warm-up", () => {
   // Half the answers are seeded 500/503s: the status sequence shows exactly which draws each request took.
@@ -20,7 +22,14 @@ describe("bench: mock warm-up", () => {
     live(Effect.gen(function*() {
       const warmed = yield* startMockEndpoint(errorProne, "in-process")
       const before = yield* warmed.stats
-      assert.deepInclude(before, { served: 0, rejected429: 0, badRequests: 0, serverErrors: 0, maxConcurrent: 0, inFlight: 0 })
+      assert.deepInclude(before, {
+        served: 0,
+        rejected429: 0,
+        badRequests: 0,
+        serverErrors: 0,
+        maxConcurrent: 0,
+        inFlight: 0
+      })
       assert.strictEqual(before.slotHandOver.count, 0)
       assert.strictEqual(before.slotHandOver.startupCount, 0)
 

@@ -77,14 +77,18 @@ describe("bench scenarios (tiny)", () => {
       assert.isAtLeast(r.extra["peakHeapUsedMiB"] as number, r.extra["heapUsedAtStartMiB"] as number)
     }), 30_000)
 
-  it.live("scale cut off by its time box: workers in flight when the box closes, no lease held once stopped", () =>
-    Effect.gen(function*() {
-      // 20,000 rows × 8 columns need ≥ 6 s at the ideal 25,600 calls/s: a 0.3 s box interrupts the run mid-flight.
-      const r = yield* runScale({ rows: 20_000, columns: 8, budgetSeconds: 0.3, memorySampleSeconds: 1 })
-      assert.isFalse(r.completedRun)
-      assert.isAbove(r.taskLeasesAtTimeBox, 0, "the box closed with no task running: this would prove nothing")
-      assert.deepStrictEqual(r.leaks, { taskLeases: 0, requestLeases: 0, requestWaiters: 0 })
-    }), 30_000)
+  it.live(
+    "scale cut off by its time box: workers in flight when the box closes, no lease held once stopped",
+    () =>
+      Effect.gen(function*() {
+        // 20,000 rows × 8 columns need ≥ 6 s at the ideal 25,600 calls/s: a 0.3 s box interrupts the run mid-flight.
+        const r = yield* runScale({ rows: 20_000, columns: 8, budgetSeconds: 0.3, memorySampleSeconds: 1 })
+        assert.isFalse(r.completedRun)
+        assert.isAbove(r.taskLeasesAtTimeBox, 0, "the box closed with no task running: this would prove nothing")
+        assert.deepStrictEqual(r.leaks, { taskLeases: 0, requestLeases: 0, requestWaiters: 0 })
+      }),
+    30_000
+  )
 
   it.live("peers reports one line per workload and variant", () =>
     Effect.gen(function*() {

@@ -33,7 +33,10 @@ describe("chatCompletion against the mock provider", () => {
       assert.isDefined(completion.usage)
       assert.isAbove(completion.usage!.promptTokens, 0)
       assert.isAbove(completion.usage!.completionTokens, 0)
-      assert.strictEqual(completion.usage!.totalTokens, completion.usage!.promptTokens + completion.usage!.completionTokens)
+      assert.strictEqual(
+        completion.usage!.totalTokens,
+        completion.usage!.promptTokens + completion.usage!.completionTokens
+      )
       // trailing slashes on the base URL are fine
       const again = yield* chatCompletion(requestTo(`${provider.url}/`))
       assert.strictEqual(again.content, completion.content)
@@ -41,7 +44,11 @@ describe("chatCompletion against the mock provider", () => {
 
   it.live("429 → rate_limit with retryAfterSeconds and status", () =>
     live(Effect.gen(function*() {
-      const provider = yield* startMockProvider({ capacity: 1, retryAfterSeconds: 5, latencyMs: { min: 300, max: 300 } })
+      const provider = yield* startMockProvider({
+        capacity: 1,
+        retryAfterSeconds: 5,
+        latencyMs: { min: 300, max: 300 }
+      })
       const results = yield* Effect.forEach([1, 2], () => Effect.result(chatCompletion(requestTo(provider.url))), {
         concurrency: 2
       })
@@ -57,15 +64,22 @@ describe("chatCompletion against the mock provider", () => {
   it.live("500 and 503 → internal_server", () =>
     live(Effect.gen(function*() {
       const provider = yield* startMockProvider({ ...fast, serverErrorRate: 1 })
-      const errors = yield* Effect.forEach(Array.from({ length: 12 }), () => failure(chatCompletion(requestTo(provider.url))))
-      assert.sameMembers([...new Set(errors.map((e) => e.status))], [500, 503])
+      const errors = yield* Effect.forEach(Array.from({ length: 12 }), () =>
+        failure(chatCompletion(requestTo(provider.url))))
+      assert.sameMembers([
+        ...new Set(errors.map((e) =>
+          e.status
+        ))
+      ], [500, 503])
       assert.isTrue(errors.every((e) => e.kind === "internal_server" && e.retryAfterSeconds === undefined))
     })))
 
   it.live("a hung request → timeout after ~timeoutSeconds, and the request is aborted", () =>
     live(Effect.gen(function*() {
       const provider = yield* startMockProvider({ timeoutRate: 1 })
-      const [took, error] = yield* Effect.timed(failure(chatCompletion(requestTo(provider.url, { timeoutSeconds: 0.3 }))))
+      const [took, error] = yield* Effect.timed(
+        failure(chatCompletion(requestTo(provider.url, { timeoutSeconds: 0.3 })))
+      )
       assert.strictEqual(error.kind, "timeout")
       assert.strictEqual(error.provider, "local")
       assert.isAtLeast(Duration.toMillis(took), 290)
@@ -163,30 +177,32 @@ describe("the API key", () => {
   it.live("is sent as a bearer token but never appears in errors or logs", () => {
     const logged: Array<string> = []
     const capture = Logger.layer([Logger.make((options) => logged.push(JSON.stringify(options.message)))])
-    return live(Effect.gen(function*() {
-      const apiKey = Redacted.make(key)
-      const server = yield* startScriptedServer
-      // a server that echoes the Authorization header in its error message
-      const echoed = yield* failure(chatCompletion(requestTo(`${server.origin}/echo-auth/v1`, { apiKey })))
-      assert.strictEqual(server.seenAuthorization[0], `Bearer ${key}`)
-      assert.strictEqual(echoed.kind, "authentication")
-      assert.include(echoed.message, "[redacted]")
-      assertNoKey(echoed, "echoed 401")
+    return live(
+      Effect.gen(function*() {
+        const apiKey = Redacted.make(key)
+        const server = yield* startScriptedServer
+        // a server that echoes the Authorization header in its error message
+        const echoed = yield* failure(chatCompletion(requestTo(`${server.origin}/echo-auth/v1`, { apiKey })))
+        assert.strictEqual(server.seenAuthorization[0], `Bearer ${key}`)
+        assert.strictEqual(echoed.kind, "authentication")
+        assert.include(echoed.message, "[redacted]")
+        assertNoKey(echoed, "echoed 401")
 
-      const hung = yield* startMockProvider({ timeoutRate: 1 })
-      assertNoKey(yield* failure(chatCompletion(requestTo(hung.url, { apiKey, timeoutSeconds: 0.2 }))), "timeout")
+        const hung = yield* startMockProvider({ timeoutRate: 1 })
+        assertNoKey(yield* failure(chatCompletion(requestTo(hung.url, { apiKey, timeoutSeconds: 0.2 }))), "timeout")
 
-      const scope = yield* Scope.make()
-      const closed = yield* startMockProvider(fast).pipe(Scope.provide(scope))
-      yield* Scope.close(scope, Exit.void)
-      assertNoKey(yield* failure(chatCompletion(requestTo(closed.url, { apiKey }))), "connection refused")
+        const scope = yield* Scope.make()
+        const closed = yield* startMockProvider(fast).pipe(Scope.provide(scope))
+        yield* Scope.close(scope, Exit.void)
+        assertNoKey(yield* failure(chatCompletion(requestTo(closed.url, { apiKey }))), "connection refused")
 
-      const bad = yield* failure(chatCompletion(requestTo(`${server.origin}/bad-json/v1`, { apiKey })))
-      assertNoKey(bad, "bad body")
-      // the key itself prints as <redacted>
-      assert.notInclude(String(apiKey), key)
-      assert.notInclude(JSON.stringify({ apiKey }), key)
-    }).pipe(Effect.provide(capture), Effect.provideService(References.MinimumLogLevel, "All"))).pipe(
+        const bad = yield* failure(chatCompletion(requestTo(`${server.origin}/bad-json/v1`, { apiKey })))
+        assertNoKey(bad, "bad body")
+        // the key itself prints as <redacted>
+        assert.notInclude(String(apiKey), key)
+        assert.notInclude(JSON.stringify({ apiKey }), key)
+      }).pipe(Effect.provide(capture), Effect.provideService(References.MinimumLogLevel, "All"))
+    ).pipe(
       Effect.ensuring(Effect.sync(() => {
         for (const line of logged) assert.notInclude(line, key)
       }))

@@ -22,7 +22,9 @@ export const startScriptedServer = Effect.gen(function*() {
         return HttpServerResponse.jsonUnsafe({ object: "chat.completion", choices: [] })
       case "echo-auth":
         return HttpServerResponse.jsonUnsafe(
-          { error: { message: `Incorrect API key provided: ${authorization ?? "none"}`, type: "invalid_request_error" } },
+          {
+            error: { message: `Incorrect API key provided: ${authorization ?? "none"}`, type: "invalid_request_error" }
+          },
           { status: 401 }
         )
       default:

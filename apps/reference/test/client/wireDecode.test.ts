@@ -44,7 +44,10 @@ const bodies: ReadonlyArray<unknown> = [
   { choices: [choice], usage: { prompt_tokens: Number.NaN, completion_tokens: 2 } },
   { choices: [choice], usage: { prompt_tokens: -1.5, completion_tokens: 0 } },
   JSON.parse("{\"choices\":[{\"message\":{}}],\"usage\":{\"prompt_tokens\":1e999,\"completion_tokens\":1}}"),
-  { object: "chat.completion", choices: [{ index: 0, message: { role: "assistant", content: "x", refusal: null }, logprobs: null }] }
+  {
+    object: "chat.completion",
+    choices: [{ index: 0, message: { role: "assistant", content: "x", refusal: null }, logprobs: null }]
+  }
 ]
 
 describe("isChatCompletionWire", () => {

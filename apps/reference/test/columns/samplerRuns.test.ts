@@ -127,7 +127,9 @@ describe("sampler columns over whole runs", () => {
         name: "gate",
         strategy: "cell",
         generate: ({ row }) =>
-          droppedRows.includes(row) ? Effect.fail(new GeneratorError({ message: "dropped" })) : Effect.succeed({ gate: row })
+          droppedRows.includes(row)
+            ? Effect.fail(new GeneratorError({ message: "dropped" }))
+            : Effect.succeed({ gate: row })
       }
       const after = <C extends Column<ModelGateway>>(column: C): C => ({ ...column, requires: ["gate"] })
       const fulls = yield* run([gate, ...full.map(after)])
@@ -137,7 +139,9 @@ describe("sampler columns over whole runs", () => {
       assert.deepStrictEqual(survivors, byRow(cells.written))
       assert.deepStrictEqual(fulls.result.droppedRows.map((d) => d.row).sort((a, b) => a - b), droppedRows)
       // Full tasks count only the rows they wrote; dropped rows' cells never complete, checkpoints still end at 100 %.
-      const samplerRows = fulls.events.flatMap((e) => (e.type === "task_completed" && e.column !== "gate" ? [e.rows] : []))
+      const samplerRows = fulls.events.flatMap((
+        e
+      ) => (e.type === "task_completed" && e.column !== "gate" ? [e.rows] : []))
       assert.strictEqual(samplerRows.reduce((a, b) => a + b, 0), survivors.size * full.length)
       assert.strictEqual(fulls.progress.cellsDone, survivors.size * (full.length + 1))
       assert.strictEqual(rowsDone(fulls.progress), rows)

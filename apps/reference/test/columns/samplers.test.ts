@@ -13,7 +13,10 @@ describe("samplers", () => {
     const seen = new Set<string>()
     for (let row = 0; row < 200_000; row++) seen.add(sampleUuid(cellRandom(0, "id", row)))
     assert.strictEqual(seen.size, 200_000)
-    assert.match(sampleUuid(cellRandom(0, "id", 0)), /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+    assert.match(
+      sampleUuid(cellRandom(0, "id", 0)),
+      /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
+    )
   })
   it("follow category weights", () => {
     const counts = { a: 0, b: 0 }
@@ -21,7 +24,9 @@ describe("samplers", () => {
       counts[sampleCategory(["a", "b"], [3, 1], cellRandom(1, "c", row)) as "a" | "b"]++
     }
     assert.closeTo(counts.a / 20_000, 0.75, 0.02)
-    for (let row = 0; row < 100; row++) assert.strictEqual(sampleCategory(["x", "y"], [0, 1], cellRandom(1, "c", row)), "y")
+    for (let row = 0; row < 100; row++) {
+      assert.strictEqual(sampleCategory(["x", "y"], [0, 1], cellRandom(1, "c", row)), "y")
+    }
   })
   it("keep uniform values in range, integers inclusive", () => {
     const seen = new Set<number>()

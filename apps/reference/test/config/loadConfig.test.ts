@@ -15,17 +15,23 @@ const withFile = (name: string, text: string) =>
 describe("loadConfig", () => {
   it.effect("reads YAML and JSON", () =>
     Effect.gen(function*() {
-      const yaml = yield* withFile("c.yaml", [
-        "providers:",
-        "  - { name: local, type: mock }",
-        "columns:",
-        "  - { name: id, type: uuid }"
-      ].join("\n"))
+      const yaml = yield* withFile(
+        "c.yaml",
+        [
+          "providers:",
+          "  - { name: local, type: mock }",
+          "columns:",
+          "  - { name: id, type: uuid }"
+        ].join("\n")
+      )
       const fromYaml = yield* loadConfig(yaml)
-      const json = yield* withFile("c.json", JSON.stringify({
-        providers: [{ name: "local", type: "mock" }],
-        columns: [{ name: "id", type: "uuid" }]
-      }))
+      const json = yield* withFile(
+        "c.json",
+        JSON.stringify({
+          providers: [{ name: "local", type: "mock" }],
+          columns: [{ name: "id", type: "uuid" }]
+        })
+      )
       const fromJson = yield* loadConfig(json)
       assert.strictEqual(fromYaml.hash, fromJson.hash)
     }).pipe(Effect.provide(NodeServices.layer)))

@@ -11,7 +11,9 @@ const readRows = (out: string): ReadonlyArray<Record<string, unknown>> =>
     .filter((file) => file.endsWith(".jsonl"))
     .sort()
     .flatMap((file) =>
-      readFileSync(join(out, "data", file), "utf8").split("\n").filter((line) => line !== "").map((line) => JSON.parse(line))
+      readFileSync(join(out, "data", file), "utf8").split("\n").filter((line) => line !== "").map((line) =>
+        JSON.parse(line)
+      )
     )
 
 const summaryOf = (out: string) => JSON.parse(readFileSync(join(out, "summary.json"), "utf8"))
@@ -56,25 +58,33 @@ describe("sluice generate (end to end, through the CLI process)", () => {
       assert.deepStrictEqual(metadata.completedRowGroups, [0])
     }), 60_000)
 
-  it.live("a provider whose real capacity (6) is far below the declared 16 loses no row, and 429s stay rare", () =>
-    Effect.gen(function*() {
-      const dir = yield* tempDir
-      const config = writeConfig(dir, "hidden.json", mockConfig({ capacity: 6, retryAfterSeconds: 1 }, { rows: 96 }))
-      const out = join(dir, "out")
-      const run = yield* runCli(["generate", config, "--out", out, "--json"])
-      assert.strictEqual(run.code, 0, run.stderr)
-      const summary = summaryOf(out)
-      assert.strictEqual(summary.rowsCompleted, 96)
-      assert.strictEqual(summary.rowsDropped, 0)
-      assert.strictEqual(summary.providers.local.maxConcurrent <= 6, true)
-      assert.isAtMost(summary.requests.rateLimited / summary.requests.attempts, 0.1)
-      assert.strictEqual(readRows(out).length, 96)
-    }), 90_000)
+  it.live(
+    "a provider whose real capacity (6) is far below the declared 16 loses no row, and 429s stay rare",
+    () =>
+      Effect.gen(function*() {
+        const dir = yield* tempDir
+        const config = writeConfig(dir, "hidden.json", mockConfig({ capacity: 6, retryAfterSeconds: 1 }, { rows: 96 }))
+        const out = join(dir, "out")
+        const run = yield* runCli(["generate", config, "--out", out, "--json"])
+        assert.strictEqual(run.code, 0, run.stderr)
+        const summary = summaryOf(out)
+        assert.strictEqual(summary.rowsCompleted, 96)
+        assert.strictEqual(summary.rowsDropped, 0)
+        assert.strictEqual(summary.providers.local.maxConcurrent <= 6, true)
+        assert.isAtMost(summary.requests.rateLimited / summary.requests.attempts, 0.1)
+        assert.strictEqual(readRows(out).length, 96)
+      }),
+    90_000
+  )
 
   it.live("10 % server errors: bounded retries, and every lost row's cause is recorded", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
-      const config = writeConfig(dir, "errors.json", mockConfig({ capacity: 32, serverErrorRate: 0.1, seed: 3 }, { rows: 64 }))
+      const config = writeConfig(
+        dir,
+        "errors.json",
+        mockConfig({ capacity: 32, serverErrorRate: 0.1, seed: 3 }, { rows: 64 })
+      )
       const out = join(dir, "out")
       const run = yield* runCli(["generate", config, "--out", out, "--json"])
       const summary = summaryOf(out)
@@ -88,30 +98,38 @@ describe("sluice generate (end to end, through the CLI process)", () => {
       assert.deepStrictEqual(summary.leaks, { taskLeases: 0, requestLeases: 0, requestWaiters: 0 })
     }), 90_000)
 
-  it.live("SIGKILL mid-run, then --resume: every row exactly once, earlier row groups untouched", () =>
-    Effect.gen(function*() {
-      const dir = yield* tempDir
-      const config = writeConfig(dir, "resume.json", mockConfig({ capacity: 8, latencyMs: { min: 20, max: 40 } }, { rows: 160 }, 8))
-      const out = join(dir, "out")
-      const dataDir = join(out, "data")
-      const written = () => (existsSync(dataDir) ? readdirSync(dataDir).filter((f) => f.endsWith(".jsonl")) : [])
-      const killed = yield* runCli(["generate", config, "--out", out], { killWhen: () => written().length >= 2 })
-      assert.strictEqual(killed.signal, "SIGKILL")
-      const before = new Map(written().map((file) => [file, statSync(join(dataDir, file)).mtimeMs]))
-      assert.isBelow(before.size, 10)
+  it.live(
+    "SIGKILL mid-run, then --resume: every row exactly once, earlier row groups untouched",
+    () =>
+      Effect.gen(function*() {
+        const dir = yield* tempDir
+        const config = writeConfig(
+          dir,
+          "resume.json",
+          mockConfig({ capacity: 8, latencyMs: { min: 20, max: 40 } }, { rows: 160 }, 8)
+        )
+        const out = join(dir, "out")
+        const dataDir = join(out, "data")
+        const written = () => (existsSync(dataDir) ? readdirSync(dataDir).filter((f) => f.endsWith(".jsonl")) : [])
+        const killed = yield* runCli(["generate", config, "--out", out], { killWhen: () => written().length >= 2 })
+        assert.strictEqual(killed.signal, "SIGKILL")
+        const before = new Map(written().map((file) => [file, statSync(join(dataDir, file)).mtimeMs]))
+        assert.isBelow(before.size, 10)
 
-      const refused = yield* runCli(["generate", config, "--out", out, "--resume", "--rows", "200"])
-      assert.strictEqual(refused.code, 2)
-      assert.include(refused.stderr, "--resume refused")
+        const refused = yield* runCli(["generate", config, "--out", out, "--resume", "--rows", "200"])
+        assert.strictEqual(refused.code, 2)
+        assert.include(refused.stderr, "--resume refused")
 
-      const resumed = yield* runCli(["generate", config, "--out", out, "--resume", "--json"])
-      assert.strictEqual(resumed.code, 0, resumed.stderr)
-      const rows = readRows(out)
-      assert.strictEqual(rows.length, 160)
-      assert.strictEqual(new Set(rows.map((row) => row["id"])).size, 160)
-      for (const [file, mtime] of before) assert.strictEqual(statSync(join(dataDir, file)).mtimeMs, mtime, file)
-      assert.strictEqual(summaryOf(out).rowsCompleted, 160)
-    }), 90_000)
+        const resumed = yield* runCli(["generate", config, "--out", out, "--resume", "--json"])
+        assert.strictEqual(resumed.code, 0, resumed.stderr)
+        const rows = readRows(out)
+        assert.strictEqual(rows.length, 160)
+        assert.strictEqual(new Set(rows.map((row) => row["id"])).size, 160)
+        for (const [file, mtime] of before) assert.strictEqual(statSync(join(dataDir, file)).mtimeMs, mtime, file)
+        assert.strictEqual(summaryOf(out).rowsCompleted, 160)
+      }),
+    90_000
+  )
 
   it.live("the API key never appears in output, errors or files", () =>
     Effect.gen(function*() {
@@ -119,7 +137,13 @@ describe("sluice generate (end to end, through the CLI process)", () => {
       const secret = "sk-sluice-test-9f8e7d6c5b4a"
       const mock = yield* runMockInBackground
       const config = writeConfig(dir, "keyed.json", {
-        providers: [{ name: "remote", type: "openai-compatible", baseUrl: mock, apiKeyEnv: "SLUICE_TEST_KEY", timeoutSeconds: 5 }],
+        providers: [{
+          name: "remote",
+          type: "openai-compatible",
+          baseUrl: mock,
+          apiKeyEnv: "SLUICE_TEST_KEY",
+          timeoutSeconds: 5
+        }],
         models: [{ alias: "writer", provider: "remote", model: "m", maxParallelRequests: 4 }],
         columns: [{ name: "a", type: "llm-text", model: "writer", prompt: "hello" }],
         run: { rows: 8, bufferSize: 4 }
@@ -127,7 +151,11 @@ describe("sluice generate (end to end, through the CLI process)", () => {
       const out = join(dir, "out")
       const run = yield* runCli(["generate", config, "--out", out, "--json"], { env: { SLUICE_TEST_KEY: secret } })
       assert.strictEqual(run.code, 0, run.stderr)
-      const files = [join(out, "summary.json"), join(out, "metadata.json"), ...readdirSync(join(out, "data")).map((f) => join(out, "data", f))]
+      const files = [
+        join(out, "summary.json"),
+        join(out, "metadata.json"),
+        ...readdirSync(join(out, "data")).map((f) => join(out, "data", f))
+      ]
       for (const text of [run.stdout, run.stderr, ...files.map((f) => readFileSync(f, "utf8"))]) {
         assert.notInclude(text, secret)
         assert.notInclude(text, "9f8e7d6c5b4a")
@@ -140,7 +168,16 @@ describe("sluice generate (end to end, through the CLI process)", () => {
 // A mock provider in its own process (`sluice mock-provider`), as a remote OpenAI-compatible endpoint would be.
 const runMockInBackground = Effect.acquireRelease(
   Effect.callback<{ readonly url: string; readonly child: ChildProcess }>((resume) => {
-    const child = spawn(process.execPath, [cliPath, "mock-provider", "--port", "0", "--latency-min", "5", "--latency-max", "10"], {
+    const child = spawn(process.execPath, [
+      cliPath,
+      "mock-provider",
+      "--port",
+      "0",
+      "--latency-min",
+      "5",
+      "--latency-max",
+      "10"
+    ], {
       stdio: ["ignore", "pipe", "inherit"]
     })
     let output = ""

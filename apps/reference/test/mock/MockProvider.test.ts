@@ -12,7 +12,11 @@ const live = <A, E, R>(effect: Effect.Effect<A, E, R>) => effect.pipe(Effect.pro
 describe("mock provider: admission", () => {
   it.live("serves at most `capacity` at once; the rest get 429 with Retry-After at once", () =>
     live(Effect.gen(function*() {
-      const provider = yield* startMockProvider({ capacity: 4, latencyMs: { min: 400, max: 400 }, retryAfterSeconds: 3 })
+      const provider = yield* startMockProvider({
+        capacity: 4,
+        latencyMs: { min: 400, max: 400 },
+        retryAfterSeconds: 3
+      })
       const answers = yield* Effect.forEach(
         Array.from({ length: 9 }, (_, i) => i),
         (i) => postChat(provider.url, chatBody(`request ${i}`)).pipe(Effect.timed),
@@ -161,16 +165,23 @@ describe("mock provider: content", () => {
           verdict: { type: "string", enum: ["buy", "skip"] },
           stars: { type: "integer", minimum: 1, maximum: 5 },
           pros: { type: "array", items: { type: "string" }, minItems: 2 },
-          seller: { type: "object", properties: { name: { type: "string" }, verified: { type: "boolean" } }, required: ["name"] }
+          seller: {
+            type: "object",
+            properties: { name: { type: "string" }, verified: { type: "boolean" } },
+            required: ["name"]
+          }
         },
         required: ["verdict", "stars", "pros", "seller"],
         additionalProperties: false
       }
       const validate = new Ajv({ strict: false }).compile(schema)
       for (const topic of ["shoes", "tents", "lamps"]) {
-        const answer = yield* postChat(provider.url, chatBody(`Judge the review of ${topic}.`, {
-          response_format: { type: "json_schema", json_schema: { name: "verdict", strict: true, schema } }
-        }))
+        const answer = yield* postChat(
+          provider.url,
+          chatBody(`Judge the review of ${topic}.`, {
+            response_format: { type: "json_schema", json_schema: { name: "verdict", strict: true, schema } }
+          })
+        )
         const parsed = JSON.parse(contentOf(answer))
         assert.isTrue(validate(parsed), JSON.stringify(validate.errors))
       }
@@ -200,7 +211,10 @@ describe("mock provider: content", () => {
 
   it.live("rejects invalid options with a typed error naming the field", () =>
     Effect.gen(function*() {
-      const error = yield* startMockProvider({ capacity: 0, latencyMs: { min: 5, max: 1 } }).pipe(Effect.scoped, Effect.flip)
+      const error = yield* startMockProvider({ capacity: 0, latencyMs: { min: 5, max: 1 } }).pipe(
+        Effect.scoped,
+        Effect.flip
+      )
       assert.strictEqual(error._tag, "MockProviderError")
       assert.strictEqual(error.reason, "InvalidOptions")
       assert.include(error.message, "capacity")

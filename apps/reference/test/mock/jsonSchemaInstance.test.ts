@@ -71,7 +71,10 @@ describe("jsonSchemaInstance", () => {
         for (let seed = 0; seed < 50; seed++) {
           const draws = yield* Random.Random.pipe(Random.withSeed(seed))
           const instance = jsonSchemaInstance(schema, draws)
-          assert.isTrue(validate(instance), `seed ${seed}: ${JSON.stringify(instance)} ${ajv.errorsText(validate.errors)}`)
+          assert.isTrue(
+            validate(instance),
+            `seed ${seed}: ${JSON.stringify(instance)} ${ajv.errorsText(validate.errors)}`
+          )
         }
       }))
   }

@@ -17,9 +17,17 @@ describe("openDatasetDirectory", () => {
         "row-group-00000.jsonl",
         "row-group-00001.jsonl"
       ])
-      assert.strictEqual(yield* fs.readFileString(`${dir}/data/row-group-00000.jsonl`), '{"id":"a"}\n{"id":"c"}\n')
+      assert.strictEqual(
+        yield* fs.readFileString(`${dir}/data/row-group-00000.jsonl`),
+        "{\"id\":\"a\"}\n{\"id\":\"c\"}\n"
+      )
       const metadata = JSON.parse(yield* fs.readFileString(`${dir}/metadata.json`))
-      assert.deepStrictEqual(metadata, { configHash: "abc123", rowsRequested: 10, bufferSize: 4, completedRowGroups: [0, 1] })
+      assert.deepStrictEqual(metadata, {
+        configHash: "abc123",
+        rowsRequested: 10,
+        bufferSize: 4,
+        completedRowGroups: [0, 1]
+      })
     }).pipe(Effect.provide(NodeServices.layer)))
 
   it.effect("resume keeps written row groups and drops half-written temp files", () =>
@@ -28,7 +36,7 @@ describe("openDatasetDirectory", () => {
       const dir = yield* fs.makeTempDirectoryScoped()
       const first = yield* openDatasetDirectory(dir, plan)
       yield* first.writeRowGroup(0, [{ id: "a" }])
-      yield* fs.writeFileString(`${dir}/data/row-group-00001.jsonl.tmp-999`, '{"id":')
+      yield* fs.writeFileString(`${dir}/data/row-group-00001.jsonl.tmp-999`, "{\"id\":")
       const resumed = yield* openDatasetDirectory(dir, { ...plan, resume: true })
       assert.deepStrictEqual([...resumed.completedRowGroups], [0])
       assert.deepStrictEqual(yield* fs.readDirectory(`${dir}/data`), ["row-group-00000.jsonl"])
@@ -50,7 +58,9 @@ describe("openDatasetDirectory", () => {
       const fs = yield* FileSystem.FileSystem
       const dir = yield* fs.makeTempDirectoryScoped()
       yield* openDatasetDirectory(dir, plan)
-      const changed = yield* openDatasetDirectory(dir, { ...plan, configHash: "def456", resume: true }).pipe(Effect.flip)
+      const changed = yield* openDatasetDirectory(dir, { ...plan, configHash: "def456", resume: true }).pipe(
+        Effect.flip
+      )
       assert.include(changed.message, "--resume refused: the config changed")
       const resized = yield* openDatasetDirectory(dir, { ...plan, rowsRequested: 20, resume: true }).pipe(Effect.flip)
       assert.include(resized.message, "started with 10 rows in groups of 4")

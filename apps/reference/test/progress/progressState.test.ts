@@ -2,7 +2,11 @@ import { assert, describe, it } from "@effect/vitest"
 import { progressLine } from "../../src/progress/ProgressReporter.js"
 import { makeProgressState, progressFromStats, rowsDone } from "../../src/progress/ProgressState.js"
 
-const stats = (cellsCompleted: number, checkpointedRows = 0, rowsDropped = 0) => ({ cellsCompleted, checkpointedRows, rowsDropped })
+const stats = (cellsCompleted: number, checkpointedRows = 0, rowsDropped = 0) => ({
+  cellsCompleted,
+  checkpointedRows,
+  rowsDropped
+})
 
 describe("progress", () => {
   it("a resumed run starts with the resumed rows done and reaches the total; its rate counts only its own rows", () => {

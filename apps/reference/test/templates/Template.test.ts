@@ -31,7 +31,7 @@ describe("templates", () => {
         topic: "tents",
         verdict: { score: 4, tags: ["a"] }
       })
-      assert.strictEqual(text, 'tents: {"score":4,"tags":["a"]} / 4')
+      assert.strictEqual(text, "tents: {\"score\":4,\"tags\":[\"a\"]} / 4")
     }))
 })
 
@@ -43,18 +43,20 @@ describe("the simple-template path", () => {
     assert.isDefined(compile("Write note 3 about {{ topic }}.").simple)
     assert.isDefined(compile("{{topic}}{{ other }}").simple)
     assert.isDefined(compile("no outputs at all").simple)
-    for (const source of [
-      "{{ topic | upcase }}",
-      "{{ review.score }}",
-      "{{- topic }}",
-      "{{ topic -}}",
-      "{% if topic %}x{% endif %}",
-      "{{ true }}",
-      "{{ nil }}",
-      "{{ empty }}",
-      "{{ 'quoted' }}",
-      "{{ items[0] }}"
-    ]) assert.isUndefined(compile(source).simple, source)
+    for (
+      const source of [
+        "{{ topic | upcase }}",
+        "{{ review.score }}",
+        "{{- topic }}",
+        "{{ topic -}}",
+        "{% if topic %}x{% endif %}",
+        "{{ true }}",
+        "{{ nil }}",
+        "{{ empty }}",
+        "{{ 'quoted' }}",
+        "{{ items[0] }}"
+      ]
+    ) assert.isUndefined(compile(source).simple, source)
   })
 
   it.effect("renders exactly what the engine renders, for every kind of value", () =>

@@ -36,7 +36,8 @@ export const refreshRamp = (work: Work, domain: Domain, now: number): boolean =>
 export const nextRampStepAt = (work: Work, domain: Domain, now: number): number => {
   const config = work.config
   const target = initialLimitOf(config, domain.label, effectiveMax(config, domain))
-  const stepAt = domain.rampStartedAt + Math.ceil((domain.currentLimit * config.startupRampMs) / Math.max(1, target - 1))
+  const stepAt = domain.rampStartedAt +
+    Math.ceil((domain.currentLimit * config.startupRampMs) / Math.max(1, target - 1))
   return Math.max(stepAt, now + 1)
 }
 
@@ -48,7 +49,12 @@ const endCooldown = (work: Work, domain: Domain, now: number, reason: "expired" 
   domain.halfOpen = false
   domain.probeLeaseId = 0
   if (work.outbox.listening()) {
-    work.outbox.emit(now, { kind: "request_cooldown_ended", resource: domain.resource, limit: domain.currentLimit, reason })
+    work.outbox.emit(now, {
+      kind: "request_cooldown_ended",
+      resource: domain.resource,
+      limit: domain.currentLimit,
+      reason
+    })
   }
   work.publishCapacity(domain, now)
 }
@@ -226,9 +232,10 @@ const onSuccess = (work: Work, domain: Domain, now: number) => {
   // A probe at the ceiling that held for a full streak succeeded: climbing on costs the normal rate.
   if (domain.probeFailures > 0 && domain.currentLimit >= ceiling && streak >= base) domain.probeFailures = 0
   // Climbing to (or past) the last ceiling is a probe: 2^k × the successes after k failed probes there.
-  const needed = config.ceilingProbeBackoff && ceiling > 0 && domain.currentLimit + config.additiveIncreaseStep >= ceiling
-    ? base * 2 ** domain.probeFailures
-    : base
+  const needed =
+    config.ceilingProbeBackoff && ceiling > 0 && domain.currentLimit + config.additiveIncreaseStep >= ceiling
+      ? base * 2 ** domain.probeFailures
+      : base
   if (streak < needed) return
   domain.successStreak = 0
   const previous = domain.currentLimit

@@ -90,7 +90,13 @@ export const makeController = Effect.fnUntraced(function*(config: ResolvedConfig
   }
 
   /** Takes both permits at once, or queues (or fails a zero timeout) when they are not free. */
-  const take = (fiber: Fiber.Fiber<unknown, unknown>, pool: Pool, domain: Domain, item: RequestAdmissionItem, restore: Restore) =>
+  const take = (
+    fiber: Fiber.Fiber<unknown, unknown>,
+    pool: Pool,
+    domain: Domain,
+    item: RequestAdmissionItem,
+    restore: Restore
+  ) =>
     takeBoth(domain) === 0 ? commitTaken(fiber, pool, domain, item, restore) : queueLater(pool, domain, item, restore)
 
   /** `take` as an effect: it runs when the effect does (after a `settle` or `pump` before it). */
@@ -107,8 +113,18 @@ export const makeController = Effect.fnUntraced(function*(config: ResolvedConfig
     const pool = core.poolOf(item.resource)
     if (pool === undefined || pool.queued !== 0) return undefined
     const domain = findDomain(pool, item.resource)
-    if (domain === undefined || domain.blockedUntil !== 0 || domain.rampActive || takeBoth(domain) !== 0) return undefined
-    const lease = admit(core, domain, item, groupOf(item, domain), outbox.listening() || domain.firstWave ? nowOf(fiber) : 0, 0, false)
+    if (domain === undefined || domain.blockedUntil !== 0 || domain.rampActive || takeBoth(domain) !== 0) {
+      return undefined
+    }
+    const lease = admit(
+      core,
+      domain,
+      item,
+      groupOf(item, domain),
+      outbox.listening() || domain.firstWave ? nowOf(fiber) : 0,
+      0,
+      false
+    )
     outbox.schedule(fiber)
     return lease
   }
@@ -147,14 +163,24 @@ export const makeController = Effect.fnUntraced(function*(config: ResolvedConfig
 
   /** Acquire without the scope: the caller makes sure the lease is released (uninterruptible region). */
   const acquireLease = (item: RequestAdmissionItem, restore: Restore) =>
-    Effect.withFiber<RequestLease, QueueTimeout | UnknownResource | Shutdown>((fiber) => acquireStep(fiber, item, restore))
+    Effect.withFiber<RequestLease, QueueTimeout | UnknownResource | Shutdown>((fiber) =>
+      acquireStep(fiber, item, restore)
+    )
 
   /** The lease belongs to the current scope: released as `local_cancelled` unless released before. */
   const scoped = <E>(acquired: Effect.Effect<RequestLease, E>) =>
-    Effect.flatMap(Effect.scope, (scope) =>
-      Effect.tap(acquired, (lease) => Scope.addFinalizer(scope, releaseIfActive(lease, ReleaseOutcome.localCancelled))))
+    Effect.flatMap(
+      Effect.scope,
+      (scope) =>
+        Effect.tap(
+          acquired,
+          (lease) => Scope.addFinalizer(scope, releaseIfActive(lease, ReleaseOutcome.localCancelled))
+        )
+    )
 
-  const acquire = (item: RequestAdmissionItem): Effect.Effect<RequestLease, QueueTimeout | UnknownResource | Shutdown, Scope.Scope> =>
+  const acquire = (
+    item: RequestAdmissionItem
+  ): Effect.Effect<RequestLease, QueueTimeout | UnknownResource | Shutdown, Scope.Scope> =>
     Effect.uninterruptibleMask((restore) => scoped(acquireLease(item, restore)))
 
   const tryAcquireLease = (
@@ -188,7 +214,10 @@ export const makeController = Effect.fnUntraced(function*(config: ResolvedConfig
           }
           const taken = takeBoth(domain)
           if (taken !== 0) {
-            return deny(fiber, new NoCapacity({ resource: item.resource, limit: taken === 1 ? "adaptive_limit" : "static_cap" }))
+            return deny(
+              fiber,
+              new NoCapacity({ resource: item.resource, limit: taken === 1 ? "adaptive_limit" : "static_cap" })
+            )
           }
           const lease = admit(core, domain, item, groupOf(item, domain), now, 0, false)
           outbox.schedule(fiber)
@@ -207,7 +236,8 @@ export const makeController = Effect.fnUntraced(function*(config: ResolvedConfig
       Effect.withFiber((fiber) => {
         const lease = admitNow(fiber, item)
         if (lease === undefined) {
-          return Effect.flatMap(acquireStep(fiber, item, restore), (lease) => useLease(fiber, lease as LeaseImpl, use, restore))
+          return Effect.flatMap(acquireStep(fiber, item, restore), (lease) =>
+            useLease(fiber, lease as LeaseImpl, use, restore))
         }
         // Admitting the last lease of a first wave starts its timer.
         return settled(useLease(fiber, lease, use, restore))

@@ -50,7 +50,13 @@ export const admit = (
   const outbox = core.outbox
   if (outbox.listening()) {
     if (queued) {
-      outbox.emit(now, { kind: "request_wait_completed", resource: domain.resource, group, leaseId: lease.id, waitedMs })
+      outbox.emit(now, {
+        kind: "request_wait_completed",
+        resource: domain.resource,
+        group,
+        leaseId: lease.id,
+        waitedMs
+      })
     }
     outbox.emit(now, {
       kind: "request_lease_acquired",
@@ -79,12 +85,20 @@ export const makeRelease = (core: Core, settleNow: () => Effect.Effect<void> | u
   const outbox = core.outbox
   const work = core.work
 
-  const releaseDiagnostic = (lease: RequestLease, reason: "duplicate" | "foreign_lease"): Effect.Effect<ReleaseResult> =>
+  const releaseDiagnostic = (
+    lease: RequestLease,
+    reason: "duplicate" | "foreign_lease"
+  ): Effect.Effect<ReleaseResult> =>
     Effect.withFiber((fiber) => {
       if (reason === "duplicate") core.duplicateReleases++
       else core.foreignReleases++
       if (outbox.listening()) {
-        outbox.emit(nowOf(fiber), { kind: "request_release_diagnostic", resource: lease.resource, leaseId: lease.id, reason })
+        outbox.emit(nowOf(fiber), {
+          kind: "request_release_diagnostic",
+          resource: lease.resource,
+          leaseId: lease.id,
+          reason
+        })
         outbox.schedule(fiber)
       }
       return Effect.succeed({ released: false, reason })
@@ -95,7 +109,11 @@ export const makeRelease = (core: Core, settleNow: () => Effect.Effect<void> | u
    * permits back, resizes, and the freed capacity handed to the queue. Returns what is left to run
    * after the step (timer fibers to start, then the pump), or `undefined` — the common case.
    */
-  const releaseNow = (fiber: Fiber.Fiber<unknown, unknown>, lease: LeaseImpl, outcome: ReleaseOutcome): Effect.Effect<void> | undefined => {
+  const releaseNow = (
+    fiber: Fiber.Fiber<unknown, unknown>,
+    lease: LeaseImpl,
+    outcome: ReleaseOutcome
+  ): Effect.Effect<void> | undefined => {
     lease.state = RELEASED
     const domain = lease.domain
     const pool = domain.pool

@@ -69,26 +69,31 @@ export type DomainView = Pick<
 >
 
 /** A never-used domain as its first use would create it (nothing is created). */
-export const freshDomainView = (config: ResolvedConfig, pool: Pool, resource: RequestResourceKey, label: string): DomainView => {
+export const freshDomainView = (
+  config: ResolvedConfig,
+  pool: Pool,
+  resource: RequestResourceKey,
+  label: string
+): DomainView => {
   const start = startingLimits(config, label, pool.staticCap)
   return {
-  resource,
-  label,
-  pool,
-  currentLimit: start.limit,
-  inFlight: 0,
-  waiters: 0,
-  blockedUntil: 0,
-  rateLimitCeiling: 0,
-  consecutiveRateLimits: 0,
-  lastOutcome: null,
-  // A fresh domain's ramp has not started: it reports its starting limit, not a ramp value.
-  rampActive: false,
-  rampStartedAt: 0,
-  halfOpen: false,
-  probeFailures: 0,
-  slowStart: start.slowStart,
-  window: start.window
+    resource,
+    label,
+    pool,
+    currentLimit: start.limit,
+    inFlight: 0,
+    waiters: 0,
+    blockedUntil: 0,
+    rateLimitCeiling: 0,
+    consecutiveRateLimits: 0,
+    lastOutcome: null,
+    // A fresh domain's ramp has not started: it reports its starting limit, not a ramp value.
+    rampActive: false,
+    rampStartedAt: 0,
+    halfOpen: false,
+    probeFailures: 0,
+    slowStart: start.slowStart,
+    window: start.window
   }
 }
 
@@ -135,7 +140,9 @@ export const pressureView = (config: ResolvedConfig, domain: DomainView, now: nu
 
 export const providerModelView = (config: ResolvedConfig, pool: Pool, now: number): ProviderModelPressure => {
   const domains: Record<string, number> = {}
-  for (const domain of pool.domains) domains[domain.resource.domain] = rampValue(config, domain, now) ?? domain.currentLimit
+  for (const domain of pool.domains) {
+    domains[domain.resource.domain] = rampValue(config, domain, now) ?? domain.currentLimit
+  }
   return {
     providerModel: pool.key,
     capturedAtMillis: now,

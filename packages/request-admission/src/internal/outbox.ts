@@ -91,7 +91,6 @@ export class Outbox {
   capacityListening(): boolean {
     return this.capacitySubscribers > 0
   }
-
 }
 
 /** A stream of a hub that counts itself as a subscriber while it runs. */

@@ -53,7 +53,10 @@ export const makeSettle = (core: Core): {
       const after = Effect.andThen(settle, core.pump(domain.pool))
       return stop
         ? after
-        : Effect.andThen(after, Effect.andThen(Effect.sleep(Math.max(1, Math.ceil(wakeAt - now))), timerLoop(domain, epoch)))
+        : Effect.andThen(
+          after,
+          Effect.andThen(Effect.sleep(Math.max(1, Math.ceil(wakeAt - now))), timerLoop(domain, epoch))
+        )
     })
 
   const settleNow = (): Effect.Effect<void> | undefined => {

@@ -25,7 +25,8 @@ export const makeViews = (core: Core) => {
     Effect.withFiber<A, UnknownResource>((fiber) => {
       const pool = core.poolOf(resource)
       if (pool === undefined) return Effect.fail(new UnknownResource({ resource }))
-      const domain = findDomain(pool, resource) ?? freshDomainView(config, pool, resource, requestResourceLabel(resource))
+      const domain = findDomain(pool, resource) ??
+        freshDomainView(config, pool, resource, requestResourceLabel(resource))
       return Effect.succeed(f(domain, nowOf(fiber)))
     })
 
@@ -38,7 +39,9 @@ export const makeViews = (core: Core) => {
   const pressures: Effect.Effect<ReadonlyArray<RequestPressure>> = Effect.withFiber((fiber) => {
     const now = nowOf(fiber)
     const out: Array<RequestPressure> = []
-    for (const pool of core.pools.values()) for (const domain of pool.domains) out.push(pressureView(config, domain, now))
+    for (const pool of core.pools.values()) {
+      for (const domain of pool.domains) out.push(pressureView(config, domain, now))
+    }
     return Effect.succeed(out)
   })
 
@@ -46,7 +49,9 @@ export const makeViews = (core: Core) => {
     Effect.withFiber((fiber) => {
       const pool = core.poolOf(key)
       if (pool === undefined) {
-        return Effect.fail(new UnknownResource({ resource: { provider: key.provider, model: key.model, domain: "chat" } }))
+        return Effect.fail(
+          new UnknownResource({ resource: { provider: key.provider, model: key.model, domain: "chat" } })
+        )
       }
       return Effect.succeed(providerModelView(config, pool, nowOf(fiber)))
     })

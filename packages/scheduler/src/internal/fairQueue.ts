@@ -103,7 +103,7 @@ export class FairQueue {
   }
 
   private activate(group: number): void {
-    if (this.entrySeq[group] !== -1 || this.queued[group]! === 0) return
+    if (this.entrySeq[group] !== -1 || this.queued[group] === 0) return
     const seq = ++this.seq
     this.entrySeq[group] = seq
     this.heap.push({ group, finish: this.finish[group] ?? this.virtualTime, seq })

@@ -21,8 +21,15 @@ export interface ExecutionGraph {
   readonly topologicalOrder: ReadonlyArray<number>
 }
 
-const fail = (field: string, reason: SchedulerConfigError["reason"], message: string, columns?: ReadonlyArray<string>) =>
-  Effect.fail(new SchedulerConfigError(columns === undefined ? { field, reason, message } : { field, reason, message, columns }))
+const fail = (
+  field: string,
+  reason: SchedulerConfigError["reason"],
+  message: string,
+  columns?: ReadonlyArray<string>
+) =>
+  Effect.fail(
+    new SchedulerConfigError(columns === undefined ? { field, reason, message } : { field, reason, message, columns })
+  )
 
 const isNonEmptyString = (u: unknown): u is string => typeof u === "string" && u.length > 0
 
@@ -48,7 +55,11 @@ export const buildGraph = Effect.fnUntraced(function*<R>(
     }
     names.set(column.name, i)
     if (column.strategy !== "cell" && column.strategy !== "full") {
-      return yield* fail(`columns[${i}].strategy`, "invalid_value", `Expected "cell" or "full", got ${String(column.strategy)}`)
+      return yield* fail(
+        `columns[${i}].strategy`,
+        "invalid_value",
+        `Expected "cell" or "full", got ${String(column.strategy)}`
+      )
     }
     if (typeof column.generate !== "function") {
       return yield* fail(`columns[${i}].generate`, "invalid_value", "Expected a generate function")

@@ -78,7 +78,11 @@ export class RowGroup {
   /** Every generator has produced this row's outputs. */
   isRowComplete(rowIndex: number): boolean {
     for (const node of this.graph.nodes) {
-      if (node.strategy === "cell" ? this.cellState[node.index]![rowIndex] !== DONE : this.fullState[node.index] !== DONE) {
+      if (
+        node.strategy === "cell"
+          ? this.cellState[node.index]![rowIndex] !== DONE
+          : this.fullState[node.index] !== DONE
+      ) {
         return false
       }
     }

@@ -191,7 +191,12 @@ export class RunState<R> {
   /** A task became ready: index it and put it in the ready queue. */
   private offer(rg: RowGroup, generator: number, rowIndex: number): void {
     const type = rowIndex >= 0 ? "cell" : this.isRoot[generator] ? "from_scratch" : "batch"
-    const id = taskId({ column: this.columns[generator]!.name, rowGroup: rg.id, rowIndex: rowIndex >= 0 ? rowIndex : null, type })
+    const id = taskId({
+      column: this.columns[generator]!.name,
+      rowGroup: rg.id,
+      rowIndex: rowIndex >= 0 ? rowIndex : null,
+      type
+    })
     const task = makeTask(id, generator, rg.id, rowIndex, type, this.now())
     this.tasks.set(id, task)
     rg.live++
@@ -236,7 +241,13 @@ export class RunState<R> {
       const column = this.columns[task.generator]!.name
       if (this.listening()) {
         this.publish({ type: "selected", at: now, taskId: task.id, column })
-        this.publish({ type: "task_lease_acquired", at: now, taskId: task.id, column, resources: this.resourceNames(task) })
+        this.publish({
+          type: "task_lease_acquired",
+          at: now,
+          taskId: task.id,
+          column,
+          resources: this.resourceNames(task)
+        })
         this.publish({ type: "worker_spawned", at: now, taskId: task.id, column })
       }
       this.spawn({ task, dispatch: task.dispatch, input: this.inputOf(task) })
@@ -251,7 +262,12 @@ export class RunState<R> {
   private inputOf(task: Task): CellInput | BatchInput {
     const rg = this.active.get(task.rowGroup)!
     if (task.rowIndex >= 0) {
-      return { rowGroup: rg.id, rowIndex: task.rowIndex, row: rg.firstRow + task.rowIndex, values: { ...rg.values[task.rowIndex] } }
+      return {
+        rowGroup: rg.id,
+        rowIndex: task.rowIndex,
+        row: rg.firstRow + task.rowIndex,
+        values: { ...rg.values[task.rowIndex] }
+      }
     }
     const rowIndexes: Array<number> = []
     const rows: Array<RowValues> = []
@@ -284,7 +300,13 @@ export class RunState<R> {
     this.running--
     this.ledger.release(task.generator)
     if (this.listening()) {
-      this.publish({ type: "task_lease_released", at: now, taskId: task.id, column, resources: this.resourceNames(task) })
+      this.publish({
+        type: "task_lease_released",
+        at: now,
+        taskId: task.id,
+        column,
+        resources: this.resourceNames(task)
+      })
     }
     const rg = this.active.get(task.rowGroup)!
     if (exit === "interrupted" || (Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause))) {
@@ -296,7 +318,9 @@ export class RunState<R> {
     if (rowGone) {
       // The row was dropped while this task ran: its result is discarded and counts as nothing.
       this.end(task, rg)
-      if (this.listening()) this.publish({ type: "task_completed", at: now, taskId: task.id, column, outcome: "row_dropped", rows: 0 })
+      if (this.listening()) {
+        this.publish({ type: "task_completed", at: now, taskId: task.id, column, outcome: "row_dropped", rows: 0 })
+      }
       this.afterChange(rg)
       return
     }
@@ -317,7 +341,9 @@ export class RunState<R> {
       this.count("success")
       this.cellsCompleted += rows
       this.window.record(false)
-      if (this.listening()) this.publish({ type: "task_completed", at: now, taskId: task.id, column, outcome: "success", rows })
+      if (this.listening()) {
+        this.publish({ type: "task_completed", at: now, taskId: task.id, column, outcome: "success", rows })
+      }
       if (task.rowIndex >= 0) rg.completeCell(task.generator, task.rowIndex, (g, r) => this.offer(rg, g, r))
       else rg.completeFull(task.generator, (g, r) => this.offer(rg, g, r))
       this.afterChange(rg)
@@ -335,7 +361,12 @@ export class RunState<R> {
    * Writes a successful result into the row group and returns the rows written; a malformed batch result becomes
    * a generator failure.
    */
-  private applyResult(task: Task, rg: RowGroup, input: CellInput | BatchInput, value: unknown): GenerationFailure | number {
+  private applyResult(
+    task: Task,
+    rg: RowGroup,
+    input: CellInput | BatchInput,
+    value: unknown
+  ): GenerationFailure | number {
     const outputs = this.graph.nodes[task.generator]!.outputs
     if (task.rowIndex >= 0) {
       writeOutputs(rg.values[task.rowIndex]!, value as RowValues, outputs)
@@ -391,7 +422,9 @@ export class RunState<R> {
       const deadline = this.options.preserveDeadlineMs
       if (deadline !== undefined && now - task.preserveSince >= deadline) {
         this.logs.push(
-          `Dropping ${task.id} after ${now - task.preserveSince} ms of ${kind} failures (preserve deadline ${deadline} ms, ${task.attempts} attempts)`
+          `Dropping ${task.id} after ${
+            now - task.preserveSince
+          } ms of ${kind} failures (preserve deadline ${deadline} ms, ${task.attempts} attempts)`
         )
         this.dropFor(task, rg, {
           kind: "preserve_deadline_exceeded",
@@ -406,7 +439,15 @@ export class RunState<R> {
       this.retries.schedule(task, dueAt)
       if (kind === "rate_limit") this.runtimeLimitOf(task)?.waitingForReopen.add(task)
       if (this.listening()) {
-        this.publish({ type: "preserved_retryable", at: now, taskId: task.id, column, kind, attempt: task.attempts, eligibleAt: dueAt })
+        this.publish({
+          type: "preserved_retryable",
+          at: now,
+          taskId: task.id,
+          column,
+          kind,
+          attempt: task.attempts,
+          eligibleAt: dueAt
+        })
       }
       return
     }
@@ -415,7 +456,15 @@ export class RunState<R> {
       const dueAt = Math.ceil(now + this.retryDelay(task, failure, jitter))
       this.retries.schedule(task, dueAt)
       if (this.listening()) {
-        this.publish({ type: "retry_deferred", at: now, taskId: task.id, column, kind, attempt: task.attempts, eligibleAt: dueAt })
+        this.publish({
+          type: "retry_deferred",
+          at: now,
+          taskId: task.id,
+          column,
+          kind,
+          attempt: task.attempts,
+          eligibleAt: dueAt
+        })
       }
       return
     }
@@ -442,7 +491,9 @@ export class RunState<R> {
     if (resource !== undefined) {
       const view = this.runtimeLimitOf(task)?.domains.get(resource.domain)
       const now = this.now()
-      if (view !== undefined && !view.open && typeof view.blockedUntilMillis === "number" && view.blockedUntilMillis > now) {
+      if (
+        view !== undefined && !view.open && typeof view.blockedUntilMillis === "number" && view.blockedUntilMillis > now
+      ) {
         return view.blockedUntilMillis - now
       }
     }
@@ -529,7 +580,10 @@ export class RunState<R> {
    * groups never admitted are recorded as dropped too, so every requested row has an outcome.
    */
   private finishShutdown(): void {
-    const cause: DropCause = { kind: "early_shutdown", message: "Early shutdown: non-retryable failure rate reached the threshold" }
+    const cause: DropCause = {
+      kind: "early_shutdown",
+      message: "Early shutdown: non-retryable failure rate reached the threshold"
+    }
     for (const rg of this.active.values()) {
       for (let r = 0; r < rg.size; r++) if (!rg.isRowComplete(r)) this.dropRow(rg, r, cause)
       if (!rg.checkpointing && rg.isComplete()) {
@@ -577,7 +631,9 @@ export class RunState<R> {
 
   private runtimeLimitOf(task: Task): RuntimeLimit | undefined {
     const resource = this.generators[task.generator]!.requestResource
-    return resource === undefined ? undefined : this.runtimeByLabel.get(providerModelLabel(toProviderModelKey(resource)))
+    return resource === undefined
+      ? undefined
+      : this.runtimeByLabel.get(providerModelLabel(toProviderModelKey(resource)))
   }
 
   /**

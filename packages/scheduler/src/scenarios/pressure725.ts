@@ -109,7 +109,9 @@ export const pressure725 = (
       scheduling: modelMetadata("mock", "writer", "chat", capacity),
       generate: () =>
         Random.nextBetween(minLatency, maxLatency).pipe(
-          Effect.flatMap((latency) => executor.execute({ resource, purpose: `text_${k + 1}` }, () => call(Math.round(latency)))),
+          Effect.flatMap((latency) =>
+            executor.execute({ resource, purpose: `text_${k + 1}` }, () => call(Math.round(latency)))
+          ),
           Effect.map((text) => ({ [`text_${k + 1}`]: text }))
         )
     }))

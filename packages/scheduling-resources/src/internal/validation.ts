@@ -84,6 +84,8 @@ export const decodeResultWith = <S extends Schema.ConstraintDecoder<unknown>>(sc
   const decode = SchemaParser.decodeUnknownResult(schema, decodeOptions)
   return (input: unknown, field: string = root): Result.Result<S["Type"], ResourceValidationError> => {
     const result = decode(input)
-    return Result.isSuccess(result) ? Result.succeed(result.success) : Result.fail(fromSchemaIssue(result.failure, input, field))
+    return Result.isSuccess(result)
+      ? Result.succeed(result.success)
+      : Result.fail(fromSchemaIssue(result.failure, input, field))
   }
 }

@@ -2,7 +2,17 @@
 // maxParallelRequests and its documented retry hook — the `failed` event returns the delay before the job is
 // retried: Retry-After on 429, jittered exponential backoff on other retryable failures, up to 5 retries.
 import Bottleneck from "bottleneck"
-import { backoffMs, callOnce, GaveUp, HttpFailure, maxRetries, PeerMeter, type PeerRun, type PeerWorkload, runRows } from "./common.js"
+import {
+  backoffMs,
+  callOnce,
+  GaveUp,
+  HttpFailure,
+  maxRetries,
+  PeerMeter,
+  type PeerRun,
+  type PeerWorkload,
+  runRows
+} from "./common.js"
 
 export const runBottleneck = async (workload: PeerWorkload): Promise<PeerRun> => {
   const limiter = new Bottleneck({ maxConcurrent: workload.maxParallelRequests })

@@ -17,14 +17,27 @@ export interface ColumnWork {
 }
 
 /** Topological order (columns arrive in an order where requirements come first, as configs are written). */
-export const runColumnByColumn = async (rows: number, columns: ReadonlyArray<ColumnWork>): Promise<{ elapsedSeconds: number; attempts: number }> => {
+export const runColumnByColumn = async (
+  rows: number,
+  columns: ReadonlyArray<ColumnWork>
+): Promise<{ elapsedSeconds: number; attempts: number }> => {
   const limits = new Map<string, ReturnType<typeof pLimit>>()
-  for (const c of columns) if (!limits.has(c.endpoint.baseUrl)) limits.set(c.endpoint.baseUrl, pLimit(c.endpoint.maxParallelRequests))
+  for (const c of columns) {
+    if (!limits.has(c.endpoint.baseUrl)) limits.set(c.endpoint.baseUrl, pLimit(c.endpoint.maxParallelRequests))
+  }
   const meter = new PeerMeter(() => 0)
   for (const column of columns) {
     const limit = limits.get(column.endpoint.baseUrl)!
-    const workload = { rows, columns: [], baseUrl: column.endpoint.baseUrl, model: column.endpoint.model, maxParallelRequests: column.endpoint.maxParallelRequests }
-    await Promise.all(Array.from({ length: rows }, (_, row) => limit(() => callOnce(workload, meter, `row ${row} ${column.name}`))))
+    const workload = {
+      rows,
+      columns: [],
+      baseUrl: column.endpoint.baseUrl,
+      model: column.endpoint.model,
+      maxParallelRequests: column.endpoint.maxParallelRequests
+    }
+    await Promise.all(
+      Array.from({ length: rows }, (_, row) => limit(() => callOnce(workload, meter, `row ${row} ${column.name}`)))
+    )
   }
   return { elapsedSeconds: meter.stop(), attempts: meter.attempts }
 }

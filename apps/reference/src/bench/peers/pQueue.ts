@@ -4,7 +4,17 @@
 // its Retry-After and the awaited `onFailedAttempt` waits it out before p-retry's own backoff.
 import PQueue from "p-queue"
 import pRetry from "p-retry"
-import { callOnce, GaveUp, HttpFailure, maxRetries, PeerMeter, type PeerRun, type PeerWorkload, runRows, sleep } from "./common.js"
+import {
+  callOnce,
+  GaveUp,
+  HttpFailure,
+  maxRetries,
+  PeerMeter,
+  type PeerRun,
+  type PeerWorkload,
+  runRows,
+  sleep
+} from "./common.js"
 
 export const runPQueue = async (workload: PeerWorkload): Promise<PeerRun> => {
   const queue = new PQueue({ concurrency: workload.maxParallelRequests })

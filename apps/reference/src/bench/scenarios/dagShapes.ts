@@ -18,7 +18,9 @@ import type { Scenario, ScenarioContext } from "../Scenario.js"
 interface Shape {
   readonly name: string
   /** column → [requires, endpoint] */
-  readonly columns: ReadonlyArray<{ readonly name: string; readonly requires: ReadonlyArray<string>; readonly judge?: boolean }>
+  readonly columns: ReadonlyArray<
+    { readonly name: string; readonly requires: ReadonlyArray<string>; readonly judge?: boolean }
+  >
   readonly criticalPathCalls: number
   readonly anchorSpeedup: number
 }
@@ -26,7 +28,10 @@ interface Shape {
 const shapes: ReadonlyArray<Shape> = [
   {
     name: "narrow",
-    columns: [{ name: "summary", requires: [] }, { name: "analysis", requires: ["summary"] }, { name: "conclusion", requires: ["analysis"] }],
+    columns: [{ name: "summary", requires: [] }, { name: "analysis", requires: ["summary"] }, {
+      name: "conclusion",
+      requires: ["analysis"]
+    }],
     criticalPathCalls: 3,
     anchorSpeedup: 1.1
   },
@@ -66,10 +71,18 @@ const latencyMs = { min: 300, max: 900 }
 
 const shapeSpec = (shape: Shape, rows: number): PipelineBenchSpec => {
   const providers: Array<BenchProvider> = [
-    { name: "gen", mock: { capacity: 16, latencyMs, seed: 101 }, models: [{ alias: "generator", model: "mock-gen", maxParallelRequests: 16 }] }
+    {
+      name: "gen",
+      mock: { capacity: 16, latencyMs, seed: 101 },
+      models: [{ alias: "generator", model: "mock-gen", maxParallelRequests: 16 }]
+    }
   ]
   if (shape.columns.some((c) => c.judge)) {
-    providers.push({ name: "judge", mock: { capacity: 16, latencyMs, seed: 202 }, models: [{ alias: "judge", model: "mock-judge", maxParallelRequests: 16 }] })
+    providers.push({
+      name: "judge",
+      mock: { capacity: 16, latencyMs, seed: 202 },
+      models: [{ alias: "judge", model: "mock-judge", maxParallelRequests: 16 }]
+    })
   }
   return {
     providers,
@@ -92,7 +105,11 @@ const baseline = (shape: Shape, spec: PipelineBenchSpec, rows: number, placement
     for (const p of spec.providers) urls.set(p.name, (yield* startMockEndpoint(p.mock, placement)).url)
     const work: Array<ColumnWork> = shape.columns.map((c) => {
       const provider = spec.providers.find((p) => p.name === (c.judge ? "judge" : "gen"))!
-      return { name: c.name, requires: c.requires, endpoint: { baseUrl: urls.get(provider.name)!, model: provider.models[0]!.model, maxParallelRequests: 16 } }
+      return {
+        name: c.name,
+        requires: c.requires,
+        endpoint: { baseUrl: urls.get(provider.name)!, model: provider.models[0]!.model, maxParallelRequests: 16 }
+      }
     })
     return yield* Effect.tryPromise({
       try: () => runColumnByColumn(rows, work),
@@ -116,12 +133,19 @@ export const dagShapes: Scenario = {
         const run = yield* runPipelineBench(spec, ctx.placement)
         const offset = totals.elapsed
         for (const p of run.timeline) {
-          const providers = Object.fromEntries(Object.entries(p.providers).map(([provider, v]) => [`${shape.name}/${provider}`, v]))
+          const providers = Object.fromEntries(
+            Object.entries(p.providers).map(([provider, v]) => [`${shape.name}/${provider}`, v])
+          )
           timeline.push({ atSeconds: offset + p.atSeconds, rowsDone: totals.completed + p.rowsDone, providers })
         }
         const base = yield* baseline(shape, spec, ctx.tiny ? 4 : rows, ctx.placement)
         const ideal = idealSeconds({
-          endpoints: run.providers.map((p) => ({ busySeconds: p.drawn.busySeconds, calls: p.drawn.admitted, maxParallelRequests: 16, capacity: 16 })),
+          endpoints: run.providers.map((p) => ({
+            busySeconds: p.drawn.busySeconds,
+            calls: p.drawn.admitted,
+            maxParallelRequests: 16,
+            capacity: 16
+          })),
           criticalPathCalls: shape.criticalPathCalls,
           maxLatencySeconds: Math.max(...run.providers.map((p) => p.drawn.maxSeconds))
         })
@@ -164,7 +188,17 @@ export const dagShapes: Scenario = {
       })
       const table = markdownTable(
         ["shape", "sluice s", "column-by-column s", "speedup", "anchor speedup", "ideal s", "× ideal"],
-        perShape.map((p) => [p["shape"], p["sluiceSeconds"], p["columnByColumnSeconds"], p["speedup"], p["anchorSpeedup"], p["idealSeconds"], p["ratioToIdeal"]])
+        perShape.map((
+          p
+        ) => [
+          p["shape"],
+          p["sluiceSeconds"],
+          p["columnByColumnSeconds"],
+          p["speedup"],
+          p["anchorSpeedup"],
+          p["idealSeconds"],
+          p["ratioToIdeal"]
+        ])
       )
       return { result, table, timeline }
     })

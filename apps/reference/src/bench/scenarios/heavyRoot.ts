@@ -47,7 +47,10 @@ export const heavyRoot: Scenario = {
       const timeline: ReadonlyArray<TimelinePoint> = report.inFlight.map((p) => ({
         atSeconds: p.atSeconds,
         rowsDone: p.hotDone,
-        providers: { "heavy (weight 4)": { inFlight: p.hot, limit: capacity }, "peer (weight 1)": { inFlight: p.peer, limit: capacity } }
+        providers: {
+          "heavy (weight 4)": { inFlight: p.hot, limit: capacity },
+          "peer (weight 1)": { inFlight: p.peer, limit: capacity }
+        }
       }))
       return { result, table: resultTable([result]), timeline }
     })

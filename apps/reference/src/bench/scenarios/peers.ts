@@ -60,7 +60,12 @@ const runVariant = (workload: Workload, name: VariantName, placement: MockPlacem
     const model = provider.models[0]!
     const ideal = (busySeconds: number, calls: number, maxSeconds: number) =>
       idealSeconds({
-        endpoints: [{ busySeconds, calls, maxParallelRequests: model.maxParallelRequests, capacity: workload.capacity }],
+        endpoints: [{
+          busySeconds,
+          calls,
+          maxParallelRequests: model.maxParallelRequests,
+          capacity: workload.capacity
+        }],
         criticalPathCalls: workload.criticalPathCalls,
         maxLatencySeconds: maxSeconds
       })
@@ -149,12 +154,16 @@ const order: ReadonlyArray<VariantName> = ["sluice", "p-limit", "p-queue", "bott
  * The measured runs in the order they happen: round by round, pressure-725 (index 0) then hidden-capacity (index 1,
  * at most `hiddenCapacityMaxRounds` rounds), the variant order reversed from one workload and round to the next.
  */
-export const peerRunOrder = (rounds: number): ReadonlyArray<{ readonly workload: 0 | 1; readonly variant: VariantName }> => {
+export const peerRunOrder = (
+  rounds: number
+): ReadonlyArray<{ readonly workload: 0 | 1; readonly variant: VariantName }> => {
   const runs: Array<{ workload: 0 | 1; variant: VariantName }> = []
   for (let round = 0; round < rounds; round++) {
     for (const workload of [0, 1] as const) {
       if (workload === 1 && round >= hiddenCapacityMaxRounds) continue
-      for (const variant of (round + workload) % 2 === 0 ? order : [...order].reverse()) runs.push({ workload, variant })
+      for (const variant of (round + workload) % 2 === 0 ? order : [...order].reverse()) {
+        runs.push({ workload, variant })
+      }
     }
   }
   return runs
@@ -170,7 +179,8 @@ export const peerRunOrder = (rounds: number): ReadonlyArray<{ readonly workload:
  */
 export const peers: Scenario = {
   name: "peers",
-  describe: "pressure-725 and hidden-capacity by sluice, p-limit, p-queue + p-retry, bottleneck (same mock, alternating order)",
+  describe:
+    "pressure-725 and hidden-capacity by sluice, p-limit, p-queue + p-retry, bottleneck (same mock, alternating order)",
   run: (ctx: ScenarioContext) =>
     Effect.gen(function*() {
       const rounds = Math.max(1, ctx.rounds ?? 1)
@@ -181,7 +191,9 @@ export const peers: Scenario = {
       // Warm-up: every variant `warmUpRuns` times through the whole pressure-725 workload, untimed (see rounds.ts).
       if (!ctx.tiny) {
         for (const name of order) {
-          for (let i = 0; i < warmUpRuns; i++) yield* runVariant({ ...workloads[0]!, name: "warm-up" }, name, ctx.placement)
+          for (let i = 0; i < warmUpRuns; i++) {
+            yield* runVariant({ ...workloads[0]!, name: "warm-up" }, name, ctx.placement)
+          }
         }
       }
       const runs = new Map<string, Array<{ result: PeerVariantResult; timeline: ReadonlyArray<TimelinePoint> }>>()
@@ -198,7 +210,9 @@ export const peers: Scenario = {
       for (const workload of workloads) {
         for (const name of order) {
           const [first, ...rest] = runs.get(`${workload.name}/${name}`) ?? []
-          if (first === undefined) continue
+          if (first === undefined) {
+            continue
+          }
           const { median, ratios } = medianRound([first, ...rest], (r) => r.result.ratioToIdeal)
           variants.push({
             ...median.result,

@@ -78,14 +78,23 @@ export const pressure725: Scenario = {
     Effect.gen(function*() {
       const rows = ctx.tiny ? 16 : 128
       // Untimed warm-up (see rounds.ts), then the measured rounds; the median round is the result.
-      if (!ctx.tiny) for (let i = 0; i < warmUpRuns; i++) yield* runPipelineBench(pressure725Spec(rows), ctx.placement)
+      if (!ctx.tiny) {
+        for (let i = 0; i < warmUpRuns; i++) yield* runPipelineBench(pressure725Spec(rows), ctx.placement)
+      }
       const first = yield* runPipelineBench(pressure725Spec(rows), ctx.placement)
       const rest: Array<PipelineBenchRun> = []
-      for (let round = 1; round < (ctx.rounds ?? 1); round++) rest.push(yield* runPipelineBench(pressure725Spec(rows), ctx.placement))
+      for (let round = 1; round < (ctx.rounds ?? 1); round++) {
+        rest.push(yield* runPipelineBench(pressure725Spec(rows), ctx.placement))
+      }
       const ratioOf = (r: PipelineBenchRun) => r.summary.elapsedSeconds / pressure725Ideal(r)
       const { median: run, ratios } = medianRound([first, ...rest], ratioOf)
       // The other placement once, as a measure of how much sharing one event loop with the mock skews timing.
-      const other = ctx.tiny ? undefined : yield* runPipelineBench(pressure725Spec(rows), ctx.placement === "in-process" ? "child-process" : "in-process")
+      const other = ctx.tiny
+        ? undefined
+        : yield* runPipelineBench(
+          pressure725Spec(rows),
+          ctx.placement === "in-process" ? "child-process" : "in-process"
+        )
       const otherExtra = other === undefined ? {} : {
         [`${other.providers[0]!.endpoint.placement}RatioToIdeal`]: Math.round(ratioOf(other) * 1000) / 1000,
         [`${other.providers[0]!.endpoint.placement}ElapsedSeconds`]: other.summary.elapsedSeconds

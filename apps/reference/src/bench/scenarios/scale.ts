@@ -74,12 +74,14 @@ export const runScale = (options: ScaleOptions) =>
         Clock.currentTimeMillis.pipe(
           Effect.tap(() => Effect.sync(() => void active++)),
           Effect.tap(() => Effect.sleep(Duration.millis(latencyMs))),
-          Effect.flatMap((t0) => Effect.map(Clock.currentTimeMillis, (t1) => {
-            active--
-            calls++
-            busyMs += t1 - t0
-            return { [`c${k}`]: 1 }
-          }))
+          Effect.flatMap((t0) =>
+            Effect.map(Clock.currentTimeMillis, (t1) => {
+              active--
+              calls++
+              busyMs += t1 - t0
+              return { [`c${k}`]: 1 }
+            })
+          )
         )
     }))
     const lag = monitorEventLoopDelay({ resolution: 10 })
