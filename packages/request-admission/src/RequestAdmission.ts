@@ -1,7 +1,7 @@
 /**
  * The `RequestAdmission` service: may this model call start now?
  */
-import type { ProviderModelKey, RequestResourceKey } from "@sluice/scheduling-resources"
+import type { ProviderModelKey, RequestCapacityView, RequestResourceKey } from "@sluice/scheduling-resources"
 import { Context, Effect, Layer, type Scope, type Stream } from "effect"
 import { type ModelRegistration, type RequestAdmissionConfig, resolveConfig } from "./config.js"
 import type {
@@ -15,12 +15,7 @@ import type {
 import { makeController } from "./internal/controller.js"
 import type { RequestEvent, RequestEventInput } from "./RequestEvent.js"
 import type { RequestAdmissionItem, RequestLease } from "./RequestLease.js"
-import type {
-  ProviderModelPressure,
-  RequestAdmissionInspection,
-  RequestCapacityView,
-  RequestPressure
-} from "./RequestPressure.js"
+import type { ProviderModelPressure, RequestAdmissionInspection, RequestPressure } from "./RequestPressure.js"
 import type { ReleaseOutcome, ReleaseResult } from "./ReleaseOutcome.js"
 
 export interface RequestAdmissionShape {

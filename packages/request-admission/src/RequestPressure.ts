@@ -45,25 +45,6 @@ export interface ProviderModelPressure {
   readonly domains: Readonly<Record<string, number>>
 }
 
-/**
- * What the scheduler needs to keep its own per-provider/model gate in step with request admission.
- * Published on `capacityChanges` at every limit change, cooldown start and cooldown end.
- */
-export interface RequestCapacityView {
-  readonly resource: RequestResourceKey
-  /**
-   * `min(current adaptive limit, slow-start window, effective max, static cap)`; while half-open,
-   * at most `inFlight + 1` (one probe).
-   */
-  readonly limit: number
-  readonly staticCap: number
-  /** False while cooling down, unless half-open (one probe may start). */
-  readonly open: boolean
-  readonly blockedUntilMillis: number | null
-  readonly inFlight: number
-  readonly waiters: number
-}
-
 /** The leak view: all zeros once everything has settled. */
 export interface RequestAdmissionInspection {
   readonly activeLeases: number

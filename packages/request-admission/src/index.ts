@@ -27,9 +27,6 @@ export { isProviderOutcome, ReleaseOutcome, type ReleaseOutcomeKind, type Releas
 export { make, RequestAdmission, type RequestAdmissionShape } from "./RequestAdmission.js"
 export type { RequestEvent, RequestEventInput, RequestEventKind } from "./RequestEvent.js"
 export type { RequestAdmissionItem, RequestLease } from "./RequestLease.js"
-export type {
-  ProviderModelPressure,
-  RequestAdmissionInspection,
-  RequestCapacityView,
-  RequestPressure
-} from "./RequestPressure.js"
+export type { ProviderModelPressure, RequestAdmissionInspection, RequestPressure } from "./RequestPressure.js"
+/** The capacity port the scheduler reads (defined in `@sluice/scheduling-resources`). */
+export type { RequestCapacitySource, RequestCapacityView } from "@sluice/scheduling-resources"

@@ -1,7 +1,7 @@
 import type { ModelError, ModelErrorKind } from "@sluice/errors"
 import type { CapacityPlan, SchedulingMetadata, SchedulingMetadataError } from "@sluice/resolver"
-import type { RequestResourceKey } from "@sluice/scheduling-resources"
-import type { Duration, Effect, Stream } from "effect"
+import type { RequestCapacitySource } from "@sluice/scheduling-resources"
+import type { Duration, Effect } from "effect"
 import type { GeneratorError } from "./errors.js"
 
 /** The values of one row: column name → value. */
@@ -75,28 +75,6 @@ export interface Checkpoint {
 /** Where completed row groups go. Each row group is written at most once, whole, and never interrupted midway. */
 export interface CheckpointSink<R = never> {
   readonly write: (checkpoint: Checkpoint) => Effect.Effect<void, unknown, R>
-}
-
-/** The request layer's view of one request resource (the shape `@sluice/request-admission` publishes). */
-export interface RequestCapacityView {
-  readonly resource: RequestResourceKey
-  /** min(adaptive limit, effective max, static cap). */
-  readonly limit: number
-  readonly staticCap: number
-  /** False while the resource cools down. */
-  readonly open: boolean
-  readonly blockedUntilMillis?: number | null | undefined
-  readonly inFlight: number
-  readonly waiters: number
-}
-
-/**
- * The live capacity of request resources. `RequestAdmission` from `@sluice/request-admission` fits this shape;
- * `staticRequestCapacity` (the default) reports each endpoint's static limit, always open.
- */
-export interface RequestCapacitySource {
-  readonly capacity: (resource: RequestResourceKey) => Effect.Effect<RequestCapacityView, unknown>
-  readonly capacityChanges: Stream.Stream<RequestCapacityView>
 }
 
 export interface RetryOptions {

@@ -36,8 +36,6 @@ export {
   type EarlyShutdownOptions,
   type FullColumn,
   type GenerationFailure,
-  type RequestCapacitySource,
-  type RequestCapacityView,
   type RetryOptions,
   type RowValues,
   type RuntimeRequestLimit,
@@ -45,3 +43,5 @@ export {
   type SchedulerResult,
   type SchedulerSpec
 } from "./Spec.js"
+/** The capacity port `requestCapacity` reads (defined in `@sluice/scheduling-resources`). */
+export type { RequestCapacitySource, RequestCapacityView } from "@sluice/scheduling-resources"

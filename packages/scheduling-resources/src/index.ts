@@ -58,4 +58,6 @@ export {
 
 export { makeTaskRef, parseTaskId, TaskId, taskId, TaskRef, TaskType, taskTypes } from "./TaskId.js"
 
+export type { RequestCapacitySource, RequestCapacityView } from "./RequestCapacity.js"
+
 export { ResourceValidationError } from "./ResourceValidationError.js"

@@ -5,7 +5,8 @@
  */
 import type { RequestResourceKey } from "@sluice/scheduling-resources"
 import { defaultSlowStartWindow, type ResolvedConfig } from "../config.js"
-import type { ProviderModelPressure, RequestCapacityView, RequestPressure } from "../RequestPressure.js"
+import type { RequestCapacityView } from "@sluice/scheduling-resources"
+import type { ProviderModelPressure, RequestPressure } from "../RequestPressure.js"
 import type { Domain, Pool } from "./state.js"
 
 /** `max(1, min(static cap, clamp))`: the ceiling additive increase climbs to. */

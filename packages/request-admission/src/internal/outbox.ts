@@ -9,7 +9,7 @@
  */
 import { Effect, type Fiber, PubSub, Stream } from "effect"
 import type { RequestEvent, RequestEventInput } from "../RequestEvent.js"
-import type { RequestCapacityView } from "../RequestPressure.js"
+import type { RequestCapacityView } from "@sluice/scheduling-resources"
 import { deliverGrant, type Waiter } from "./state.js"
 
 export class Outbox {

@@ -2,15 +2,15 @@
  * Read-only views: pressure snapshots, capacity views, and the leak view. Reading never creates state:
  * a never-used domain is described by `freshDomainView`.
  */
-import { type ProviderModelKey, type RequestResourceKey, requestResourceLabel } from "@sluice/scheduling-resources"
+import {
+  type ProviderModelKey,
+  type RequestCapacityView,
+  type RequestResourceKey,
+  requestResourceLabel
+} from "@sluice/scheduling-resources"
 import { Effect } from "effect"
 import { UnknownResource } from "../errors.js"
-import type {
-  ProviderModelPressure,
-  RequestAdmissionInspection,
-  RequestCapacityView,
-  RequestPressure
-} from "../RequestPressure.js"
+import type { ProviderModelPressure, RequestAdmissionInspection, RequestPressure } from "../RequestPressure.js"
 import type { Core } from "./core.js"
 import { capacityView, type DomainView, freshDomainView, pressureView, providerModelView } from "./limits.js"
 import { findDomain } from "./registry.js"

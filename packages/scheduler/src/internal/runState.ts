@@ -1,5 +1,11 @@
 import { isModelError, modelErrorKindOf, retryPolicyOf } from "@sluice/errors"
-import { providerModelLabel, type TaskId, taskId, toProviderModelKey } from "@sluice/scheduling-resources"
+import {
+  providerModelLabel,
+  type RequestCapacityView,
+  type TaskId,
+  taskId,
+  toProviderModelKey
+} from "@sluice/scheduling-resources"
 import { Cause, Exit } from "effect"
 import { GeneratorError } from "../errors.js"
 import type { SchedulerEvent } from "../Events.js"
@@ -12,7 +18,6 @@ import type {
   DropKind,
   DroppedRow,
   GenerationFailure,
-  RequestCapacityView,
   RowValues
 } from "../Spec.js"
 import { AdmissionLedger, type DenyReason } from "./admission.js"
