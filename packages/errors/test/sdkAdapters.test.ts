@@ -80,6 +80,7 @@ describe("fromOpenAiError", () => {
         retryAfterSeconds: undefined,
         message: "Provider 'acme' request failed: Request timed out."
       })
+      assert.strictEqual((yield* fromOpenAiError(new OpenAI.APIUserAbortError(), identity)).kind, "timeout")
       const refused = new OpenAI.APIConnectionError({
         cause: new TypeError("fetch failed", { cause: Object.assign(new Error("connect ECONNREFUSED"), {}) })
       })

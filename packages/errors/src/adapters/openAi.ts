@@ -53,8 +53,8 @@ const rawBodyOf = (error: OpenAiErrorLike, status: number): string | undefined =
  * Turns an openai-node `APIError` into a `ProviderError`. An answer is classified from its status and JSON body
  * (a 400 that names the context length is `context_window_exceeded`, a 429 that names the quota
  * `quota_exceeded`), with the wait of a 429 from `retry-after-ms` or `Retry-After` and the provider's own
- * message. Without a status, `APIConnectionTimeoutError` is a `timeout` and the rest (`APIConnectionError`,
- * an aborted request) `api_connection`.
+ * message. Without a status, `APIConnectionTimeoutError` and an aborted request (`APIUserAbortError`, like any
+ * abort) are a `timeout`, and `APIConnectionError` is `api_connection`.
  *
  * openai-node retries 429s and 5xx twice by default, sleeping inside whatever admission lease the call holds:
  * construct the client with `maxRetries: 0` so that every 429 reaches the caller.
