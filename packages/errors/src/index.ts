@@ -2,6 +2,17 @@
  * `@sluice/errors`: the failure vocabulary of LLM calls — provider error kinds, HTTP and transport
  * classification, Retry-After parsing, one tagged model error per kind, and the retry policy of each.
  */
+export { type AiSdkErrorLike, fromAiSdkError, isAiSdkError } from "./adapters/aiSdk.js"
+export {
+  type EffectAiErrorLike,
+  type EffectAiErrorReasonLike,
+  fromEffectAiError,
+  isEffectAiError,
+  isEffectAiErrorReason
+} from "./adapters/effectAi.js"
+export { fromOpenAiError, isOpenAiError, type OpenAiErrorLike } from "./adapters/openAi.js"
+export { providerErrorFromSdk } from "./adapters/providerErrorFromSdk.js"
+export { retryAfterFromHeaders } from "./adapters/retryAfterHeaders.js"
 export { type HeadersInput, headerValue } from "./headers.js"
 export { classifyHttpStatus, extractBodyMessage } from "./httpClassification.js"
 export {
