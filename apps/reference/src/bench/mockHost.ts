@@ -8,7 +8,7 @@ import {
   type MockOptionsInput,
   MockStats,
   startMockProvider
-} from "../mock/index.js"
+} from "@sluice/mock-provider"
 import { benchCpus } from "./BenchCpus.js"
 
 /** Where the benchmark's mock provider runs: in the CLI's own process, or in a child `sluice mock-provider`. */

@@ -1,6 +1,6 @@
 import { Effect, FileSystem } from "effect"
 import { resolveConfig } from "../config/loadConfig.js"
-import type { MockOptionsInput, MockStats } from "../mock/index.js"
+import type { MockOptionsInput, MockStats } from "@sluice/mock-provider"
 import { runPipeline } from "../pipeline/runPipeline.js"
 import type { RunSummary } from "../pipeline/summary.js"
 import { providerLoads, rowsDone } from "../progress/ProgressState.js"

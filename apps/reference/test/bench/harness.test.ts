@@ -14,7 +14,7 @@ import { replayDrawnLatency } from "../../src/bench/mockHost.js"
 import { medianRound, quantile, roundsExtra } from "../../src/bench/rounds.js"
 import { peerRunOrder } from "../../src/bench/scenarios/peers.js"
 import { escapeXml, thinTimeline, timelineSvg } from "../../src/bench/svg.js"
-import { defaultMockOptions } from "../../src/mock/index.js"
+import { defaultMockOptions } from "@sluice/mock-provider"
 
 /** Checks that every tag is closed in order and attributes are quoted: enough to call the SVG well-formed. */
 const assertWellFormedXml = (xml: string) => {

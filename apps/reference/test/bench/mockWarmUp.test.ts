@@ -2,8 +2,8 @@ import { NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { startMockEndpoint } from "../../src/bench/mockHost.js"
-import { type MockOptionsInput, startMockProvider } from "../../src/mock/index.js"
-import { chatBody, postChat } from "../mock/helpers.js"
+import { type MockOptionsInput, startMockProvider } from "@sluice/mock-provider"
+import { chatBody, postChat } from "./chat.js"
 
 // One undici dispatcher per test, destroyed when the test ends (no sockets outlive it).
 const live = <A, E, R>(effect: Effect.Effect<A, E, R>) => effect.pipe(Effect.provide(NodeHttpClient.layerUndici))

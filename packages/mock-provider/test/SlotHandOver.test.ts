@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { makeSlotHandOver } from "../../src/mock/index.js"
+import { makeSlotHandOver } from "../src/SlotHandOver.js"
 
 describe("slot hand-over", () => {
   it("the first wave counts as start-up, measured from the window's first request", () => {

@@ -1,41 +1,50 @@
 import { NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Ajv } from "ajv"
-import { Duration, Effect, Exit, Fiber, Scope } from "effect"
-import { TestConsole } from "effect/testing"
-import { runMockProviderForever, startMockProvider } from "../../src/mock/index.js"
-import { chatBody, contentOf, getJson, postChat } from "./helpers.js"
+import { Effect, Exit, Fiber, Scope } from "effect"
+import { TestClock, TestConsole } from "effect/testing"
+import { runMockProviderForever, startMockProvider } from "../src/index.js"
+import { chatBody, contentOf, eventually, getJson, postChat, until } from "./helpers.js"
 
 // One undici dispatcher per test, destroyed when the test ends (no sockets outlive it).
 const live = <A, E, R>(effect: Effect.Effect<A, E, R>) => effect.pipe(Effect.provide(NodeHttpClient.layerUndici))
 
+const finished = <A, E>(fibers: ReadonlyArray<Fiber.Fiber<A, E>>) => fibers.filter((f) => f.pollUnsafe() !== undefined)
+
+/** Lets the sockets and the server's fibers run (real time) without moving the TestClock. */
+const settle = TestClock.withLive(Effect.sleep("50 millis"))
+
 describe("mock provider: admission", () => {
-  it.live("serves at most `capacity` at once; the rest get 429 with Retry-After at once", () =>
+  // On the TestClock: a request's latency passes only when the test moves the clock, so "answered at once" and
+  // "answered after its latency" are orders of events, not wall-clock durations.
+  it.effect("serves at most `capacity` at once; the rest get 429 with Retry-After at once, not queued", () =>
     live(Effect.gen(function*() {
       const provider = yield* startMockProvider({
         capacity: 4,
         latencyMs: { min: 400, max: 400 },
         retryAfterSeconds: 3
       })
-      const answers = yield* Effect.forEach(
+      const requests = yield* Effect.forEach(
         Array.from({ length: 9 }, (_, i) => i),
-        (i) => postChat(provider.url, chatBody(`request ${i}`)).pipe(Effect.timed),
-        { concurrency: "unbounded" }
+        (i) => Effect.forkChild(postChat(provider.url, chatBody(`request ${i}`)), { startImmediately: true })
       )
-      const rejected = answers.filter(([, a]) => a.status === 429)
-      const served = answers.filter(([, a]) => a.status === 200)
-      assert.strictEqual(rejected.length, 5)
-      assert.strictEqual(served.length, 4)
-      for (const [took, answer] of rejected) {
+      // Five answers come back while the clock stands still: the refused ones, not waiting for a slot.
+      yield* eventually("five answers before any latency passed", () => finished(requests).length === 5)
+      for (const answer of yield* Effect.forEach(finished(requests), Fiber.join)) {
+        assert.strictEqual(answer.status, 429)
         assert.strictEqual(answer.retryAfter, "3")
-        // rejected at once, not queued behind the 400 ms of the admitted ones
-        assert.isBelow(Duration.toMillis(took), 300)
       }
-      for (const [took] of served) assert.isAtLeast(Duration.toMillis(took), 390)
+      assert.deepInclude(yield* provider.stats, { served: 0, inFlight: 4, rejected429: 5, rejectedCapacity: 5 })
+      // The admitted four are answered after their 400 ms, not a millisecond before.
+      yield* TestClock.adjust("399 millis")
+      yield* settle
+      assert.strictEqual(finished(requests).length, 5)
+      yield* TestClock.adjust("1 millis")
+      const answers = yield* Effect.forEach(requests, Fiber.join)
+      assert.deepStrictEqual(answers.map((a) => a.status).sort(), [200, 200, 200, 200, 429, 429, 429, 429, 429])
       const stats = yield* provider.stats
       assert.strictEqual(stats.served, 4)
       assert.strictEqual(stats.rejected429, 5)
-      assert.strictEqual(stats.rejectedCapacity, 5)
       assert.strictEqual(stats.maxConcurrent, 4)
       assert.strictEqual(stats.inFlight, 0)
       // the same numbers over HTTP
@@ -43,7 +52,7 @@ describe("mock provider: admission", () => {
       assert.deepInclude(overHttp, { served: 4, rejected429: 5, serverErrors: 0, maxConcurrent: 4 })
     })))
 
-  it.live("rpm: a token bucket with one second of burst answers 429 with the seconds until the next token", () =>
+  it.effect("rpm: a token bucket with one second of burst answers 429 with the seconds until the next token", () =>
     live(Effect.gen(function*() {
       const provider = yield* startMockProvider({ rpm: 120, latencyMs: { min: 0, max: 0 } })
       // burst = 120 / 60 = 2 tokens, refilled at 2 per second
@@ -52,17 +61,19 @@ describe("mock provider: admission", () => {
       const third = yield* postChat(provider.url, chatBody("c"))
       assert.deepStrictEqual([first.status, second.status, third.status], [200, 200, 429])
       assert.strictEqual(third.retryAfter, "1")
-      yield* Effect.sleep("600 millis")
-      assert.strictEqual((yield* postChat(provider.url, chatBody("d"))).status, 200)
+      yield* TestClock.adjust("499 millis")
+      assert.strictEqual((yield* postChat(provider.url, chatBody("d"))).status, 429)
+      yield* TestClock.adjust("1 millis")
+      assert.strictEqual((yield* postChat(provider.url, chatBody("e"))).status, 200)
       const stats = yield* provider.stats
-      assert.strictEqual(stats.rejectedRpm, 1)
-      assert.strictEqual(stats.rejected429, 1)
+      assert.strictEqual(stats.rejectedRpm, 2)
+      assert.strictEqual(stats.rejected429, 2)
       assert.strictEqual(stats.served, 3)
-      // a took a slot of the first wave; b and d each took the slot the previous answer freed, d after ~600 ms
+      // a took a slot of the first wave; b took the slot a freed at once, e the one b freed 500 ms earlier
       assert.strictEqual(stats.slotHandOver.startupCount, 1)
       assert.strictEqual(stats.slotHandOver.count, 2)
-      assert.isAbove(stats.slotHandOver.p90Micros, 500_000)
-      assert.isBelow(stats.slotHandOver.p50Micros, 500_000)
+      assert.strictEqual(stats.slotHandOver.p50Micros, 0.1)
+      assert.closeTo(stats.slotHandOver.p90Micros, 500_000, 500_000 * 0.012)
     })))
 
   it.live("server errors: about serverErrorRate of 200 requests, both 500 and 503, the same for the same seed", () =>
@@ -89,21 +100,22 @@ describe("mock provider: admission", () => {
       assert.deepStrictEqual(a.statuses, b.statuses)
     })))
 
-  it.live("timeoutRate: the request is never answered, holds its slot until the client gives up", () =>
+  it.effect("timeoutRate: the request is never answered and holds its slot until the client gives up", () =>
     live(Effect.gen(function*() {
       const provider = yield* startMockProvider({ timeoutRate: 1, capacity: 1 })
-      const outcome = yield* postChat(provider.url, chatBody("hang")).pipe(Effect.timeoutOption("300 millis"))
-      assert.isTrue(outcome._tag === "None")
-      // the client hung up: the server sees the connection close and frees the slot
-      yield* Effect.sleep("100 millis")
-      const stats = yield* provider.stats
-      assert.strictEqual(stats.timeouts, 1)
-      assert.strictEqual(stats.abandoned, 1)
-      assert.strictEqual(stats.inFlight, 0)
-      assert.strictEqual(stats.served, 0)
+      const hanging = yield* Effect.forkChild(postChat(provider.url, chatBody("hang")), { startImmediately: true })
+      yield* until("the request is in service", provider.stats, (s) => s.inFlight === 1)
+      // an hour later it is still in service and still holds the only slot
+      yield* TestClock.adjust("1 hour")
+      assert.isUndefined(hanging.pollUnsafe())
+      assert.strictEqual((yield* postChat(provider.url, chatBody("another"))).status, 429)
+      // the client hangs up: the server sees the connection close and frees the slot
+      yield* Fiber.interrupt(hanging)
+      const stats = yield* until("the slot is freed", provider.stats, (s) => s.inFlight === 0)
+      assert.deepInclude(stats, { timeouts: 1, abandoned: 1, served: 0, rejected429: 1 })
     })))
 
-  it.live("closes cleanly while a timeoutRate request hangs: port released, no sockets left open", () => {
+  it.effect("closes at once while a timeoutRate request hangs: port released, no sockets left open", () => {
     const tcpHandles = () => process.getActiveResourcesInfo().filter((name) => name.startsWith("TCP")).length
     let handlesBefore = 0
     return live(Effect.gen(function*() {
@@ -113,18 +125,19 @@ describe("mock provider: admission", () => {
       const hanging = yield* Effect.forkChild(Effect.exit(postChat(provider.url, chatBody("hang"))), {
         startImmediately: true
       })
-      while ((yield* provider.stats).inFlight === 0) yield* Effect.sleep("10 millis")
-      const [took] = yield* Effect.timed(Scope.close(scope, Exit.void))
-      assert.isBelow(Duration.toMillis(took), 1000)
+      yield* until("the request is in service", provider.stats, (s) => s.inFlight === 1)
+      // The clock stands still, so the server's graceful-shutdown timeout cannot fire: the close completes only
+      // because the server cuts its connections itself (without that, this waits for the hung request forever).
+      const closing = yield* Effect.forkChild(Scope.close(scope, Exit.void), { startImmediately: true })
+      yield* eventually("the scope closed", () => closing.pollUnsafe() !== undefined)
       const clientExit = yield* Fiber.join(hanging)
       assert.isTrue(Exit.isFailure(clientExit))
       const after = yield* Effect.exit(postChat(provider.url, chatBody("again")))
       assert.isTrue(Exit.isFailure(after))
     })).pipe(
       // after the server's scope and the client's dispatcher are both closed, no TCP handle is left behind
-      Effect.andThen(Effect.sleep("20 millis")),
       // (at most as many as before: handles of an earlier test may still be closing)
-      Effect.andThen(Effect.sync(() => assert.isAtMost(tcpHandles(), handlesBefore)))
+      Effect.andThen(eventually("the TCP handles are gone", () => tcpHandles() <= handlesBefore))
     )
   })
 })

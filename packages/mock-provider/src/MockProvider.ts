@@ -33,7 +33,7 @@ const jsonResponse = (body: unknown, status = 200, headers: Record<string, strin
   HttpServerResponse.jsonUnsafe(body, { status, headers })
 
 /**
- * Starts the embedded OpenAI-compatible mock provider on 127.0.0.1 (DESIGN §6): the ground truth of the benchmarks.
+ * Starts the OpenAI-compatible mock provider on 127.0.0.1: the ground truth of Sluice's benchmarks.
  *
  * - at most `capacity` chat requests are in service at once; one more is answered 429 with
  *   `Retry-After: retryAfterSeconds` at once (no queueing);
@@ -190,15 +190,16 @@ export const startMockProvider = Effect.fnUntraced(function*(
 
 /** The mock provider as a service, for programs that wire it with layers. */
 export class MockProvider
-  extends Context.Service<MockProvider, MockProviderHandle>()("@sluice/reference/MockProvider")
+  extends Context.Service<MockProvider, MockProviderHandle>()("@sluice/mock-provider/MockProvider")
 {
   static readonly layer = (options: MockOptionsInput = {}): Layer.Layer<MockProvider, MockProviderError> =>
     Layer.effect(MockProvider, startMockProvider(options))
 }
 
 /**
- * `sluice mock-provider`: starts the provider, prints its base URL on stdout, and serves until interrupted
- * (Ctrl-C under `NodeRuntime.runMain`), then closes the server.
+ * The `sluice-mock-provider` bin: starts the provider, prints its base URL on stdout (`mock provider listening on
+ * URL`, the line scripts wait for), and serves until interrupted (Ctrl-C under `NodeRuntime.runMain`), then closes
+ * the server.
  */
 export const runMockProviderForever = (input: MockOptionsInput = {}): Effect.Effect<never, MockProviderError> =>
   Effect.scoped(

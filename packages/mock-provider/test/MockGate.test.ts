@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Clock, Effect } from "effect"
 import { TestClock } from "effect/testing"
-import { makeMockGate } from "../../src/mock/index.js"
+import { makeMockGate } from "../src/MockGate.js"
 
 describe("mock gate", () => {
   it.effect("capacity: a rejected request takes no slot, a released slot is reusable", () =>

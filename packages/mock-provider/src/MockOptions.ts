@@ -11,8 +11,8 @@ export const MockLatency = Schema.Struct({
 }).check(Schema.makeFilter((latency) => latency.min <= latency.max || "Expected min <= max"))
 
 /**
- * The `mock:` block of a provider (DESIGN §6), with the documented defaults. `port` is not part of the
- * benchmark semantics; it only pins the listening port (0 = a random free port), for `sluice mock-provider --port`.
+ * The mock provider's options, with their defaults (an app's config can embed this Schema as it is). `port` is not
+ * part of the served semantics; it only pins the listening port (0 = a random free port), as `--port` does.
  */
 export const MockOptions = Schema.Struct({
   capacity: Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)).pipe(

@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Ajv } from "ajv"
 import { Ajv2020 } from "ajv/dist/2020.js"
 import { Effect, Random } from "effect"
-import { jsonSchemaInstance } from "../../src/mock/index.js"
+import { jsonSchemaInstance } from "../src/jsonSchemaInstance.js"
 
 const ajv = new Ajv({ strict: false, validateFormats: false })
 // `prefixItems` is draft 2020-12

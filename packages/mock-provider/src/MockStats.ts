@@ -2,8 +2,8 @@ import { Schema } from "effect"
 import { SlotHandOverStats } from "./SlotHandOver.js"
 
 /**
- * What the mock provider did, as `GET /stats` reports it. The first four fields are the DESIGN §6 contract
- * (benchmarks compare them with the client's own counts); the rest explain the gaps between them.
+ * What the mock provider did, as `GET /stats` reports it. The first four fields are the stable core (a client's
+ * summary and the benchmarks compare them with the client's own counts); the rest explain the gaps between them.
  */
 export const MockStats = Schema.Struct({
   /** Requests answered 200 with a completion. */

@@ -1,5 +1,6 @@
 import { Effect } from "effect"
 import { HttpBody, HttpClient } from "effect/http"
+import { TestClock } from "effect/testing"
 
 export interface RawAnswer {
   readonly status: number
@@ -32,3 +33,20 @@ export const getJson = (url: string) =>
     const response = yield* client.get(url)
     return yield* response.json
   })
+
+/**
+ * Probes until `done` holds, waiting 5 ms of real time between probes without moving the TestClock (sockets and
+ * server fibers run meanwhile). Gives up after 2,000 probes, so a broken test fails instead of hanging.
+ */
+export const until = <A, E, R>(what: string, probe: Effect.Effect<A, E, R>, done: (value: A) => boolean) =>
+  Effect.gen(function*() {
+    for (let i = 0; i < 2000; i++) {
+      const value = yield* probe
+      if (done(value)) return value
+      yield* TestClock.withLive(Effect.sleep("5 millis"))
+    }
+    return yield* Effect.die(new Error(`gave up waiting: ${what}`))
+  })
+
+export const eventually = (what: string, condition: () => boolean) =>
+  Effect.asVoid(until(what, Effect.sync(condition), (ok) => ok))
