@@ -35,8 +35,25 @@ export interface AllReport {
 /** A point of a scenario's timeline (for the SVG): per provider in flight and limit, and rows completed. */
 export interface TimelinePoint {
   readonly atSeconds: number
+  /** Whole rows completed (Sluice's pipeline: rows of checkpointed row groups), never a count of cells. */
   readonly rowsDone: number
   readonly providers: Readonly<Record<string, { readonly inFlight: number; readonly limit: number }>>
+}
+
+/** 429s a mock provider answered between two polls of its `/stats`, drawn at the second poll's time. */
+export interface RateLimitedMark {
+  readonly atSeconds: number
+  readonly provider: string
+  readonly count: number
+}
+
+/** What a timeline plot draws beside the series. */
+export interface TimelineMarks {
+  /** The provider's real capacity, as a rule on the requests axis. */
+  readonly capacity?: { readonly label: string; readonly requests: number }
+  readonly rateLimited?: ReadonlyArray<RateLimitedMark>
+  /** The timeline is on virtual seconds (TestClock). */
+  readonly virtualTime?: boolean
 }
 
 export const round3 = (x: number): number => Math.round(x * 1000) / 1000

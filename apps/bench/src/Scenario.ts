@@ -1,5 +1,5 @@
 import type { Effect, FileSystem, Path } from "effect"
-import type { BenchResult, PeersReport, TimelinePoint } from "./BenchResult.js"
+import type { BenchResult, PeersReport, TimelineMarks, TimelinePoint } from "./BenchResult.js"
 import type { BenchError, MockPlacement } from "./mockHost.js"
 
 export interface ScenarioContext {
@@ -20,6 +20,8 @@ export interface ScenarioOutput {
   readonly result: BenchResult | PeersReport
   readonly table: string
   readonly timeline: ReadonlyArray<TimelinePoint>
+  /** What the timeline plot draws beside the series (`peers` draws its bar chart from `result` instead). */
+  readonly marks?: TimelineMarks
 }
 
 export interface Scenario {

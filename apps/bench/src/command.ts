@@ -6,19 +6,17 @@ import { BenchError, type MockPlacement } from "./mockHost.js"
 import { scenarioNames, scenarios } from "./registry.js"
 import { defaultRounds } from "./rounds.js"
 import type { Scenario, ScenarioContext } from "./Scenario.js"
-import { thinTimeline, timelineSvg } from "./svg.js"
+import { renderSvg, scenarioPlot } from "./plots.js"
 
 const runOne = Effect.fnUntraced(
   function*(scenario: Scenario, ctx: ScenarioContext, json: boolean, out: string | undefined) {
     yield* Console.error(`bench ${scenario.name}: ${scenario.describe}`)
     const output = yield* scenario.run(ctx)
-    if (out !== undefined && output.timeline.length > 0) {
+    const plot = out === undefined ? undefined : scenarioPlot(scenario.name, output)
+    if (out !== undefined && plot !== undefined) {
       const fs = yield* FileSystem.FileSystem
       yield* fs.makeDirectory(out, { recursive: true })
-      yield* fs.writeFileString(
-        `${out}/${scenario.name}.svg`,
-        timelineSvg(`pnpm bench ${scenario.name}`, thinTimeline(output.timeline))
-      )
+      yield* fs.writeFileString(`${out}/${scenario.name}.svg`, yield* renderSvg(plot))
     }
     yield* Console.log(`\n### ${scenario.name}\n\n${output.table}\n`)
     if (json) yield* Console.log(JSON.stringify(output.result))

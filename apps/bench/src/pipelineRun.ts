@@ -1,7 +1,7 @@
-import { Clock, Effect, FileSystem } from "effect"
+import { Clock, Effect, Fiber, FileSystem, Schedule } from "effect"
 import type { MockOptionsInput, MockStats } from "@sluice/mock-provider"
 import { providerLoads, resolveConfig, runPipeline, type RunSummary } from "@sluice/reference/pipeline"
-import type { TimelinePoint } from "./BenchResult.js"
+import type { RateLimitedMark, TimelinePoint } from "./BenchResult.js"
 import {
   admittedOf,
   BenchError,
@@ -40,6 +40,25 @@ export interface PipelineBenchRun {
   readonly providers: ReadonlyArray<ProviderOutcome>
   /** Seconds each provider had at least one request in flight (sampled), for busy shares. */
   readonly activeSeconds: Readonly<Record<string, number>>
+  /** The 429s each mock answered, per poll of its `/stats` (empty unless `rateLimitPollMs` was set). */
+  readonly rateLimited: ReadonlyArray<RateLimitedMark>
+}
+
+/** Marks where a provider's cumulative 429 count grew from one poll to the next, on the timeline's clock. */
+export const rateLimitedMarks = (
+  polls: ReadonlyArray<{ readonly atMillis: number; readonly provider: string; readonly rejected429: number }>,
+  startMillis: number
+): ReadonlyArray<RateLimitedMark> => {
+  const seen = new Map<string, number>()
+  const marks: Array<RateLimitedMark> = []
+  for (const p of polls) {
+    const count = p.rejected429 - (seen.get(p.provider) ?? 0)
+    seen.set(p.provider, p.rejected429)
+    if (count > 0) {
+      marks.push({ atSeconds: Math.max(0, (p.atMillis - startMillis) / 1000), provider: p.provider, count })
+    }
+  }
+  return marks
 }
 
 /** The config object for `resolveConfig`: every provider `openai-compatible`, pointed at an endpoint we started. */
@@ -59,11 +78,22 @@ export const benchConfig = (spec: PipelineBenchSpec, urls: ReadonlyMap<string, s
  * against them through the `openai-compatible` client, samples its pressure every `sampleEveryMs`, and reads back
  * the mocks' own counts and drawn latencies.
  */
+export interface PipelineBenchOptions {
+  /** How often the pipeline's progress and request pressure are sampled for the timeline (default 50 ms). */
+  readonly sampleEveryMs?: number
+  /**
+   * Polls every mock's `/stats` this often while the pipeline runs, to mark its 429s on the timeline. Off by
+   * default: a poll is a request to the mock, so scenarios compared closely (pressure-725, peers) do not poll.
+   */
+  readonly rateLimitPollMs?: number
+}
+
 export const runPipelineBench = Effect.fnUntraced(function*(
   spec: PipelineBenchSpec,
   placement: MockPlacement,
-  sampleEveryMs = 50
+  options: PipelineBenchOptions = {}
 ) {
+  const sampleEveryMs = options.sampleEveryMs ?? 50
   return yield* Effect.scoped(Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const endpoints = new Map<string, MockEndpoint>()
@@ -81,6 +111,20 @@ export const runPipelineBench = Effect.fnUntraced(function*(
     const activeSeconds: Record<string, number> = {}
     let startMillis: number | undefined
     let lastMillis: number | undefined
+    const polls: Array<{ readonly atMillis: number; readonly provider: string; readonly rejected429: number }> = []
+    const poll = Effect.forEach(
+      [...endpoints],
+      ([provider, endpoint]) =>
+        Effect.flatMap(endpoint.stats, (stats) =>
+          Effect.map(Clock.currentTimeMillis, (atMillis) => {
+            polls.push({ atMillis, provider, rejected429: stats.rejected429 })
+          })),
+      { discard: true }
+    )
+    const poller = options.rateLimitPollMs === undefined ? undefined : yield* poll.pipe(
+      Effect.repeat(Schedule.spaced(options.rateLimitPollMs)),
+      Effect.forkChild({ startImmediately: true })
+    )
     const { summary } = yield* runPipeline(loaded, {
       out,
       resume: false,
@@ -105,6 +149,10 @@ export const runPipelineBench = Effect.fnUntraced(function*(
         new BenchError({ message: `pipeline: ${String((cause as { message?: unknown }).message ?? cause)}`, cause })
       )
     )
+    if (poller !== undefined) {
+      yield* Fiber.interrupt(poller)
+      yield* poll
+    }
     // The last sample may come before the last checkpoint: close the timeline with the run's end state.
     const endMillis = yield* Clock.currentTimeMillis
     const last = timeline.at(-1)
@@ -121,6 +169,12 @@ export const runPipelineBench = Effect.fnUntraced(function*(
       const drawn = yield* replayDrawnLatency(endpoint.options, admittedOf(stats))
       providers.push({ name, stats, drawn, endpoint })
     }
-    return { summary, timeline, providers, activeSeconds } satisfies PipelineBenchRun
+    return {
+      summary,
+      timeline,
+      providers,
+      activeSeconds,
+      rateLimited: rateLimitedMarks(polls, startMillis ?? endMillis)
+    } satisfies PipelineBenchRun
   }))
 })

@@ -1,7 +1,7 @@
 import { NodeServices } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { benchResult, benchResultKeys, type TimelinePoint } from "../src/BenchResult.js"
+import { benchResult, benchResultKeys } from "../src/BenchResult.js"
 import {
   columnByColumnSeconds,
   endpointSeconds,
@@ -13,27 +13,7 @@ import { markdownTable, resultTable } from "../src/markdown.js"
 import { replayDrawnLatency } from "../src/mockHost.js"
 import { medianRound, quantile, roundsExtra } from "../src/rounds.js"
 import { peerRunOrder } from "../src/scenarios/peers.js"
-import { escapeXml, thinTimeline, timelineSvg } from "../src/svg.js"
 import { defaultMockOptions } from "@sluice/mock-provider"
-
-/** Checks that every tag is closed in order and attributes are quoted: enough to call the SVG well-formed. */
-const assertWellFormedXml = (xml: string) => {
-  const body = xml.replace(/^<\?xml[^>]*\?>\s*/, "")
-  const stack: Array<string> = []
-  for (const match of body.matchAll(/<(\/?)([a-zA-Z][\w:-]*)([^>]*?)(\/?)>/g)) {
-    const [, closing, name, attributes, selfClosing] = match
-    assert.isTrue(
-      /^(\s+[\w:-]+="[^"<&]*(&(amp|lt|gt|quot|apos);[^"<&]*)*")*\s*$/.test(attributes!),
-      `attributes of <${name}>: ${attributes}`
-    )
-    if (closing === "/") assert.strictEqual(stack.pop(), name)
-    else if (selfClosing !== "/") stack.push(name!)
-  }
-  assert.deepStrictEqual(stack, [])
-  const text = body.replace(/<[^>]*>/g, "")
-  assert.isFalse(/&(?!(amp|lt|gt|quot|apos);)/.test(text), "bare & in text")
-  assert.isFalse(text.includes("<") || text.includes(">"))
-}
 
 describe("bench result", () => {
   it("has the JSON line's keys in order and computes the ratio to ideal", () => {
@@ -122,33 +102,6 @@ describe("ideal formulas", () => {
     assert.strictEqual(listScheduleMakespan([3, 3, 2, 2, 2], 2), 7)
     assert.strictEqual(listScheduleMakespan([1, 2, 3], 16), 3)
     assert.strictEqual(columnByColumnSeconds([[1, 2, 3], [0.5, 4]], 16), 7)
-  })
-})
-
-describe("SVG writer", () => {
-  const timeline: Array<TimelinePoint> = Array.from({ length: 50 }, (_, i) => ({
-    atSeconds: i * 0.1,
-    rowsDone: i * 2,
-    providers: { "a&b": { inFlight: i % 7, limit: 8 }, "<p2>": { inFlight: 3, limit: i < 25 ? 16 : 12 } }
-  }))
-
-  it("writes a well-formed SVG with one solid and one dashed line per provider and the rows line", () => {
-    const svg = timelineSvg(`bench "x" & <y>`, timeline)
-    assertWellFormedXml(svg)
-    assert.isTrue(svg.startsWith("<?xml"))
-    assert.strictEqual(svg.match(/<polyline /g)?.length, 5)
-    assert.strictEqual(svg.match(/stroke-dasharray/g)?.length, 2)
-    assert.include(svg, "a&amp;b")
-    assert.include(svg, "&lt;p2&gt;")
-  })
-
-  it("stays well-formed for an empty timeline and thins long ones", () => {
-    assertWellFormedXml(timelineSvg("empty", []))
-    const long = Array.from({ length: 5000 }, (_, i) => ({ atSeconds: i, rowsDone: i, providers: {} }))
-    const thin = thinTimeline(long, 100)
-    assert.isAtMost(thin.length, 101)
-    assert.strictEqual(thin[thin.length - 1]!.atSeconds, 4999)
-    assert.strictEqual(escapeXml(`'"<>&`), "&apos;&quot;&lt;&gt;&amp;")
   })
 })
 

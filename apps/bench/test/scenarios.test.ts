@@ -47,6 +47,24 @@ describe("bench scenarios (tiny)", () => {
       assert.isAbove(timeline.length, 0)
     }), 30_000)
 
+  it.live(
+    "hidden-capacity marks the real capacity and every 429 the mock answered on its timeline",
+    () =>
+      Effect.gen(function*() {
+        const { marks, result, timeline } = yield* run("hidden-capacity")
+        const r = result as BenchResult
+        assertShape(r)
+        assert.deepStrictEqual(marks?.capacity, { label: "real capacity 24", requests: 24 })
+        const marked = (marks?.rateLimited ?? []).reduce((sum, m) => sum + m.count, 0)
+        assert.isAbove(marked, 0, "the first wave (40 drafts against 24 slots) is answered some 429s")
+        assert.strictEqual(marked, r.extra["rejected429"])
+        // rows in whole rows: none before the first row group is written, all of them at the end
+        assert.strictEqual(timeline[0]!.rowsDone, 0)
+        assert.strictEqual(timeline.at(-1)!.rowsDone, r.rowsRequested)
+      }),
+    30_000
+  )
+
   it.live("dag-shapes draws Sluice's runs end to end, one series per shape and provider", () =>
     Effect.gen(function*() {
       const { result, timeline } = yield* run("dag-shapes")

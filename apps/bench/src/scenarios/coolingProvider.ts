@@ -43,7 +43,10 @@ export const coolingProvider: Scenario = {
   run: (ctx: ScenarioContext) =>
     Effect.gen(function*() {
       const rows = ctx.tiny ? 32 : ctx.full ? 2048 : 256
-      const run = yield* runPipelineBench(coolingProviderSpec(rows), ctx.placement, 100)
+      const run = yield* runPipelineBench(coolingProviderSpec(rows), ctx.placement, {
+        sampleEveryMs: 100,
+        rateLimitPollMs: 100
+      })
       const { summary } = run
       const endpoints = run.providers.map((p) => ({
         name: p.name,
@@ -92,6 +95,6 @@ export const coolingProvider: Scenario = {
           cpuSplit: yield* cpuSplitLabel
         }
       })
-      return { result, table: resultTable([result]), timeline: run.timeline }
+      return { result, table: resultTable([result]), timeline: run.timeline, marks: { rateLimited: run.rateLimited } }
     })
 }

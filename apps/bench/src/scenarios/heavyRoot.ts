@@ -52,6 +52,7 @@ export const heavyRoot: Scenario = {
           "peer (weight 1)": { inFlight: p.peer, limit: capacity }
         }
       }))
-      return { result, table: resultTable([result]), timeline }
+      const marks = { virtualTime: true, capacity: { label: "8 model-task slots", requests: capacity } }
+      return { result, table: resultTable([result]), timeline, marks }
     })
 }

@@ -39,7 +39,9 @@ export const hiddenCapacity: Scenario = {
   describe: "declared 64 parallel, real capacity 24 (429 + Retry-After 1 s), 400 rows × 2 chained calls",
   run: (ctx: ScenarioContext) =>
     Effect.gen(function*() {
-      const run = yield* runPipelineBench(hiddenCapacitySpec(ctx.tiny ? 40 : 400), ctx.placement)
+      const run = yield* runPipelineBench(hiddenCapacitySpec(ctx.tiny ? 40 : 400), ctx.placement, {
+        rateLimitPollMs: 100
+      })
       const { summary } = run
       const p = run.providers[0]!
       const attempts = p.stats.served + p.stats.rejected429 + p.stats.serverErrors
@@ -63,6 +65,7 @@ export const hiddenCapacity: Scenario = {
           cpuSplit: yield* cpuSplitLabel
         }
       })
-      return { result, table: resultTable([result]), timeline: run.timeline }
+      const marks = { capacity: { label: "real capacity 24", requests: 24 }, rateLimited: run.rateLimited }
+      return { result, table: resultTable([result]), timeline: run.timeline, marks }
     })
 }

@@ -104,6 +104,7 @@ export const pressure725: Scenario = {
         ...otherExtra,
         cpuSplit: yield* cpuSplitLabel
       })
-      return { result, table: resultTable([result]), timeline: run.timeline }
+      const marks = { capacity: { label: "capacity 32", requests: 32 } }
+      return { result, table: resultTable([result]), timeline: run.timeline, marks }
     })
 }
