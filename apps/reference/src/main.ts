@@ -1,10 +1,9 @@
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Effect } from "effect"
 import { Command } from "effect/cli"
+import { mockProviderCommand } from "@sluice/mock-provider/cli"
 import packageJson from "../package.json" with { type: "json" }
-import { benchCommand } from "./commands/bench.js"
 import { generateCommand } from "./commands/generate.js"
-import { mockProviderCommand } from "./commands/mockProvider.js"
 import { validateCommand } from "./commands/validate.js"
 import { reportFailure } from "./reportFailure.js"
 
@@ -12,7 +11,7 @@ const sluice = Command.make("sluice").pipe(
   Command.withDescription(
     "Generate datasets through rate-limited LLM providers at full capacity, without dropping rows"
   ),
-  Command.withSubcommands([generateCommand, validateCommand, mockProviderCommand, benchCommand])
+  Command.withSubcommands([generateCommand, validateCommand, mockProviderCommand("mock-provider")])
 )
 
 sluice.pipe(

@@ -1,5 +1,5 @@
 import { Effect, Schema } from "effect"
-import { MockOptions } from "../mock/MockOptions.js"
+import { MockOptions } from "@sluice/mock-provider"
 
 // The config file's shape (DESIGN §6). Other tools read these names: keep them exactly.
 

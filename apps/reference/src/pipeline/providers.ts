@@ -1,7 +1,7 @@
 import { Config, Effect, type Redacted } from "effect"
 import { ConfigError } from "../config/ConfigError.js"
 import type { SluiceConfig } from "../config/schema.js"
-import { type MockProviderHandle, startMockProvider } from "../mock/index.js"
+import { type MockProviderHandle, startMockProvider } from "@sluice/mock-provider"
 
 /** A provider ready to take requests: where it is, its key, and (for mocks) the running server. */
 export interface ProviderRuntime {

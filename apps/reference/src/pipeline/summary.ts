@@ -1,5 +1,5 @@
 import type { SchedulerResult } from "@sluice/scheduler"
-import type { MockStats } from "../mock/index.js"
+import type { MockStats } from "@sluice/mock-provider"
 import type { RequestCounts } from "./requestCounters.js"
 
 /** `summary.json` (DESIGN §6): other tools read these names, keep them exactly. */

@@ -3,7 +3,7 @@ import type { ProviderError } from "@sluice/errors"
 import { Ajv } from "ajv"
 import { Duration, Effect, Exit, Fiber, Logger, Redacted, References, Scope } from "effect"
 import { type ChatCompletionRequest, chatCompletion, OpenAiClientLayer } from "../../src/client/index.js"
-import { startMockProvider } from "../../src/mock/index.js"
+import { startMockProvider } from "@sluice/mock-provider"
 import { startScriptedServer } from "./scriptedServer.js"
 
 const live = <A, E, R>(effect: Effect.Effect<A, E, R>) => effect.pipe(Effect.provide(OpenAiClientLayer))
