@@ -56,7 +56,8 @@ describe("bench scenarios (tiny)", () => {
         assertShape(r)
         assert.deepStrictEqual(marks?.capacity, { label: "real capacity 24", requests: 24 })
         const marked = (marks?.rateLimited ?? []).reduce((sum, m) => sum + m.count, 0)
-        assert.isAbove(marked, 0, "the first wave (40 drafts against 24 slots) is answered some 429s")
+        // How many 429s the first wave draws depends on how fast it leaves on a loaded machine (none is possible);
+        // what the plot must do is mark every one the mock answered.
         assert.strictEqual(marked, r.extra["rejected429"])
         // rows in whole rows: none before the first row group is written, all of them at the end
         assert.strictEqual(timeline[0]!.rowsDone, 0)
