@@ -15,12 +15,15 @@ export {
   type ModelErrorTag,
   ModelGenerationValidationError,
   ModelInternalServerError,
+  ModelMalformedResponseError,
   ModelNotFoundError,
   ModelPermissionDeniedError,
+  ModelProviderUnreachableError,
   ModelQuotaExceededError,
   ModelRateLimitError,
   ModelRequestAdmissionRejectedError,
   ModelRequestAdmissionTimeoutError,
+  ModelResponseTooLargeError,
   ModelTimeoutError,
   ModelUnprocessableEntityError,
   ModelUnsupportedCapabilityError,
@@ -36,6 +39,7 @@ export {
   type ProviderIdentity
 } from "./ProviderError.js"
 export { ProviderErrorKind, providerErrorKinds } from "./ProviderErrorKind.js"
+export { redactSecrets } from "./redaction.js"
 export {
   defaultMaxRetryAfterSeconds,
   parseRetryAfter,
@@ -64,4 +68,4 @@ export {
   toModelError,
   type ToModelErrorOptions
 } from "./toModelError.js"
-export { classifyTransportFailure } from "./transportClassification.js"
+export { classifyTransportFailure, describeTransportFailure } from "./transportClassification.js"
