@@ -4,6 +4,7 @@ import { Ajv } from "ajv"
 import { Duration, Effect, Exit, Fiber, Logger, Redacted, References, Scope } from "effect"
 import { type ChatCompletionRequest, chatCompletion, OpenAiClientLayer } from "../../src/client/index.js"
 import { startMockProvider } from "../../src/mock/index.js"
+import { startSelfSignedServer } from "../support/selfSignedServer.js"
 import { startScriptedServer } from "./scriptedServer.js"
 
 const live = <A, E, R>(effect: Effect.Effect<A, E, R>) => effect.pipe(Effect.provide(OpenAiClientLayer))
@@ -113,6 +114,23 @@ describe("chatCompletion against the mock provider", () => {
       assert.isUndefined(error.status)
       // the OS's own words, code and address, reach the error
       assert.match(error.providerMessage ?? "", /^connect ECONNREFUSED 127\.0\.0\.1:\d+$/)
+    })))
+
+  it.live("an unresolvable host → api_connection with getaddrinfo's words", () =>
+    live(Effect.gen(function*() {
+      // `.invalid` never resolves (RFC 6761); without any DNS server the resolver says EAI_AGAIN instead.
+      const error = yield* failure(chatCompletion(requestTo("http://sluice-test.invalid/v1")))
+      assert.strictEqual(error.kind, "api_connection")
+      assert.match(error.providerMessage ?? "", /^getaddrinfo (ENOTFOUND|EAI_AGAIN) sluice-test\.invalid$/)
+    })))
+
+  it.live("a certificate the client does not trust → api_connection with the TLS error", () =>
+    live(Effect.gen(function*() {
+      const server = yield* startSelfSignedServer
+      const error = yield* failure(chatCompletion(requestTo(`${server.origin}/v1`)))
+      assert.strictEqual(error.kind, "api_connection")
+      assert.isUndefined(error.status)
+      assert.strictEqual(error.providerMessage, "DEPTH_ZERO_SELF_SIGNED_CERT: self-signed certificate")
     })))
 
   it.live("a huge Retry-After is capped at maxRetryAfterSeconds", () =>
