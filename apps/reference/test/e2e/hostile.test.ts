@@ -221,7 +221,7 @@ describe("sluice generate against hostile endpoints (end to end, through the CLI
       Effect.gen(function*() {
         const server = yield* startHostileServer(mode({ _tag: "rateLimited", retryAfter: "1" }))
         const generated = yield* generate(
-          { baseUrl: server.baseUrl, rows: 4, run: { preserveDeadlineSeconds: 2 } },
+          { baseUrl: server.baseUrl, rows: 2, run: { preserveDeadlineSeconds: 2 } },
           ["--json"]
         )
         const { summary, run } = generated
@@ -230,7 +230,7 @@ describe("sluice generate against hostile endpoints (end to end, through the CLI
           requests: summary.requests,
           dropCauses: summary.dropCauses
         })
-        assert.deepStrictEqual(summary.dropCauses, { preserve_deadline_exceeded: 4 })
+        assert.deepStrictEqual(summary.dropCauses, { preserve_deadline_exceeded: 2 })
         assert.isBelow(generated.elapsedMs, 30_000)
         assert.isAbove(summary.requests.rateLimited, 0)
         assert.include(run.stdout + run.stderr, "rate_limit failures (preserve deadline 2000 ms")
@@ -272,25 +272,25 @@ describe("sluice generate against hostile endpoints (end to end, through the CLI
           {
             baseUrl: server.baseUrl,
             rows: 1,
-            provider: { maxRetryAfterSeconds: 7 },
+            provider: { maxRetryAfterSeconds: 4 },
             run: { preserveDeadlineSeconds: 1 }
           },
           ["--json", "--progress", "lines"]
         )
         const { summary, run } = generated
         const line = run.stderr.split("\n").find((l) => l.includes("cooling down until")) ?? ""
-        yield* record("Retry-After 99999999999, cap 7 s, preserve deadline 1 s", {
+        yield* record("Retry-After 99999999999, cap 4 s, preserve deadline 1 s", {
           elapsedMs: Math.round(generated.elapsedMs),
           requests: summary.requests,
           dropCauses: summary.dropCauses,
           line
         })
-        // Closed for 7 s per 429, not 600 s (nor 3,000 years): the row is dropped after one capped wait.
+        // Closed for 4 s per 429, not 600 s (nor 3,000 years): the row is dropped after one capped wait.
         assert.isBelow(generated.elapsedMs, 30_000)
         assert.deepStrictEqual(summary.dropCauses, { preserve_deadline_exceeded: 1 })
-        const until = /cooling down until (\d\d:\d\d:\d\d) \(Retry-After capped at 7 s\)/.exec(line)
+        const until = /cooling down until (\d\d:\d\d:\d\d) \(Retry-After capped at 4 s\)/.exec(line)
         assert.isNotNull(until, run.stderr)
-        assertClockTimeNear(until![1]!, started + 7_000, 10)
+        assertClockTimeNear(until![1]!, started + 4_000, 8)
       }),
     60_000
   )
@@ -363,7 +363,7 @@ describe("exit codes of hostile runs (the contract of the output work: 3 drops, 
     Effect.gen(function*() {
       const limited = yield* startHostileServer(mode({ _tag: "rateLimited", retryAfter: "1" }))
       const deadline = yield* generate(
-        { baseUrl: limited.baseUrl, rows: 4, run: { preserveDeadlineSeconds: 1 } },
+        { baseUrl: limited.baseUrl, rows: 2, run: { preserveDeadlineSeconds: 1 } },
         ["--json"]
       )
       // Every row dropped: nothing written, which the contract also calls "stopped early".
