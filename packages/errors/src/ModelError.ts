@@ -21,14 +21,31 @@ interface ModelErrorFacts {
   readonly providerMessage?: string | undefined
 }
 
-/** The multi-line message every model error shows: provider message (when known), cause and solution. */
-export const formatModelErrorMessage = (error: ModelErrorFacts): string =>
-  [
-    `Model '${error.model}' on provider '${error.provider}' failed.`,
-    ...(error.providerMessage === undefined ? [] : [`  | Provider message: ${error.providerMessage}`]),
+// The first line is what one-line reports show (a dropped row's cause, a progress line): it must carry the fact a
+// user acts on, so it is kept on one line and short.
+const maxFirstLineDetail = 300
+
+const oneLine = (text: string): string => {
+  const flat = text.replace(/\s+/g, " ").trim()
+  return flat.length <= maxFirstLineDetail ? flat : `${flat.slice(0, maxFirstLineDetail - 1)}…`
+}
+
+/**
+ * The multi-line message every model error shows. The first line names the model and provider and carries the
+ * provider's own message (or the OS error of a failed connection) when there is one, else the cause; the next
+ * lines give the cause and the solution.
+ */
+export const formatModelErrorMessage = (error: ModelErrorFacts): string => {
+  const detail = error.providerMessage === undefined || error.providerMessage.trim() === ""
+    ? undefined
+    : oneLine(error.providerMessage)
+  return [
+    `Model '${error.model}' on provider '${error.provider}' failed: ${detail ?? oneLine(error.reason)}`,
+    ...(detail !== undefined && detail.endsWith("…") ? [`  | Provider message: ${error.providerMessage}`] : []),
     `  | Cause: ${error.reason}`,
     `  | Solution: ${error.solution}`
   ].join("\n")
+}
 
 /** The provider answered 429: back off, never drop (policy `preserve`). */
 export class ModelRateLimitError
@@ -191,6 +208,42 @@ export class ModelGenerationValidationError
   }
 }
 
+/**
+ * A 2xx answer whose body is not a usable answer: invalid JSON, a missing `choices`, a body cut off mid-way.
+ * Usually a glitch of one answer, so another attempt may well succeed (policy `retry`).
+ */
+export class ModelMalformedResponseError
+  extends Schema.TaggedError<ModelMalformedResponseError>()("ModelMalformedResponseError", modelErrorFields)
+{
+  override get message(): string {
+    return formatModelErrorMessage(this)
+  }
+}
+
+/**
+ * The answer's body was longer than the configured cap; it was read no further (policy `retry`: a bounded number
+ * of attempts, then the row is dropped with this cause).
+ */
+export class ModelResponseTooLargeError
+  extends Schema.TaggedError<ModelResponseTooLargeError>()("ModelResponseTooLargeError", modelErrorFields)
+{
+  override get message(): string {
+    return formatModelErrorMessage(this)
+  }
+}
+
+/**
+ * The provider has been declared down after repeated connection failures (refused, DNS, TLS…) with no successful
+ * answer in between: the request was not sent, and will not be for the rest of the run (policy `fail`).
+ */
+export class ModelProviderUnreachableError
+  extends Schema.TaggedError<ModelProviderUnreachableError>()("ModelProviderUnreachableError", modelErrorFields)
+{
+  override get message(): string {
+    return formatModelErrorMessage(this)
+  }
+}
+
 export type ModelError =
   | ModelRateLimitError
   | ModelQuotaExceededError
@@ -209,6 +262,9 @@ export type ModelError =
   | ModelAPIConnectionError
   | ModelAPIError
   | ModelGenerationValidationError
+  | ModelMalformedResponseError
+  | ModelResponseTooLargeError
+  | ModelProviderUnreachableError
 
 export type ModelErrorTag = ModelError["_tag"]
 
@@ -230,5 +286,8 @@ export const ModelError = Schema.Union([
   ModelUnsupportedCapabilityError,
   ModelAPIConnectionError,
   ModelAPIError,
-  ModelGenerationValidationError
+  ModelGenerationValidationError,
+  ModelMalformedResponseError,
+  ModelResponseTooLargeError,
+  ModelProviderUnreachableError
 ])

@@ -21,7 +21,10 @@ export const modelErrorKinds = {
   ModelBadRequestError: "bad_request",
   ModelUnprocessableEntityError: "unprocessable_entity",
   ModelUnsupportedCapabilityError: "unsupported_capability",
-  ModelAPIError: "api_error"
+  ModelAPIError: "api_error",
+  ModelMalformedResponseError: "malformed_response",
+  ModelResponseTooLargeError: "response_too_large",
+  ModelProviderUnreachableError: "provider_unreachable"
 } as const satisfies Record<ModelErrorTag, ModelErrorKind>
 
 export const modelErrorKindOf = (error: ModelError): ModelErrorKind => modelErrorKinds[error._tag]

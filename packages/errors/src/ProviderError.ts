@@ -2,8 +2,9 @@ import { Effect, Schema } from "effect"
 import { type HeadersInput, headerValue } from "./headers.js"
 import { classifyHttpStatus, extractBodyMessage } from "./httpClassification.js"
 import { ProviderErrorKind } from "./ProviderErrorKind.js"
+import { redactSecrets } from "./redaction.js"
 import { parseRetryAfter, type RetryAfterOptions } from "./RetryAfter.js"
-import { classifyTransportFailure } from "./transportClassification.js"
+import { classifyTransportFailure, describeTransportFailure } from "./transportClassification.js"
 
 /**
  * One failed provider request as the transport saw it: the kind, the provider's own message, and the HTTP status
@@ -16,6 +17,11 @@ export class ProviderError extends Schema.TaggedError<ProviderError>()("Provider
   model: Schema.optional(Schema.String),
   status: Schema.optional(Schema.Number),
   retryAfterSeconds: Schema.optional(Schema.Number),
+  /**
+   * The provider's or the OS's own words, when `message` adds ours around them: e.g. "connect ECONNREFUSED
+   * 127.0.0.1:9" for a refused connection. `toModelError` shows it as the model error's `providerMessage`.
+   */
+  providerMessage: Schema.optional(Schema.String),
   cause: Schema.optional(Schema.Defect())
 }) {}
 
@@ -32,7 +38,8 @@ export interface HttpFailure extends ProviderIdentity {
 
 /**
  * Classifies a non-2xx HTTP answer. Retry-After is read only on 429 (and capped, see `parseRetryAfter`); the
- * message is the body's own message, or a sentence naming the provider and status when the body has none.
+ * message is the body's own message (API keys redacted, see `redactSecrets`), or a sentence naming the provider
+ * and status when the body has none.
  */
 export const providerErrorFromHttp = (
   failure: HttpFailure,
@@ -43,7 +50,7 @@ export const providerErrorFromHttp = (
     const retryAfterSeconds = failure.status === 429
       ? yield* parseRetryAfter(headerValue(failure.headers, "retry-after"), options)
       : undefined
-    const bodyMessage = extractBodyMessage(failure.body)
+    const bodyMessage = redactSecrets(extractBodyMessage(failure.body))
     return new ProviderError({
       kind,
       message: bodyMessage !== ""
@@ -56,23 +63,23 @@ export const providerErrorFromHttp = (
     })
   })
 
-const describe = (failure: unknown): string => {
-  if (typeof failure === "string") return failure
-  if (failure instanceof Error) return failure.message
-  return String(failure)
-}
-
-/** A failure around the HTTP call (no status): timeouts become `timeout`, refused/reset connections `api_connection`. */
+/**
+ * A failure around the HTTP call (no status): timeouts become `timeout`, refused, reset, unresolvable and TLS
+ * failures `api_connection`. The OS's own words (code and address) are kept as `providerMessage`, API keys redacted.
+ */
 export const providerErrorFromTransport = (
   failure: ProviderIdentity & { readonly failure: unknown }
-): ProviderError =>
-  new ProviderError({
+): ProviderError => {
+  const described = redactSecrets(describeTransportFailure(failure.failure))
+  return new ProviderError({
     kind: classifyTransportFailure(failure.failure),
-    message: `Provider '${failure.provider}' request failed: ${describe(failure.failure)}`,
+    message: `Provider '${failure.provider}' request failed: ${described}`,
     provider: failure.provider,
     model: failure.model,
+    ...(described === "" ? {} : { providerMessage: described }),
     cause: failure.failure
   })
+}
 
 interface StatusCarrier {
   readonly status: number

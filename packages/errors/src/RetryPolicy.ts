@@ -4,8 +4,9 @@ import type { ProviderErrorKind } from "./ProviderErrorKind.js"
 /**
  * What a scheduler does with a failed task:
  * - `preserve`: retry until it succeeds; never drop the row (rate limits, local admission timeouts);
- * - `retry`: a bounded number of attempts, then drop the row with this cause (timeouts, 5xx, connection);
- * - `fail`: drop the row now with this cause (auth, quota, bad request, …).
+ * - `retry`: a bounded number of attempts, then drop the row with this cause (timeouts, 5xx, connection, a
+ *   malformed or oversized 2xx body);
+ * - `fail`: drop the row now with this cause (auth, quota, bad request, a provider declared down, …).
  */
 export type RetryPolicy = "preserve" | "retry" | "fail"
 
@@ -17,6 +18,8 @@ export const modelErrorPolicies = {
   ModelInternalServerError: "retry",
   ModelAPIConnectionError: "retry",
   ModelGenerationValidationError: "retry",
+  ModelMalformedResponseError: "retry",
+  ModelResponseTooLargeError: "retry",
   ModelQuotaExceededError: "fail",
   ModelRequestAdmissionRejectedError: "fail",
   ModelContextWindowExceededError: "fail",
@@ -27,7 +30,8 @@ export const modelErrorPolicies = {
   ModelBadRequestError: "fail",
   ModelUnprocessableEntityError: "fail",
   ModelUnsupportedCapabilityError: "fail",
-  ModelAPIError: "fail"
+  ModelAPIError: "fail",
+  ModelProviderUnreachableError: "fail"
 } as const satisfies Record<ModelErrorTag, RetryPolicy>
 
 /** The policy of each provider error kind (what `toModelError` turns it into decides the same thing). */
@@ -37,6 +41,8 @@ export const providerErrorKindPolicies = {
   timeout: "retry",
   internal_server: "retry",
   api_connection: "retry",
+  malformed_response: "retry",
+  response_too_large: "retry",
   quota_exceeded: "fail",
   authentication: "fail",
   permission_denied: "fail",
@@ -46,7 +52,8 @@ export const providerErrorKindPolicies = {
   bad_request: "fail",
   unprocessable_entity: "fail",
   unsupported_capability: "fail",
-  api_error: "fail"
+  api_error: "fail",
+  provider_unreachable: "fail"
 } as const satisfies Record<ProviderErrorKind, RetryPolicy>
 
 type TagsWithPolicy<P extends RetryPolicy> = {

@@ -26,12 +26,15 @@ export {
   type ModelErrorTag,
   ModelGenerationValidationError,
   ModelInternalServerError,
+  ModelMalformedResponseError,
   ModelNotFoundError,
   ModelPermissionDeniedError,
+  ModelProviderUnreachableError,
   ModelQuotaExceededError,
   ModelRateLimitError,
   ModelRequestAdmissionRejectedError,
   ModelRequestAdmissionTimeoutError,
+  ModelResponseTooLargeError,
   ModelTimeoutError,
   ModelUnprocessableEntityError,
   ModelUnsupportedCapabilityError,
@@ -47,6 +50,7 @@ export {
   type ProviderIdentity
 } from "./ProviderError.js"
 export { ProviderErrorKind, providerErrorKinds } from "./ProviderErrorKind.js"
+export { redactSecrets } from "./redaction.js"
 export {
   defaultMaxRetryAfterSeconds,
   parseRetryAfter,
@@ -75,4 +79,4 @@ export {
   toModelError,
   type ToModelErrorOptions
 } from "./toModelError.js"
-export { classifyTransportFailure } from "./transportClassification.js"
+export { classifyTransportFailure, describeTransportFailure } from "./transportClassification.js"

@@ -7,12 +7,15 @@ import {
   type ModelError,
   ModelGenerationValidationError,
   ModelInternalServerError,
+  ModelMalformedResponseError,
   ModelNotFoundError,
   ModelPermissionDeniedError,
+  ModelProviderUnreachableError,
   ModelQuotaExceededError,
   ModelRateLimitError,
   ModelRequestAdmissionRejectedError,
   ModelRequestAdmissionTimeoutError,
+  ModelResponseTooLargeError,
   ModelTimeoutError,
   ModelUnprocessableEntityError,
   ModelUnsupportedCapabilityError,
@@ -31,6 +34,15 @@ const openAiContextDetail = /maximum context length is \d+ tokens/i
 
 const withoutFinalPeriod = (text: string): string => text.replace(/\.+$/, "")
 
+// The provider's own words (or the OS's, for a failed connection) help; our own sentences around them do not:
+// without an explicit `providerMessage`, the message counts only when the provider actually answered.
+const providerMessageOf = (error: ProviderError): { readonly providerMessage?: string } => {
+  if (error.providerMessage !== undefined && error.providerMessage !== "") {
+    return { providerMessage: error.providerMessage }
+  }
+  return error.status === undefined || error.message === "" ? {} : { providerMessage: error.message }
+}
+
 /**
  * Turns a transport-level `ProviderError` into the model error a caller can act on: one tag per kind, each with
  * the provider, model, status, Retry-After, the cause in words and a solution.
@@ -43,8 +55,7 @@ export const toModelError = (error: ProviderError, options: ToModelErrorOptions 
     model,
     ...(error.status === undefined ? {} : { status: error.status }),
     ...(error.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: error.retryAfterSeconds }),
-    // The provider's own words help only when it actually answered.
-    ...(error.status === undefined || error.message === "" ? {} : { providerMessage: error.message }),
+    ...providerMessageOf(error),
     cause: error
   }
   switch (error.kind) {
@@ -139,6 +150,29 @@ export const toModelError = (error: ProviderError, options: ToModelErrorOptions 
         ...facts,
         reason: `Could not connect to the provider of model '${model}' while ${purpose}.`,
         solution: "Check the provider's baseUrl and your network; the request is retried a few times."
+      })
+    case "malformed_response":
+      return new ModelMalformedResponseError({
+        ...facts,
+        reason: `The provider answered model '${model}' with a body that is not a usable answer (invalid, ` +
+          `incomplete or cut off) while ${purpose}.`,
+        solution: "Usually a glitch of one answer: the request is retried a few times. If it persists, check what " +
+          "sits between you and the provider (a proxy, a gateway) and the provider's status."
+      })
+    case "response_too_large":
+      return new ModelResponseTooLargeError({
+        ...facts,
+        reason: `The answer for model '${model}' was larger than the provider's response size cap while ` +
+          `${purpose}; it was read no further.`,
+        solution: "Lower maxTokens, or raise the provider's maxResponseBytes if answers this large are expected."
+      })
+    case "provider_unreachable":
+      return new ModelProviderUnreachableError({
+        ...facts,
+        reason: `Provider '${facts.provider}' is down (repeated connection failures with no successful answer ` +
+          `in between), so model '${model}' was not called while ${purpose}.`,
+        solution: "Check that the provider runs and is reachable at its base URL (DNS, TLS certificate, firewall, " +
+          "proxy), then run again to fill in the rows that needed it."
       })
     case "api_error":
       return new ModelAPIError({

@@ -5,7 +5,8 @@ import {
   ProviderError,
   providerErrorFromHttp,
   providerErrorFromTransport,
-  providerErrorFromUnknown
+  providerErrorFromUnknown,
+  redactSecrets
 } from "../src/index.js"
 
 const identity = { provider: "acme", model: "m-1" }
@@ -50,6 +51,12 @@ describe("providerErrorFromHttp", () => {
         body: "{\"error\":{\"message\":\"bad temperature\"}}"
       })
       assert.strictEqual(withBody.message, "bad temperature")
+      const echoed = yield* providerErrorFromHttp({
+        ...identity,
+        status: 401,
+        body: "{\"error\":{\"message\":\"Incorrect API key provided: sk-test-1234567890abcdef.\"}}"
+      })
+      assert.strictEqual(echoed.message, "Incorrect API key provided: sk-[redacted].")
       const bare = yield* providerErrorFromHttp({ ...identity, status: 502 })
       assert.strictEqual(bare.message, "Provider 'acme' request failed with status code 502.")
     }))
@@ -66,14 +73,43 @@ describe("providerErrorFromHttp", () => {
 })
 
 describe("providerErrorFromTransport", () => {
-  it("keeps the cause and names the provider", () => {
+  it("keeps the cause, names the provider, and keeps the OS's words as the provider message", () => {
     const cause = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:9"), { code: "ECONNREFUSED" })
     const error = providerErrorFromTransport({ ...identity, failure: cause })
     assert.strictEqual(error.kind, "api_connection")
     assert.strictEqual(error.cause, cause)
     assert.isUndefined(error.status)
     assert.include(error.message, "acme")
+    assert.strictEqual(error.providerMessage, "connect ECONNREFUSED 127.0.0.1:9")
     assert.instanceOf(error, Error)
+  })
+  it("redacts keys a failure's text may carry", () => {
+    const error = providerErrorFromTransport({
+      ...identity,
+      failure: new Error("proxy refused Authorization: Bearer sk-live-abcdef123456")
+    })
+    assert.notInclude(error.message, "abcdef123456")
+    assert.notInclude(error.providerMessage ?? "", "abcdef123456")
+  })
+})
+
+describe("redactSecrets", () => {
+  it("removes configured keys, Bearer tokens, sk- keys (masked too) and api_key values", () => {
+    assert.strictEqual(
+      redactSecrets("key my-own-secret-value here", ["my-own-secret-value"]),
+      "key [redacted] here"
+    )
+    assert.strictEqual(redactSecrets("Authorization: Bearer abc.def-123"), "Authorization: Bearer [redacted]")
+    assert.strictEqual(
+      redactSecrets("Incorrect API key provided: sk-proj-AbCd1234****wxyz. You can find your API key at …"),
+      "Incorrect API key provided: sk-[redacted]. You can find your API key at …"
+    )
+    assert.strictEqual(redactSecrets("{\"api_key\": \"q1w2e3r4t5\"}"), "{\"api_key\": \"[redacted]\"}")
+    assert.strictEqual(redactSecrets("x-api-key=q1w2e3r4t5"), "x-api-key=[redacted]")
+  })
+  it("leaves ordinary text and short keys alone", () => {
+    assert.strictEqual(redactSecrets("connect ECONNREFUSED 127.0.0.1:9", ["ab"]), "connect ECONNREFUSED 127.0.0.1:9")
+    assert.strictEqual(redactSecrets("task-runner failed"), "task-runner failed")
   })
 })
 

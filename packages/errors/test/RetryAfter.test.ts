@@ -23,6 +23,10 @@ describe("parseRetryAfter", () => {
     assert.strictEqual(parseRetryAfterAt("86400", 0), 600)
     assert.strictEqual(parseRetryAfterAt("1e308", 0), 600)
     assert.strictEqual(parseRetryAfterAt("90", 0, { maxSeconds: 30 }), 30)
+    // a header that would close a provider for three thousand years
+    assert.strictEqual(parseRetryAfterAt("99999999999", 0), 600)
+    assert.strictEqual(parseRetryAfterAt("99999999999", 0, { maxSeconds: 120 }), 120)
+    assert.strictEqual(parseRetryAfterAt("Fri, 31 Dec 9999 23:59:59 GMT", epoch, { maxSeconds: 120 }), 120)
   })
   it("reads an HTTP-date relative to now; a past date is 0", () => {
     assert.strictEqual(parseRetryAfterAt("Sun, 06 Nov 1994 08:49:40 GMT", epoch), 3)

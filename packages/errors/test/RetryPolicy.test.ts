@@ -28,8 +28,16 @@ describe("retry policy", () => {
     assert.deepStrictEqual(preserved.sort(), ["ModelRateLimitError", "ModelRequestAdmissionTimeoutError"])
   })
 
-  it("gives bounded retries to timeouts, 5xx, connection failures and invalid output", () => {
-    for (const kind of ["timeout", "internal_server", "api_connection"] as const) {
+  it("gives bounded retries to timeouts, 5xx, connection failures, malformed or oversized bodies, invalid output", () => {
+    for (
+      const kind of [
+        "timeout",
+        "internal_server",
+        "api_connection",
+        "malformed_response",
+        "response_too_large"
+      ] as const
+    ) {
       assert.strictEqual(retryPolicyOf(modelErrorOf(kind)), "retry", kind)
       assert.isTrue(isBoundedRetryable(modelErrorOf(kind)))
     }
@@ -42,6 +50,9 @@ describe("retry policy", () => {
       assert.strictEqual(retryPolicyOf(error), providerErrorKindPolicies[kind], kind)
     }
     assert.strictEqual(retryPolicyOf(modelErrorOf("quota_exceeded")), "fail")
+    // A provider declared down is not retried: its calls would fail again without reaching it.
+    assert.strictEqual(retryPolicyOf(modelErrorOf("provider_unreachable")), "fail")
+    assert.isFalse(isBoundedRetryable(modelErrorOf("provider_unreachable")))
     assert.strictEqual(modelErrorPolicies.ModelRequestAdmissionRejectedError, "fail")
   })
 
@@ -64,6 +75,15 @@ describe("retry policy", () => {
   it("names the kind each error reports under", () => {
     assert.strictEqual(modelErrorKindOf(modelErrorOf("authentication")), "authentication")
     assert.strictEqual(modelErrorKindOf(modelErrorOf("rate_limit")), "rate_limit")
+    for (const kind of ["malformed_response", "response_too_large", "provider_unreachable"] as const) {
+      assert.strictEqual(modelErrorKindOf(modelErrorOf(kind)), kind)
+    }
+  })
+
+  it("derives the same policy from a provider error kind and from the model error it becomes", () => {
+    for (const kind of providerErrorKinds) {
+      assert.strictEqual(modelErrorPolicies[modelErrorOf(kind)._tag], providerErrorKindPolicies[kind], kind)
+    }
   })
 
   it.effect("catchIf on the guard removes exactly the preserved errors from the error channel", () =>

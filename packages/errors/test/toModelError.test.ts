@@ -30,7 +30,10 @@ const expectedTags: Record<ProviderErrorKind, ModelErrorTag> = {
   request_admission_timeout: "ModelRequestAdmissionTimeoutError",
   timeout: "ModelTimeoutError",
   unprocessable_entity: "ModelUnprocessableEntityError",
-  unsupported_capability: "ModelUnsupportedCapabilityError"
+  unsupported_capability: "ModelUnsupportedCapabilityError",
+  malformed_response: "ModelMalformedResponseError",
+  response_too_large: "ModelResponseTooLargeError",
+  provider_unreachable: "ModelProviderUnreachableError"
 }
 
 describe("toModelError", () => {
@@ -55,11 +58,53 @@ describe("toModelError", () => {
     assert.include(error.reason, "running generation")
   })
 
-  it("shows the provider's message only when the provider answered", () => {
+  it("puts the provider's message on the first line when the provider answered, else the cause", () => {
     const answered = toModelError(providerError("bad_request", { status: 400 }))
-    assert.include(answered.message, "Provider message: provider says no")
-    const unanswered = toModelError(providerError("api_connection"))
-    assert.notInclude(unanswered.message, "Provider message")
+    assert.strictEqual(answered.providerMessage, "provider says no")
+    assert.strictEqual(
+      answered.message.split("\n")[0],
+      "Model 'test-model' on provider 'acme' failed: provider says no"
+    )
+    const unanswered = toModelError(providerError("timeout"))
+    assert.isUndefined(unanswered.providerMessage)
+    assert.strictEqual(
+      unanswered.message.split("\n")[0],
+      "Model 'test-model' on provider 'acme' failed: The request to model 'test-model' timed out while running " +
+        "generation."
+    )
+  })
+
+  it("shows the OS's words of a failed connection as the provider message", () => {
+    const error = toModelError(providerError("api_connection", {
+      message: "Provider 'acme' request failed: connect ECONNREFUSED 127.0.0.1:9",
+      providerMessage: "connect ECONNREFUSED 127.0.0.1:9"
+    }))
+    assert.strictEqual(error.providerMessage, "connect ECONNREFUSED 127.0.0.1:9")
+    assert.strictEqual(
+      error.message.split("\n")[0],
+      "Model 'test-model' on provider 'acme' failed: connect ECONNREFUSED 127.0.0.1:9"
+    )
+  })
+
+  it("keeps the first line to one short line, and the whole provider message below it", () => {
+    const long = `line one\nline two ${"x".repeat(400)}`
+    const error = toModelError(providerError("bad_request", { status: 400, message: long }))
+    const [first, second] = error.message.split("\n")
+    assert.isAtMost(first!.length, 400)
+    assert.isTrue(first!.endsWith("…"))
+    assert.include(first!, "line one line two")
+    assert.strictEqual(second, `  | Provider message: ${long.split("\n")[0]}`)
+  })
+
+  it("names a down provider and tells the user what to check", () => {
+    const error = toModelError(
+      providerError("provider_unreachable", { providerMessage: "getaddrinfo ENOTFOUND api.example" }),
+      { purpose: "generating column 'review'" }
+    )
+    assert.strictEqual(error._tag, "ModelProviderUnreachableError")
+    assert.include(error.reason, "Provider 'acme' is down")
+    assert.include(error.message, "failed: getaddrinfo ENOTFOUND api.example")
+    assert.include(error.solution, "base URL")
   })
 
   it("keeps OpenAI's context-length detail", () => {

@@ -32,7 +32,13 @@ export interface ChatCompletionRequest {
   readonly responseFormat?: ResponseFormat
   /** The whole attempt (connect, send, wait, read the body) must finish within this; else a `timeout` error. */
   readonly timeoutSeconds: number
+  /** A longer 2xx body fails the attempt (`response_too_large`) and is read no further. Default 16 MiB. */
+  readonly maxResponseBytes?: number
+  /** The longest a `Retry-After` is taken at its word; longer values are capped to this. Default 600 s. */
+  readonly maxRetryAfterSeconds?: number
 }
+
+export const defaultMaxResponseBytes = 16 * 1024 * 1024
 
 export interface TokenUsage {
   readonly promptTokens: number

@@ -43,23 +43,48 @@ export interface TransportResponse {
   readonly body: string
 }
 
-/** The request or its answer did not get through: refused, reset, cut off mid-body… `cause` is undici's error. */
-export class TransportError extends Data.TaggedError("TransportError")<{ readonly cause: unknown }> {}
+/**
+ * The request or its answer did not get through: refused, reset, cut off mid-body… `cause` is undici's error.
+ * `status` is set when the answer had started (its status line arrived) before it was cut off.
+ */
+export class TransportError extends Data.TaggedError("TransportError")<{
+  readonly cause: unknown
+  readonly status?: number | undefined
+  readonly receivedBytes?: number | undefined
+}> {}
+
+/** A 2xx answer's body was longer than the cap: the request was aborted there, and the body read no further. */
+export class TransportResponseTooLarge extends Data.TaggedError("TransportResponseTooLarge")<{
+  readonly status: number
+  readonly maxBytes: number
+  /** What the server declared in Content-Length, when it declared more than the cap up front. */
+  readonly declaredBytes?: number | undefined
+}> {}
 
 /** The whole exchange took longer than its timeout; the request was aborted and its socket closed. */
 export class TransportTimeout extends Data.TaggedError("TransportTimeout")<{ readonly timeoutMillis: number }> {}
+
+export type TransportFailure = TransportError | TransportTimeout | TransportResponseTooLarge
 
 export interface ProviderTransportShape {
   /**
    * One POST and its whole answer, within `timeoutMillis` (from the call to the last byte of the answer; the
    * transport's clock is the `Clock` its layer was built with). Interrupting it aborts the request.
+   *
+   * A 2xx body longer than `maxResponseBytes` fails with `TransportResponseTooLarge` as soon as the cap is passed
+   * (or at once, when Content-Length says so). Other answers are error answers: only their first
+   * `maxErrorBodyBytes` are kept (enough to classify them), and the rest is not read.
    */
   readonly post: (
     target: TransportTarget,
     body: string,
-    timeoutMillis: number
-  ) => Effect.Effect<TransportResponse, TransportError | TransportTimeout>
+    timeoutMillis: number,
+    maxResponseBytes: number
+  ) => Effect.Effect<TransportResponse, TransportFailure>
 }
+
+/** What is kept of a non-2xx answer's body (a whole HTML error page at most; the classifier reads far less). */
+export const maxErrorBodyBytes = 64 * 1024
 
 /**
  * How provider requests travel: one POST and its whole answer. The live layer talks to undici's dispatcher
@@ -113,9 +138,14 @@ const makeTransport = Effect.fnUntraced(function*(agent: Agent) {
   })
   yield* Effect.forkScoped(watchdog, { startImmediately: true })
 
-  const post = (target: TransportTarget, body: string, timeoutMillis: number) =>
-    Effect.callback<TransportResponse, TransportError | TransportTimeout>((resume) => {
-      const exchange = new Exchange(resume, clock.currentTimeMillisUnsafe() + timeoutMillis, timeoutMillis)
+  const post = (target: TransportTarget, body: string, timeoutMillis: number, maxResponseBytes: number) =>
+    Effect.callback<TransportResponse, TransportFailure>((resume) => {
+      const exchange = new Exchange(
+        resume,
+        clock.currentTimeMillisUnsafe() + timeoutMillis,
+        timeoutMillis,
+        maxResponseBytes
+      )
       if (Number.isFinite(exchange.deadline)) {
         deadlines.add(exchange, timeoutMillis)
         if (exchange.deadline < wakeAt) {
@@ -139,9 +169,20 @@ const makeTransport = Effect.fnUntraced(function*(agent: Agent) {
   return ProviderTransport.of({ post })
 })
 
+const isSuccessStatus = (status: number) => status >= 200 && status < 300
+
+const declaredLength = (headers: TransportResponse["headers"]): number | undefined => {
+  const value = headers["content-length"]
+  const text = typeof value === "string" ? value : value?.[0]
+  if (text === undefined) return undefined
+  const length = Number(text)
+  return Number.isSafeInteger(length) && length >= 0 ? length : undefined
+}
+
 /**
  * One request's handler and deadline: collects the answer and resumes the waiting fiber once — at the end of the
- * answer, on a failure, or at the deadline. Settled by whichever comes first, or by an interruption.
+ * answer, on a failure, at the deadline, or when the body outgrows its cap. Settled by whichever comes first, or by
+ * an interruption. The body is held at most up to its cap, so memory stays bounded whatever a server sends.
  */
 class Exchange implements Dispatcher.DispatchHandler {
   settled = false
@@ -149,11 +190,13 @@ class Exchange implements Dispatcher.DispatchHandler {
   private status = 0
   private headers: TransportResponse["headers"] = {}
   private readonly chunks: Array<Buffer> = []
+  private received = 0
 
   constructor(
-    private readonly resume: (effect: Effect.Effect<TransportResponse, TransportError | TransportTimeout>) => void,
+    private readonly resume: (effect: Effect.Effect<TransportResponse, TransportFailure>) => void,
     readonly deadline: number,
-    private readonly timeoutMillis: number
+    private readonly timeoutMillis: number,
+    private readonly maxResponseBytes: number
   ) {}
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -170,26 +213,66 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (statusCode < 200) return
     this.status = statusCode
     this.headers = headers
+    const declared = declaredLength(headers)
+    if (isSuccessStatus(statusCode) && declared !== undefined && declared > this.maxResponseBytes) {
+      this.tooLarge(declared)
+    }
   }
 
   onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    this.chunks.push(chunk)
+    if (this.settled) return
+    this.received += chunk.length
+    if (isSuccessStatus(this.status)) {
+      if (this.received > this.maxResponseBytes) this.tooLarge(undefined)
+      else this.chunks.push(chunk)
+      return
+    }
+    // An error answer: its beginning says what went wrong; the rest is not worth reading.
+    const room = Math.min(maxErrorBodyBytes, this.maxResponseBytes) - (this.received - chunk.length)
+    if (room > 0) this.chunks.push(room >= chunk.length ? chunk : chunk.subarray(0, room))
+    if (this.received >= maxErrorBodyBytes) {
+      this.succeed()
+      this.controller?.abort(abandoned())
+    }
   }
 
   onResponseEnd(): void {
     if (this.settled) return
-    this.settled = true
-    // Decoded once, whole: a multi-byte character may straddle two chunks.
-    const body = this.chunks.length === 1
-      ? this.chunks[0]!.toString("utf8")
-      : Buffer.concat(this.chunks).toString("utf8")
-    this.resume(Effect.succeed({ status: this.status, headers: this.headers, body }))
+    this.succeed()
   }
 
   onResponseError(_controller: Dispatcher.DispatchController | null, error: Error): void {
     if (this.settled) return
     this.settled = true
-    this.resume(Effect.fail(new TransportError({ cause: error })))
+    this.resume(Effect.fail(
+      new TransportError(
+        this.status === 0 ? { cause: error } : { cause: error, status: this.status, receivedBytes: this.received }
+      )
+    ))
+  }
+
+  private succeed(): void {
+    this.settled = true
+    // Decoded once, whole: a multi-byte character may straddle two chunks.
+    const body = this.chunks.length === 1
+      ? this.chunks[0]!.toString("utf8")
+      : Buffer.concat(this.chunks).toString("utf8")
+    this.chunks.length = 0
+    this.resume(Effect.succeed({ status: this.status, headers: this.headers, body }))
+  }
+
+  /** Past the cap: drop what was read, abort (which destroys the socket: nothing more is read) and fail. */
+  private tooLarge(declaredBytes: number | undefined): void {
+    this.settled = true
+    this.chunks.length = 0
+    this.controller?.abort(abandoned())
+    this.resume(Effect.fail(
+      new TransportResponseTooLarge({
+        status: this.status,
+        maxBytes: this.maxResponseBytes,
+        ...(declaredBytes === undefined ? {} : { declaredBytes })
+      })
+    ))
   }
 
   /** The deadline passed first: abort (which destroys the socket of a request in flight) and fail the call. */

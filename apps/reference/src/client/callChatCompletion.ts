@@ -1,9 +1,16 @@
-import { ProviderError, providerErrorFromHttp, providerErrorFromTransport, type ProviderIdentity } from "@sluice/errors"
+import {
+  describeTransportFailure,
+  ProviderError,
+  providerErrorFromHttp,
+  providerErrorFromTransport,
+  type ProviderIdentity
+} from "@sluice/errors"
 import { Effect, Option, Redacted, Schema } from "effect"
 import {
   type ChatCompletion,
   type ChatCompletionRequest,
   ChatCompletionWire,
+  defaultMaxResponseBytes,
   isChatCompletionWire,
   type ResponseFormat,
   toChatCompletion
@@ -12,6 +19,7 @@ import {
   ProviderTransport,
   type ProviderTransportShape,
   type TransportError,
+  type TransportResponseTooLarge,
   TransportTarget
 } from "./ProviderTransport.js"
 import { scrubSecret, secretFreeCause } from "./secrets.js"
@@ -94,27 +102,59 @@ const stringifyJson = Option.liftThrowable((value: unknown): string => JSON.stri
 const parseJson = Option.liftThrowable((text: string): unknown => JSON.parse(text))
 
 /**
- * Transport failures (refused, reset, DNS…) and bodies cut off mid-way. The cause is rebuilt from names, codes and
- * scrubbed messages only: the original error objects can reference the request.
+ * Transport failures (refused, reset, DNS, TLS…) and answers cut off mid-way. The cause is rebuilt from names,
+ * codes and scrubbed messages only: the original error objects can reference the request. A 2xx cut off mid-body
+ * reached the provider and got an answer, just not a whole one: a malformed response, not a connection failure.
  */
 const fromTransportError = (
   error: TransportError,
   identity: ProviderIdentity,
   secret: string | undefined
-): ProviderError => providerErrorFromTransport({ ...identity, failure: secretFreeCause(error.cause, secret) })
-
-const notACompletion = (identity: ProviderIdentity, status: number, secret: string | undefined, detail: string) =>
-  new ProviderError({
-    ...identity,
-    kind: "api_error",
-    status,
-    message: scrubSecret(
-      `Provider '${identity.provider}' answered ${status} with a body that is not a chat completion: ${
-        detail.slice(0, 500)
-      }`,
-      secret
+): Effect.Effect<never, ProviderError> => {
+  const cause = secretFreeCause(error.cause, secret)
+  if (error.status === undefined) return Effect.fail(providerErrorFromTransport({ ...identity, failure: cause }))
+  if (error.status >= 200 && error.status < 300) {
+    const described = describeTransportFailure(cause)
+    return Effect.fail(
+      new ProviderError({
+        ...identity,
+        kind: "malformed_response",
+        status: error.status,
+        message: `Provider '${identity.provider}' answered ${error.status} but the body was cut off after ` +
+          `${error.receivedBytes ?? 0} bytes (${described}).`,
+        providerMessage: `body cut off after ${error.receivedBytes ?? 0} bytes: ${described}`,
+        cause
+      })
     )
+  }
+  // An error answer cut off mid-body: its status says enough.
+  return Effect.flip(providerErrorFromHttp({ ...identity, status: error.status }))
+}
+
+const fromTooLarge = (error: TransportResponseTooLarge, identity: ProviderIdentity): ProviderError => {
+  const size = error.declaredBytes === undefined
+    ? "more than"
+    : `${error.declaredBytes} bytes (Content-Length), over`
+  const detail = `body of ${size} the ${error.maxBytes}-byte cap (maxResponseBytes); read no further`
+  return new ProviderError({
+    ...identity,
+    kind: "response_too_large",
+    status: error.status,
+    message: `Provider '${identity.provider}' answered ${error.status} with a ${detail}.`,
+    providerMessage: detail
   })
+}
+
+const notACompletion = (identity: ProviderIdentity, status: number, secret: string | undefined, detail: string) => {
+  const problem = scrubSecret(`the body is not a chat completion: ${detail.slice(0, 500)}`, secret)
+  return new ProviderError({
+    ...identity,
+    kind: "malformed_response",
+    status,
+    message: `Provider '${identity.provider}' answered ${status}, but ${problem}`,
+    providerMessage: problem
+  })
+}
 
 /**
  * Decodes a 2xx body: `JSON.parse` and a direct check of the fields we read on the hot path; only a body that
@@ -140,7 +180,12 @@ const attempt = Effect.fnUntraced(function*(
 ) {
   const body = stringifyJson(wireBody(request))
   if (Option.isNone(body)) return yield* encodeError(identity)
-  const response = yield* transport.post(target, body.value, request.timeoutSeconds * 1000)
+  const response = yield* transport.post(
+    target,
+    body.value,
+    request.timeoutSeconds * 1000,
+    request.maxResponseBytes ?? defaultMaxResponseBytes
+  )
   if (response.status < 200 || response.status >= 300) {
     return yield* Effect.flip(providerErrorFromHttp({
       ...identity,
@@ -148,7 +193,7 @@ const attempt = Effect.fnUntraced(function*(
       // A server may echo the Authorization header in its error message; it must not reach our errors.
       body: scrubSecret(response.body.slice(0, maxBodyChars), secret),
       headers: response.headers
-    }))
+    }, request.maxRetryAfterSeconds === undefined ? {} : { maxSeconds: request.maxRetryAfterSeconds }))
   }
   const wire = yield* decodeBody(response.body, response.status, identity, secret)
   return toChatCompletion(wire, request.model)
@@ -170,7 +215,8 @@ export const makeChatCompletion = (transport: ProviderTransportShape): ChatCompl
     const secret = request.apiKey === undefined ? undefined : Redacted.value(request.apiKey)
     return attempt(transport, target, request, identity, secret).pipe(
       Effect.catchTags({
-        TransportError: (error) => Effect.fail(fromTransportError(error, identity, secret)),
+        TransportError: (error) => fromTransportError(error, identity, secret),
+        TransportResponseTooLarge: (error) => Effect.fail(fromTooLarge(error, identity)),
         TransportTimeout: () =>
           Effect.fail(
             new ProviderError({
@@ -189,10 +235,12 @@ export const makeChatCompletion = (transport: ProviderTransportShape): ChatCompl
  * request-admission executor wraps each attempt in a lease and owns retries).
  *
  * Failures are all `ProviderError`s: non-2xx answers are classified by `providerErrorFromHttp` (status, body,
- * Retry-After); refused/reset connections by `providerErrorFromTransport`; an attempt that takes longer than
- * `timeoutSeconds` is a `timeout`; a 2xx body that is not a chat completion is an `api_error` carrying the
- * status. Interrupting the returned effect (including by the timeout) aborts the HTTP request, so no socket is
- * left waiting. The API key never appears in an error, a log line or a span.
+ * Retry-After capped at `maxRetryAfterSeconds`); refused/reset/DNS/TLS failures by `providerErrorFromTransport`;
+ * an attempt that takes longer than `timeoutSeconds` is a `timeout`; a 2xx body that is not a chat completion
+ * (not JSON, no `choices`, cut off mid-way) is a `malformed_response`, and one longer than `maxResponseBytes` a
+ * `response_too_large` (read no further), both carrying the status. Interrupting the returned effect (including by
+ * the timeout) aborts the HTTP request, so no socket is left waiting. The API key never appears in an error, a log
+ * line or a span.
  */
 export const chatCompletion = (
   request: ChatCompletionRequest

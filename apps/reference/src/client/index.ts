@@ -8,6 +8,7 @@ export {
   type ChatCompletionRequest,
   ChatCompletionWire,
   type ChatMessage,
+  defaultMaxResponseBytes,
   type ResponseFormat,
   type TokenUsage
 } from "./ChatCompletion.js"
@@ -16,7 +17,9 @@ export {
   ProviderTransport,
   type ProviderTransportShape,
   TransportError,
+  type TransportFailure,
   type TransportResponse,
+  TransportResponseTooLarge,
   TransportTarget,
   TransportTimeout
 } from "./ProviderTransport.js"

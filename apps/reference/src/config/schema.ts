@@ -15,10 +15,27 @@ const withDefault = <S extends Schema.Top>(schema: S, value: S["Encoded"]) =>
 export const MockSettings = MockOptions
 export type MockSettings = MockOptions
 
+/**
+ * When a provider is declared down (its calls then fail at once, without network traffic): after
+ * `consecutiveFailures` connection failures in a row (refused, reset, DNS, TLS, connect timeout) with no answer in
+ * between — at once for a provider that has not answered yet in this run; for one that has, only once the
+ * failures have also lasted `graceSeconds`, so a blip does not end a long run. A 401 marks it down at once.
+ */
+export const UnreachableAfter = Schema.Struct({
+  consecutiveFailures: withDefault(PositiveInt, 5),
+  graceSeconds: withDefault(NonNegativeNumber, 30)
+})
+export type UnreachableAfter = typeof UnreachableAfter.Type
+
 const providerCommon = {
   name: Name,
   /** Per attempt, any provider type: a hung request becomes a provider timeout. */
-  timeoutSeconds: withDefault(PositiveNumber, 120)
+  timeoutSeconds: withDefault(PositiveNumber, 120),
+  /** The longest one `Retry-After` may close the provider for; longer values are capped to this. */
+  maxRetryAfterSeconds: withDefault(PositiveNumber, 120),
+  /** Answers with a longer body fail the attempt (`response_too_large`) and are read no further. */
+  maxResponseBytes: withDefault(PositiveInt, 16 * 1024 * 1024),
+  unreachableAfter: withDefault(UnreachableAfter, {})
 }
 
 export const MockProviderConfig = Schema.Struct({
@@ -130,7 +147,12 @@ export const RunSettings = Schema.Struct({
   maxInFlightTasks: withDefault(PositiveInt, 1024),
   /** Seeds the samplers (category, uniform, uuid): the same seed gives the same rows. */
   seed: withDefault(Schema.Int, 0),
-  requestAdmission: withDefault(RequestAdmissionSettings, {})
+  requestAdmission: withDefault(RequestAdmissionSettings, {}),
+  /**
+   * How long a row may keep waiting on rate limits (and local admission timeouts), in total, before it is dropped
+   * with `preserve_deadline_exceeded`; `null` (default): it waits until the provider lets it through.
+   */
+  preserveDeadlineSeconds: withDefault(Schema.NullOr(PositiveNumber), null)
 })
 export type RunSettings = typeof RunSettings.Type
 

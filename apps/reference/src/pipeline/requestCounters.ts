@@ -1,7 +1,7 @@
 import type { ModelError, ProviderError } from "@sluice/errors"
 import { Exit } from "effect"
 
-/** What `summary.json` reports about provider attempts (DESIGN §6). */
+/** What `summary.json` reports about provider attempts. Other tools read these names: keep them exactly. */
 export interface RequestCounts {
   attempts: number
   succeeded: number
@@ -9,6 +9,14 @@ export interface RequestCounts {
   serverErrors: number
   timeouts: number
   admissionTimeouts: number
+  /** Attempts that never reached the provider: refused, reset, DNS, TLS. */
+  connectionFailures: number
+  /** 2xx answers whose body was not a usable answer (not JSON, no `choices`, cut off mid-way). */
+  malformedResponses: number
+  /** Answers whose body outgrew the provider's `maxResponseBytes` (read no further). */
+  oversizedResponses: number
+  /** Calls not sent because their provider had been declared down (not counted as attempts). */
+  notSentProviderDown: number
 }
 
 export const emptyRequestCounts = (): RequestCounts => ({
@@ -17,7 +25,11 @@ export const emptyRequestCounts = (): RequestCounts => ({
   rateLimited: 0,
   serverErrors: 0,
   timeouts: 0,
-  admissionTimeouts: 0
+  admissionTimeouts: 0,
+  connectionFailures: 0,
+  malformedResponses: 0,
+  oversizedResponses: 0,
+  notSentProviderDown: 0
 })
 
 /** Counts one provider attempt by how it ended (counted where it happens, so the totals are exact). */
@@ -32,10 +44,18 @@ export const countAttempt = (counts: RequestCounts, exit: Exit.Exit<unknown, Pro
   const error = failure.error
   if (error.kind === "rate_limit") counts.rateLimited++
   else if (error.kind === "timeout") counts.timeouts++
+  else if (error.kind === "api_connection") counts.connectionFailures++
+  else if (error.kind === "malformed_response") counts.malformedResponses++
+  else if (error.kind === "response_too_large") counts.oversizedResponses++
   else if (error.status !== undefined && error.status >= 500) counts.serverErrors++
 }
 
 /** Counts a call that never reached the provider because local admission timed out. */
 export const countCallFailure = (counts: RequestCounts, error: ModelError): void => {
   if (error._tag === "ModelRequestAdmissionTimeoutError") counts.admissionTimeouts++
+}
+
+/** Counts a call refused because its provider is down. */
+export const countNotSent = (counts: RequestCounts): void => {
+  counts.notSentProviderDown++
 }

@@ -9,8 +9,9 @@ import { openDatasetDirectory } from "../output/DatasetDirectory.js"
 import { makeProgressState, progressFromStats, type ProgressState } from "../progress/ProgressState.js"
 import { type ProgressMode, reportProgress } from "../progress/ProgressReporter.js"
 import { columnScheduling } from "./columnScheduling.js"
+import { schedulerFailureOptions } from "./failureHandling.js"
 import { liveGatewayLayer } from "./liveGateway.js"
-import { startProviders } from "./providers.js"
+import { providerHealthOf, startProviders } from "./providers.js"
 import { emptyRequestCounts } from "./requestCounters.js"
 import { buildSummary, type RunSummary } from "./summary.js"
 
@@ -102,7 +103,8 @@ export const runPipeline = Effect.fnUntraced(function*(loaded: LoadedConfig, opt
       maxConcurrentRowGroups: run.maxConcurrentRowGroups,
       maxInFlightTasks: run.maxInFlightTasks,
       requestCapacity: admission,
-      resume: { completedRowGroups: dataset.completedRowGroups }
+      resume: { completedRowGroups: dataset.completedRowGroups },
+      ...schedulerFailureOptions(run)
     })
     // Row groups an earlier run completed are skipped by the scheduler; progress starts with their rows done.
     let rowsResumed = 0
@@ -111,7 +113,7 @@ export const runPipeline = Effect.fnUntraced(function*(loaded: LoadedConfig, opt
     }
     const start = makeProgressState(run.rows, (run.rows - rowsResumed) * columns.length, rowsResumed)
     const progress = Effect.map(scheduler.stats, (stats) => progressFromStats(start, stats))
-    yield* reportProgress(options.progress, progress, admission.pressures)
+    yield* reportProgress(options.progress, progress, admission.pressures, providerHealthOf(providers))
     if (options.onSample !== undefined) {
       const onSample = options.onSample
       yield* Effect.gen(function*() {

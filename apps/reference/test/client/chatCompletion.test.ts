@@ -4,6 +4,7 @@ import { Ajv } from "ajv"
 import { Duration, Effect, Exit, Fiber, Logger, Redacted, References, Scope } from "effect"
 import { type ChatCompletionRequest, chatCompletion, OpenAiClientLayer } from "../../src/client/index.js"
 import { startMockProvider } from "@sluice/mock-provider"
+import { startSelfSignedServer } from "../support/selfSignedServer.js"
 import { startScriptedServer } from "./scriptedServer.js"
 
 const live = <A, E, R>(effect: Effect.Effect<A, E, R>) => effect.pipe(Effect.provide(OpenAiClientLayer))
@@ -111,6 +112,37 @@ describe("chatCompletion against the mock provider", () => {
       const error = yield* failure(chatCompletion(requestTo(provider.url)))
       assert.strictEqual(error.kind, "api_connection")
       assert.isUndefined(error.status)
+      // the OS's own words, code and address, reach the error
+      assert.match(error.providerMessage ?? "", /^connect ECONNREFUSED 127\.0\.0\.1:\d+$/)
+    })))
+
+  it.live("an unresolvable host → api_connection with getaddrinfo's words", () =>
+    live(Effect.gen(function*() {
+      // `.invalid` never resolves (RFC 6761); without any DNS server the resolver says EAI_AGAIN instead.
+      const error = yield* failure(chatCompletion(requestTo("http://sluice-test.invalid/v1")))
+      assert.strictEqual(error.kind, "api_connection")
+      assert.match(error.providerMessage ?? "", /^getaddrinfo (ENOTFOUND|EAI_AGAIN) sluice-test\.invalid$/)
+    })))
+
+  it.live("a certificate the client does not trust → api_connection with the TLS error", () =>
+    live(Effect.gen(function*() {
+      const server = yield* startSelfSignedServer
+      const error = yield* failure(chatCompletion(requestTo(`${server.origin}/v1`)))
+      assert.strictEqual(error.kind, "api_connection")
+      assert.isUndefined(error.status)
+      assert.strictEqual(error.providerMessage, "DEPTH_ZERO_SELF_SIGNED_CERT: self-signed certificate")
+    })))
+
+  it.live("a huge Retry-After is capped at maxRetryAfterSeconds", () =>
+    live(Effect.gen(function*() {
+      const server = yield* startScriptedServer
+      const error = yield* failure(chatCompletion(requestTo(`${server.origin}/huge-retry-after/v1`)))
+      assert.strictEqual(error.kind, "rate_limit")
+      assert.strictEqual(error.retryAfterSeconds, 600)
+      const capped = yield* failure(
+        chatCompletion(requestTo(`${server.origin}/huge-retry-after/v1`, { maxRetryAfterSeconds: 120 }))
+      )
+      assert.strictEqual(capped.retryAfterSeconds, 120)
     })))
 
   it.live("json_schema response format: the content decodes and validates", () =>
@@ -135,19 +167,20 @@ describe("chatCompletion against the mock provider", () => {
 })
 
 describe("chatCompletion against misbehaving servers", () => {
-  it.live("a 2xx body that is not JSON → api_error with the status", () =>
+  it.live("a 2xx body that is not JSON → malformed_response with the status", () =>
     live(Effect.gen(function*() {
       const server = yield* startScriptedServer
       const error = yield* failure(chatCompletion(requestTo(`${server.origin}/bad-json/v1`)))
-      assert.strictEqual(error.kind, "api_error")
+      assert.strictEqual(error.kind, "malformed_response")
       assert.strictEqual(error.status, 200)
+      assert.include(error.providerMessage ?? "", "not a chat completion")
     })))
 
-  it.live("a 2xx JSON body that is not a completion → api_error; a null content decodes as empty", () =>
+  it.live("a 2xx JSON body that is not a completion → malformed_response; a null content decodes as empty", () =>
     live(Effect.gen(function*() {
       const server = yield* startScriptedServer
       const error = yield* failure(chatCompletion(requestTo(`${server.origin}/wrong-shape/v1`)))
-      assert.strictEqual(error.kind, "api_error")
+      assert.strictEqual(error.kind, "malformed_response")
       assert.strictEqual(error.status, 200)
       const filtered = yield* chatCompletion(requestTo(`${server.origin}/null-content/v1`))
       assert.strictEqual(filtered.content, "")

@@ -48,7 +48,7 @@ describe("ProviderTransport", () => {
       assert.strictEqual(completion.content, content)
     })))
 
-  it.live("a body cut off mid-way → api_connection", () =>
+  it.live("a 2xx body cut off mid-way → malformed_response with the status (the provider did answer)", () =>
     live(Effect.gen(function*() {
       const server = yield* startRawServer((_, response) => {
         response.writeHead(200, { "content-type": "application/json", "content-length": 1000 })
@@ -56,8 +56,78 @@ describe("ProviderTransport", () => {
         setTimeout(() => response.socket?.destroy(), 10)
       })
       const error = yield* Effect.flip(chatCompletion(requestTo(`${server.origin}/v1`)))
-      assert.strictEqual(error.kind, "api_connection")
-      assert.isUndefined(error.status)
+      assert.strictEqual(error.kind, "malformed_response")
+      assert.strictEqual(error.status, 200)
+      assert.include(error.providerMessage ?? "", "cut off after 10 bytes")
+    })))
+
+  it.live("an error answer cut off mid-way keeps its status", () =>
+    live(Effect.gen(function*() {
+      const server = yield* startRawServer((_, response) => {
+        response.writeHead(503, { "content-type": "text/html", "content-length": 1000 })
+        response.write("<html>")
+        setTimeout(() => response.socket?.destroy(), 10)
+      })
+      const error = yield* Effect.flip(chatCompletion(requestTo(`${server.origin}/v1`)))
+      assert.strictEqual(error.kind, "internal_server")
+      assert.strictEqual(error.status, 503)
+    })))
+
+  it.live("a streamed 2xx body past maxResponseBytes → response_too_large; the socket is closed there", () =>
+    live(Effect.gen(function*() {
+      let sent = 0
+      let closed = false
+      const chunk = Buffer.alloc(64 * 1024, "x")
+      const server = yield* startRawServer((_, response) => {
+        response.writeHead(200, { "content-type": "application/json" }) // chunked: no length up front
+        response.on("close", () => {
+          closed = true
+        })
+        const pump = () => {
+          while (!response.destroyed && sent < 64 * 1024 * 1024) {
+            sent += chunk.length
+            if (!response.write(chunk)) return void response.once("drain", pump)
+          }
+          response.end()
+        }
+        pump()
+      })
+      const error = yield* Effect.flip(
+        chatCompletion({ ...requestTo(`${server.origin}/v1`), maxResponseBytes: 1024 * 1024 })
+      )
+      assert.strictEqual(error.kind, "response_too_large")
+      assert.strictEqual(error.status, 200)
+      assert.include(error.message, "1048576-byte cap")
+      assert.isTrue(yield* eventually(() => closed))
+      // Read no further: the server could push what the socket buffers hold past the cap, not the 64 MiB.
+      assert.isBelow(sent, 16 * 1024 * 1024)
+    })))
+
+  it.live("a 2xx whose Content-Length is over the cap fails at once, before its body", () =>
+    live(Effect.gen(function*() {
+      const server = yield* startRawServer((_, response) => {
+        response.writeHead(200, { "content-type": "application/json", "content-length": 100 * 1024 * 1024 })
+        response.write("{")
+      })
+      const error = yield* Effect.flip(chatCompletion({ ...requestTo(`${server.origin}/v1`), maxResponseBytes: 4096 }))
+      assert.strictEqual(error.kind, "response_too_large")
+      assert.include(error.message, "104857600 bytes (Content-Length)")
+    })))
+
+  it.live("an error answer's body is kept up to 64 KiB and read no further", () =>
+    live(Effect.gen(function*() {
+      let closed = false
+      const server = yield* startRawServer((_, response) => {
+        response.writeHead(500, { "content-type": "text/plain" })
+        response.on("close", () => {
+          closed = true
+        })
+        response.write(`server exploded ${"!".repeat(200 * 1024)}`)
+      })
+      const error = yield* Effect.flip(chatCompletion(requestTo(`${server.origin}/v1`)))
+      assert.strictEqual(error.kind, "internal_server")
+      assert.include(error.message, "server exploded")
+      assert.isTrue(yield* eventually(() => closed))
     })))
 
   it.live("a base URL that is not an absolute http(s) URL → api_error, nothing sent", () =>
@@ -90,7 +160,7 @@ describe("ProviderTransport", () => {
       const transport = yield* ProviderTransport
       const target = TransportTarget.make(`${server.origin}/v1/chat/completions`, {})!
       const post = (timeoutMillis: number) =>
-        Effect.forkChild(Effect.flip(transport.post(target, "{}", timeoutMillis)), { startImmediately: true })
+        Effect.forkChild(Effect.flip(transport.post(target, "{}", timeoutMillis, 1024)), { startImmediately: true })
       const long = yield* post(10_000)
       const short = yield* post(1_000)
       yield* TestClock.adjust("999 millis")

@@ -6,7 +6,8 @@ import type { AddressInfo } from "node:net"
 
 /**
  * A loopback server for answers the mock provider never gives (it is exact by design): a 200 whose body is not
- * JSON or not a completion, and a 401 that echoes the Authorization header back, as careless servers do.
+ * JSON or not a completion, a 429 with a hostile Retry-After, and a 401 that echoes the Authorization header back,
+ * as careless servers do.
  */
 export const startScriptedServer = Effect.gen(function*() {
   const seenAuthorization: Array<string | undefined> = []
@@ -20,6 +21,11 @@ export const startScriptedServer = Effect.gen(function*() {
         return HttpServerResponse.text("<html>definitely not json", { status: 200 })
       case "wrong-shape":
         return HttpServerResponse.jsonUnsafe({ object: "chat.completion", choices: [] })
+      case "huge-retry-after":
+        return HttpServerResponse.jsonUnsafe(
+          { error: { message: "Rate limit reached" } },
+          { status: 429, headers: { "retry-after": "99999999999" } }
+        )
       case "echo-auth":
         return HttpServerResponse.jsonUnsafe(
           {

@@ -17,23 +17,31 @@ export interface CliRun {
 
 export interface CliOptions {
   readonly env?: Readonly<Record<string, string>>
-  /** Kill the process with SIGKILL once stdout/stderr contains this text (or after `killAfterMs`). */
+  /** Kill the process (with `killSignal`) once this holds of its output so far. */
   readonly killWhen?: (output: { readonly stdout: string; readonly stderr: string }) => boolean
+  /** The signal `killWhen` sends (default SIGKILL); SIGINT is a user's Ctrl-C. */
+  readonly killSignal?: NodeJS.Signals
+  /** Options for node itself, before the CLI's path (e.g. `--import` of a probe). */
+  readonly nodeOptions?: ReadonlyArray<string>
   readonly timeoutMs?: number
 }
 
 /** Runs the built `sluice` CLI as a user would (a real process), collecting its output and exit. */
 export const runCli = (args: ReadonlyArray<string>, options: CliOptions = {}) =>
   Effect.callback<CliRun>((resume) => {
-    const child = spawn(process.execPath, [cliPath, ...args], {
+    const child = spawn(process.execPath, [...(options.nodeOptions ?? []), cliPath, ...args], {
       cwd: repoRoot,
       env: { ...process.env, ...options.env },
       stdio: ["ignore", "pipe", "pipe"]
     })
     let stdout = ""
     let stderr = ""
+    let killed = false
     const check = () => {
-      if (options.killWhen?.({ stdout, stderr }) === true && child.exitCode === null) child.kill("SIGKILL")
+      if (!killed && options.killWhen?.({ stdout, stderr }) === true && child.exitCode === null) {
+        killed = true
+        child.kill(options.killSignal ?? "SIGKILL")
+      }
     }
     child.stdout.on("data", (chunk: Buffer) => {
       stdout += chunk.toString()

@@ -1,0 +1,171 @@
+import { ProviderError } from "@sluice/errors"
+import type { UnreachableAfter } from "../config/schema.js"
+
+/** Why a provider was declared down: it could not be reached, or it rejected the API key. */
+export type DownReason = "unreachable" | "authentication"
+
+export interface ProviderDown {
+  readonly reason: DownReason
+  /** The OS's or the provider's own words: "connect ECONNREFUSED 127.0.0.1:9", "Incorrect API key provided…". */
+  readonly message: string
+  readonly sinceMillis: number
+  /** Connection failures in a row when it was declared down (1 for an authentication failure). */
+  readonly failures: number
+  /** Whether the provider had answered at all in this run before. */
+  readonly hadAnswered: boolean
+}
+
+/** What the progress display reads about a provider (a copy: reading it changes nothing). */
+export interface ProviderHealthSnapshot {
+  readonly provider: string
+  readonly down: ProviderDown | undefined
+  /** The last 429: when, and its Retry-After (already capped) if it sent one — why a cooling provider cools. */
+  readonly lastRateLimit: { readonly atMillis: number; readonly retryAfterSeconds: number | undefined } | undefined
+  readonly maxRetryAfterSeconds: number
+}
+
+/** A failed attempt as the breaker judged it: the error to report, and whether it just declared the provider down. */
+export interface FailureVerdict {
+  readonly error: ProviderError
+  readonly wentDown: boolean
+}
+
+// undici's connect timeout: the TCP connection never came up, which says as much about reachability as a refusal.
+const connectTimeoutMarkers = ["UND_ERR_CONNECT_TIMEOUT", "ConnectTimeoutError"]
+
+const isConnectTimeout = (cause: unknown, depth = 0): boolean => {
+  if (typeof cause !== "object" || cause === null || depth > 2) return false
+  const { code, name, cause: inner } = cause as { code?: unknown; name?: unknown; cause?: unknown }
+  return connectTimeoutMarkers.some((marker) => marker === code || marker === name) ||
+    isConnectTimeout(inner, depth + 1)
+}
+
+/**
+ * Did this attempt fail to reach the provider at all? Refused, reset, DNS and TLS failures (`api_connection`),
+ * connect timeouts, and 403 answers (a key or an account locked out of the endpoint). Any other answer with a
+ * status proves the provider reachable.
+ */
+const isReachabilityFailure = (error: ProviderError): boolean => {
+  if (error.status === 403) return true
+  if (error.status !== undefined) return false
+  return error.kind === "api_connection" || (error.kind === "timeout" && isConnectTimeout(error.cause))
+}
+
+const wordsOf = (error: ProviderError): string =>
+  error.providerMessage !== undefined && error.providerMessage !== "" ? error.providerMessage : error.message
+
+/**
+ * One provider's circuit breaker, for one run. It counts consecutive attempts that could not reach the provider
+ * (see `isReachabilityFailure`); any answer resets the count. The provider is declared down:
+ * - at once on an authentication failure (401): every other request would be rejected the same way;
+ * - after `consecutiveFailures` failures in a row, when it has not answered yet in this run (dead from the start:
+ *   the run learns it in seconds, not after every row's retries);
+ * - after `consecutiveFailures` failures in a row that have lasted `graceSeconds`, when it had answered before
+ *   (a provider that served thousands of requests gets time to come back from a blip).
+ *
+ * Down is final for the run: calls fail at once with `provider_unreachable` (or the authentication error),
+ * without network traffic, so rows that need the provider are dropped with that cause and the message, and rows
+ * that need only healthy providers keep going. Times are the caller's clock millis, so tests drive it with virtual
+ * time.
+ */
+export class ProviderHealth {
+  private consecutiveFailures = 0
+  private streakStartedAt = 0
+  private hasAnswered = false
+  private down: ProviderDown | undefined = undefined
+  private lastRateLimit: ProviderHealthSnapshot["lastRateLimit"] = undefined
+
+  constructor(
+    readonly provider: string,
+    private readonly settings: UnreachableAfter,
+    readonly maxRetryAfterSeconds: number
+  ) {}
+
+  get isDown(): boolean {
+    return this.down !== undefined
+  }
+
+  /** The error a call to `model` fails with while the provider is down (no request is sent); else undefined. */
+  downError(model: string): ProviderError | undefined {
+    const down = this.down
+    if (down === undefined) return undefined
+    return down.reason === "authentication"
+      ? new ProviderError({
+        kind: "authentication",
+        status: 401,
+        provider: this.provider,
+        model,
+        message: down.message
+      })
+      : new ProviderError({
+        kind: "provider_unreachable",
+        provider: this.provider,
+        model,
+        message: `Provider '${this.provider}' is down: ${down.message}`,
+        providerMessage: down.message
+      })
+  }
+
+  /** An attempt got a usable answer. */
+  recordSuccess(): void {
+    this.consecutiveFailures = 0
+    this.hasAnswered = true
+  }
+
+  /** Judges a failed attempt at `now`; the verdict's error is what the caller should fail with. */
+  recordFailure(error: ProviderError, now: number): FailureVerdict {
+    if (this.down !== undefined) {
+      const replaced = error.kind === "authentication" || isReachabilityFailure(error)
+      return { error: replaced ? this.downError(error.model ?? "unknown")! : error, wentDown: false }
+    }
+    if (error.kind === "authentication") {
+      this.declareDown("authentication", wordsOf(error), now, 1)
+      return { error, wentDown: true }
+    }
+    if (!isReachabilityFailure(error)) {
+      if (error.status !== undefined) {
+        this.consecutiveFailures = 0
+        this.hasAnswered = true
+      }
+      if (error.kind === "rate_limit") {
+        this.lastRateLimit = { atMillis: now, retryAfterSeconds: error.retryAfterSeconds }
+      }
+      return { error, wentDown: false }
+    }
+    if (this.consecutiveFailures === 0) this.streakStartedAt = now
+    this.consecutiveFailures++
+    const enough = this.consecutiveFailures >= this.settings.consecutiveFailures
+    const longEnough = !this.hasAnswered || now - this.streakStartedAt >= this.settings.graceSeconds * 1000
+    if (!enough || !longEnough) return { error, wentDown: false }
+    this.declareDown("unreachable", wordsOf(error), now, this.consecutiveFailures)
+    return { error: this.downError(error.model ?? "unknown")!, wentDown: true }
+  }
+
+  snapshot(): ProviderHealthSnapshot {
+    return {
+      provider: this.provider,
+      down: this.down,
+      lastRateLimit: this.lastRateLimit,
+      maxRetryAfterSeconds: this.maxRetryAfterSeconds
+    }
+  }
+
+  /** One line for stderr, said once when the provider is declared down. */
+  downNotice(): string | undefined {
+    const down = this.down
+    if (down === undefined) return undefined
+    if (down.reason === "authentication") {
+      return `sluice: provider '${this.provider}' rejected the API key: ${down.message}; ` +
+        "its rows are dropped (authentication)"
+    }
+    const when = down.hadAnswered
+      ? `for ${this.settings.graceSeconds} s or more`
+      : "and it has not answered since the run started"
+    return `sluice: provider '${this.provider}' is down: ${down.message} (${down.failures} connection failures in a ` +
+      `row ${when}); rows that need it are dropped (provider_unreachable)`
+  }
+
+  private declareDown(reason: DownReason, message: string, now: number, failures: number): void {
+    this.down = { reason, message, sinceMillis: now, failures, hadAnswered: this.hasAnswered }
+  }
+}

@@ -1,0 +1,241 @@
+import { assert, describe, it } from "@effect/vitest"
+import { ProviderError, toModelError } from "@sluice/errors"
+import { ModelRequestExecutor, RequestAdmission } from "@sluice/request-admission"
+import { Clock, Effect, Layer, Redacted } from "effect"
+import { TestClock } from "effect/testing"
+import {
+  type ProviderTransportShape,
+  type TransportResponse,
+  ProviderTransport,
+  TransportError
+} from "../../src/client/index.js"
+import { ModelGateway } from "../../src/columns/ModelGateway.js"
+import type { ModelConfig } from "../../src/config/schema.js"
+import { liveGatewayLayer } from "../../src/pipeline/liveGateway.js"
+import { ProviderHealth } from "../../src/pipeline/providerHealth.js"
+import type { ProviderRuntime } from "../../src/pipeline/providers.js"
+import { emptyRequestCounts } from "../../src/pipeline/requestCounters.js"
+
+const refused = (port = 9) =>
+  new ProviderError({
+    kind: "api_connection",
+    provider: "acme",
+    model: "m",
+    message: `Provider 'acme' request failed: connect ECONNREFUSED 127.0.0.1:${port}`,
+    providerMessage: `connect ECONNREFUSED 127.0.0.1:${port}`
+  })
+const answered = (status: number, kind: ProviderError["kind"], extra: Partial<ProviderError> = {}) =>
+  new ProviderError({ kind, provider: "acme", model: "m", status, message: `answered ${status}`, ...extra })
+
+const health = (consecutiveFailures = 5, graceSeconds = 30) =>
+  new ProviderHealth("acme", { consecutiveFailures, graceSeconds }, 120)
+
+describe("ProviderHealth (the circuit breaker)", () => {
+  it("a provider dead from the start is down after N connection failures in a row, with the OS's words", () => {
+    const breaker = health(3)
+    assert.isFalse(breaker.recordFailure(refused(), 0).wentDown)
+    assert.isFalse(breaker.recordFailure(refused(), 10).wentDown)
+    assert.isFalse(breaker.isDown)
+    const third = breaker.recordFailure(refused(), 20)
+    assert.isTrue(third.wentDown)
+    assert.strictEqual(third.error.kind, "provider_unreachable")
+    assert.strictEqual(third.error.providerMessage, "connect ECONNREFUSED 127.0.0.1:9")
+    const model = toModelError(breaker.downError("gpt-x")!, { purpose: "generating column 'review'" })
+    assert.strictEqual(model._tag, "ModelProviderUnreachableError")
+    assert.strictEqual(model.model, "gpt-x")
+    assert.strictEqual(model.providerMessage, "connect ECONNREFUSED 127.0.0.1:9")
+    assert.include(breaker.downNotice()!, "provider 'acme' is down: connect ECONNREFUSED 127.0.0.1:9")
+    assert.include(breaker.downNotice()!, "3 connection failures in a row and it has not answered")
+    assert.deepStrictEqual(breaker.snapshot().down, {
+      reason: "unreachable",
+      message: "connect ECONNREFUSED 127.0.0.1:9",
+      sinceMillis: 20,
+      failures: 3,
+      hadAnswered: false
+    })
+  })
+
+  it("a 401 marks it down at once: every call then fails as authentication with the provider's message", () => {
+    const breaker = health()
+    const verdict = breaker.recordFailure(
+      answered(401, "authentication", { message: "Incorrect API key provided: sk-[redacted]." }),
+      0
+    )
+    assert.isTrue(verdict.wentDown)
+    assert.strictEqual(verdict.error.kind, "authentication")
+    const down = breaker.downError("m")!
+    assert.strictEqual(down.kind, "authentication")
+    assert.strictEqual(down.status, 401)
+    assert.strictEqual(toModelError(down).providerMessage, "Incorrect API key provided: sk-[redacted].")
+    // A connection failure or a late 401 of a request already in flight reports the same cause.
+    assert.strictEqual(breaker.recordFailure(refused(), 5).error.kind, "authentication")
+    assert.isFalse(breaker.recordFailure(refused(), 5).wentDown)
+  })
+
+  it("a provider that has answered gets the grace period: down only once the failures have lasted graceSeconds", () => {
+    const breaker = health(3, 30)
+    breaker.recordSuccess()
+    for (let at = 1_000; at <= 10_000; at += 1_000) breaker.recordFailure(refused(), at)
+    assert.isFalse(breaker.isDown, "ten failures in 9 s: still within the grace")
+    assert.isFalse(breaker.recordFailure(refused(), 30_999).wentDown)
+    const last = breaker.recordFailure(refused(), 31_000)
+    assert.isTrue(last.wentDown, "the failures began at 1 s and have now lasted 30 s")
+    assert.include(breaker.downNotice()!, "for 30 s or more")
+  })
+
+  it("any answer resets the count; 403 and connect timeouts count; a read timeout neither counts nor resets", () => {
+    const breaker = health(3, 0)
+    breaker.recordFailure(refused(), 0)
+    breaker.recordFailure(refused(), 1)
+    for (
+      const answer of [
+        answered(429, "rate_limit", { retryAfterSeconds: 4 }),
+        answered(500, "internal_server"),
+        answered(200, "malformed_response"),
+        answered(200, "response_too_large")
+      ]
+    ) {
+      breaker.recordFailure(answer, 2)
+      breaker.recordFailure(refused(), 3)
+      breaker.recordFailure(refused(), 4)
+      assert.isFalse(breaker.isDown, answer.kind)
+      breaker.recordSuccess()
+    }
+    breaker.recordFailure(refused(), 5)
+    breaker.recordFailure(new ProviderError({ kind: "timeout", provider: "acme", model: "m", message: "slow" }), 6)
+    breaker.recordFailure(answered(403, "permission_denied", { message: "Your account is locked." }), 7)
+    assert.isFalse(breaker.isDown)
+    const connectTimeout = new ProviderError({
+      kind: "timeout",
+      provider: "acme",
+      model: "m",
+      message: "Provider 'acme' request failed: Connect Timeout Error",
+      cause: Object.assign(new Error("Connect Timeout Error"), { code: "UND_ERR_CONNECT_TIMEOUT" })
+    })
+    assert.isTrue(breaker.recordFailure(connectTimeout, 8).wentDown)
+    assert.deepStrictEqual(breaker.snapshot().lastRateLimit, { atMillis: 2, retryAfterSeconds: 4 })
+  })
+})
+
+// The breaker inside the live gateway, on virtual time: a fake transport stands in for the network.
+const model: ModelConfig = { alias: "writer", provider: "acme", model: "m", maxParallelRequests: 4 }
+
+const completionBody = JSON.stringify({ choices: [{ message: { content: "hi" }, finish_reason: "stop" }] })
+
+interface FakeNetwork {
+  calls: number
+  up: boolean
+  /** Answers still to come as a 200 with a body that is not a completion. */
+  garbled?: number
+}
+
+const fakeTransport = (network: FakeNetwork): ProviderTransportShape => ({
+  post: () =>
+    Effect.suspend(() => {
+      network.calls++
+      if ((network.garbled ?? 0) > 0) {
+        network.garbled!--
+        return Effect.succeed<TransportResponse>({ status: 200, headers: {}, body: "<html>oops" })
+      }
+      return network.up
+        ? Effect.succeed<TransportResponse>({ status: 200, headers: {}, body: completionBody })
+        : Effect.fail(
+          new TransportError({
+            cause: Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:9"), { code: "ECONNREFUSED" })
+          })
+        )
+    })
+})
+
+const gateway = (network: FakeNetwork, unreachableAfter: { consecutiveFailures: number; graceSeconds: number }) => {
+  const runtime: ProviderRuntime = {
+    name: "acme",
+    baseUrl: "http://127.0.0.1:9/v1",
+    apiKey: Redacted.make("sk-never-shown-0123456789"),
+    timeoutSeconds: 5,
+    maxResponseBytes: 1024,
+    maxRetryAfterSeconds: 120,
+    health: new ProviderHealth("acme", unreachableAfter, 120)
+  }
+  const counts = emptyRequestCounts()
+  const layer = liveGatewayLayer(new Map([["acme", runtime]]), counts).pipe(
+    // No executor retries here: each call is one attempt, so the counts below are exact.
+    Layer.provide(ModelRequestExecutor.layer({ maxRetries: 0 })),
+    Layer.provide(RequestAdmission.layer({ models: [{ provider: "acme", model: "m", maxParallelRequests: 4 }] })),
+    Layer.provide(Layer.succeed(ProviderTransport, fakeTransport(network)))
+  )
+  return { runtime, counts, layer }
+}
+
+const call = ModelGateway.use((g) =>
+  Effect.flip(g.complete({ column: "review", model, messages: [{ role: "user", content: "hi" }] }))
+)
+
+describe("the live gateway with the breaker (virtual time)", () => {
+  it.effect("a dead provider: N attempts reach the network, then calls fail at once as provider_unreachable", () => {
+    const network = { calls: 0, up: false }
+    const { counts, layer } = gateway(network, { consecutiveFailures: 3, graceSeconds: 30 })
+    return Effect.gen(function*() {
+      const errors = yield* Effect.forEach(Array.from({ length: 10 }), () => call)
+      assert.strictEqual(network.calls, 3)
+      assert.deepStrictEqual(errors.map((e) => e._tag).slice(0, 3), [
+        "ModelAPIConnectionError",
+        "ModelAPIConnectionError",
+        "ModelProviderUnreachableError"
+      ])
+      for (const error of errors.slice(2)) {
+        assert.strictEqual(error._tag, "ModelProviderUnreachableError")
+        assert.strictEqual(error.providerMessage, "connect ECONNREFUSED 127.0.0.1:9")
+        assert.include(error.message, "failed: connect ECONNREFUSED 127.0.0.1:9")
+        assert.include(error.reason, "generating column 'review'")
+      }
+      assert.strictEqual(counts.attempts, 3)
+      assert.strictEqual(counts.connectionFailures, 3)
+      assert.strictEqual(counts.notSentProviderDown, 7)
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("a provider that answered, then blips: calls go out for graceSeconds, then it is down", () => {
+    const network = { calls: 0, up: true }
+    const { runtime, layer } = gateway(network, { consecutiveFailures: 3, graceSeconds: 30 })
+    return Effect.gen(function*() {
+      const ok = yield* ModelGateway.use((g) =>
+        g.complete({ column: "review", model, messages: [{ role: "user", content: "hi" }] })
+      )
+      assert.strictEqual(ok, "hi")
+      network.up = false
+      for (let second = 0; second < 30; second++) {
+        const error = yield* call
+        assert.strictEqual(error._tag, "ModelAPIConnectionError", `at ${second} s`)
+        yield* TestClock.adjust("1 second")
+      }
+      assert.isFalse(runtime.health.isDown)
+      assert.strictEqual(yield* Clock.currentTimeMillis, 30_000)
+      assert.strictEqual((yield* call)._tag, "ModelProviderUnreachableError")
+      const before = network.calls
+      assert.strictEqual((yield* call)._tag, "ModelProviderUnreachableError")
+      assert.strictEqual(network.calls, before, "no network traffic once down")
+    }).pipe(Effect.provide(layer))
+  })
+})
+
+describe("malformed answers in the live gateway", () => {
+  it.effect("are tried again at once, in place, before the scheduler sees a failure", () => {
+    const network = { calls: 0, up: true, garbled: 2 }
+    const { counts, layer } = gateway(network, { consecutiveFailures: 3, graceSeconds: 30 })
+    return Effect.gen(function*() {
+      const content = yield* ModelGateway.use((g) =>
+        g.complete({ column: "review", model, messages: [{ role: "user", content: "hi" }] })
+      )
+      assert.strictEqual(content, "hi")
+      assert.strictEqual(network.calls, 3)
+      assert.strictEqual(counts.malformedResponses, 2)
+      // Three garbled answers in a row: the scheduler gets a malformed_response (policy retry), never a drop.
+      network.garbled = 3
+      const error = yield* call
+      assert.strictEqual(error._tag, "ModelMalformedResponseError")
+      assert.strictEqual(error.status, 200)
+      assert.include(error.providerMessage ?? "", "not a chat completion")
+    }).pipe(Effect.provide(layer))
+  })
+})
