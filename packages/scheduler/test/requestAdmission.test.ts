@@ -4,7 +4,8 @@ import { make as makeRequestAdmission, makeExecutor, type RequestAdmissionConfig
 import { requestResourceKey } from "@sluice/scheduling-resources"
 import { Clock, Effect, Fiber, Schedule, Stream } from "effect"
 import { TestClock } from "effect/testing"
-import { makeScheduler, modelMetadata } from "../src/index.js"
+import { modelMetadata } from "@sluice/resolver"
+import { makeScheduler } from "../src/index.js"
 import { checkInvariants, memorySink, runTest } from "./helpers.js"
 
 const resource = requestResourceKey("prov", "model", "chat")

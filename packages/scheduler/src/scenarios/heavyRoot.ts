@@ -2,7 +2,7 @@ import { Clock, Effect } from "effect"
 import type { SchedulerConfigError, SchedulerRunError } from "../errors.js"
 import { makeScheduler } from "../Scheduler.js"
 import { customModelMetadata, localMetadata } from "@sluice/resolver"
-import type { AdmissionPolicyName } from "../Spec.js"
+import type { AdmissionPolicyName } from "../SchedulerOptions.js"
 import { percentile, runVirtual } from "./virtualTime.js"
 
 export interface HeavyRootOptions {

@@ -5,7 +5,8 @@ import { Effect, Fiber, Random, Schedule } from "effect"
 import type { SchedulerConfigError, SchedulerRunError } from "../errors.js"
 import { makeScheduler } from "../Scheduler.js"
 import { localMetadata, modelMetadata } from "@sluice/resolver"
-import type { AdmissionPolicyName, Column } from "../Spec.js"
+import type { AdmissionPolicyName } from "../SchedulerOptions.js"
+import type { Column } from "../Spec.js"
 import { runVirtual } from "./virtualTime.js"
 
 export interface Pressure725Options {
