@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Tracer } from "effect"
 import { customModelMetadata } from "@sluice/resolver"
 import { SchedulerGeneratorError } from "../src/index.js"
 import { runTest } from "./helpers.js"
@@ -238,5 +238,33 @@ describe("basics", () => {
       assert.deepStrictEqual(rowsOf("twice"), Array.from({ length: 10 }, () => 1))
       // The same progress, polled instead of subscribed: 10 rows of `id` (3 tasks) + 10 cells of `twice`.
       assert.deepInclude(yield* scheduler.stats, { cellsCompleted: 20, checkpointedRows: 10, rowsDropped: 0 })
+    }))
+})
+
+describe("tracing", () => {
+  it.effect("one span per row group, from admission to checkpoint, with its surviving rows", () =>
+    Effect.gen(function*() {
+      const spans: Array<Tracer.NativeSpan> = []
+      const tracer = Tracer.make({
+        span: (options) => {
+          const span = new Tracer.NativeSpan(options)
+          spans.push(span)
+          return span
+        }
+      })
+      yield* runTest({
+        rows: 5,
+        bufferSize: 2,
+        columns: [{
+          name: "x",
+          strategy: "cell",
+          generate: ({ row }) =>
+            row === 4 ? Effect.fail(new SchedulerGeneratorError({ message: "no" })) : Effect.succeed({ x: row })
+        }]
+      }, { earlyShutdown: false }).pipe(Effect.provideService(Tracer.Tracer, tracer))
+      const rowGroups = spans.filter((s) => s.name === "sluice.scheduler.row_group")
+      assert.deepStrictEqual(rowGroups.map((s) => s.attributes.get("sluice.row_group")), [0, 1, 2])
+      assert.deepStrictEqual(rowGroups.map((s) => s.attributes.get("sluice.surviving_rows")), [2, 2, 0])
+      assert.isTrue(rowGroups.every((s) => s.status._tag === "Ended"))
     }))
 })
