@@ -1,5 +1,17 @@
 import { type CapacityPlan, recordRuntimeCapacity, type ResolvedScheduling } from "@sluice/resolver"
-import { Clock, Deferred, Effect, Exit, FiberSet, PubSub, Random, Schema, SchemaIssue, Stream } from "effect"
+import {
+  Clock,
+  Deferred,
+  Effect,
+  Exit,
+  FiberSet,
+  PubSub,
+  Random,
+  References,
+  Schema,
+  SchemaIssue,
+  Stream
+} from "effect"
 import { resolveColumnScheduling } from "./columnScheduling.js"
 import {
   SchedulerCheckpointWriteError,
@@ -239,22 +251,26 @@ export const makeScheduler = Effect.fnUntraced(function*<R>(
     const dispatcher = new Dispatcher(state, capacity)
 
     // One worker per dispatched task, forked right after the dispatcher's step. Its exit — success, typed failure,
-    // defect or interruption — releases the lease once; the generator alone is interruptible. It starts at once:
-    // no extra event-loop turn before generating. The retry jitter is only drawn for a failure.
+    // defect or interruption — releases the lease once (the completion runs uninterruptibly). It starts at once: no
+    // extra event-loop turn before generating. The retry jitter is only drawn for a failure.
     const workerOf = ({ dispatch, input, task }: Spawn): Effect.Effect<void, never, R> => {
       const column = spec.columns[task.generator]!
       const generate: Effect.Effect<unknown, GenerationFailure, R> = Effect.suspend(
         (): Effect.Effect<unknown, GenerationFailure, R> =>
           column.strategy === "cell" ? column.generate(input as CellInput) : column.generate(input as BatchInput)
       )
-      return Effect.uninterruptibleMask((restore) =>
-        restore(generate).pipe(
-          Effect.exit,
-          Effect.flatMap((exit) =>
-            Exit.isSuccess(exit)
-              ? completion.complete(task, dispatch, input, exit, 0)
-              : Effect.flatMap(Random.next, (jitter) => completion.complete(task, dispatch, input, exit, jitter))
-          )
+      return generate.pipe(
+        Effect.exit,
+        Effect.flatMap((exit) =>
+          Exit.isSuccess(exit)
+            ? completion.complete(task, dispatch, input, exit, 0)
+            : Effect.flatMap(Random.next, (jitter) => completion.complete(task, dispatch, input, exit, jitter))
+        ),
+        // Interrupted before its completion began (the scheduler is interrupting it): completed as cancelled.
+        Effect.onExit((exit) =>
+          completion.isRunning(task, dispatch) && Exit.isFailure(exit)
+            ? completion.complete(task, dispatch, input, exit, 0)
+            : Effect.void
         )
       )
     }
@@ -271,7 +287,7 @@ export const makeScheduler = Effect.fnUntraced(function*<R>(
         ), { discard: true })
     if (source !== undefined) {
       yield* Effect.forkScoped(
-        Stream.runForEach(source.capacityChanges, (view) => capacity.apply(view, true)),
+        Stream.runForEach(source.capacityChanges, (view) => capacity.applyAtomically(view)),
         { startImmediately: true }
       )
     }
@@ -311,8 +327,10 @@ export const makeScheduler = Effect.fnUntraced(function*<R>(
           for (const rg of state.toCheckpoint.splice(0)) {
             const checkpoint = lifecycle.checkpointOf(rg)
             if (checkpoint !== undefined) {
-              // Uninterruptible: a cancelled run leaves the sink with whole row groups only.
+              // Uninterruptible: a cancelled run leaves the sink with whole row groups only. The sink is the caller's
+              // code: it runs with the scheduler's usual yields.
               yield* Effect.uninterruptible(spec.sink.write(checkpoint)).pipe(
+                Effect.provideService(References.PreventSchedulerYield, false),
                 Effect.mapError((cause) => new SchedulerCheckpointWriteError({ rowGroup: rg.id, cause }))
               )
             }
@@ -339,8 +357,12 @@ export const makeScheduler = Effect.fnUntraced(function*<R>(
       }
     })
 
-    // On every exit, workers are interrupted (releasing their leases) before the terminal event is published.
+    // The loop never yields to the scheduler on its own, only where it says so (between batches, waiting for a
+    // wake): a dispatcher step is then one uninterrupted run of select → acquire → commit, which workers finishing
+    // meanwhile cannot interleave with. On every exit, workers are interrupted (releasing their leases) before the
+    // terminal event is published.
     yield* loop.pipe(
+      Effect.provideService(References.PreventSchedulerYield, true),
       Effect.onExit((exit) =>
         Effect.suspend(() => {
           state.interrupting = true

@@ -65,12 +65,15 @@ const ledgerOf = (
     policy
   )
 
-/** Evaluates `group` on freshly read semaphores and, when admitted, takes its lease. */
+/** Evaluates `group` on freshly read semaphores and, when admitted, grants its lease and takes its permits. */
 const tryAcquire = (ledger: AdmissionLedger, group: number, peers: ReadonlyArray<number>) =>
   Effect.gen(function*() {
     yield* ledger.refresh
     const reason = ledger.evaluate(group, peers)
-    if (reason === undefined) yield* ledger.acquire(group)
+    if (reason === undefined) {
+      ledger.acquire(group)
+      yield* ledger.takeGranted
+    }
     return reason
   })
 

@@ -40,8 +40,9 @@ export class Gate {
  * nobody new gets in until fewer are held than the new limit.
  *
  * The dispatcher evaluates many candidates per step, so it reads the free permits of every semaphore once at the
- * start of its step (`refresh`) and keeps that view in step with the permits the step itself takes; nothing else
- * runs during a step, and the next step reads the semaphores again, so the view never drifts from them.
+ * start of its step (`refresh`), keeps that view in step with the leases the step grants, and takes their permits
+ * from each semaphore at once when the step ends (`takeGranted`); nothing else runs during a step, and the next
+ * step reads the semaphores again, so the view never drifts from them. A release returns its permits at once.
  *
  * Policies:
  * - `bounded-borrow` (default): a group's strict share of a resource is `limit × w / Σw` (rounded to nearest, at
@@ -62,6 +63,14 @@ export class AdmissionLedger {
   private readonly overCap: Array<number>
   private readonly debt: Array<Array<number>>
   private readonly pendingBorrow: Array<number> = []
+  /** Permits granted by the current step, per resource and per group, not yet taken from the semaphores. */
+  private readonly granted: Array<number>
+  private readonly grantedGroup: Array<number>
+  /** Per group, its release: one permit of each of its resources, with or without its group permit. */
+  private readonly releases: ReadonlyArray<Effect.Effect<void>>
+  private readonly releasesWithGroup: ReadonlyArray<Effect.Effect<void>>
+  /** Takes the permits the step granted (end of a dispatcher step). */
+  readonly takeGranted: Effect.Effect<void>
 
   constructor(
     resources: ReadonlyArray<{ readonly key: string; readonly limit: number }>,
@@ -74,26 +83,47 @@ export class AdmissionLedger {
     this.groupFree = groups.map((g) => g.admittedLimit ?? 0)
     this.overCap = groups.map(() => 0)
     this.debt = groups.map(() => resources.map(() => 0))
+    this.granted = resources.map(() => 0)
+    this.grantedGroup = groups.map(() => 0)
+    const releaseOf = (gates: ReadonlyArray<Gate | undefined>): Effect.Effect<void> =>
+      gates.reduce<Effect.Effect<void>>(
+        (effect, gate) => gate === undefined ? effect : Effect.andThen(effect, gate.semaphore.release(1)),
+        Effect.void
+      )
+    this.releases = groups.map((g) => releaseOf(g.resources.map((r) => this.gates[r])))
+    this.releasesWithGroup = groups.map((g, i) =>
+      releaseOf([...g.resources.map((r) => this.gates[r]), this.groupGates[i]])
+    )
+    const { free, grantedGroup, groupFree, granted } = this
+    const gates = this.gates
+    const groupGates = this.groupGates
+    this.refresh = Effect.gen(function*() {
+      for (let i = 0; i < gates.length; i++) free[i] = yield* gates[i]!.semaphore.release(0)
+      for (let i = 0; i < groupGates.length; i++) {
+        const gate = groupGates[i]
+        if (gate !== undefined) groupFree[i] = yield* gate.semaphore.release(0)
+      }
+    })
+    const take = function*(gate: Gate, n: number) {
+      // The step granted these permits from the free ones it read, and nothing ran since: they are there.
+      if (!(yield* gate.semaphore.takeIfAvailable(n))) {
+        return yield* Effect.die(`task admission: ${gate.key} had no ${n} free permits for the step's leases`)
+      }
+    }
+    this.takeGranted = Effect.gen(function*() {
+      for (let i = 0; i < gates.length; i++) {
+        if (granted[i]! > 0) yield* take(gates[i]!, granted[i]!)
+        granted[i] = 0
+      }
+      for (let i = 0; i < groupGates.length; i++) {
+        if (grantedGroup[i]! > 0) yield* take(groupGates[i]!, grantedGroup[i]!)
+        grantedGroup[i] = 0
+      }
+    })
   }
 
   /** Reads the free permits of every semaphore (start of a dispatcher step). */
-  readonly refresh: Effect.Effect<void> = Effect.suspend(() =>
-    Effect.forEach(this.gates, (gate, i) =>
-      Effect.map(gate.semaphore.release(0), (free) => {
-        this.free[i] = free
-      }), { discard: true }).pipe(
-        Effect.andThen(
-          Effect.forEach(
-            this.groupGates,
-            (gate, i) =>
-              gate === undefined ? Effect.void : Effect.map(gate.semaphore.release(0), (free) => {
-                this.groupFree[i] = free
-              }),
-            { discard: true }
-          )
-        )
-      )
-  )
+  readonly refresh: Effect.Effect<void>
 
   limit(resource: number): number {
     return this.gates[resource]!.limit
@@ -146,52 +176,42 @@ export class AdmissionLedger {
     return undefined
   }
 
-  /** Takes the lease evaluated just before, in the same step: one permit of each resource, and a group permit. */
-  acquire(group: number): Effect.Effect<void> {
-    return Effect.suspend(() => {
-      const info = this.groups[group]!
-      for (const r of this.pendingBorrow) this.debt[group]![r]!++
-      this.pendingBorrow.length = 0
-      const takes: Array<Effect.Effect<void>> = info.resources.map((r) => {
-        const gate = this.gates[r]!
-        return Effect.flatMap(gate.semaphore.takeIfAvailable(1), (taken) => {
-          if (!taken) return Effect.die(`task admission: ${gate.key} had no free permit after evaluation`)
-          const free = --this.free[r]!
-          gate.maxLeased = Math.max(gate.maxLeased, gate.limit - free)
-          return Effect.void
-        })
-      })
-      const gate = this.groupGates[group]
-      if (gate !== undefined) {
-        takes.push(Effect.map(gate.semaphore.takeIfAvailable(1), (taken) => {
-          if (taken) {
-            const free = --this.groupFree[group]!
-            gate.maxLeased = Math.max(gate.maxLeased, gate.limit - free)
-          } else {
-            this.overCap[group]!++
-          }
-        }))
-      }
-      return Effect.all(takes, { discard: true })
-    })
+  /**
+   * Grants the lease evaluated just before, in the same step: one permit of each resource, and a group permit when
+   * the group is within its admitted limit. The permits are taken from the semaphores when the step ends.
+   */
+  acquire(group: number): void {
+    for (const r of this.pendingBorrow) this.debt[group]![r]!++
+    this.pendingBorrow.length = 0
+    for (const r of this.groups[group]!.resources) {
+      const gate = this.gates[r]!
+      const free = --this.free[r]!
+      this.granted[r]!++
+      if (gate.limit - free > gate.maxLeased) gate.maxLeased = gate.limit - free
+    }
+    const gate = this.groupGates[group]
+    if (gate === undefined) return
+    if (this.groupFree[group]! < 1) {
+      this.overCap[group]!++
+      return
+    }
+    const free = --this.groupFree[group]!
+    this.grantedGroup[group]!++
+    if (gate.limit - free > gate.maxLeased) gate.maxLeased = gate.limit - free
   }
 
-  /** Releases one lease of `group`; any release of the group repays its debt on the resources it holds. */
+  /**
+   * Releases one lease of `group` (its bookkeeping now; its permits when the returned effect runs). Any release of
+   * the group repays its debt on the resources it holds, and ends one of its leases over the admitted limit first.
+   */
   release(group: number): Effect.Effect<void> {
-    return Effect.suspend(() => {
-      const info = this.groups[group]!
-      const releases: Array<Effect.Effect<number>> = []
-      for (const r of info.resources) {
-        if (this.debt[group]![r]! > 0) this.debt[group]![r]!--
-        releases.push(this.gates[r]!.semaphore.release(1))
-      }
-      const gate = this.groupGates[group]
-      if (gate !== undefined) {
-        if (this.overCap[group]! > 0) this.overCap[group]!--
-        else releases.push(gate.semaphore.release(1))
-      }
-      return Effect.all(releases, { discard: true })
-    })
+    for (const r of this.groups[group]!.resources) if (this.debt[group]![r]! > 0) this.debt[group]![r]!--
+    if (this.groupGates[group] === undefined) return this.releases[group]!
+    if (this.overCap[group]! > 0) {
+      this.overCap[group]!--
+      return this.releases[group]!
+    }
+    return this.releasesWithGroup[group]!
   }
 
   debtEntries(): number {

@@ -22,8 +22,9 @@ export class Completion<R> {
   }
 
   /**
-   * Exactly once per dispatch: a late exit of an earlier attempt never touches the current one. The state changes
-   * happen in one synchronous call; the permits are released right after, then the dispatcher is woken.
+   * Exactly once per dispatch: a late exit of an earlier attempt never touches the current one. Uninterruptible: the
+   * state changes happen in one synchronous call, the permits are released right after, then the dispatcher is
+   * woken.
    */
   complete(
     task: Task,
@@ -32,7 +33,7 @@ export class Completion<R> {
     exit: Exit.Exit<unknown, GenerationFailure>,
     jitter: number
   ): Effect.Effect<void> {
-    return Effect.suspend(() => {
+    return Effect.uninterruptible(Effect.suspend(() => {
       if (!this.isRunning(task, dispatch)) return Effect.void
       const state = this.state
       state.running--
@@ -44,10 +45,11 @@ export class Completion<R> {
         resources: state.resourceNames(task)
       }))
       const rg = state.active.get(task.rowGroup)!
+      const release = state.ledger.release(task.generator)
       this.apply(task, rg, input, exit, jitter)
       state.afterChange(rg)
-      return state.ledger.release(task.generator).pipe(Effect.andThen(this.signal))
-    })
+      return Effect.andThen(release, this.signal)
+    }))
   }
 
   private apply(

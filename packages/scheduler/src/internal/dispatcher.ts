@@ -3,7 +3,7 @@ import type { BatchInput, CellInput, RowValues } from "../Spec.js"
 import type { DenyReason } from "./admission.js"
 import type { LiveCapacity } from "./liveCapacity.js"
 import type { RowGroup } from "./rowGroups.js"
-import { atomically, type RunState } from "./runState.js"
+import type { RunState } from "./runState.js"
 import type { Task } from "./task.js"
 
 /** A worker to fork: the task and the input its generator receives. */
@@ -25,8 +25,8 @@ export interface StepOutcome {
 
 /**
  * Moves work from the plan to the workers: admits row groups, puts due retries back in the ready queue, and runs
- * select → acquire → commit for up to `dispatchBatch` tasks, all in one step that neither yields nor can be
- * interrupted halfway. The workers to fork are left in `spawned` for the loop to start right after the step, so a
+ * select → acquire → commit for up to `dispatchBatch` tasks, all in one step that cannot be interrupted halfway and,
+ * run by the dispatcher loop (which never yields to the scheduler on its own), does not yield halfway either. The workers to fork are left in `spawned` for the loop to start right after the step, so a
  * generator that completes synchronously never re-enters a step.
  */
 export class Dispatcher<R> {
@@ -35,8 +35,9 @@ export class Dispatcher<R> {
   readonly admitted: Array<RowGroup> = []
   readonly step: Effect.Effect<StepOutcome>
 
-  constructor(readonly state: RunState<R>, private readonly capacity: LiveCapacity<R>) {
-    this.step = atomically(
+  constructor(private readonly state: RunState<R>, private readonly capacity: LiveCapacity<R>) {
+    // The loop runs the step without scheduler yields (see `Scheduler`); it must not be interrupted halfway either.
+    this.step = Effect.uninterruptible(
       Effect.suspend(() => state.ledger.refresh.pipe(Effect.andThen(Effect.suspend(() => this.run()))))
     )
   }
@@ -57,7 +58,17 @@ export class Dispatcher<R> {
       }))
       state.queue.enqueue(task)
     })
-    return Effect.map(dispatchBatch(this, now), (dispatched) => this.outcome(dispatched))
+    let dispatched = 0
+    // select → acquire → commit → spawn, with no yield in between; the permits are taken once the batch is chosen.
+    while (state.queue.size > 0 && dispatched < state.options.dispatchBatch) {
+      const task = this.select(now)
+      if (task === undefined) break
+      state.ledger.acquire(task.generator)
+      this.started(task, now)
+      dispatched++
+    }
+    const outcome = this.outcome(dispatched)
+    return dispatched === 0 ? Effect.succeed(outcome) : Effect.as(state.ledger.takeGranted, outcome)
   }
 
   private outcome(dispatched: number): StepOutcome {
@@ -83,8 +94,8 @@ export class Dispatcher<R> {
     }
   }
 
-  /** Called by `dispatchBatch` for each task it admitted. */
-  started(task: Task, now: number): void {
+  /** The task was granted its lease: it leaves the queue and its worker is due. */
+  private started(task: Task, now: number): void {
     const state = this.state
     state.queue.commit(task)
     task.state = "running"
@@ -106,7 +117,7 @@ export class Dispatcher<R> {
   }
 
   /** The next eligible head in fair order, or undefined (then the reasons heads were refused are published). */
-  select(now: number): Task | undefined {
+  private select(now: number): Task | undefined {
     const state = this.state
     const peers: Array<number> = []
     for (let g = 0; g < state.columns.length; g++) if (state.queue.queuedIn(g) > 0) peers.push(g)
@@ -127,20 +138,6 @@ export class Dispatcher<R> {
     return task
   }
 }
-
-// select → acquire → commit → spawn, with no yield in between (the step runs `atomically`).
-const dispatchBatch = Effect.fnUntraced(function*<R>(dispatcher: Dispatcher<R>, now: number) {
-  const state = dispatcher.state
-  let dispatched = 0
-  while (state.queue.size > 0 && dispatched < state.options.dispatchBatch) {
-    const task = dispatcher.select(now)
-    if (task === undefined) break
-    yield* state.ledger.acquire(task.generator)
-    dispatcher.started(task, now)
-    dispatched++
-  }
-  return dispatched
-})
 
 const inputOf = (rg: RowGroup, task: Task): CellInput | BatchInput => {
   if (task.rowIndex >= 0) {

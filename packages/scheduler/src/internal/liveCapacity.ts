@@ -67,7 +67,7 @@ export class LiveCapacity<R> {
    * limit become due now: their Retry-After was about that cooldown.
    */
   apply(view: RequestCapacityView, wake: boolean): Effect.Effect<void> {
-    return atomically(Effect.suspend(() => {
+    return Effect.suspend(() => {
       if (view.waiters > this.maxRequestWaiters) this.maxRequestWaiters = view.waiters
       const domain = this.byLabel.get(requestResourceLabel(view.resource))
       if (domain === undefined) return Effect.void
@@ -86,7 +86,12 @@ export class LiveCapacity<R> {
         ? Effect.void
         : this.state.ledger.resize(domain.resource, limit)
       return wake ? Effect.andThen(resize, Effect.sync(() => this.state.wake())) : resize
-    }))
+    })
+  }
+
+  /** `apply` from another fiber than the dispatcher's: the view and the gate's new size change as one step. */
+  applyAtomically(view: RequestCapacityView): Effect.Effect<void> {
+    return atomically(this.apply(view, true))
   }
 
   /** Milliseconds until the task's request domain ends its cooldown (0 when it is open or unknown). */
