@@ -36,9 +36,9 @@ export interface ColumnResources {
 
 /**
  * The resolver's scheduling laid out for the admission ledger: resources numbered (0 = `submission`, 1 =
- * `llm_wait`, then the other keys of the resolver's limits, with a `request:{provider}/{model}/{domain}` gate added
- * after each provider/model's aggregate for every domain in use), their static limits, and per column its group
- * and the resource indexes its tasks hold.
+ * `llm_wait`, then the other keys of the resolver's limits, and — when the request layer's live capacity is
+ * followed — a `request:{provider}/{model}/{domain}` gate for every domain in use under its provider/model's
+ * aggregate), their static limits, and per column its group and the resource indexes its tasks hold.
  */
 export interface ResourceTable {
   readonly keys: ReadonlyArray<string>
@@ -131,6 +131,8 @@ export const resourceTableOf = Effect.fnUntraced(function*<R>(
         endpoint = { label, aggregate: index, staticLimit: staticLimits[index]!, domains: [] }
         endpoints.set(label, endpoint)
       }
+      // Without live capacity a domain's gate would only repeat its provider/model's static one.
+      if (options.requestCapacity === undefined) continue
       let domain = endpoint.domains.find((d) => d.key.domain === requestResource.domain)
       if (domain === undefined) {
         // Until the request layer reports it, a domain's gate is as wide as its provider/model.
