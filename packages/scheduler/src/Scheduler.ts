@@ -1,21 +1,9 @@
 import { type CapacityPlan, recordRuntimeCapacity, type ResolvedScheduling } from "@sluice/resolver"
-import {
-  Clock,
-  Deferred,
-  Effect,
-  Exit,
-  FiberSet,
-  PubSub,
-  Random,
-  References,
-  Schema,
-  SchemaIssue,
-  Stream
-} from "effect"
+import { Clock, Deferred, Effect, Exit, FiberSet, PubSub, Random, References, Stream } from "effect"
 import { resolveColumnScheduling } from "./columnScheduling.js"
 import {
   SchedulerCheckpointWriteError,
-  SchedulerConfigError,
+  type SchedulerConfigError,
   SchedulerDeadlockError,
   type SchedulerRunError
 } from "./errors.js"
@@ -26,41 +14,13 @@ import { buildGraph } from "./internal/graph.js"
 import { Lifecycle } from "./internal/lifecycle.js"
 import { LiveCapacity } from "./internal/liveCapacity.js"
 import { resourceTableOf } from "./internal/resourceTable.js"
-import { type RunOptions, RunState } from "./internal/runState.js"
+import { runOptionsOf } from "./internal/runOptions.js"
+import { RunState } from "./internal/runState.js"
 import type { SchedulerEvent } from "./SchedulerEvent.js"
-import { SchedulerOptions } from "./SchedulerOptions.js"
+import type { SchedulerOptions } from "./SchedulerOptions.js"
+import { emptyStats, gatesOf, statsOf } from "./internal/stats.js"
+import type { SchedulerStats } from "./SchedulerStats.js"
 import type { BatchInput, CellInput, GenerationFailure, SchedulerResult, SchedulerSpec } from "./Spec.js"
-
-/**
- * Internal sizes of a run, for tests and diagnostics. All are bounded by the admitted row groups.
- *
- * @since 0.1.0
- */
-export interface SchedulerStats {
-  readonly activeRowGroups: number
-  readonly liveTasks: number
-  readonly queuedTasks: number
-  readonly queueHeapEntries: number
-  readonly queueFifoSlots: number
-  readonly retryingTasks: number
-  readonly retryHeapEntries: number
-  readonly runningTasks: number
-  readonly taskLeases: number
-  /** Permits held per scheduler resource and per group admitted limit (`group:<label>`). */
-  readonly leasedByResource: Readonly<Record<string, number>>
-  readonly limitByResource: Readonly<Record<string, number>>
-  readonly debtEntries: number
-  readonly checkpointedRowGroups: number
-  /**
-   * Progress without subscribing to events (which are only built while someone listens): Σ rows written by
-   * successful tasks (1 per cell task, the surviving rows of a full-column task)…
-   */
-  readonly cellsCompleted: number
-  /** …rows of checkpointed row groups (surviving and dropped)… */
-  readonly checkpointedRows: number
-  /** …and rows dropped so far. */
-  readonly rowsDropped: number
-}
 
 /**
  * @since 0.1.0
@@ -76,109 +36,6 @@ export interface Scheduler<R> {
   /** Internal sizes and progress counters of the current (or last) run; cheap enough to poll. */
   readonly stats: Effect.Effect<SchedulerStats>
 }
-
-const emptyStats: SchedulerStats = {
-  activeRowGroups: 0,
-  liveTasks: 0,
-  queuedTasks: 0,
-  queueHeapEntries: 0,
-  queueFifoSlots: 0,
-  retryingTasks: 0,
-  retryHeapEntries: 0,
-  runningTasks: 0,
-  taskLeases: 0,
-  leasedByResource: {},
-  limitByResource: {},
-  debtEntries: 0,
-  checkpointedRowGroups: 0,
-  cellsCompleted: 0,
-  checkpointedRows: 0,
-  rowsDropped: 0
-}
-
-const gatesOf = <R>(state: RunState<R>) =>
-  [...state.ledger.gates, ...state.ledger.groupGates].filter((gate) => gate !== undefined)
-
-const statsOf = Effect.fnUntraced(function*<R>(state: RunState<R>) {
-  const q = state.queue.stats()
-  const leasedByResource: Record<string, number> = {}
-  const limitByResource: Record<string, number> = {}
-  for (const gate of gatesOf(state)) {
-    leasedByResource[gate.key] = yield* gate.leased
-    limitByResource[gate.key] = gate.limit
-  }
-  const stats: SchedulerStats = {
-    activeRowGroups: state.active.size,
-    liveTasks: state.tasks.size,
-    queuedTasks: q.queued,
-    queueHeapEntries: q.heapEntries,
-    queueFifoSlots: q.fifoSlots,
-    retryingTasks: state.retries.size,
-    retryHeapEntries: state.retries.heapEntries(),
-    runningTasks: state.running,
-    // Every task holds one `submission` permit.
-    taskLeases: yield* state.ledger.gates[0]!.leased,
-    leasedByResource,
-    limitByResource,
-    debtEntries: state.ledger.debtEntries(),
-    checkpointedRowGroups: state.checkpointed,
-    cellsCompleted: state.cellsCompleted,
-    checkpointedRows: state.checkpointedRows,
-    rowsDropped: state.droppedRows.length
-  }
-  return stats
-})
-
-const fieldOf = (path: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }>): string =>
-  path.reduce<string>((field, segment) => {
-    const key = typeof segment === "object" ? segment.key : segment
-    return typeof key === "number" ? `${field}[${key}]` : field === "" ? String(key) : `${field}.${String(key)}`
-  }, "")
-
-const formatIssues = SchemaIssue.makeFormatterStandardSchemaV1()
-
-const invalid = (field: string, message: string) =>
-  Effect.fail(new SchedulerConfigError({ field, reason: "invalid_value", message }))
-
-const isPositiveInt = (u: unknown): u is number => typeof u === "number" && Number.isSafeInteger(u) && u >= 1
-
-/** Decodes the options with their schema and checks the spec's sizes, naming the offending field. */
-const runOptionsOf = Effect.fnUntraced(function*<R>(
-  spec: SchedulerSpec<R>,
-  input: SchedulerOptions
-): Effect.fn.Return<RunOptions, SchedulerConfigError> {
-  const options = yield* Schema.decodeUnknownEffect(SchedulerOptions)(input).pipe(
-    Effect.mapError((error) => {
-      const issue = formatIssues(error.issue).issues[0]
-      return new SchedulerConfigError({
-        field: fieldOf(issue?.path ?? []) || "options",
-        reason: "invalid_value",
-        message: issue?.message ?? error.message
-      })
-    })
-  )
-  if (!isPositiveInt(spec.rows)) return yield* invalid("rows", `Expected a positive integer, got ${String(spec.rows)}`)
-  if (!isPositiveInt(spec.bufferSize)) {
-    return yield* invalid("bufferSize", `Expected a positive integer, got ${String(spec.bufferSize)}`)
-  }
-  if (spec.sink === undefined || typeof spec.sink.write !== "function") {
-    return yield* invalid("sink.write", "Expected a checkpoint sink with a write function")
-  }
-  const resumed = new Set<number>()
-  const rowGroupCount = Math.ceil(spec.rows / spec.bufferSize)
-  let i = 0
-  for (const id of options.resume?.completedRowGroups ?? []) {
-    if (!Number.isInteger(id) || id < 0 || id >= rowGroupCount) {
-      return yield* invalid(
-        `resume.completedRowGroups[${i}]`,
-        `Expected a row group id in [0, ${rowGroupCount - 1}], got ${String(id)}`
-      )
-    }
-    resumed.add(id)
-    i++
-  }
-  return { ...options, rows: spec.rows, bufferSize: spec.bufferSize, resumed }
-})
 
 /**
  * Validates a spec and returns a scheduler for it. Invalid input fails with a `SchedulerConfigError` naming the

@@ -14,7 +14,7 @@ export {
   SchedulerGeneratorError,
   type SchedulerRunError
 } from "./errors.js"
-export { makeScheduler, runScheduler, type Scheduler, type SchedulerStats } from "./Scheduler.js"
+export { makeScheduler, runScheduler, type Scheduler } from "./Scheduler.js"
 export type { SchedulerEvent, SchedulerEventTag } from "./SchedulerEvent.js"
 export {
   AdmissionPolicyName,
@@ -23,6 +23,7 @@ export {
   RetryOptions,
   SchedulerOptions
 } from "./SchedulerOptions.js"
+export type { SchedulerStats } from "./SchedulerStats.js"
 export type {
   BatchInput,
   CellColumn,
