@@ -120,15 +120,18 @@ const outcomeArb = fc.constantFrom<Outcome>(
   "forever_429"
 )
 
+/** Most rows succeed at once; the others fail a few times first. */
+const scriptArb: fc.Arbitrary<ReadonlyArray<Outcome>> = fc.oneof(
+  { weight: 3, arbitrary: fc.constant([]) },
+  { weight: 2, arbitrary: fc.array(outcomeArb, { maxLength: 3 }) }
+)
+
 const columnArb = (k: number): fc.Arbitrary<ColumnCase> =>
   fc.record({
     strategy: fc.constantFrom<"cell" | "full">("cell", "cell", "full"),
     requires: k === 0 ? fc.constant([]) : fc.uniqueArray(fc.nat(k - 1), { maxLength: Math.min(k, 3) }),
     endpoint: fc.constantFrom<Endpoint>("local", "custom", "p/m/chat", "p/m/embedding", "q/m/chat"),
-    scripts: fc.array(
-      fc.oneof({ weight: 3, arbitrary: fc.constant([]) }, { weight: 2, arbitrary: fc.array(outcomeArb, { maxLength: 3 }) }),
-      { minLength: 1, maxLength: 5 }
-    ),
+    scripts: fc.array(scriptArb, { minLength: 1, maxLength: 5 }),
     latencies: fc.array(fc.nat(150), { minLength: 1, maxLength: 4 })
   })
 
@@ -210,6 +213,9 @@ const providerFailure = (outcome: Outcome): ProviderError => {
   })
 }
 
+const domainIndex = (resource: RequestResourceKey): number =>
+  domains.findIndex((d) => d.provider === resource.provider && d.domain === resource.domain)
+
 /** A fake request layer: per domain a view, changed by the case's capacity events. */
 const fakeCapacity = (events: Case["capacityEvents"]) =>
   Effect.gen(function*() {
@@ -242,8 +248,7 @@ const fakeCapacity = (events: Case["capacityEvents"]) =>
       }))
     }
     return {
-      capacity: (resource: RequestResourceKey) =>
-        Effect.sync(() => ({ ...views[domains.findIndex((d) => d.provider === resource.provider && d.domain === resource.domain)]! })),
+      capacity: (resource: RequestResourceKey) => Effect.sync(() => ({ ...views[domainIndex(resource)]! })),
       capacityChanges: Stream.fromPubSub(pubsub)
     }
   })
@@ -294,37 +299,45 @@ const runCase = (c: Case) =>
         ? requestResourceKey(metadata.provider, metadata.model, metadata.domain)
         : undefined
       // One attempt: the script's failure for this attempt, or success, after the case's latency.
+      const outcomeOf = (key: string, script: ReadonlyArray<Outcome>): Outcome | undefined => {
+        const n = (attempts.get(key) ?? 0) + 1
+        attempts.set(key, n)
+        if (c.preserveDeadlineMs !== undefined && script.includes("forever_429")) {
+          return "forever_429"
+        }
+        const scripted = script[n - 1]
+        return scripted === "forever_429" ? "rate_limit" : scripted
+      }
+      const act = (outcome: Outcome | undefined, latency: number): Effect.Effect<void, GenerationFailure> => {
+        if (outcome === "defect") {
+          return Effect.die(`scripted defect in ${name}`)
+        }
+        if (outcome === "interrupt") {
+          return Effect.interrupt
+        }
+        if (executor === undefined || resource === undefined || outcome === "admission_timeout") {
+          const failure = outcome === undefined ? Effect.void : Effect.fail(modelFailure(outcome))
+          return Effect.andThen(Effect.sleep(latency), failure)
+        }
+        const answer = outcome === undefined ? Effect.void : Effect.fail(providerFailure(outcome))
+        return Effect.asVoid(executor.execute({ resource }, () =>
+          Effect.andThen(Effect.sleep(latency), answer)))
+      }
+      // Preserved failures, scripted or from the real request admission (its queue timeouts), and when.
+      const record = (key: string, rows: ReadonlyArray<number>) => (error: GenerationFailure) =>
+        Effect.map(Clock.currentTimeMillis, (now) => {
+          if (!isPreservedRetryable(error)) return
+          if (!firstPreservedAt.has(key)) firstPreservedAt.set(key, now)
+          lastPreservedAt.set(key, now)
+          for (const row of rows) preservedRows.add(row)
+        })
       const attempt = (key: string, scriptIndex: number, rows: ReadonlyArray<number>) =>
-        Effect.gen(function*() {
-          const n = (attempts.get(key) ?? 0) + 1
-          attempts.set(key, n)
-          const script = col.scripts[scriptIndex % col.scripts.length]!
-          const forever = c.preserveDeadlineMs !== undefined && script.includes("forever_429")
-          const scripted = forever ? "forever_429" : script[n - 1]
-          const outcome = scripted === "forever_429" && !forever ? "rate_limit" : scripted
-          const latency = col.latencies[scriptIndex % col.latencies.length]!
-          if (outcome === "defect") return yield* Effect.die(`scripted defect in ${key}`)
-          if (outcome === "interrupt") return yield* Effect.interrupt
-          if (executor !== undefined && resource !== undefined && outcome !== "admission_timeout") {
-            yield* executor.execute({ resource }, () =>
-              Effect.sleep(latency).pipe(
-                Effect.andThen(outcome === undefined ? Effect.void : Effect.fail(providerFailure(outcome)))
-              ))
-            return
-          }
-          yield* Effect.sleep(latency)
-          if (outcome !== undefined) return yield* Effect.fail(modelFailure(outcome))
-        }).pipe(
-          // Preserved failures, scripted or from the real request admission (its queue timeouts), and when.
-          Effect.tapError((error) =>
-            Effect.map(Clock.currentTimeMillis, (now) => {
-              if (!isPreservedRetryable(error)) return
-              if (!firstPreservedAt.has(key)) firstPreservedAt.set(key, now)
-              lastPreservedAt.set(key, now)
-              for (const row of rows) preservedRows.add(row)
-            })
+        Effect.suspend(() =>
+          act(
+            outcomeOf(key, col.scripts[scriptIndex % col.scripts.length]!),
+            col.latencies[scriptIndex % col.latencies.length]!
           )
-        )
+        ).pipe(Effect.tapError(record(key, rows)))
       const base = { name, requires: col.requires.map((r) => `c${r}`), scheduling: metadata }
       return col.strategy === "cell"
         ? {
@@ -418,7 +431,9 @@ const runCase = (c: Case) =>
       // …only its deadline does, once it has passed.
       if (cause.kind === "preserve_deadline_exceeded") {
         assert.isDefined(c.preserveDeadlineMs)
-        const key = strategyOf.get(cause.column!) === "cell" ? `${cause.column}:${row}` : `${cause.column}:rg${rowGroup}`
+        const key = strategyOf.get(cause.column!) === "cell"
+          ? `${cause.column}:${row}`
+          : `${cause.column}:rg${rowGroup}`
         assert.isAtLeast(lastPreservedAt.get(key)! - firstPreservedAt.get(key)!, c.preserveDeadlineMs!, key)
       }
       // Early shutdown never drops a row that waits on preserved work (only a stop on a failure kind does).
@@ -440,17 +455,23 @@ const seed = process.env["SLUICE_PROPERTY_SEED"] === undefined
 const numRuns = Number(process.env["SLUICE_PROPERTY_RUNS"] ?? 2000)
 
 describe("property", () => {
-  it.effect(`random DAGs, failures, capacity changes and cancellations keep every invariant (seed ${seed})`, () =>
-    Effect.gen(function*() {
-      console.log(`scheduler property test: seed ${seed}, ${numRuns} cases (replay: SLUICE_PROPERTY_SEED=${seed})`)
-      const started = performance.now()
-      const details = yield* Effect.promise(() =>
-        fc.check(fc.asyncProperty(caseArb, (c) => Effect.runPromise(runCase(c))), { seed, numRuns })
-      )
-      console.log(`scheduler property test: ${details.numRuns} cases in ${Math.round(performance.now() - started)} ms`)
-      console.log(`covered: ${[...tally].sort().map(([what, n]) => `${what} ${n}`).join(", ")}`)
-      if (details.failed) {
-        assert.fail(`${fc.defaultReportMessage(details) ?? "property failed"}\n${String(details.errorInstance)}`)
-      }
-    }), 600_000)
+  it.effect(
+    `random DAGs, failures, capacity changes and cancellations keep every invariant (seed ${seed})`,
+    () =>
+      Effect.gen(function*() {
+        console.log(`scheduler property test: seed ${seed}, ${numRuns} cases (replay: SLUICE_PROPERTY_SEED=${seed})`)
+        const started = performance.now()
+        const details = yield* Effect.promise(() =>
+          fc.check(fc.asyncProperty(caseArb, (c) => Effect.runPromise(runCase(c))), { seed, numRuns })
+        )
+        console.log(
+          `scheduler property test: ${details.numRuns} cases in ${Math.round(performance.now() - started)} ms`
+        )
+        console.log(`covered: ${[...tally].sort().map(([what, n]) => `${what} ${n}`).join(", ")}`)
+        if (details.failed) {
+          assert.fail(`${fc.defaultReportMessage(details) ?? "property failed"}\n${String(details.errorInstance)}`)
+        }
+      }),
+    600_000
+  )
 })
