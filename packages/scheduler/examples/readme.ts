@@ -1,6 +1,7 @@
 import { ProviderError } from "@sluice/errors"
 import { make as makeRequestAdmission, makeExecutor } from "@sluice/request-admission"
-import { type Checkpoint, localMetadata, modelMetadata, runScheduler } from "@sluice/scheduler"
+import { localMetadata, modelMetadata } from "@sluice/resolver"
+import { type Checkpoint, runScheduler } from "@sluice/scheduler"
 import { requestResourceKey } from "@sluice/scheduling-resources"
 import { Effect } from "effect"
 

@@ -1,14 +1,13 @@
 import type { ModelError, ModelErrorKind } from "@sluice/errors"
-import type { CapacityPlan, SchedulingMetadata, SchedulingMetadataError } from "@sluice/resolver"
-import type { RequestCapacitySource } from "@sluice/scheduling-resources"
-import type { Duration, Effect } from "effect"
-import type { GeneratorError } from "./errors.js"
+import type { CapacityPlan, ResolvedScheduling, SchedulingMetadata, SchedulingMetadataError } from "@sluice/resolver"
+import type { Effect } from "effect"
+import type { SchedulerGeneratorError } from "./errors.js"
 
 /** The values of one row: column name → value. */
 export type RowValues = Readonly<Record<string, unknown>>
 
 /** What a generator may fail with: a typed model error, or a typed non-model failure. */
-export type GenerationFailure = ModelError | GeneratorError
+export type GenerationFailure = ModelError | SchedulerGeneratorError
 
 /** Input of a cell task: one row. `values` holds every column computed so far for that row. */
 export interface CellInput {
@@ -42,7 +41,8 @@ interface ColumnBase {
   readonly outputs?: ReadonlyArray<string> | undefined
   /**
    * How the generator's tasks are scheduled (`@sluice/resolver` metadata; default `localMetadata()`). A
-   * `SchedulingMetadataError` with a fallback uses the fallback and reports it in the capacity plan.
+   * `SchedulingMetadataError` with a fallback uses the fallback and reports it in the capacity plan. Only read when
+   * the spec has no resolved `scheduling`.
    */
   readonly scheduling?: SchedulingMetadata | SchedulingMetadataError | undefined
 }
@@ -77,59 +77,17 @@ export interface CheckpointSink<R = never> {
   readonly write: (checkpoint: Checkpoint) => Effect.Effect<void, unknown, R>
 }
 
-export interface RetryOptions {
-  /** Total attempts of a task failing with a `retry`-policy error before its row is dropped (default 3). */
-  readonly maxAttempts?: number
-  /** First backoff delay (default 1 second); doubles per attempt, with ±50 % jitter from `Random`. */
-  readonly baseDelay?: Duration.Input
-  /** Backoff cap (default 30 seconds). */
-  readonly maxDelay?: Duration.Input
-  /**
-   * How long a task may keep failing with `preserve`-policy errors (rate limits, admission timeouts), measured
-   * from its first failure, before its row is dropped with a `preserve_deadline_exceeded` cause. Default: none.
-   */
-  readonly preserveDeadline?: Duration.Input | undefined
-}
-
-export interface EarlyShutdownOptions {
-  /** Outcomes in the sliding window (default 10). */
-  readonly window?: number
-  /** Non-retryable failure share that stops the run once the window is full (default 0.5). */
-  readonly rate?: number
-}
-
-export type AdmissionPolicyName = "bounded-borrow" | "strict-fair"
-
 export interface SchedulerSpec<R = never> {
   readonly columns: ReadonlyArray<Column<R>>
   readonly rows: number
   readonly bufferSize: number
   readonly sink: CheckpointSink<R>
-}
-
-export interface SchedulerOptions {
-  /** Row groups admitted and not yet checkpointed (default 3). */
-  readonly maxConcurrentRowGroups?: number
-  /** `submission` limit: tasks holding a lease at once (default 1024). */
-  readonly maxInFlightTasks?: number
-  /** `llm_wait` limit and model-group admission cap (default `maxInFlightTasks`). */
-  readonly maxModelTaskAdmission?: number
-  /** Default `bounded-borrow`. */
-  readonly admissionPolicy?: AdmissionPolicyName
   /**
-   * Tasks dispatched per dispatcher step (default 4). When more are ready, the dispatcher yields to the event
-   * loop before the next batch, so answers that arrived meanwhile — a 429 that lowers a request limit, a
-   * cooldown — are seen before more requests go out: a first wave above a provider's real capacity draws a
-   * handful of 429s instead of one per excess request.
+   * The resolver's answer for these columns (`resolveScheduling` of `@sluice/resolver`, one generator per column
+   * name): task groups, resource requests and limits, and the capacity plan. Resolve once and pass it here. Without
+   * it, the scheduler resolves the columns' own `scheduling` metadata the same way (`resolveColumnScheduling`).
    */
-  readonly dispatchBatch?: number
-  readonly retry?: RetryOptions
-  /** `false` disables early shutdown entirely. */
-  readonly earlyShutdown?: EarlyShutdownOptions | false
-  /** Live request capacity (default: static limits from the scheduling metadata). */
-  readonly requestCapacity?: RequestCapacitySource
-  /** Row groups already checkpointed by an earlier run; they are skipped. */
-  readonly resume?: { readonly completedRowGroups: Iterable<number> }
+  readonly scheduling?: ResolvedScheduling | undefined
 }
 
 /** Why a row was dropped. `kind` is the model error kind, or a scheduler kind. */
@@ -137,6 +95,7 @@ export type DropKind =
   | ModelErrorKind
   | "generator_failure"
   | "generator_defect"
+  | "generator_interrupted"
   | "preserve_deadline_exceeded"
   | "early_shutdown"
 
@@ -154,6 +113,17 @@ export interface DroppedRow {
   /** Dataset index. */
   readonly row: number
   readonly cause: DropCause
+}
+
+/**
+ * Why a run stopped early: `early_shutdown` (the sliding window of non-retryable failures tripped) or
+ * `stop_on_kind` (a failure of one of `stopOnKinds`, named by `kind`). `message` says what happened, with the first
+ * failure's message.
+ */
+export interface SchedulerStop {
+  readonly reason: "early_shutdown" | "stop_on_kind"
+  readonly kind?: string
+  readonly message: string
 }
 
 export interface RuntimeRequestLimit {
@@ -175,7 +145,9 @@ export interface SchedulerResult {
   /** Task outcomes: `success`, or the failure kind (retried failures included). */
   readonly outcomes: Readonly<Record<string, number>>
   readonly checkpointedRowGroups: number
+  /** The run stopped early (see `stop` for why). */
   readonly earlyShutdown: boolean
+  readonly stop?: SchedulerStop
   readonly maxRequestWaiters: number
   readonly maxInFlightByResource: Readonly<Record<string, number>>
   /** The resolver's plan (every limit with its source) with the runtime request limits recorded. */

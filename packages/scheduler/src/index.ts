@@ -1,47 +1,46 @@
 /**
  * `@sluice/scheduler`: the async DAG scheduler of Sluice — row groups, a fair ready queue, task admission with
  * bounded borrow, live request capacity, a retry ledger and checkpoints. It never drops a row to local pressure.
+ * Scheduling metadata and its resolution come from `@sluice/resolver`.
  *
  * @since 0.1.0
  */
+export { resolveColumnScheduling } from "./columnScheduling.js"
 export {
-  type CapacityPlan,
-  customModelMetadata,
-  localMetadata,
-  modelMetadata,
-  type SchedulingMetadata,
-  SchedulingMetadataError
-} from "@sluice/resolver"
-export {
-  CheckpointWriteError,
-  GeneratorError,
+  SchedulerCheckpointWriteError,
   SchedulerConfigError,
-  type SchedulerConfigReason,
+  SchedulerConfigReason,
   SchedulerDeadlockError,
+  SchedulerGeneratorError,
   type SchedulerRunError
 } from "./errors.js"
-export type { SchedulerEvent, SchedulerEventType } from "./Events.js"
-export { makeScheduler, runScheduler, type Scheduler, type SchedulerStats } from "./Scheduler.js"
+export { makeScheduler, runScheduler, type Scheduler } from "./Scheduler.js"
+export type { SchedulerEvent, SchedulerEventTag } from "./SchedulerEvent.js"
 export {
-  type AdmissionPolicyName,
-  type BatchInput,
-  type CellColumn,
-  type CellInput,
-  type Checkpoint,
-  type CheckpointSink,
-  type Column,
-  type DropCause,
-  type DropKind,
-  type DroppedRow,
-  type EarlyShutdownOptions,
-  type FullColumn,
-  type GenerationFailure,
-  type RetryOptions,
-  type RowValues,
-  type RuntimeRequestLimit,
-  type SchedulerOptions,
-  type SchedulerResult,
-  type SchedulerSpec
+  AdmissionPolicyName,
+  type DecodedSchedulerOptions,
+  EarlyShutdownOptions,
+  RetryOptions,
+  SchedulerOptions
+} from "./SchedulerOptions.js"
+export type { SchedulerStats } from "./SchedulerStats.js"
+export type {
+  BatchInput,
+  CellColumn,
+  CellInput,
+  Checkpoint,
+  CheckpointSink,
+  Column,
+  DropCause,
+  DropKind,
+  DroppedRow,
+  FullColumn,
+  GenerationFailure,
+  RowValues,
+  RuntimeRequestLimit,
+  SchedulerResult,
+  SchedulerSpec,
+  SchedulerStop
 } from "./Spec.js"
 /** The capacity port `requestCapacity` reads (defined in `@sluice/scheduling-resources`). */
 export type { RequestCapacitySource, RequestCapacityView } from "@sluice/scheduling-resources"

@@ -1,7 +1,8 @@
 import { ModelAuthenticationError } from "@sluice/errors"
 import { assert, describe, it } from "@effect/vitest"
 import { Clock, Effect } from "effect"
-import { type Checkpoint, customModelMetadata, localMetadata, SchedulingMetadataError } from "../src/index.js"
+import { customModelMetadata, localMetadata, SchedulingMetadataError } from "@sluice/resolver"
+import { type Checkpoint } from "../src/index.js"
 import { runTest } from "./helpers.js"
 
 const facts = { provider: "p", model: "m", reason: "r", solution: "s" }
@@ -19,7 +20,7 @@ describe("anchor behaviours", () => {
       const { events } = yield* runTest({ rows: 4, bufferSize: 4, columns: [llm("a"), llm("b"), llm("c")] }, {
         maxModelTaskAdmission: 4
       })
-      const selected = events.flatMap((e) => (e.type === "selected" ? [e.column] : []))
+      const selected = events.flatMap((e) => (e._tag === "selected" ? [e.column] : []))
       assert.sameMembers(selected.slice(0, 3), ["a", "b", "c"])
       for (const c of ["a", "b", "c"]) assert.isAtMost(selected.slice(0, 4).filter((s) => s === c).length, 2)
     }))
@@ -30,7 +31,7 @@ describe("anchor behaviours", () => {
         maxModelTaskAdmission: 3,
         maxConcurrentRowGroups: 2
       })
-      const selected = events.flatMap((e) => (e.type === "selected" ? [e.column] : []))
+      const selected = events.flatMap((e) => (e._tag === "selected" ? [e.column] : []))
       for (let i = 0; i + 3 <= 12; i += 3) assert.sameMembers(selected.slice(i, i + 3), ["a", "b", "c"])
     }))
 
@@ -39,7 +40,7 @@ describe("anchor behaviours", () => {
       const { events } = yield* runTest({ rows: 20, bufferSize: 20, columns: [llm("gen"), llm("judge", ["gen"])] }, {
         maxInFlightTasks: 4
       })
-      const selected = events.flatMap((e) => (e.type === "selected" ? [e.column] : []))
+      const selected = events.flatMap((e) => (e._tag === "selected" ? [e.column] : []))
       assert.isBelow(selected.indexOf("judge"), selected.lastIndexOf("gen"))
     }))
 
@@ -70,7 +71,7 @@ describe("anchor behaviours", () => {
             }
           ]
         },
-        { earlyShutdown: false },
+        { earlyShutdown: false, stopOnKinds: [] },
         { written }
       )
       assert.deepStrictEqual(at, [500])
@@ -94,13 +95,13 @@ describe("anchor behaviours", () => {
               )
             )
         }]
-      }, { earlyShutdown: { window: 4, rate: 0.5 }, maxInFlightTasks: 1 })
+      }, { earlyShutdown: { window: 4, rate: 0.5 }, maxInFlightTasks: 1, stopOnKinds: [] })
       assert.isTrue(result.earlyShutdown)
       assert.deepStrictEqual(written.map((c) => c.rowIndexes), [[0, 1, 3]])
       assert.deepStrictEqual(result.dropCauses, { authentication: 2, early_shutdown: 3 })
-      const completed = events.filter((e) => e.type === "scheduler_job_completed")
+      const completed = events.filter((e) => e._tag === "scheduler_job_completed")
       assert.strictEqual(completed.length, 1)
-      assert.isTrue(completed[0]!.type === "scheduler_job_completed" && completed[0]!.outcome === "early_shutdown")
+      assert.isTrue(completed[0]!._tag === "scheduler_job_completed" && completed[0]!.outcome === "early_shutdown")
     }))
 
   it.effect("zero survivors after early shutdown: nothing written, one terminal event", () =>
@@ -109,11 +110,11 @@ describe("anchor behaviours", () => {
         rows: 12,
         bufferSize: 4,
         columns: [{ name: "x", strategy: "cell", generate: () => Effect.fail(new ModelAuthenticationError(facts)) }]
-      }, { earlyShutdown: { window: 2, rate: 1 } })
+      }, { earlyShutdown: { window: 2, rate: 1 }, stopOnKinds: [] })
       assert.isTrue(result.earlyShutdown)
       assert.strictEqual(written.length, 0)
       assert.strictEqual(result.rowsDropped, 12)
-      assert.strictEqual(events.filter((e) => e.type === "scheduler_job_completed").length, 1)
+      assert.strictEqual(events.filter((e) => e._tag === "scheduler_job_completed").length, 1)
     }))
 
   it.effect("a metadata error with a fallback uses the fallback and reports it in the capacity plan", () =>

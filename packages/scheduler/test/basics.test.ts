@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
-import { customModelMetadata, GeneratorError } from "../src/index.js"
+import { Effect, Tracer } from "effect"
+import { customModelMetadata } from "@sluice/resolver"
+import { SchedulerGeneratorError } from "../src/index.js"
 import { runTest } from "./helpers.js"
 
 describe("basics", () => {
@@ -186,11 +187,11 @@ describe("basics", () => {
             strategy: "cell",
             requires: ["x"],
             generate: ({ row }) =>
-              row === 2 ? Effect.fail(new GeneratorError({ message: "bad" })) : Effect.succeed({ y: 1 })
+              row === 2 ? Effect.fail(new SchedulerGeneratorError({ message: "bad" })) : Effect.succeed({ y: 1 })
           }
         ]
       }, { earlyShutdown: false })
-      const types = new Set(events.map((e) => e.type))
+      const types = new Set(events.map((e) => e._tag))
       for (
         const t of [
           "scheduler_job_started",
@@ -207,7 +208,7 @@ describe("basics", () => {
         ] as const
       ) assert.isTrue(types.has(t), t)
       assert.notInclude(JSON.stringify(events), "SECRET")
-      assert.strictEqual(events.at(-1)!.type, "scheduler_job_completed")
+      assert.strictEqual(events.at(-1)!._tag, "scheduler_job_completed")
     }))
 
   it.effect("a full column sees its row group's dataset rows; task_completed and stats count the rows a task wrote", () =>
@@ -232,10 +233,38 @@ describe("basics", () => {
       const ids = written.flatMap((c) => c.rows.map((r) => r["id"]))
       assert.deepStrictEqual(ids, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
       const rowsOf = (column: string) =>
-        events.flatMap((e) => (e.type === "task_completed" && e.column === column ? [e.rows] : [])).sort()
+        events.flatMap((e) => (e._tag === "task_completed" && e.column === column ? [e.rows] : [])).sort()
       assert.deepStrictEqual(rowsOf("id"), [2, 4, 4])
       assert.deepStrictEqual(rowsOf("twice"), Array.from({ length: 10 }, () => 1))
       // The same progress, polled instead of subscribed: 10 rows of `id` (3 tasks) + 10 cells of `twice`.
       assert.deepInclude(yield* scheduler.stats, { cellsCompleted: 20, checkpointedRows: 10, rowsDropped: 0 })
+    }))
+})
+
+describe("tracing", () => {
+  it.effect("one span per row group, from admission to checkpoint, with its surviving rows", () =>
+    Effect.gen(function*() {
+      const spans: Array<Tracer.NativeSpan> = []
+      const tracer = Tracer.make({
+        span: (options) => {
+          const span = new Tracer.NativeSpan(options)
+          spans.push(span)
+          return span
+        }
+      })
+      yield* runTest({
+        rows: 5,
+        bufferSize: 2,
+        columns: [{
+          name: "x",
+          strategy: "cell",
+          generate: ({ row }) =>
+            row === 4 ? Effect.fail(new SchedulerGeneratorError({ message: "no" })) : Effect.succeed({ x: row })
+        }]
+      }, { earlyShutdown: false }).pipe(Effect.provideService(Tracer.Tracer, tracer))
+      const rowGroups = spans.filter((s) => s.name === "sluice.scheduler.row_group")
+      assert.deepStrictEqual(rowGroups.map((s) => s.attributes.get("sluice.row_group")), [0, 1, 2])
+      assert.deepStrictEqual(rowGroups.map((s) => s.attributes.get("sluice.surviving_rows")), [2, 2, 0])
+      assert.isTrue(rowGroups.every((s) => s.status._tag === "Ended"))
     }))
 })

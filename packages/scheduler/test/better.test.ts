@@ -2,7 +2,8 @@ import { ModelAuthenticationError, ModelInternalServerError, ModelRateLimitError
 import { assert, describe, it } from "@effect/vitest"
 import { Clock, Effect, Fiber, Stream } from "effect"
 import { TestClock } from "effect/testing"
-import { type Checkpoint, makeScheduler, modelMetadata, type SchedulerStats } from "../src/index.js"
+import { modelMetadata } from "@sluice/resolver"
+import { type Checkpoint, makeScheduler, type SchedulerStats } from "../src/index.js"
 import { driveClock, makeFakeRequestLayer } from "./fakes.js"
 import { checkInvariants, memorySink, runTest } from "./helpers.js"
 
@@ -105,6 +106,80 @@ describe("1. live request capacity", () => {
     }))
 })
 
+describe("1b. request capacity per domain", () => {
+  it.effect("chat cooling down does not stall an embedding column on the same provider/model", () =>
+    Effect.gen(function*() {
+      const layer = yield* makeFakeRequestLayer([
+        { provider: "p", model: "m", cap: 4, domain: "chat" },
+        { provider: "p", model: "m", cap: 4, domain: "embedding" }
+      ])
+      let first = true
+      const embeddedAt: Array<number> = []
+      const samples: Array<number> = []
+      const sampler = yield* Effect.forkChild(
+        Effect.forEach([1000, 2000], (t) =>
+          Effect.gen(function*() {
+            yield* Effect.sleep(t - (yield* Clock.currentTimeMillis))
+            samples.push(layer.endpoint("p", "m", "embedding").inFlight)
+          })),
+        { startImmediately: true }
+      )
+      const { result } = yield* runTest(
+        {
+          rows: 16,
+          bufferSize: 16,
+          columns: [
+            {
+              name: "chat",
+              strategy: "cell",
+              scheduling: modelMetadata("p", "m", "chat", 4),
+              generate: () =>
+                Effect.suspend(() => {
+                  const isFirst = first
+                  first = false
+                  // The first chat call is a 429 with Retry-After 5 s: chat cools down until t = 5.1 s.
+                  return layer.call("p", "m", isFirst ? 100 : 200, isFirst ? { rateLimitRetryAfter: 5 } : {}, "chat")
+                }).pipe(Effect.as({ chat: 1 }))
+            },
+            {
+              name: "embedding",
+              strategy: "cell",
+              scheduling: modelMetadata("p", "m", "embedding", 4),
+              generate: () =>
+                layer.call("p", "m", 500, {}, "embedding").pipe(
+                  Effect.andThen(Clock.currentTimeMillis),
+                  Effect.map((t) => {
+                    embeddedAt.push(t)
+                    return { embedding: 1 }
+                  })
+                )
+            }
+          ]
+        },
+        { requestCapacity: layer.source },
+        { requestLayer: layer.probe }
+      )
+      yield* Fiber.join(sampler)
+      // Every embedding slot stays busy during the chat cooldown, and the column finishes long before it ends.
+      assert.deepStrictEqual(samples, [4, 4])
+      assert.strictEqual(embeddedAt.length, 16)
+      assert.isBelow(Math.max(...embeddedAt), 5_000)
+      assert.strictEqual(result.rowsCompleted, 16)
+      assert.strictEqual(
+        layer.endpoint("p", "m", "chat").maxWaiters + layer.endpoint("p", "m", "embedding").maxWaiters,
+        0
+      )
+      assert.deepStrictEqual(result.runtimeRequestLimits, [
+        { resource: "request:p/m", staticLimit: 4, currentLimit: 4, minObservedLimit: 4, open: true }
+      ])
+      const domains = result.capacityPlan.entries.filter((e) => e.name.startsWith("request:p/m/"))
+      assert.deepStrictEqual(domains.map((e) => [e.name, e.value]), [["request:p/m/chat", 3], [
+        "request:p/m/embedding",
+        4
+      ]])
+    }))
+})
+
 describe("2. retry ledger instead of salvage rounds", () => {
   it.effect("a row group waiting on Retry-After 3 s neither blocks others nor retries early", () =>
     Effect.gen(function*() {
@@ -180,13 +255,13 @@ describe("3. dropped rows purge their queued tasks", () => {
               )
           }
         ]
-      }, { maxInFlightTasks: 1, earlyShutdown: false })
+      }, { maxInFlightTasks: 1, earlyShutdown: false, stopOnKinds: [] })
       // a(0) runs first and drops row 0 while b(0) is queued and c(0) ... never gets a slot before the drop.
       assert.notInclude(bCalls, 0)
       assert.strictEqual(cCalls.filter((r) => r === 0).length, 0)
       assert.deepStrictEqual(result.outcomes, { authentication: 1, success: 6 })
       assert.isFalse(
-        events.some((e) => e.type === "task_completed" && e.taskId.startsWith("cell:0:0:") && e.column !== "a")
+        events.some((e) => e._tag === "task_completed" && e.taskId.startsWith("cell:0:0:") && e.column !== "a")
       )
     }))
 
@@ -218,7 +293,7 @@ describe("3. dropped rows purge their queued tasks", () => {
               )
           }
         ]
-      }, { earlyShutdown: false })
+      }, { earlyShutdown: false, stopOnKinds: [] })
       assert.deepStrictEqual(bCalls, [0, 1])
       assert.deepStrictEqual(result.dropCauses, { authentication: 1 })
       assert.deepStrictEqual(result.outcomes, { internal_server: 1, authentication: 1, success: 2 })
@@ -298,9 +373,9 @@ describe("5. interruption", () => {
       yield* Fiber.interrupt(fiber)
       for (const c of written) assert.strictEqual(c.rows.length, c.size)
       const collected = yield* Fiber.join(events)
-      assert.isTrue(collected.some((e) => e.type === "cancelled"))
+      assert.isTrue(collected.some((e) => e._tag === "cancelled"))
       const last = collected.at(-1)
-      assert.isTrue(last?.type === "scheduler_job_completed" && last.outcome === "cancelled")
+      assert.isTrue(last?._tag === "scheduler_job_completed" && last.outcome === "cancelled")
       yield* checkInvariants(scheduler, written, undefined, layer.probe)
       void driveClock
     }))

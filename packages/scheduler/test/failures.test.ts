@@ -7,7 +7,7 @@ import {
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { TestConsole } from "effect/testing"
-import { GeneratorError } from "../src/index.js"
+import { SchedulerGeneratorError } from "../src/index.js"
 import { runTest } from "./helpers.js"
 
 const facts = { provider: "p", model: "m", reason: "r", solution: "s" }
@@ -36,7 +36,7 @@ describe("non-retryable failures", () => {
             generate: ({ row }) => Effect.sync(() => (downstream.push(row), { b: row }))
           }
         ]
-      }, { earlyShutdown: false })
+      }, { earlyShutdown: false, stopOnKinds: [] })
       assert.deepStrictEqual(downstream.sort(), [0, 2, 3])
       assert.deepStrictEqual(result.dropCauses, { authentication: 1 })
       assert.strictEqual(result.droppedRows[0]!.row, 1)
@@ -58,7 +58,7 @@ describe("non-retryable failures", () => {
             requires: ["a"],
             generate: ({ rowGroup, rows }) =>
               rowGroup === 1
-                ? Effect.fail(new GeneratorError({ message: "boom" }))
+                ? Effect.fail(new SchedulerGeneratorError({ message: "boom" }))
                 : Effect.succeed(rows.map(() => ({ b: 1 })))
           }
         ]
@@ -159,7 +159,7 @@ describe("retry ledger", () => {
               const n = (calls.get(row) ?? 0) + 1
               calls.set(row, n)
               if (row === 0 && n <= 2) {
-                return Effect.fail(new GeneratorError({ message: "invalid json", retryable: true }))
+                return Effect.fail(new SchedulerGeneratorError({ message: "invalid json", retryable: true }))
               }
               if (row === 1 && n <= 7) return Effect.fail(rateLimit())
               return Effect.succeed({ x: n })
@@ -208,7 +208,7 @@ describe("early shutdown", () => {
           generate: ({ row }) =>
             Effect.sleep(10).pipe(Effect.andThen(row % 2 === 0 ? Effect.fail(auth()) : Effect.succeed({ x: 1 })))
         }]
-      }, { earlyShutdown: { window: 4, rate: 0.5 } })
+      }, { earlyShutdown: { window: 4, rate: 0.5 }, stopOnKinds: [] })
       assert.isTrue(result.earlyShutdown)
       assert.isAbove(result.dropCauses.early_shutdown ?? 0, 0)
       assert.isBelow(result.rowsCompleted, 20)
@@ -220,7 +220,7 @@ describe("early shutdown", () => {
         rows: 30,
         bufferSize: 10,
         columns: [{ name: "x", strategy: "cell", generate: () => Effect.fail(auth()) }]
-      }, { earlyShutdown: false })
+      }, { earlyShutdown: false, stopOnKinds: [] })
       assert.isFalse(result.earlyShutdown)
       assert.deepStrictEqual(result.dropCauses, { authentication: 30 })
     }))
@@ -251,7 +251,7 @@ describe("early shutdown", () => {
 })
 
 describe("admission timeouts", () => {
-  it.effect("a local admission timeout is preserved and re-queued at once (no timer)", () =>
+  it.effect("a local admission timeout is preserved and re-queued after the 50 ms floor, not a backoff", () =>
     Effect.gen(function*() {
       let calls = 0
       const { events, result } = yield* runTest({
@@ -276,9 +276,8 @@ describe("admission timeouts", () => {
       assert.strictEqual(calls, 4)
       assert.strictEqual(result.rowsCompleted, 1)
       assert.strictEqual(result.outcomes["request_admission_timeout"], 3)
-      // No backoff timer (the first would be ≥ 500 ms): retries happen within the harness's first clock steps.
-      const retries = events.filter((e) => e.type === "retry_redispatched").map((e) => e.at)
-      assert.strictEqual(retries.length, 3)
-      for (const at of retries) assert.isBelow(at, 100)
+      // No backoff timer (the first would be ≥ 500 ms), but no spin either: each retry waits the 50 ms floor.
+      const retries = events.filter((e) => e._tag === "retry_redispatched").map((e) => e.at)
+      assert.deepStrictEqual(retries, [50, 100, 150])
     }))
 })

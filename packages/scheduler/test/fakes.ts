@@ -1,12 +1,13 @@
 import { ModelRateLimitError } from "@sluice/errors"
-import { requestResourceKey, type RequestResourceKey } from "@sluice/scheduling-resources"
+import { type RequestDomain, requestResourceKey, type RequestResourceKey } from "@sluice/scheduling-resources"
 import { Clock, Effect, Fiber, PubSub, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import type { RequestCapacitySource, RequestCapacityView } from "../src/index.js"
 
 /**
- * A small request layer for tests: per endpoint a limit, a cooldown after a 429 (limit × 0.75), in-flight and
- * waiter counts, and capacity views published on every change — the contract `@sluice/request-admission` offers.
+ * A small request layer for tests: per endpoint (provider/model/domain, `chat` unless given) a limit, a cooldown
+ * after a 429 (limit × 0.75), in-flight and waiter counts, and capacity views published on every change — the
+ * contract `@sluice/request-admission` offers.
  */
 export interface FakeEndpoint {
   readonly key: RequestResourceKey
@@ -20,13 +21,15 @@ export interface FakeEndpoint {
   maxInFlight: number
 }
 
-export const makeFakeRequestLayer = (endpoints: ReadonlyArray<{ provider: string; model: string; cap: number }>) =>
+export const makeFakeRequestLayer = (
+  endpoints: ReadonlyArray<{ provider: string; model: string; cap: number; domain?: RequestDomain }>
+) =>
   Effect.gen(function*() {
     const pubsub = yield* PubSub.unbounded<RequestCapacityView>()
     const byLabel = new Map<string, FakeEndpoint>()
     for (const e of endpoints) {
-      byLabel.set(`${e.provider}/${e.model}`, {
-        key: requestResourceKey(e.provider, e.model, "chat"),
+      byLabel.set(`${e.provider}/${e.model}/${e.domain ?? "chat"}`, {
+        key: requestResourceKey(e.provider, e.model, e.domain ?? "chat"),
         limit: e.cap,
         staticCap: e.cap,
         open: true,
@@ -46,9 +49,10 @@ export const makeFakeRequestLayer = (endpoints: ReadonlyArray<{ provider: string
       inFlight: e.inFlight,
       waiters: e.waiters
     })
-    const endpoint = (provider: string, model: string) => byLabel.get(`${provider}/${model}`)!
+    const endpoint = (provider: string, model: string, domain: RequestDomain = "chat") =>
+      byLabel.get(`${provider}/${model}/${domain}`)!
     const source: RequestCapacitySource = {
-      capacity: (resource) => Effect.sync(() => view(endpoint(resource.provider, resource.model))),
+      capacity: (resource) => Effect.sync(() => view(endpoint(resource.provider, resource.model, resource.domain))),
       capacityChanges: Stream.fromPubSub(pubsub)
     }
     const publish = (e: FakeEndpoint) => PubSub.publish(pubsub, view(e))
@@ -58,10 +62,11 @@ export const makeFakeRequestLayer = (endpoints: ReadonlyArray<{ provider: string
       provider: string,
       model: string,
       latencyMs: number,
-      answer: { readonly rateLimitRetryAfter?: number } = {}
+      answer: { readonly rateLimitRetryAfter?: number } = {},
+      domain: RequestDomain = "chat"
     ) =>
       Effect.gen(function*() {
-        const e = endpoint(provider, model)
+        const e = endpoint(provider, model, domain)
         if (!e.open || e.inFlight >= e.limit) {
           e.waiters++
           e.maxWaiters = Math.max(e.maxWaiters, e.waiters)

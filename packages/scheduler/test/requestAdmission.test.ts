@@ -1,10 +1,11 @@
-import { ProviderError } from "@sluice/errors"
+import { ModelRateLimitError, ModelRequestAdmissionTimeoutError, ProviderError } from "@sluice/errors"
 import { assert, describe, it } from "@effect/vitest"
 import { make as makeRequestAdmission, makeExecutor, type RequestAdmissionConfig } from "@sluice/request-admission"
-import { requestResourceKey } from "@sluice/scheduling-resources"
-import { Clock, Effect, Fiber, Schedule, Stream } from "effect"
+import { type RequestCapacityView, requestResourceKey } from "@sluice/scheduling-resources"
+import { Clock, Effect, Fiber, PubSub, Schedule, Stream } from "effect"
 import { TestClock } from "effect/testing"
-import { makeScheduler, modelMetadata } from "../src/index.js"
+import { modelMetadata } from "@sluice/resolver"
+import { makeScheduler } from "../src/index.js"
 import { checkInvariants, memorySink, runTest } from "./helpers.js"
 
 const resource = requestResourceKey("prov", "model", "chat")
@@ -200,4 +201,147 @@ describe("with @sluice/request-admission", () => {
       assert.strictEqual(yield* firstWave429s(4), 4, "the second batch of 4 meets the 429s; the third never goes")
       assert.strictEqual(yield* firstWave429s(16), 12, "one batch of 16: every request above 4 is rejected")
     }))
+})
+
+describe("admission timeouts under the scheduler", () => {
+  it.effect("a zero queue-wait timeout on a controller shared with other work cannot make a task spin", () =>
+    Effect.gen(function*() {
+      const admission = yield* makeRequestAdmission({
+        models: [{ provider: "prov", model: "model", maxParallelRequests: 1 }],
+        queueWaitTimeoutSeconds: 0,
+        slowStart: false
+      })
+      const executor = makeExecutor(admission)
+      // Other work, unseen by the scheduler, holds the endpoint's only request slot for one second.
+      const other = yield* Effect.forkChild(admission.withLease({ resource }, () => Effect.sleep(1_000)), {
+        startImmediately: true
+      })
+      const attemptsAt: Array<number> = []
+      const { result } = yield* runTest({
+        rows: 1,
+        bufferSize: 1,
+        columns: [{
+          name: "gen",
+          strategy: "cell",
+          scheduling: modelMetadata("prov", "model", "chat", 1),
+          generate: () =>
+            Clock.currentTimeMillis.pipe(
+              Effect.tap((t) => Effect.sync(() => void attemptsAt.push(t))),
+              Effect.andThen(executor.execute({ resource }, () => Effect.succeed("ok"))),
+              Effect.as({ gen: 1 })
+            )
+        }]
+      }, { requestCapacity: admission })
+      yield* Fiber.join(other)
+      assert.strictEqual(result.rowsCompleted, 1)
+      // Each refused attempt waits the 50 ms floor: about 20 attempts in the second the slot was taken, not one
+      // per millisecond.
+      assert.isAtMost(attemptsAt.length, 22)
+      assert.isAtLeast(attemptsAt.length, 15)
+      for (let i = 1; i < attemptsAt.length; i++) assert.isAtLeast(attemptsAt[i]! - attemptsAt[i - 1]!, 50)
+      assert.strictEqual(result.outcomes["request_admission_timeout"], attemptsAt.length - 1)
+      assert.deepInclude(yield* admission.inspect, { activeLeases: 0, waiters: 0 })
+    }))
+
+  it.effect("requests time out in the real controller's queue while other work holds it; every row survives", () =>
+    Effect.gen(function*() {
+      const admission = yield* makeRequestAdmission({
+        models: [{ provider: "prov", model: "model", maxParallelRequests: 2 }],
+        queueWaitTimeoutSeconds: 0.1,
+        slowStart: false
+      })
+      const executor = makeExecutor(admission)
+      const others = yield* Effect.forkChild(
+        Effect.all([1, 2].map(() => admission.withLease({ resource }, () => Effect.sleep(1_000))), {
+          concurrency: "unbounded"
+        }),
+        { startImmediately: true }
+      )
+      const { events, result } = yield* runTest({
+        rows: 4,
+        bufferSize: 4,
+        columns: [{
+          name: "gen",
+          strategy: "cell",
+          scheduling: modelMetadata("prov", "model", "chat", 2),
+          generate: () =>
+            executor.execute({ resource }, () => Effect.sleep(100).pipe(Effect.as("ok"))).pipe(Effect.as({ gen: 1 }))
+        }]
+      }, { requestCapacity: admission })
+      yield* Fiber.join(others)
+      assert.strictEqual(result.rowsCompleted, 4)
+      assert.strictEqual(result.rowsDropped, 0)
+      const timeouts = events.filter((e) => e._tag === "preserved_retryable" && e.kind === "request_admission_timeout")
+      assert.isAbove(timeouts.length, 0, "the queue timeouts are visible in the events")
+      assert.strictEqual(result.outcomes["request_admission_timeout"], timeouts.length)
+      assert.isAbove(result.maxRequestWaiters, 0)
+      assert.deepInclude(yield* admission.inspect, { activeLeases: 0, waiters: 0 })
+    }))
+})
+
+describe("retry pacing by the request cooldown", () => {
+  /**
+   * A request layer whose domain starts a 250 ms cooldown when `cool` is called (as a 429 does), then reopens.
+   */
+  const coolingSource = Effect.gen(function*() {
+    const pubsub = yield* PubSub.unbounded<RequestCapacityView>()
+    const view: { -readonly [K in keyof RequestCapacityView]: RequestCapacityView[K] } = {
+      resource,
+      limit: 4,
+      staticCap: 4,
+      open: true,
+      blockedUntilMillis: null,
+      inFlight: 0,
+      waiters: 0
+    }
+    const cool = Effect.gen(function*() {
+      const now = yield* Clock.currentTimeMillis
+      view.open = false
+      view.blockedUntilMillis = now + 250
+      yield* PubSub.publish(pubsub, { ...view })
+      yield* Effect.forkDetach(
+        Effect.sleep(250).pipe(Effect.andThen(Effect.suspend(() => {
+          view.open = true
+          view.blockedUntilMillis = null
+          return PubSub.publish(pubsub, { ...view })
+        })))
+      )
+    })
+    return {
+      source: { capacity: () => Effect.sync(() => ({ ...view })), capacityChanges: Stream.fromPubSub(pubsub) },
+      cool
+    }
+  })
+
+  const facts = { provider: "prov", model: "model", reason: "r", solution: "s" }
+  const failures = {
+    rate_limit: () => new ModelRateLimitError({ ...facts, status: 429 }),
+    request_admission_timeout: () =>
+      new ModelRequestAdmissionTimeoutError({ ...facts, resource: "prov/model/chat", waitedMs: 100, waitersAhead: 1 })
+  }
+
+  for (const kind of ["rate_limit", "request_admission_timeout"] as const) {
+    it.effect(`with no Retry-After, a ${kind} retry is paced by the remaining cooldown`, () =>
+      Effect.gen(function*() {
+        const { cool, source } = yield* coolingSource
+        let calls = 0
+        const { events, result } = yield* runTest({
+          rows: 1,
+          bufferSize: 1,
+          columns: [{
+            name: "gen",
+            strategy: "cell",
+            scheduling: modelMetadata("prov", "model", "chat", 4),
+            generate: () =>
+              ++calls === 1
+                ? Effect.sleep(40).pipe(Effect.andThen(cool), Effect.andThen(Effect.fail(failures[kind]())))
+                : Effect.succeed({ gen: 1 })
+          }]
+        }, { requestCapacity: source })
+        assert.strictEqual(result.rowsCompleted, 1)
+        const deferred = events.find((e) => e._tag === "preserved_retryable")
+        assert.isTrue(deferred?._tag === "preserved_retryable" && deferred.kind === kind)
+        if (deferred?._tag === "preserved_retryable") assert.strictEqual(deferred.eligibleAt - deferred.at, 250)
+      }))
+  }
 })

@@ -1,7 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { requestResourceKey } from "@sluice/scheduling-resources"
 import { Effect, Exit, Stream } from "effect"
-import { makeScheduler, modelMetadata, type RequestCapacitySource } from "../src/index.js"
+import { modelMetadata } from "@sluice/resolver"
+import { makeScheduler, type RequestCapacitySource } from "../src/index.js"
 import { AdmissionLedger } from "../src/internal/admission.js"
 import { FairQueue } from "../src/internal/fairQueue.js"
 import { RetryLedger } from "../src/internal/retryLedger.js"
@@ -52,45 +53,94 @@ describe("fair queue", () => {
   })
 })
 
-describe("admission ledger", () => {
-  it("bounded borrow: a lone heavy group fills every slot with debt, then yields to a new peer", () => {
-    // resources: 0 submission, 1 llm_wait — weight 4, admitted limit 8, limits 8.
-    const ledger = new AdmissionLedger([1024, 8], [
-      { weight: 4, admittedLimit: 8, resources: [0, 1] },
-      { weight: 1, admittedLimit: 2, resources: [0, 1] }
-    ], "bounded-borrow")
-    for (let i = 0; i < 8; i++) {
-      assert.isUndefined(ledger.evaluate(0, [0]))
-      ledger.acquire(0)
+/** A ledger over resources r0, r1, … with these limits; groups g0, g1, … */
+const ledgerOf = (
+  limits: ReadonlyArray<number>,
+  groups: ReadonlyArray<{ weight: number; admittedLimit: number | undefined; resources: ReadonlyArray<number> }>,
+  policy: "bounded-borrow" | "strict-fair"
+) =>
+  new AdmissionLedger(
+    limits.map((limit, i) => ({ key: `r${i}`, limit })),
+    groups.map((g, i) => ({ ...g, key: `g${i}` })),
+    policy
+  )
+
+/** Evaluates `group` on freshly read semaphores and, when admitted, grants its lease and takes its permits. */
+const tryAcquire = (ledger: AdmissionLedger, group: number, peers: ReadonlyArray<number>) =>
+  Effect.gen(function*() {
+    yield* ledger.refresh
+    const reason = ledger.evaluate(group, peers)
+    if (reason === undefined) {
+      ledger.acquire(group)
+      yield* ledger.takeGranted
     }
-    assert.strictEqual(ledger.evaluate(0, [0]), "no_capacity")
-    ledger.release(0)
-    // The peer's head could start now: the indebted heavy group must yield.
-    assert.strictEqual(ledger.evaluate(0, [0, 1]), "borrow_debt")
-    assert.isUndefined(ledger.evaluate(1, [0, 1]))
+    return reason
   })
 
-  it("a limit lowered below what is leased keeps holders and admits nobody until leased < limit", () => {
-    const ledger = new AdmissionLedger([8], [{ weight: 1, admittedLimit: undefined, resources: [0] }], "strict-fair")
-    for (let i = 0; i < 8; i++) ledger.acquire(0)
-    ledger.setLimit(0, 6)
-    ledger.release(0)
-    ledger.release(0)
-    assert.strictEqual(ledger.evaluate(0, [0]), "no_capacity")
-    ledger.release(0)
-    assert.isUndefined(ledger.evaluate(0, [0]))
-  })
+describe("admission ledger", () => {
+  it.effect("bounded borrow: a lone heavy group fills every slot with debt, then yields to a new peer", () =>
+    Effect.gen(function*() {
+      // resources: 0 submission, 1 llm_wait — weight 4, admitted limit 8, limits 8.
+      const ledger = ledgerOf([1024, 8], [
+        { weight: 4, admittedLimit: 8, resources: [0, 1] },
+        { weight: 1, admittedLimit: 2, resources: [0, 1] }
+      ], "bounded-borrow")
+      for (let i = 0; i < 8; i++) assert.isUndefined(yield* tryAcquire(ledger, 0, [0]))
+      assert.strictEqual(yield* tryAcquire(ledger, 0, [0]), "no_capacity")
+      yield* ledger.release(0)
+      yield* ledger.refresh
+      // The peer's head could start now: the indebted heavy group must yield.
+      assert.strictEqual(ledger.evaluate(0, [0, 1]), "borrow_debt")
+      assert.isUndefined(ledger.evaluate(1, [0, 1]))
+    }))
 
-  it("strict-fair caps a group at its admitted limit only under peer pressure", () => {
-    const ledger = new AdmissionLedger([8, 8], [
-      { weight: 1, admittedLimit: 2, resources: [0, 1] },
-      { weight: 1, admittedLimit: 2, resources: [0, 1] }
-    ], "strict-fair")
-    ledger.acquire(0)
-    ledger.acquire(0)
-    assert.isUndefined(ledger.evaluate(0, [0]))
-    assert.strictEqual(ledger.evaluate(0, [0, 1]), "group_cap")
-  })
+  it.effect("every limit is a semaphore: free permits are read from it, and a full release leaves them all free", () =>
+    Effect.gen(function*() {
+      const ledger = ledgerOf([1024, 8], [{ weight: 1, admittedLimit: 2, resources: [0, 1] }], "bounded-borrow")
+      // A lone group may borrow every llm_wait slot, beyond its admitted limit of 2.
+      for (let i = 0; i < 8; i++) assert.isUndefined(yield* tryAcquire(ledger, 0, [0]))
+      assert.strictEqual(yield* ledger.gates[1]!.semaphore.release(0), 0)
+      assert.strictEqual(yield* ledger.gates[0]!.leased, 8)
+      // The group's admitted limit is held as 2 permits; the other 6 leases are over it.
+      assert.strictEqual(yield* ledger.groupGates[0]!.leased, 2)
+      for (let i = 0; i < 6; i++) yield* ledger.release(0)
+      // Releases end the leases over the cap first: the group still holds its 2 permits for its 2 leases.
+      assert.strictEqual(yield* ledger.groupGates[0]!.leased, 2)
+      assert.strictEqual(yield* ledger.gates[1]!.leased, 2)
+      yield* ledger.release(0)
+      yield* ledger.release(0)
+      for (const gate of [...ledger.gates, ledger.groupGates[0]!]) assert.strictEqual(yield* gate.leased, 0, gate.key)
+      assert.strictEqual(ledger.debtEntries(), 0)
+      assert.deepStrictEqual(ledger.gates.map((g) => g.maxLeased), [8, 8])
+    }))
+
+  it.effect("a limit resized below what is leased keeps holders and admits nobody until leased < limit", () =>
+    Effect.gen(function*() {
+      const ledger = ledgerOf([8], [{ weight: 1, admittedLimit: undefined, resources: [0] }], "strict-fair")
+      for (let i = 0; i < 8; i++) assert.isUndefined(yield* tryAcquire(ledger, 0, [0]))
+      yield* ledger.resize(0, 6)
+      assert.strictEqual(yield* ledger.gates[0]!.semaphore.release(0), -2)
+      yield* ledger.release(0)
+      yield* ledger.release(0)
+      yield* ledger.refresh
+      assert.strictEqual(ledger.evaluate(0, [0]), "no_capacity")
+      yield* ledger.release(0)
+      yield* ledger.refresh
+      assert.isUndefined(ledger.evaluate(0, [0]))
+    }))
+
+  it.effect("strict-fair caps a group at its admitted limit only under peer pressure", () =>
+    Effect.gen(function*() {
+      const ledger = ledgerOf([8, 8], [
+        { weight: 1, admittedLimit: 2, resources: [0, 1] },
+        { weight: 1, admittedLimit: 2, resources: [0, 1] }
+      ], "strict-fair")
+      assert.isUndefined(yield* tryAcquire(ledger, 0, [0]))
+      assert.isUndefined(yield* tryAcquire(ledger, 0, [0]))
+      yield* ledger.refresh
+      assert.isUndefined(ledger.evaluate(0, [0]))
+      assert.strictEqual(ledger.evaluate(0, [0, 1]), "group_cap")
+    }))
 })
 
 describe("retry ledger", () => {

@@ -1,7 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber } from "effect"
 import { TestClock } from "effect/testing"
-import { makeScheduler, modelMetadata } from "../src/index.js"
+import { modelMetadata } from "@sluice/resolver"
+import { makeScheduler } from "../src/index.js"
 import { checkInvariants, memorySink } from "./helpers.js"
 
 // A slot's turnaround is part of every call: a worker that waited one more event-loop turn before generating cost

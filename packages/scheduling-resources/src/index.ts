@@ -28,7 +28,9 @@ export {
   llmWaitResource,
   makeSchedulerResourceKey,
   parseRequestCapacityResource,
+  parseRequestDomainResource,
   requestCapacityResource,
+  requestDomainResource,
   SchedulerResourceKey,
   submissionResource
 } from "./SchedulerResourceKey.js"

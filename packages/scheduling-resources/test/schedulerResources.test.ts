@@ -7,8 +7,11 @@ import {
   makeSchedulerResourceLimits,
   makeSchedulerResourceRequest,
   parseRequestCapacityResource,
+  parseRequestDomainResource,
   providerModelKey,
   requestCapacityResource,
+  requestDomainResource,
+  requestResourceKey,
   ResourceAmount,
   SchedulerResourceKey,
   submissionResource
@@ -49,6 +52,25 @@ describe("SchedulerResourceKey", () => {
       )
       assert.isTrue(Option.isNone(parseRequestCapacityResource(submissionResource)))
       assert.isTrue(Option.isNone(parseRequestCapacityResource(llmWaitResource)))
+    }))
+
+  it.effect("names one request key per provider/model/domain, parsed back by its own parser only", () =>
+    Effect.gen(function*() {
+      const chat = requestDomainResource(requestResourceKey("together", "meta/llama-3", "chat"))
+      assert.strictEqual(chat, "request:together/meta%2Fllama-3/chat")
+      assert.strictEqual(
+        requestDomainResource(requestResourceKey("openai", "e3", "embedding")),
+        "request:openai/e3/embedding"
+      )
+      assert.deepStrictEqual(
+        parseRequestDomainResource(chat),
+        Option.some(requestResourceKey("together", "meta/llama-3", "chat"))
+      )
+      assert.isTrue(Option.isNone(parseRequestCapacityResource(chat)))
+      assert.isTrue(Option.isNone(parseRequestDomainResource(requestCapacityResource(providerModelKey("p", "m")))))
+      assert.isTrue(Option.isNone(parseRequestDomainResource(submissionResource)))
+      assert.strictEqual(yield* makeSchedulerResourceKey(chat), chat)
+      yield* expectInvalid(makeSchedulerResourceKey("request:p/m/video"), "key", "request:{provider}/{model}/{domain}")
     }))
 
   it.effect("validates keys", () =>

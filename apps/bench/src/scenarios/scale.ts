@@ -1,5 +1,6 @@
 import { monitorEventLoopDelay } from "node:perf_hooks"
-import { makeScheduler, modelMetadata } from "@sluice/scheduler"
+import { modelMetadata } from "@sluice/resolver"
+import { makeScheduler } from "@sluice/scheduler"
 import { Clock, Config, Duration, Effect, Fiber, Option, Schedule } from "effect"
 import { benchResult, type TimelinePoint } from "../BenchResult.js"
 import { resultTable } from "../markdown.js"

@@ -1,7 +1,6 @@
+import { customModelMetadata, localMetadata } from "@sluice/resolver"
 import {
   type AdmissionPolicyName,
-  customModelMetadata,
-  localMetadata,
   makeScheduler,
   type SchedulerConfigError,
   type SchedulerRunError

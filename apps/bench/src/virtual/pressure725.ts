@@ -1,12 +1,11 @@
 import { ProviderError } from "@sluice/errors"
 import { make as makeRequestAdmission, makeExecutor } from "@sluice/request-admission"
 import { requestResourceKey } from "@sluice/scheduling-resources"
+import { localMetadata, modelMetadata } from "@sluice/resolver"
 import {
   type AdmissionPolicyName,
   type Column,
-  localMetadata,
   makeScheduler,
-  modelMetadata,
   type SchedulerConfigError,
   type SchedulerRunError
 } from "@sluice/scheduler"

@@ -5,17 +5,14 @@ import type { RunSettings } from "../config/schema.js"
  * What provider failures do to the run, in the scheduler's terms: an authentication failure stops it; rows of a
  * provider declared down (`provider_unreachable`) do not count toward early shutdown, so rows that need only
  * healthy providers go on.
- *
- * `stopOnKinds` and `earlyShutdown.ignoredKinds` are scheduler options that arrive with the scheduler's change for
- * them; until then the scheduler ignores them, hence the cast (drop it once `SchedulerOptions` declares them).
  */
-const providerFailureHandling = {
+const providerFailureHandling: Pick<SchedulerOptions, "stopOnKinds" | "earlyShutdown"> = {
   stopOnKinds: ["authentication"],
   earlyShutdown: { ignoredKinds: ["provider_unreachable"] }
-} as const
+}
 
 /** The scheduler options the run's failure handling sets: the above, and `run.preserveDeadlineSeconds`. */
 export const schedulerFailureOptions = (run: RunSettings): Partial<SchedulerOptions> => ({
   ...(run.preserveDeadlineSeconds === null ? {} : { retry: { preserveDeadline: run.preserveDeadlineSeconds * 1000 } }),
-  ...(providerFailureHandling as Partial<SchedulerOptions>)
+  ...providerFailureHandling
 })

@@ -93,6 +93,7 @@ export const runPipeline = Effect.fnUntraced(function*(loaded: LoadedConfig, opt
     const columnOrder = loaded.columns.map((column) => column.config.name)
     const scheduler = yield* makeScheduler({
       columns,
+      scheduling: resolved,
       rows: run.rows,
       bufferSize: run.bufferSize,
       sink: {

@@ -3,8 +3,8 @@ import {
   type CellColumn,
   type Checkpoint,
   type Column,
-  GeneratorError,
   makeScheduler,
+  SchedulerGeneratorError,
   type RowValues,
   type SchedulerEvent,
   type SchedulerOptions
@@ -97,7 +97,7 @@ describe("sampler columns over whole runs", () => {
       assert.strictEqual(byRow(fulls.written).size, rows)
       assert.deepStrictEqual(byRow(fulls.written), byRow(cells.written))
       // One task per row group and column instead of one per row; progress still counts every cell.
-      const completed = fulls.events.filter((e) => e.type === "task_completed")
+      const completed = fulls.events.filter((e) => e._tag === "task_completed")
       assert.strictEqual(completed.length, 3 * full.length)
       assert.strictEqual(fulls.progress.cellsDone, fulls.progress.cellsTotal)
       assert.strictEqual(rowsDone(fulls.progress), rows)
@@ -128,7 +128,7 @@ describe("sampler columns over whole runs", () => {
         strategy: "cell",
         generate: ({ row }) =>
           droppedRows.includes(row)
-            ? Effect.fail(new GeneratorError({ message: "dropped" }))
+            ? Effect.fail(new SchedulerGeneratorError({ message: "dropped" }))
             : Effect.succeed({ gate: row })
       }
       const after = <C extends Column<ModelGateway>>(column: C): C => ({ ...column, requires: ["gate"] })
@@ -141,7 +141,7 @@ describe("sampler columns over whole runs", () => {
       // Full tasks count only the rows they wrote; dropped rows' cells never complete, checkpoints still end at 100 %.
       const samplerRows = fulls.events.flatMap((
         e
-      ) => (e.type === "task_completed" && e.column !== "gate" ? [e.rows] : []))
+      ) => (e._tag === "task_completed" && e.column !== "gate" ? [e.rows] : []))
       assert.strictEqual(samplerRows.reduce((a, b) => a + b, 0), survivors.size * full.length)
       assert.strictEqual(fulls.progress.cellsDone, survivors.size * (full.length + 1))
       assert.strictEqual(rowsDone(fulls.progress), rows)

@@ -1,5 +1,6 @@
-import type { AdmissionPolicyName } from "../Spec.js"
-import { SUBMISSION } from "./resolve.js"
+import { Effect, Semaphore } from "effect"
+import type { AdmissionPolicyName } from "../SchedulerOptions.js"
+import { SUBMISSION } from "./resourceTable.js"
 
 /** Why a head task may not start now. */
 export type DenyReason = "no_capacity" | "group_cap" | "borrow_debt"
@@ -11,71 +12,154 @@ export interface GroupInfo {
 }
 
 /**
- * Task admission: a ledger of leased amounts over the scheduler resources (`submission`, `llm_wait`,
- * `request:{p}/{m}`), with a fairness policy on top.
- *
- * Limits can change at runtime (the request layer's live capacity). A decrease below what is leased behaves like
- * `Semaphore.resize`: holders keep their slots and nobody new gets in until leased < limit.
- *
- * Policies (DESIGN §5):
- * - `bounded-borrow` (default): a group's strict share of a resource is ⌈limit × w / Σw⌉ over the groups whose
- *   heads compete for it (a lone group competes with a synthetic equal peer). A group may exceed its share only
- *   while no eligible peer wants the resource, and records the excess as debt; an indebted group yields to any
- *   eligible peer until releases repay the debt.
- * - `strict-fair`: a group is capped at its admitted limit whenever an eligible peer wants one of its resources.
+ * One limit: a `Semaphore` and the size it was last given (a semaphore does not report its size). Tasks never wait
+ * on it — they wait in the fair ready queue — so it is only used without blocking: `takeIfAvailable`, `release`,
+ * `resize`, and `release(0)` to read what is free.
  */
-export class AdmissionLedger {
-  readonly limits: Array<number>
-  readonly leased: Array<number>
-  /** Highest leased amount seen per resource. */
-  readonly maxLeased: Array<number>
-  private readonly groupLeased: Array<Array<number>>
-  private readonly running: Array<number>
-  private readonly debt: Array<Array<number>>
-  private readonly pendingBorrow: Array<number> = []
-  leases = 0
+export class Gate {
+  readonly semaphore: Semaphore.Semaphore
+  /** Highest number of permits held at once. */
+  maxLeased = 0
 
-  constructor(
-    limits: ReadonlyArray<number>,
-    private readonly groups: ReadonlyArray<GroupInfo>,
-    private readonly policy: AdmissionPolicyName
-  ) {
-    this.limits = [...limits]
-    this.leased = limits.map(() => 0)
-    this.maxLeased = limits.map(() => 0)
-    this.groupLeased = groups.map(() => limits.map(() => 0))
-    this.debt = groups.map(() => limits.map(() => 0))
-    this.running = groups.map(() => 0)
+  constructor(readonly key: string, public limit: number) {
+    this.semaphore = Semaphore.makeUnsafe(limit)
   }
 
-  setLimit(resource: number, limit: number): void {
-    this.limits[resource] = Math.max(0, limit)
+  /** Permits held (more than `limit` after a shrink, until holders release). */
+  readonly leased: Effect.Effect<number> = Effect.suspend(() => this.semaphore.release(0)).pipe(
+    Effect.map((free) => this.limit - free)
+  )
+}
+
+/**
+ * Task admission: one `Semaphore` per scheduler resource (`submission`, `llm_wait`, `request:{p}/{m}`, and
+ * `request:{p}/{m}/{domain}`) and per group admitted limit, with a fairness policy on top. A lease holds one permit
+ * of each resource its group requests.
+ *
+ * Limits change at runtime (the request layer's live capacity) through `resize`: holders keep their permits and
+ * nobody new gets in until fewer are held than the new limit.
+ *
+ * The dispatcher evaluates many candidates per step, so it reads the free permits of every semaphore once at the
+ * start of its step (`refresh`), keeps that view in step with the leases the step grants, and takes their permits
+ * from each semaphore at once when the step ends (`takeGranted`); nothing else runs during a step, and the next
+ * step reads the semaphores again, so the view never drifts from them. A release returns its permits at once.
+ *
+ * Policies:
+ * - `bounded-borrow` (default): a group's strict share of a resource is `limit × w / Σw` (rounded to nearest, at
+ *   least 1, at most its admitted limit) over the groups whose heads compete for it (a lone group competes with a
+ *   synthetic equal peer). A group may exceed its share only while no eligible peer wants the resource, and records
+ *   the excess as debt; an indebted group yields to any eligible peer until its releases repay the debt.
+ * - `strict-fair`: a group is capped at its admitted limit whenever an eligible peer wants one of its resources.
+ *
+ * A group's admitted limit is a semaphore too. Leases beyond it — which a policy allows while no peer presses — hold
+ * no group permit and are counted as over the cap; a release of the group ends one of those first, so a group
+ * holds `admittedLimit − free + overCap` leases.
+ */
+export class AdmissionLedger {
+  readonly gates: ReadonlyArray<Gate>
+  readonly groupGates: ReadonlyArray<Gate | undefined>
+  private readonly free: Array<number>
+  private readonly groupFree: Array<number>
+  private readonly overCap: Array<number>
+  private readonly debt: Array<Array<number>>
+  private readonly pendingBorrow: Array<number> = []
+  /** Permits granted by the current step, per resource and per group, not yet taken from the semaphores. */
+  private readonly granted: Array<number>
+  private readonly grantedGroup: Array<number>
+  /** Per group, its release: one permit of each of its resources, with or without its group permit. */
+  private readonly releases: ReadonlyArray<Effect.Effect<void>>
+  private readonly releasesWithGroup: ReadonlyArray<Effect.Effect<void>>
+  /** Takes the permits the step granted (end of a dispatcher step). */
+  readonly takeGranted: Effect.Effect<void>
+
+  constructor(
+    resources: ReadonlyArray<{ readonly key: string; readonly limit: number }>,
+    private readonly groups: ReadonlyArray<GroupInfo & { readonly key: string }>,
+    private readonly policy: AdmissionPolicyName
+  ) {
+    this.gates = resources.map((r) => new Gate(r.key, r.limit))
+    this.groupGates = groups.map((g) => g.admittedLimit === undefined ? undefined : new Gate(g.key, g.admittedLimit))
+    this.free = resources.map((r) => r.limit)
+    this.groupFree = groups.map((g) => g.admittedLimit ?? 0)
+    this.overCap = groups.map(() => 0)
+    this.debt = groups.map(() => resources.map(() => 0))
+    this.granted = resources.map(() => 0)
+    this.grantedGroup = groups.map(() => 0)
+    const releaseOf = (gates: ReadonlyArray<Gate | undefined>): Effect.Effect<void> =>
+      gates.reduce<Effect.Effect<void>>(
+        (effect, gate) => gate === undefined ? effect : Effect.andThen(effect, gate.semaphore.release(1)),
+        Effect.void
+      )
+    this.releases = groups.map((g) => releaseOf(g.resources.map((r) => this.gates[r])))
+    this.releasesWithGroup = groups.map((g, i) =>
+      releaseOf([...g.resources.map((r) => this.gates[r]), this.groupGates[i]])
+    )
+    const { free, grantedGroup, groupFree, granted } = this
+    const gates = this.gates
+    const groupGates = this.groupGates
+    this.refresh = Effect.gen(function*() {
+      for (let i = 0; i < gates.length; i++) free[i] = yield* gates[i]!.semaphore.release(0)
+      for (let i = 0; i < groupGates.length; i++) {
+        const gate = groupGates[i]
+        if (gate !== undefined) groupFree[i] = yield* gate.semaphore.release(0)
+      }
+    })
+    const take = function*(gate: Gate, n: number) {
+      // The step granted these permits from the free ones it read, and nothing ran since: they are there.
+      if (!(yield* gate.semaphore.takeIfAvailable(n))) {
+        return yield* Effect.die(`task admission: ${gate.key} had no ${n} free permits for the step's leases`)
+      }
+    }
+    this.takeGranted = Effect.gen(function*() {
+      for (let i = 0; i < gates.length; i++) {
+        if (granted[i]! > 0) yield* take(gates[i]!, granted[i]!)
+        granted[i] = 0
+      }
+      for (let i = 0; i < groupGates.length; i++) {
+        if (grantedGroup[i]! > 0) yield* take(groupGates[i]!, grantedGroup[i]!)
+        grantedGroup[i] = 0
+      }
+    })
+  }
+
+  /** Reads the free permits of every semaphore (start of a dispatcher step). */
+  readonly refresh: Effect.Effect<void>
+
+  limit(resource: number): number {
+    return this.gates[resource]!.limit
+  }
+
+  resize(resource: number, limit: number): Effect.Effect<void> {
+    const gate = this.gates[resource]!
+    return Effect.suspend(() => {
+      gate.limit = Math.max(0, limit)
+      return gate.semaphore.resize(gate.limit)
+    })
   }
 
   hardEligible(group: number): boolean {
-    for (const r of this.groups[group]!.resources) {
-      if (this.leased[r]! + 1 > this.limits[r]!) return false
-    }
+    for (const r of this.groups[group]!.resources) if (this.free[r]! < 1) return false
     return true
   }
 
   /**
-   * Evaluates the head of `group` against the ledger and the policy. `peers` are the other groups with queued
-   * work (their heads are the competitors). On success the borrow to record at acquire is kept for `acquire`.
+   * Evaluates the head of `group` against the free permits and the policy. `peers` are the groups with queued work
+   * (their heads are the competitors). On success the borrow to record is kept for `acquire`, in the same step.
    */
   evaluate(group: number, peers: ReadonlyArray<number>): DenyReason | undefined {
     if (!this.hardEligible(group)) return "no_capacity"
     const info = this.groups[group]!
     this.pendingBorrow.length = 0
     if (info.admittedLimit === undefined) return undefined
+    const held = this.held(group)
     const fair = info.resources.length > 1 ? info.resources.filter((r) => r !== SUBMISSION) : info.resources
     if (this.policy === "strict-fair") {
-      if (this.running[group]! < info.admittedLimit) return undefined
+      if (held < info.admittedLimit) return undefined
       for (const r of fair) if (this.pressured(group, r, peers)) return "group_cap"
       return undefined
     }
     for (const r of info.resources) {
-      const projected = this.groupLeased[group]![r]! + 1
+      const projected = held + 1
       const debt = this.debt[group]![r]!
       const share = this.strictShare(group, r, peers)
       if (fair.includes(r) && this.pressured(group, r, peers)) {
@@ -85,41 +169,60 @@ export class AdmissionLedger {
       }
       if (projected <= share) continue
       const newDebt = Math.min(1, projected - share)
-      const ceiling = Math.max(0, this.limits[r]! - share)
+      const ceiling = Math.max(0, this.gates[r]!.limit - share)
       if (debt + newDebt > ceiling) return "borrow_debt"
       this.pendingBorrow.push(r)
     }
     return undefined
   }
 
-  /** Takes the lease evaluated just before (same synchronous step). */
+  /**
+   * Grants the lease evaluated just before, in the same step: one permit of each resource, and a group permit when
+   * the group is within its admitted limit. The permits are taken from the semaphores when the step ends.
+   */
   acquire(group: number): void {
-    for (const r of this.groups[group]!.resources) {
-      this.leased[r]!++
-      if (this.leased[r]! > this.maxLeased[r]!) this.maxLeased[r] = this.leased[r]!
-      this.groupLeased[group]![r]!++
-    }
     for (const r of this.pendingBorrow) this.debt[group]![r]!++
     this.pendingBorrow.length = 0
-    this.running[group]!++
-    this.leases++
+    for (const r of this.groups[group]!.resources) {
+      const gate = this.gates[r]!
+      const free = --this.free[r]!
+      this.granted[r]!++
+      if (gate.limit - free > gate.maxLeased) gate.maxLeased = gate.limit - free
+    }
+    const gate = this.groupGates[group]
+    if (gate === undefined) return
+    if (this.groupFree[group]! < 1) {
+      this.overCap[group]!++
+      return
+    }
+    const free = --this.groupFree[group]!
+    this.grantedGroup[group]!++
+    if (gate.limit - free > gate.maxLeased) gate.maxLeased = gate.limit - free
   }
 
-  /** Releases one lease of `group`; any release of the group repays its debt on the resources it held. */
-  release(group: number): void {
-    for (const r of this.groups[group]!.resources) {
-      this.leased[r]!--
-      this.groupLeased[group]![r]!--
-      if (this.debt[group]![r]! > 0) this.debt[group]![r]!--
+  /**
+   * Releases one lease of `group` (its bookkeeping now; its permits when the returned effect runs). Any release of
+   * the group repays its debt on the resources it holds, and ends one of its leases over the admitted limit first.
+   */
+  release(group: number): Effect.Effect<void> {
+    for (const r of this.groups[group]!.resources) if (this.debt[group]![r]! > 0) this.debt[group]![r]!--
+    if (this.groupGates[group] === undefined) return this.releases[group]!
+    if (this.overCap[group]! > 0) {
+      this.overCap[group]!--
+      return this.releases[group]!
     }
-    this.running[group]!--
-    this.leases--
+    return this.releasesWithGroup[group]!
   }
 
   debtEntries(): number {
     let n = 0
     for (const row of this.debt) for (const d of row) if (d > 0) n++
     return n
+  }
+
+  /** Leases the group holds: its permits plus those over its admitted limit. */
+  private held(group: number): number {
+    return this.groups[group]!.admittedLimit! - this.groupFree[group]! + this.overCap[group]!
   }
 
   /** A peer exerts pressure on `r` if its head requests `r` and could start right now. */
@@ -131,7 +234,7 @@ export class AdmissionLedger {
   }
 
   private strictShare(group: number, r: number, peers: ReadonlyArray<number>): number {
-    const limit = this.limits[r]!
+    const limit = this.gates[r]!.limit
     if (limit <= 0) return 0
     if (limit === 1) return 1
     const info = this.groups[group]!

@@ -7,11 +7,16 @@ export class EarlyShutdownWindow {
   private readonly ring: Uint8Array
   private next = 0
   private filled = 0
-  private failures = 0
+  /** Failures in the window. */
+  failures = 0
   tripped = false
 
   constructor(private readonly options: { readonly window: number; readonly rate: number } | false) {
     this.ring = new Uint8Array(options === false ? 0 : options.window)
+  }
+
+  get size(): number {
+    return this.ring.length
   }
 
   record(failure: boolean): void {

@@ -17,6 +17,8 @@ export class RowGroup {
   live = 0
   /** Handed to the checkpoint sink (set once, so a row group is never written twice). */
   checkpointing = false
+  /** Rows one of whose tasks has been dispatched (a full-column task starts every row). */
+  private readonly started: Uint8Array
   private readonly cellState: Array<Uint8Array | undefined>
   /** Per cell generator: rows neither done nor dropped. */
   private readonly remaining: Array<number>
@@ -30,6 +32,7 @@ export class RowGroup {
   ) {
     this.values = Array.from({ length: size }, () => ({}))
     this.dropped = new Uint8Array(size)
+    this.started = new Uint8Array(size)
     this.cellState = graph.nodes.map((n) => (n.strategy === "cell" ? new Uint8Array(size) : undefined))
     this.remaining = graph.nodes.map((n) => (n.strategy === "cell" ? size : 0))
     this.fullState = graph.nodes.map(() => PENDING)
@@ -48,6 +51,16 @@ export class RowGroup {
 
   isDropped(rowIndex: number): boolean {
     return this.dropped[rowIndex] === 1
+  }
+
+  /** A task of this row (`rowIndex` ≥ 0) or of the whole row group (-1) was dispatched. */
+  markStarted(rowIndex: number): void {
+    if (rowIndex >= 0) this.started[rowIndex] = 1
+    else this.started.fill(1)
+  }
+
+  isStarted(rowIndex: number): boolean {
+    return this.started[rowIndex] === 1
   }
 
   /** A cell task finished: record it and offer every downstream task it unblocks. */

@@ -1,5 +1,6 @@
+import type { RetryPolicy } from "@sluice/errors"
 import type { TaskId, TaskType } from "@sluice/scheduling-resources"
-import type { GenerationFailure } from "../Spec.js"
+import type { DropKind, GenerationFailure } from "../Spec.js"
 
 /**
  * One unit of work and its lifecycle, owned by the dispatcher. A task lives only while it is queued, running or
@@ -24,6 +25,11 @@ export interface Task {
   preserveSince: number
   readyAt: number
   lastError: GenerationFailure | undefined
+  /** Kind and policy of the latest failure (what a retrying task waits out). */
+  lastKind: DropKind | undefined
+  lastPolicy: RetryPolicy | undefined
+  /** Message of the latest failure. */
+  lastMessage: string
 }
 
 export const makeTask = (
@@ -45,5 +51,8 @@ export const makeTask = (
   retryEntry: 0,
   preserveSince: -1,
   readyAt,
-  lastError: undefined
+  lastError: undefined,
+  lastKind: undefined,
+  lastPolicy: undefined,
+  lastMessage: ""
 })

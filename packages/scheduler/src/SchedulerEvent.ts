@@ -1,52 +1,57 @@
 import type { TaskId } from "@sluice/scheduling-resources"
-import type { DropKind } from "./Spec.js"
+import type { DropKind, SchedulerStop } from "./Spec.js"
 
 /**
- * Scheduler events (anchor names). They carry identities, counts and kinds — never prompt or completion text.
- * `at` is `Clock` time in milliseconds.
+ * Scheduler events, a union discriminated by `_tag` (the anchor's event names). They carry identities, counts and
+ * kinds — never prompt or completion text. `at` is `Clock` time in milliseconds. They are only built while someone
+ * subscribes to `Scheduler.events`.
+ *
+ * @since 0.1.0
  */
 export type SchedulerEvent =
   | {
-    readonly type: "scheduler_job_started"
+    readonly _tag: "scheduler_job_started"
     readonly at: number
     readonly rows: number
     readonly rowGroups: number
     readonly columns: ReadonlyArray<string>
   }
   | {
-    readonly type: "scheduler_job_completed"
+    readonly _tag: "scheduler_job_completed"
     readonly at: number
     readonly outcome: "success" | "early_shutdown" | "cancelled" | "error"
     readonly rowsCompleted: number
     readonly rowsDropped: number
+    /** Why the run stopped early, when it did. */
+    readonly stop?: SchedulerStop
   }
-  | { readonly type: "row_group_admitted"; readonly at: number; readonly rowGroup: number; readonly size: number }
+  | { readonly _tag: "row_group_admitted"; readonly at: number; readonly rowGroup: number; readonly size: number }
   | {
-    readonly type: "row_group_checkpointed"
+    readonly _tag: "row_group_checkpointed"
     readonly at: number
     readonly rowGroup: number
     readonly size: number
     readonly survivingRows: number
     readonly droppedRows: number
   }
-  | { readonly type: "ready_enqueued"; readonly at: number; readonly taskId: TaskId; readonly column: string }
-  | { readonly type: "selected"; readonly at: number; readonly taskId: TaskId; readonly column: string }
+  | { readonly _tag: "ready_enqueued"; readonly at: number; readonly taskId: TaskId; readonly column: string }
+  | { readonly _tag: "selected"; readonly at: number; readonly taskId: TaskId; readonly column: string }
   | {
-    readonly type: "admission_blocked" | "group_capped"
+    readonly _tag: "admission_blocked" | "group_capped"
     readonly at: number
     readonly queued: number
     readonly reasons: Readonly<Record<string, number>>
   }
   | {
-    readonly type: "task_lease_acquired" | "task_lease_released"
+    readonly _tag: "task_lease_acquired" | "task_lease_released"
     readonly at: number
     readonly taskId: TaskId
     readonly column: string
     readonly resources: ReadonlyArray<string>
   }
-  | { readonly type: "worker_spawned"; readonly at: number; readonly taskId: TaskId; readonly column: string }
+  | { readonly _tag: "worker_spawned"; readonly at: number; readonly taskId: TaskId; readonly column: string }
   | {
-    readonly type: "task_completed"
+    readonly _tag: "task_completed"
     readonly at: number
     readonly taskId: TaskId
     readonly column: string
@@ -55,7 +60,7 @@ export type SchedulerEvent =
     readonly rows: number
   }
   | {
-    readonly type: "retry_deferred" | "preserved_retryable"
+    readonly _tag: "retry_deferred" | "preserved_retryable"
     readonly at: number
     readonly taskId: TaskId
     readonly column: string
@@ -64,20 +69,25 @@ export type SchedulerEvent =
     readonly eligibleAt: number
   }
   | {
-    readonly type: "retry_redispatched"
+    readonly _tag: "retry_redispatched"
     readonly at: number
     readonly taskId: TaskId
     readonly column: string
     readonly attempt: number
   }
   | {
-    readonly type: "row_dropped"
+    readonly _tag: "row_dropped"
     readonly at: number
     readonly rowGroup: number
     readonly row: number
     readonly kind: DropKind
     readonly column?: string
   }
-  | { readonly type: "cancelled"; readonly at: number; readonly taskId: TaskId; readonly column: string }
+  | { readonly _tag: "cancelled"; readonly at: number; readonly taskId: TaskId; readonly column: string }
 
-export type SchedulerEventType = SchedulerEvent["type"]
+/**
+ * The event names.
+ *
+ * @since 0.1.0
+ */
+export type SchedulerEventTag = SchedulerEvent["_tag"]
