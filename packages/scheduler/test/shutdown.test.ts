@@ -171,7 +171,7 @@ describe("stopOnKinds", () => {
         message: result.stop?.message ?? ""
       })
       assert.include(result.stop?.message, "authentication")
-      assert.include(result.stop?.message, "Model 'm' on provider 'p' failed.")
+      assert.include(result.stop?.message, "Model 'm' on provider 'p' failed")
       assert.isTrue(result.earlyShutdown)
       assert.deepStrictEqual(written.map((c) => c.rowGroup), [0], "the finished row group is checkpointed")
       assert.deepStrictEqual(result.dropCauses, { authentication: 1, early_shutdown: 11 })
