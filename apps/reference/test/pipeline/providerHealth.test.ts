@@ -118,7 +118,13 @@ describe("ProviderHealth (the circuit breaker)", () => {
 })
 
 // The breaker inside the live gateway, on virtual time: a fake transport stands in for the network.
-const model: ModelConfig = { alias: "writer", provider: "acme", model: "m", maxParallelRequests: 4 }
+const model: ModelConfig = {
+  alias: "writer",
+  provider: "acme",
+  model: "m",
+  maxParallelRequests: 4,
+  onTruncated: "retry"
+}
 
 const completionBody = JSON.stringify({ choices: [{ message: { content: "hi" }, finish_reason: "stop" }] })
 
