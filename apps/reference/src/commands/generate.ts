@@ -5,6 +5,7 @@ import { loadConfig } from "../config/loadConfig.js"
 import type { ProgressMode } from "../progress/ProgressReporter.js"
 import { runPipeline } from "../pipeline/runPipeline.js"
 import type { RunSummary } from "../pipeline/summary.js"
+import { formatTokenLine, type TokenSummary } from "../pipeline/tokenSummary.js"
 
 // Drop kinds whose rows were lost to a failure retrying cannot fix (auth, quota, bad request…): the run did its job.
 const failPolicyKinds = new Set<string>(
@@ -22,7 +23,7 @@ class RowsLostError extends Data.TaggedError("RowsLostError")<{ readonly message
 export const exitCodeOf = (summary: RunSummary): number =>
   Object.entries(summary.dropCauses).every(([kind, count]) => count === 0 || failPolicyKinds.has(kind)) ? 0 : 3
 
-const formatSummary = (summary: RunSummary, out: string): string => {
+const formatSummary = (summary: RunSummary & { readonly tokens?: TokenSummary }, out: string): string => {
   const r = summary.requests
   const drops = Object.entries(summary.dropCauses).filter(([, n]) => n > 0).map(([kind, n]) => `${kind} ${n}`)
   return [
@@ -31,6 +32,7 @@ const formatSummary = (summary: RunSummary, out: string): string => {
     }`,
     `requests: ${r.attempts} attempts, ${r.succeeded} ok, ${r.rateLimited} rate limited, ${r.serverErrors} server errors, ` +
     `${r.timeouts} timeouts, ${r.admissionTimeouts} admission timeouts; max request waiters ${summary.maxRequestWaiters}`,
+    ...[formatTokenLine(summary.tokens)].filter((line) => line !== undefined),
     `leaks: ${summary.leaks.taskLeases} task leases, ${summary.leaks.requestLeases} request leases, ${summary.leaks.requestWaiters} request waiters`,
     `elapsed: ${summary.elapsedSeconds.toFixed(2)} s · wrote ${out}/ (data/, metadata.json, summary.json)`
   ].join("\n")
