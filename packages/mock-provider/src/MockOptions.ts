@@ -5,10 +5,14 @@ const Probability = Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 
 const NonNegativeInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
 
 /** Latency of every answered request, uniform in `[min, max]` milliseconds. */
-export const MockLatency = Schema.Struct({
-  min: NonNegativeInt,
-  max: NonNegativeInt
-}).check(Schema.makeFilter((latency) => latency.min <= latency.max || "Expected min <= max"))
+const latencyFields = {
+  min: NonNegativeInt.annotate({ description: "Shortest latency, in milliseconds." }),
+  max: NonNegativeInt.annotate({ description: "Longest latency, in milliseconds." })
+}
+const latencyOrder = Schema.makeFilter((latency: { readonly min: number; readonly max: number }) =>
+  latency.min <= latency.max || "Expected min <= max"
+)
+export const MockLatency = Schema.Struct(latencyFields).check(latencyOrder)
 
 /**
  * The mock provider's options, with their defaults (an app's config can embed this Schema as it is). `port` is not
@@ -27,7 +31,11 @@ export const MockOptions = Schema.Struct({
     32,
     "Requests in service at once; one more is answered 429 at once."
   ),
-  latencyMs: option(MockLatency, { min: 70, max: 210 }, "Latency of each answer, uniform in [min, max] ms."),
+  // Annotated before its check: annotations given after a check describe the check, not the object.
+  latencyMs: Schema.Struct(latencyFields)
+    .annotate({ description: "Latency of each answer, uniform in [min, max] ms.", default: { min: 70, max: 210 } })
+    .check(latencyOrder)
+    .pipe(Schema.withDecodingDefault(Effect.succeed({ min: 70, max: 210 }))),
   retryAfterSeconds: option(NonNegativeInt, 1, "The `Retry-After` of a 429."),
   serverErrorRate: option(Probability, 0, "Share of admitted requests answered 500 or 503."),
   timeoutRate: option(Probability, 0, "Share of admitted requests never answered."),

@@ -2,6 +2,7 @@ import { Console, Data, Effect, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { modelErrorPolicies, type ModelErrorKind, modelErrorKinds } from "@sluice/errors"
 import { loadConfig } from "../config/loadConfig.js"
+import { runModelCheck } from "./check.js"
 import type { ProgressMode } from "../progress/ProgressReporter.js"
 import { runPipeline } from "../pipeline/runPipeline.js"
 import type { RunSummary } from "../pipeline/summary.js"
@@ -56,13 +57,19 @@ export const generateCommand = Command.make(
       Flag.withDefault(false)
     ),
     json: Flag.Boolean("json").pipe(Flag.withDescription("Print summary.json to stdout"), Flag.withDefault(false)),
+    noCheck: Flag.Boolean("no-check").pipe(
+      Flag.withDescription("Skip the check that every model answers before the run (see `sluice check`)"),
+      Flag.withDefault(false)
+    ),
     progress: Flag.Literals("progress", ["auto", "bar", "lines", "off"]).pipe(
       Flag.withDescription("Progress on stderr: a live bar on a TTY, plain lines otherwise"),
       Flag.withDefault("auto")
     )
   },
-  Effect.fnUntraced(function*({ config, rows, out, resume, json, progress }) {
+  Effect.fnUntraced(function*({ config, rows, out, resume, json, noCheck, progress }) {
     const loaded = yield* loadConfig(config, { rows: Option.getOrUndefined(rows) })
+    // The same check as `sluice check` (cheap, even on the embedded mock): a wrong base URL, model or key ends here.
+    if (!noCheck) yield* runModelCheck(loaded, (line) => Console.error(`check${line.slice(1)}`))
     const directory = Option.getOrElse(out, () => defaultOut(config))
     const { summary } = yield* runPipeline(loaded, {
       out: directory,
