@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { resolveConfig } from "../../src/config/loadConfig.js"
+import { redactedConfig } from "../../src/config/redactedConfig.js"
 import { broken, valid } from "../fixtures/configs.js"
 
 const firstLine = (raw: unknown) =>
@@ -79,5 +80,19 @@ describe("resolveConfig", () => {
     Effect.gen(function*() {
       const error = yield* resolveConfig("config.yaml", { ...valid, run: { banana: 1 } }).pipe(Effect.flip)
       assert.match(error.report, /^run\.banana: unknown key; expected one of: rows, bufferSize, /)
+    }))
+})
+
+describe("a config that is written out", () => {
+  it.effect("keeps header values out: literal ones are redacted, environment ones are only names", () =>
+    Effect.gen(function*() {
+      const loaded = yield* resolveConfig("config.yaml", {
+        ...valid,
+        models: [{ ...valid.models[0], extraHeaders: { "X-Token": "tok-literal-123456", "X-Key": { env: "KEY_VAR" } } }]
+      })
+      const written = JSON.stringify(redactedConfig(loaded.config))
+      assert.notInclude(written, "tok-literal-123456")
+      assert.include(written, "\"X-Token\":\"[redacted]\"")
+      assert.include(written, "\"X-Key\":{\"env\":\"KEY_VAR\"}")
     }))
 })
