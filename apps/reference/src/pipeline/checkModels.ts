@@ -16,6 +16,8 @@ export interface ProbeResult {
   readonly latencyMs: number
   /** On failure: the provider's own words (or the OS's), else our description. */
   readonly error?: string
+  /** On success, anything worth saying (e.g. that the answer was a 429). */
+  readonly note?: string
   readonly status?: number
 }
 
@@ -30,6 +32,8 @@ export class ModelCheckFailedError extends Data.TaggedError("ModelCheckFailedErr
       "see above, or run again with --no-check to skip it"
   }
 }
+
+const transientKinds = new Set(["internal_server", "malformed_response"])
 
 const probeSchema = {
   type: "object",
@@ -89,9 +93,17 @@ export const checkModels = Effect.fnUntraced(function*(loaded: LoadedConfig) {
         format
       )
       const started = yield* Clock.currentTimeMillis
-      const outcome = yield* chatCompletion(request).pipe(Effect.result)
+      const outcome = yield* chatCompletion(request).pipe(
+        // A server error or a garbled answer may be a glitch of one answer: the probe tries twice more.
+        Effect.retry({ times: 2, while: (error) => transientKinds.has(error.kind) }),
+        Effect.result
+      )
       const latencyMs = (yield* Clock.currentTimeMillis) - started
       const base = { alias: model.alias, model: model.model, provider: model.provider, probe, latencyMs }
+      if (outcome._tag === "Failure" && outcome.failure.kind === "rate_limit") {
+        // A 429 is an answer: the endpoint, the model and the key are right; the run will wait its turn.
+        return { ...base, ok: true, note: "rate limited (429): endpoint, model and key accepted" }
+      }
       if (outcome._tag === "Failure") {
         const error = outcome.failure
         return {
@@ -121,6 +133,6 @@ export const formatProbe = (result: ProbeResult): string => {
     result.probe === "structured" ? ", structured output" : ""
   }`
   return result.ok
-    ? `  ok    ${what}: answered in ${result.latencyMs} ms`
+    ? `  ok    ${what}: answered in ${result.latencyMs} ms${result.note === undefined ? "" : ` (${result.note})`}`
     : `  FAIL  ${what}: ${result.error ?? "failed"} (after ${result.latencyMs} ms)`
 }

@@ -222,6 +222,21 @@ describe("sluice check (through the CLI process)", () => {
     }), 30_000)
 })
 
+describe("sluice preview (through the CLI process)", () => {
+  it.live("prints a few rows as a table, and writes no dataset", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const config = join(repoRoot, "examples/quickstart.yaml")
+      const run = yield* runCli(["preview", config, "--rows", "2"], { cwd: dir, env: { COLUMNS: "100" } })
+      assert.strictEqual(run.code, 0, run.stderr)
+      assert.include(run.stdout, "│ row 1")
+      assert.include(run.stdout, "│ row 2")
+      assert.match(run.stdout, /│ summary +│ \S.* \(\d\/5\) +│/)
+      assert.include(run.stdout, "2 of 2 rows (not saved)")
+      assert.deepStrictEqual(readdirSync(dir), [])
+    }), 30_000)
+})
+
 describe("tokens and truncation (through the CLI process)", () => {
   it.live(
     "summary.json's tokens equal what the provider served (its /stats), per model and in total, with cost",
