@@ -70,7 +70,7 @@ describe("strict config (through the CLI process)", () => {
         }
         assert.isFalse(existsSync(join(dir, "out")))
       }),
-    30_000
+    90_000
   )
 })
 
@@ -117,7 +117,7 @@ describe("templates cannot touch the file system (through the CLI process)", () 
           assert.isTrue(existsSync(config))
         }
       }),
-    60_000
+    90_000
   )
 })
 
@@ -162,7 +162,7 @@ describe("Jinja templates (through the CLI process)", () => {
         assert.strictEqual(rows.length, 2)
         cases.forEach(([template, expected], index) => assert.strictEqual(rows[0]![`t${index}`], expected, template))
       }),
-    30_000
+    90_000
   )
 })
 
@@ -175,7 +175,7 @@ describe("sluice check (through the CLI process)", () => {
       assert.match(run.stdout, /ok {4}writer \(mock-writer on local\), structured output: answered in \d+ ms/)
       assert.match(run.stdout, /ok {4}judge \(mock-judge on local\): answered in \d+ ms/)
       assert.include(run.stdout, "every model answered")
-    }), 30_000)
+    }), 90_000)
 
   it.live(
     "a server that answers 401: the provider's message (key redacted), exit 4; generate stops before the run",
@@ -211,7 +211,7 @@ describe("sluice check (through the CLI process)", () => {
           assert.notInclude(text, env.SLUICE_401_KEY)
         }
       }),
-    30_000
+    90_000
   )
 
   it.live("a config error is exit 2", () =>
@@ -219,7 +219,7 @@ describe("sluice check (through the CLI process)", () => {
       const run = yield* runCli(["check", "no/such/config.yaml"])
       assert.strictEqual(run.code, 2)
       assert.include(run.stderr, "no such file")
-    }), 30_000)
+    }), 90_000)
 })
 
 describe("sluice preview (through the CLI process)", () => {
@@ -234,7 +234,7 @@ describe("sluice preview (through the CLI process)", () => {
       assert.match(run.stdout, /│ summary +│ \S.* \(\d\/5\) +│/)
       assert.include(run.stdout, "2 of 2 rows (not saved)")
       assert.deepStrictEqual(readdirSync(dir), [])
-    }), 30_000)
+    }), 90_000)
 })
 
 describe("tokens and truncation (through the CLI process)", () => {
@@ -288,7 +288,7 @@ describe("tokens and truncation (through the CLI process)", () => {
         assert.deepStrictEqual(tokens.unpricedModels, ["judge"])
         assert.match(run.stdout, /^tokens: [\d,]+ prompt \+ [\d,]+ completion = [\d,]+ \(writer /m)
       }),
-    60_000
+    90_000
   )
 
   it.live(
@@ -341,7 +341,7 @@ describe("tokens and truncation (through the CLI process)", () => {
         }
         assert.strictEqual(kept.summary.requests.truncated, 6)
       }),
-    60_000
+    90_000
   )
 })
 
@@ -503,6 +503,6 @@ describe("a third-party OpenAI-compatible server (mock-llm, from npm)", () => {
         }
         assert.notInclude(run.stdout + run.stderr, env.MOCK_LLM_TOKEN)
       }),
-    60_000
+    90_000
   )
 })
