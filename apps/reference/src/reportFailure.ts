@@ -9,8 +9,9 @@ class ReportedFailure extends Data.TaggedError("ReportedFailure")<{ readonly cod
 
 const oneLine = (error: unknown): string => {
   if (typeof error === "object" && error !== null) {
-    const record = error as { readonly firstLine?: unknown; readonly message?: unknown; readonly _tag?: unknown }
-    if (typeof record.firstLine === "string") return record.firstLine
+    const record = error as { readonly report?: unknown; readonly message?: unknown; readonly _tag?: unknown }
+    // An error with a `report` (a config error: every issue, one per line) is printed whole.
+    if (typeof record.report === "string") return record.report
     if (typeof record.message === "string" && record.message !== "") return record.message.split("\n")[0] ?? ""
     if (typeof record._tag === "string") return record._tag
   }

@@ -233,6 +233,22 @@ export class ModelResponseTooLargeError
 }
 
 /**
+ * The answer was cut off by its token limit (`finish_reason: "length"`): it is not a complete answer. Another
+ * attempt may finish within the limit (policy `retry`). `retry: false` marks an answer its caller chose not to
+ * try again (a column set to drop truncated rows): the row is dropped at once, with the same cause.
+ */
+export class ModelTruncatedResponseError
+  extends Schema.TaggedError<ModelTruncatedResponseError>()("ModelTruncatedResponseError", {
+    ...modelErrorFields,
+    retry: Schema.optional(Schema.Boolean)
+  })
+{
+  override get message(): string {
+    return formatModelErrorMessage(this)
+  }
+}
+
+/**
  * The provider has been declared down after repeated connection failures (refused, DNS, TLS…) with no successful
  * answer in between: the request was not sent, and will not be for the rest of the run (policy `fail`).
  */
@@ -264,6 +280,7 @@ export type ModelError =
   | ModelGenerationValidationError
   | ModelMalformedResponseError
   | ModelResponseTooLargeError
+  | ModelTruncatedResponseError
   | ModelProviderUnreachableError
 
 export type ModelErrorTag = ModelError["_tag"]
@@ -289,5 +306,6 @@ export const ModelError = Schema.Union([
   ModelGenerationValidationError,
   ModelMalformedResponseError,
   ModelResponseTooLargeError,
+  ModelTruncatedResponseError,
   ModelProviderUnreachableError
 ])

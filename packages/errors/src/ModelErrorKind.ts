@@ -2,7 +2,11 @@ import type { ModelError, ModelErrorTag } from "./ModelError.js"
 import type { ProviderErrorKind } from "./ProviderErrorKind.js"
 
 /** The kind name a report uses for a model error (e.g. the keys of `dropCauses`). */
-export type ModelErrorKind = ProviderErrorKind | "generation_validation" | "request_admission_rejected"
+export type ModelErrorKind =
+  | ProviderErrorKind
+  | "generation_validation"
+  | "request_admission_rejected"
+  | "truncated"
 
 export const modelErrorKinds = {
   ModelRateLimitError: "rate_limit",
@@ -24,6 +28,7 @@ export const modelErrorKinds = {
   ModelAPIError: "api_error",
   ModelMalformedResponseError: "malformed_response",
   ModelResponseTooLargeError: "response_too_large",
+  ModelTruncatedResponseError: "truncated",
   ModelProviderUnreachableError: "provider_unreachable"
 } as const satisfies Record<ModelErrorTag, ModelErrorKind>
 

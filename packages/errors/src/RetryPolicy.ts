@@ -20,6 +20,7 @@ export const modelErrorPolicies = {
   ModelGenerationValidationError: "retry",
   ModelMalformedResponseError: "retry",
   ModelResponseTooLargeError: "retry",
+  ModelTruncatedResponseError: "retry",
   ModelQuotaExceededError: "fail",
   ModelRequestAdmissionRejectedError: "fail",
   ModelContextWindowExceededError: "fail",
@@ -67,7 +68,12 @@ export type BoundedRetryable = Extract<ModelError, { readonly _tag: TagsWithPoli
 /** The errors that drop the row at once. */
 export type NonRetryable = Extract<ModelError, { readonly _tag: TagsWithPolicy<"fail"> }>
 
-export const retryPolicyOf = (error: ModelError): RetryPolicy => modelErrorPolicies[error._tag]
+/**
+ * The policy of one error: its tag's, except for a truncated answer its caller chose not to retry
+ * (`ModelTruncatedResponseError` with `retry: false`), which drops the row at once.
+ */
+export const retryPolicyOf = (error: ModelError): RetryPolicy =>
+  error._tag === "ModelTruncatedResponseError" && error.retry === false ? "fail" : modelErrorPolicies[error._tag]
 
 const isTaggedWith = (u: unknown): u is { readonly _tag: string } =>
   typeof u === "object" && u !== null && typeof (u as { readonly _tag?: unknown })._tag === "string"
@@ -79,5 +85,4 @@ export const isModelError = (u: unknown): u is ModelError =>
 export const isPreservedRetryable = (u: unknown): u is PreservedRetryable =>
   isModelError(u) && modelErrorPolicies[u._tag] === "preserve"
 
-export const isBoundedRetryable = (u: unknown): u is BoundedRetryable =>
-  isModelError(u) && modelErrorPolicies[u._tag] === "retry"
+export const isBoundedRetryable = (u: unknown): u is BoundedRetryable => isModelError(u) && retryPolicyOf(u) === "retry"

@@ -36,6 +36,7 @@ export {
   ModelRequestAdmissionTimeoutError,
   ModelResponseTooLargeError,
   ModelTimeoutError,
+  ModelTruncatedResponseError,
   ModelUnprocessableEntityError,
   ModelUnsupportedCapabilityError,
   ModelUnsupportedParamsError
@@ -77,6 +78,8 @@ export {
   requestAdmissionRejectedError,
   requestAdmissionTimeoutError,
   toModelError,
-  type ToModelErrorOptions
+  type ToModelErrorOptions,
+  truncatedResponseError,
+  type TruncatedResponseFacts
 } from "./toModelError.js"
 export { classifyTransportFailure, describeTransportFailure } from "./transportClassification.js"

@@ -17,6 +17,7 @@ import {
   ModelRequestAdmissionTimeoutError,
   ModelResponseTooLargeError,
   ModelTimeoutError,
+  ModelTruncatedResponseError,
   ModelUnprocessableEntityError,
   ModelUnsupportedCapabilityError,
   ModelUnsupportedParamsError
@@ -247,4 +248,30 @@ export const generationValidationError = (facts: GenerationValidationFacts): Mod
       `${withoutFinalPeriod(facts.detail.replace(/\s+/g, " ").trim())}.`,
     solution: "The request is retried a few times. If it keeps failing, make the prompt state the expected format " +
       "more plainly, or relax the schema."
+  })
+
+export interface TruncatedResponseFacts {
+  readonly provider: string
+  readonly model: string
+  /** The token limit the request set, when it set one (`max_tokens` / `max_completion_tokens`). */
+  readonly maxTokens?: number | undefined
+  /** `false`: the caller drops the row at once instead of trying again (see `ModelTruncatedResponseError`). */
+  readonly retry: boolean
+  readonly purpose?: string
+}
+
+/** The model error for an answer cut off by its token limit (`finish_reason: "length"`). */
+export const truncatedResponseError = (facts: TruncatedResponseFacts): ModelTruncatedResponseError =>
+  new ModelTruncatedResponseError({
+    provider: facts.provider,
+    model: facts.model,
+    retry: facts.retry,
+    reason: `The answer of model '${facts.model}' was cut off by its token limit${
+      facts.maxTokens === undefined ? "" : ` (${facts.maxTokens})`
+    } while ${facts.purpose ?? defaultPurpose}.`,
+    solution: facts.retry
+      ? "The request is retried a few times. If answers keep being cut off, raise maxTokens (or " +
+        "maxCompletionTokens for a reasoning model), or ask for a shorter answer."
+      : "The row was dropped (onTruncated: drop). Raise maxTokens, ask for a shorter answer, or set onTruncated " +
+        "to retry or keep."
   })

@@ -14,7 +14,8 @@ import {
   providerErrorKinds,
   requestAdmissionTimeoutError,
   retryPolicyOf,
-  toModelError
+  toModelError,
+  truncatedResponseError
 } from "../src/index.js"
 
 const modelErrorOf = (kind: (typeof providerErrorKinds)[number]) =>
@@ -111,4 +112,18 @@ describe("retry policy", () => {
       assert.strictEqual(decoded._tag, "ModelRateLimitError")
       assert.strictEqual(decoded.reason, original.reason)
     }))
+})
+
+describe("truncated answers", () => {
+  it("are retried a bounded number of times, unless the caller chose to drop them at once", () => {
+    const retried = truncatedResponseError({ provider: "p", model: "m", maxTokens: 16, retry: true })
+    const dropped = truncatedResponseError({ provider: "p", model: "m", retry: false })
+    assert.strictEqual(retryPolicyOf(retried), "retry")
+    assert.isTrue(isBoundedRetryable(retried))
+    assert.strictEqual(retryPolicyOf(dropped), "fail")
+    assert.isFalse(isBoundedRetryable(dropped))
+    assert.strictEqual(modelErrorKindOf(retried), "truncated")
+    assert.strictEqual(modelErrorKindOf(dropped), "truncated")
+    assert.include(retried.message, "cut off by its token limit (16)")
+  })
 })

@@ -121,6 +121,8 @@ export const startMockProvider = Effect.fnUntraced(function*(
     models.add(body.value.model)
     const completion = yield* completionFor(options.seed, body.value)
     counters.served++
+    counters.promptTokens += completion.usage.prompt_tokens
+    counters.completionTokens += completion.usage.completion_tokens
     return jsonResponse(completion)
   })
 

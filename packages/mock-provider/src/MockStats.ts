@@ -22,6 +22,10 @@ export const MockStats = Schema.Struct({
   abandoned: Schema.Int,
   /** Requests answered 400 (body not a chat-completions request). */
   badRequests: Schema.Int,
+  /** Prompt tokens of the answered (200) requests, as their `usage` reported them. */
+  promptTokens: Schema.Int,
+  /** Completion tokens of the answered (200) requests, as their `usage` reported them. */
+  completionTokens: Schema.Int,
   /** Requests in service right now. */
   inFlight: Schema.Int,
   /** How long freed slots stood empty before the client's next request took them (see `SlotHandOver`). */
@@ -39,5 +43,7 @@ export const emptyCounters = (): Record<MockCounter, number> => ({
   rejectedRpm: 0,
   timeouts: 0,
   abandoned: 0,
-  badRequests: 0
+  badRequests: 0,
+  promptTokens: 0,
+  completionTokens: 0
 })

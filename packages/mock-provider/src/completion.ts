@@ -30,8 +30,12 @@ export interface MockChatCompletion {
   readonly usage: { readonly prompt_tokens: number; readonly completion_tokens: number; readonly total_tokens: number }
 }
 
-/** A rough token count (words × 1.3, rounded up), the same for prompts and completions. */
-export const estimateTokens = (text: string): number => Math.ceil((text.match(/[\p{L}\p{N}_]+/gu)?.length ?? 0) * 1.3)
+// The mock's tokens: each run of letters, digits and `_` is one token, and so is each other character that is not
+// whitespace. Exact by construction: `usage` counts them, and `max_tokens` cuts an answer after that many.
+const tokenPattern = /[\p{L}\p{N}_]+|[^\s\p{L}\p{N}_]/gu
+
+/** The mock's token count of a text (see `tokenPattern`), the same for prompts and completions. */
+export const countTokens = (text: string): number => text.match(tokenPattern)?.length ?? 0
 
 const textOfContent = (content: MockChatRequest["messages"][number]["content"]): string => {
   if (typeof content === "string") return content
@@ -155,9 +159,13 @@ const sentenceFor = (prompt: string, draws: Draws): string => {
   } ${drawOne(draws, adverbs)}.`
 }
 
+/** The text up to the end of its `maxTokens`-th token. */
 const truncateToTokens = (text: string, maxTokens: number): string => {
-  const keep = Math.max(1, Math.floor(maxTokens / 1.3))
-  return text.split(/\s+/).slice(0, keep).join(" ")
+  let count = 0
+  for (const token of text.matchAll(tokenPattern)) {
+    if (++count === maxTokens) return text.slice(0, token.index + token[0].length)
+  }
+  return text
 }
 
 const isRecord = (u: unknown): u is { readonly [key: string]: unknown } => typeof u === "object" && u !== null
@@ -196,13 +204,15 @@ export const completionFor = Effect.fnUntraced(function*(seed: number, request: 
   } else {
     content = sentenceFor(prompt, draws)
     if (draws.nextDoubleUnsafe() < 0.5) content += ` ${sentenceFor(prompt, draws)}`
-    if (maxTokens !== undefined && maxTokens > 0 && estimateTokens(content) > maxTokens) {
-      content = truncateToTokens(content, maxTokens)
-      finishReason = "length"
-    }
   }
-  const promptTokens = estimateTokens(prompt)
-  const completionTokens = estimateTokens(content)
+  // Any answer longer than the limit is cut there, JSON included (it is then no longer valid JSON, as with a
+  // real provider), and says so.
+  if (maxTokens !== undefined && maxTokens >= 1 && countTokens(content) > maxTokens) {
+    content = truncateToTokens(content, Math.floor(maxTokens))
+    finishReason = "length"
+  }
+  const promptTokens = countTokens(prompt)
+  const completionTokens = countTokens(content)
   const completion: MockChatCompletion = {
     id: `chatcmpl-mock-${key.toString(36)}`,
     object: "chat.completion",

@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-export { type MockChatCompletion, MockChatRequest } from "./completion.js"
+export { countTokens, type MockChatCompletion, MockChatRequest } from "./completion.js"
 export {
   decodeMockOptions,
   defaultMockOptions,

@@ -3,7 +3,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Ajv } from "ajv"
 import { Effect, Exit, Fiber, Scope } from "effect"
 import { TestClock, TestConsole } from "effect/testing"
-import { runMockProviderForever, startMockProvider } from "../src/index.js"
+import { countTokens, runMockProviderForever, startMockProvider } from "../src/index.js"
 import { chatBody, contentOf, eventually, getJson, postChat, until } from "./helpers.js"
 
 // One undici dispatcher per test, destroyed when the test ends (no sockets outlive it).
@@ -213,13 +213,41 @@ describe("mock provider: content", () => {
       assert.strictEqual(stats.inFlight, 0)
     })))
 
-  it.live("max_tokens truncates plain text with finish_reason length", () =>
+  it.live("max_tokens cuts an answer at exactly that many tokens, with finish_reason length; /stats sums usage", () =>
     live(Effect.gen(function*() {
       const provider = yield* startMockProvider({ latencyMs: { min: 0, max: 0 } })
-      const answer = yield* postChat(provider.url, chatBody("Describe lamps in detail", { max_tokens: 3 }))
-      const body = answer.body as any
-      assert.strictEqual(body.choices[0].finish_reason, "length")
-      assert.isAtMost(body.usage.completion_tokens, 3)
+      const full = (yield* postChat(provider.url, chatBody("Describe lamps in detail"))).body as any
+      const fullTokens = full.usage.completion_tokens
+      assert.strictEqual(full.choices[0].finish_reason, "stop")
+      assert.strictEqual(fullTokens, countTokens(full.choices[0].message.content))
+      let prompt = full.usage.prompt_tokens
+      let completion = fullTokens
+      for (const limit of [1, 3, fullTokens - 1, fullTokens, fullTokens + 5]) {
+        const body = (yield* postChat(provider.url, chatBody("Describe lamps in detail", { max_tokens: limit })))
+          .body as any
+        const cut = limit < fullTokens
+        assert.strictEqual(body.choices[0].finish_reason, cut ? "length" : "stop", `max_tokens ${limit}`)
+        assert.strictEqual(body.usage.completion_tokens, Math.min(limit, fullTokens), `max_tokens ${limit}`)
+        assert.strictEqual(countTokens(body.choices[0].message.content), body.usage.completion_tokens)
+        assert.isTrue(full.choices[0].message.content.startsWith(body.choices[0].message.content))
+        prompt += body.usage.prompt_tokens
+        completion += body.usage.completion_tokens
+      }
+      // Structured answers are cut too (and are then not valid JSON, as with a real provider).
+      const json = (yield* postChat(
+        provider.url,
+        chatBody("Describe lamps", {
+          max_completion_tokens: 1,
+          response_format: { type: "json_schema", json_schema: { name: "x", schema: { type: "object" } } }
+        })
+      )).body as any
+      assert.strictEqual(json.choices[0].finish_reason, "length")
+      assert.strictEqual(json.usage.completion_tokens, 1)
+      prompt += json.usage.prompt_tokens
+      completion += json.usage.completion_tokens
+      const stats = yield* provider.stats
+      assert.strictEqual(stats.promptTokens, prompt)
+      assert.strictEqual(stats.completionTokens, completion)
     })))
 
   it.live("rejects invalid options with a typed error naming the field", () =>

@@ -28,7 +28,20 @@ export interface ChatCompletionRequest {
   readonly model: string
   readonly messages: ReadonlyArray<ChatMessage>
   readonly temperature?: number
+  readonly topP?: number
+  /** Sent as `max_tokens`. */
   readonly maxTokens?: number
+  /** Sent as `max_completion_tokens` (reasoning models count their reasoning in it). */
+  readonly maxCompletionTokens?: number
+  readonly seed?: number
+  readonly stop?: string | ReadonlyArray<string>
+  /** Added to the body as they are, last: they win over the fields above. */
+  readonly extraBody?: Readonly<Record<string, unknown>>
+  /**
+   * Added to every request's headers; kept `Redacted` (values may come from the environment and be secrets), and
+   * scrubbed from error messages like the API key.
+   */
+  readonly extraHeaders?: Redacted.Redacted<Readonly<Record<string, string>>>
   readonly responseFormat?: ResponseFormat
   /** The whole attempt (connect, send, wait, read the body) must finish within this; else a `timeout` error. */
   readonly timeoutSeconds: number

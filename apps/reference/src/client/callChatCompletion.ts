@@ -22,7 +22,7 @@ import {
   type TransportResponseTooLarge,
   TransportTarget
 } from "./ProviderTransport.js"
-import { scrubSecret, secretFreeCause } from "./secrets.js"
+import { scrubSecret, type Secrets, secretFreeCause } from "./secrets.js"
 
 const decodeWire = Schema.decodeUnknownEffect(Schema.fromJsonString(ChatCompletionWire))
 
@@ -41,45 +41,61 @@ const wireResponseFormat = (format: ResponseFormat) =>
       }
     }
 
+// Only the parameters the config sets are sent: a server applies its own defaults to the rest. `max_tokens` is
+// what every OpenAI-compatible server (vLLM, llama.cpp, Ollama…) reads; `max_completion_tokens` is OpenAI's for
+// reasoning models. `extraBody` comes last, so it can set (or override) anything.
 const wireBody = (request: ChatCompletionRequest) => ({
   model: request.model,
   messages: request.messages,
   ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
-  // `max_tokens` rather than `max_completion_tokens`: every OpenAI-compatible server (vLLM, llama.cpp, Ollama…)
-  // reads it, and OpenAI still accepts it for non-reasoning models.
+  ...(request.topP === undefined ? {} : { top_p: request.topP }),
   ...(request.maxTokens === undefined ? {} : { max_tokens: request.maxTokens }),
-  ...(request.responseFormat === undefined ? {} : { response_format: wireResponseFormat(request.responseFormat) })
+  ...(request.maxCompletionTokens === undefined ? {} : { max_completion_tokens: request.maxCompletionTokens }),
+  ...(request.seed === undefined ? {} : { seed: request.seed }),
+  ...(request.stop === undefined ? {} : { stop: request.stop }),
+  ...(request.responseFormat === undefined ? {} : { response_format: wireResponseFormat(request.responseFormat) }),
+  ...request.extraBody
 })
 
 const chatCompletionsUrl = (baseUrl: string) => `${baseUrl.replace(/\/+$/, "")}/chat/completions`
 
 /**
- * The one place the key is unwrapped: it goes into the Authorization header and nowhere else (the target prints
- * without its headers).
+ * The one place the key and the extra headers are unwrapped: they go into the request's headers and nowhere else
+ * (the target prints without its headers). The extra headers cannot replace the ones the client relies on.
  */
-const targetOf = (baseUrl: string, apiKey: Redacted.Redacted<string> | undefined): TransportTarget | undefined =>
-  TransportTarget.make(chatCompletionsUrl(baseUrl), {
+const targetOf = (request: ChatCompletionRequest): TransportTarget | undefined =>
+  TransportTarget.make(chatCompletionsUrl(request.baseUrl), {
+    ...(request.extraHeaders === undefined ? {} : lowerCaseKeys(Redacted.value(request.extraHeaders))),
     accept: "application/json",
     "content-type": "application/json",
-    ...(apiKey === undefined ? {} : { authorization: `Bearer ${Redacted.value(apiKey)}` })
+    ...(request.apiKey === undefined ? {} : { authorization: `Bearer ${Redacted.value(request.apiKey)}` })
   })
 
-// The URL and headers are built once per endpoint and key; each attempt only brings its body. A handful of
-// endpoints per run; the bound only guards odd callers.
+const lowerCaseKeys = (headers: Readonly<Record<string, string>>): Record<string, string> =>
+  Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]))
+
+// The URL and headers are built once per endpoint, key and header set; each attempt only brings its body. A
+// handful of endpoints per run; the bound only guards odd callers.
 interface Targets {
   readonly byUrl: Map<
     string,
-    { readonly apiKey: Redacted.Redacted<string> | undefined; readonly target: TransportTarget | undefined }
+    {
+      readonly apiKey: Redacted.Redacted<string> | undefined
+      readonly extraHeaders: ChatCompletionRequest["extraHeaders"]
+      readonly target: TransportTarget | undefined
+    }
   >
 }
 const maxCachedEndpoints = 64
 
 const targetFor = (cache: Targets, request: ChatCompletionRequest): TransportTarget | undefined => {
   const cached = cache.byUrl.get(request.baseUrl)
-  if (cached !== undefined && cached.apiKey === request.apiKey) return cached.target
+  if (cached !== undefined && cached.apiKey === request.apiKey && cached.extraHeaders === request.extraHeaders) {
+    return cached.target
+  }
   if (cache.byUrl.size >= maxCachedEndpoints) cache.byUrl.clear()
-  const target = targetOf(request.baseUrl, request.apiKey)
-  cache.byUrl.set(request.baseUrl, { apiKey: request.apiKey, target })
+  const target = targetOf(request)
+  cache.byUrl.set(request.baseUrl, { apiKey: request.apiKey, extraHeaders: request.extraHeaders, target })
   return target
 }
 
@@ -109,7 +125,7 @@ const parseJson = Option.liftThrowable((text: string): unknown => JSON.parse(tex
 const fromTransportError = (
   error: TransportError,
   identity: ProviderIdentity,
-  secret: string | undefined
+  secret: Secrets
 ): Effect.Effect<never, ProviderError> => {
   const cause = secretFreeCause(error.cause, secret)
   if (error.status === undefined) return Effect.fail(providerErrorFromTransport({ ...identity, failure: cause }))
@@ -145,7 +161,7 @@ const fromTooLarge = (error: TransportResponseTooLarge, identity: ProviderIdenti
   })
 }
 
-const notACompletion = (identity: ProviderIdentity, status: number, secret: string | undefined, detail: string) => {
+const notACompletion = (identity: ProviderIdentity, status: number, secret: Secrets, detail: string) => {
   const problem = scrubSecret(`the body is not a chat completion: ${detail.slice(0, 500)}`, secret)
   return new ProviderError({
     ...identity,
@@ -164,7 +180,7 @@ const decodeBody = (
   text: string,
   status: number,
   identity: ProviderIdentity,
-  secret: string | undefined
+  secret: Secrets
 ): Effect.Effect<ChatCompletionWire, ProviderError> => {
   const parsed = Option.getOrUndefined(parseJson(text))
   if (parsed !== undefined && isChatCompletionWire(parsed)) return Effect.succeed(parsed)
@@ -176,7 +192,7 @@ const attempt = Effect.fnUntraced(function*(
   target: TransportTarget,
   request: ChatCompletionRequest,
   identity: ProviderIdentity,
-  secret: string | undefined
+  secret: Secrets
 ) {
   const body = stringifyJson(wireBody(request))
   if (Option.isNone(body)) return yield* encodeError(identity)
@@ -199,6 +215,13 @@ const attempt = Effect.fnUntraced(function*(
   return toChatCompletion(wire, request.model)
 })
 
+const secretsOf = (request: ChatCompletionRequest): Secrets => {
+  const key = request.apiKey === undefined ? undefined : Redacted.value(request.apiKey)
+  if (request.extraHeaders === undefined) return key
+  const values = Object.values(Redacted.value(request.extraHeaders))
+  return key === undefined ? values : [key, ...values]
+}
+
 /** One chat-completions attempt on a given transport; see {@link chatCompletion}. */
 export type ChatCompletionCall = (request: ChatCompletionRequest) => Effect.Effect<ChatCompletion, ProviderError>
 
@@ -212,7 +235,7 @@ export const makeChatCompletion = (transport: ProviderTransportShape): ChatCompl
     const identity: ProviderIdentity = { provider: request.provider ?? request.baseUrl, model: request.model }
     const target = targetFor(cache, request)
     if (target === undefined) return Effect.fail(invalidUrlError(identity))
-    const secret = request.apiKey === undefined ? undefined : Redacted.value(request.apiKey)
+    const secret = secretsOf(request)
     return attempt(transport, target, request, identity, secret).pipe(
       Effect.catchTags({
         TransportError: (error) => fromTransportError(error, identity, secret),

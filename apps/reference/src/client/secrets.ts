@@ -7,14 +7,18 @@ import { redactSecrets } from "@sluice/errors"
  * protects nothing, and replacing it everywhere would mangle messages), and anything shaped like a key — an echoed
  * `Bearer …`, an `sk-…` key, an `api_key: …` value (see `redactSecrets`).
  */
-export const scrubSecret = (text: string, secret: string | undefined): string => redactSecrets(text, [secret])
+export const scrubSecret = (text: string, secret: Secrets): string =>
+  redactSecrets(text, typeof secret === "string" || secret === undefined ? [secret] : secret)
+
+/** What must not appear in an error: the API key, and extra header values (which may be keys too). */
+export type Secrets = string | ReadonlyArray<string> | undefined
 
 /**
  * A copy of a transport failure with only what classification and diagnosis need — `name`, `code` and a
  * scrubbed `message`, following `cause` and an `AggregateError`'s `errors` two levels down — so that no request
  * object, header or socket reference rides along inside a `ProviderError`.
  */
-export const secretFreeCause = (failure: unknown, secret: string | undefined, depth = 0): unknown => {
+export const secretFreeCause = (failure: unknown, secret: Secrets, depth = 0): unknown => {
   if (typeof failure === "string") return scrubSecret(failure, secret)
   if (typeof failure !== "object" || failure === null) return failure
   const source = failure as {

@@ -1,6 +1,6 @@
 import type { ModelError } from "@sluice/errors"
 import { Context, type Effect } from "effect"
-import type { ModelConfig } from "../config/schema.js"
+import type { ModelConfig, OnTruncated } from "../config/schema.js"
 
 export interface ChatMessage {
   readonly role: "system" | "user"
@@ -12,8 +12,20 @@ export interface ModelRequest {
   readonly column: string
   readonly model: ModelConfig
   readonly messages: ReadonlyArray<ChatMessage>
-  /** Ask for JSON that follows this schema (OpenAI `response_format: json_schema`). */
-  readonly responseFormat?: { readonly name: string; readonly schema: Readonly<Record<string, unknown>> }
+  /** Ask for JSON that follows this schema (OpenAI `response_format: json_schema`, `strict` when asked). */
+  readonly responseFormat?: {
+    readonly name: string
+    readonly schema: Readonly<Record<string, unknown>>
+    readonly strict?: boolean
+  }
+  /** What to do with an answer cut off by its token limit; default: the model's `onTruncated`. */
+  readonly onTruncated?: OnTruncated
+}
+
+/** A model's answer: its text, and whether it was cut off by its token limit (kept with `onTruncated: keep`). */
+export interface ModelAnswer {
+  readonly content: string
+  readonly truncated: boolean
 }
 
 /**
@@ -21,5 +33,5 @@ export interface ModelRequest {
  * puts every attempt through request admission and the provider's HTTP client; tests use a fake.
  */
 export class ModelGateway extends Context.Service<ModelGateway, {
-  readonly complete: (request: ModelRequest) => Effect.Effect<string, ModelError>
+  readonly complete: (request: ModelRequest) => Effect.Effect<ModelAnswer, ModelError>
 }>()("@sluice/reference/ModelGateway") {}

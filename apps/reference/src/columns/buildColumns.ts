@@ -2,7 +2,7 @@ import { generationValidationError } from "@sluice/errors"
 import type { SchedulingMetadata } from "@sluice/resolver"
 import type { CellColumn, CellInput, Column, FullColumn, GenerationFailure, RowValues } from "@sluice/scheduler"
 import { Effect } from "effect"
-import type { ResolvedColumn } from "../config/checkReferences.js"
+import { type ResolvedColumn, truncatedFlagColumn } from "../config/checkReferences.js"
 import type { LlmColumnConfig } from "../config/schema.js"
 import { renderTemplate, type TemplateError } from "../templates/Template.js"
 import { describeSchemaErrors } from "./jsonSchemas.js"
@@ -70,13 +70,20 @@ const llmColumn = (
       role: "user",
       content: instructions !== undefined ? `${prompt}\n\n${instructions}` : (prompt ?? "")
     })
-    const content = yield* gateway.complete({
+    const strict = config.type === "llm-structured" && config.strict
+    const answer = yield* gateway.complete({
       column: config.name,
       model,
       messages,
-      ...(outputSchema === undefined ? {} : { responseFormat: { name: config.name, schema: outputSchema.schema } })
+      ...(column.onTruncated === undefined ? {} : { onTruncated: column.onTruncated }),
+      ...(outputSchema === undefined ? {} : {
+        responseFormat: { name: config.name, schema: outputSchema.schema, ...(strict ? { strict: true } : {}) }
+      })
     })
-    if (outputSchema === undefined) return value(config.name, content)
+    const content = answer.content
+    // With `onTruncated: keep`, every row says whether its value was cut off.
+    const flag = column.onTruncated === "keep" ? { [truncatedFlagColumn(config.name)]: answer.truncated } : {}
+    if (outputSchema === undefined) return { ...value(config.name, content), ...flag }
     // Output that is not valid JSON, or does not match the schema, is a retryable generation failure.
     const invalid = (detail: string) =>
       generationValidationError({ provider: model.provider, model: model.model, detail, purpose })
@@ -85,7 +92,7 @@ const llmColumn = (
       catch: () => invalid("the output is not JSON")
     })
     if (!outputSchema.validate(parsed)) return yield* invalid(describeSchemaErrors(outputSchema.validate))
-    return value(config.name, parsed)
+    return { ...value(config.name, parsed), ...flag }
   })
   return cell(column, scheduling, generate)
 }
@@ -97,6 +104,7 @@ const cell = <R>(
 ): CellColumn<R> => ({
   name: column.config.name,
   strategy: "cell",
+  ...(column.outputs.length > 1 ? { outputs: column.outputs } : {}),
   requires: column.dependencies,
   ...(scheduling === undefined ? {} : { scheduling }),
   generate

@@ -2,9 +2,11 @@ import { Console, Data, Effect, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { modelErrorPolicies, type ModelErrorKind, modelErrorKinds } from "@sluice/errors"
 import { loadConfig } from "../config/loadConfig.js"
+import { runModelCheck } from "./check.js"
 import type { ProgressMode } from "../progress/ProgressReporter.js"
 import { runPipeline } from "../pipeline/runPipeline.js"
 import type { RunSummary } from "../pipeline/summary.js"
+import { formatTokenLine, type TokenSummary } from "../pipeline/tokenSummary.js"
 
 // Drop kinds whose rows were lost to a failure retrying cannot fix (auth, quota, bad request…): the run did its job.
 const failPolicyKinds = new Set<string>(
@@ -22,7 +24,7 @@ class RowsLostError extends Data.TaggedError("RowsLostError")<{ readonly message
 export const exitCodeOf = (summary: RunSummary): number =>
   Object.entries(summary.dropCauses).every(([kind, count]) => count === 0 || failPolicyKinds.has(kind)) ? 0 : 3
 
-const formatSummary = (summary: RunSummary, out: string): string => {
+const formatSummary = (summary: RunSummary & { readonly tokens?: TokenSummary }, out: string): string => {
   const r = summary.requests
   const drops = Object.entries(summary.dropCauses).filter(([, n]) => n > 0).map(([kind, n]) => `${kind} ${n}`)
   return [
@@ -31,6 +33,7 @@ const formatSummary = (summary: RunSummary, out: string): string => {
     }`,
     `requests: ${r.attempts} attempts, ${r.succeeded} ok, ${r.rateLimited} rate limited, ${r.serverErrors} server errors, ` +
     `${r.timeouts} timeouts, ${r.admissionTimeouts} admission timeouts; max request waiters ${summary.maxRequestWaiters}`,
+    ...[formatTokenLine(summary.tokens)].filter((line) => line !== undefined),
     `leaks: ${summary.leaks.taskLeases} task leases, ${summary.leaks.requestLeases} request leases, ${summary.leaks.requestWaiters} request waiters`,
     `elapsed: ${summary.elapsedSeconds.toFixed(2)} s · wrote ${out}/ (data/, metadata.json, summary.json)`
   ].join("\n")
@@ -54,13 +57,19 @@ export const generateCommand = Command.make(
       Flag.withDefault(false)
     ),
     json: Flag.Boolean("json").pipe(Flag.withDescription("Print summary.json to stdout"), Flag.withDefault(false)),
+    noCheck: Flag.Boolean("no-check").pipe(
+      Flag.withDescription("Skip the check that every model answers before the run (see `sluice check`)"),
+      Flag.withDefault(false)
+    ),
     progress: Flag.Literals("progress", ["auto", "bar", "lines", "off"]).pipe(
       Flag.withDescription("Progress on stderr: a live bar on a TTY, plain lines otherwise"),
       Flag.withDefault("auto")
     )
   },
-  Effect.fnUntraced(function*({ config, rows, out, resume, json, progress }) {
+  Effect.fnUntraced(function*({ config, rows, out, resume, json, noCheck, progress }) {
     const loaded = yield* loadConfig(config, { rows: Option.getOrUndefined(rows) })
+    // The same check as `sluice check` (cheap, even on the embedded mock): a wrong base URL, model or key ends here.
+    if (!noCheck) yield* runModelCheck(loaded, (line) => Console.error(`check${line.slice(1)}`))
     const directory = Option.getOrElse(out, () => defaultOut(config))
     const { summary } = yield* runPipeline(loaded, {
       out: directory,

@@ -7,7 +7,7 @@ export const ConfigIssue = Schema.Struct({
 })
 export type ConfigIssue = typeof ConfigIssue.Type
 
-const formatIssue = (
+export const formatIssue = (
   issue: ConfigIssue
 ): string => (issue.path === "" ? issue.problem : `${issue.path}: ${issue.problem}`)
 
@@ -19,10 +19,14 @@ export class ConfigError extends Schema.TaggedError<ConfigError>()("ConfigError"
   override get message(): string {
     return this.issues.map(formatIssue).join("\n")
   }
-  /** The first issue, for a one-line error report. */
-  get firstLine(): string {
-    const more = this.issues.length > 1 ? ` (and ${this.issues.length - 1} more: run \`sluice validate\`)` : ""
-    return `${formatIssue(this.issues[0])}${more}`
+  /**
+   * What the CLI prints: the one issue on one line, or every issue (never a truncated list) under a line that
+   * counts them.
+   */
+  get report(): string {
+    if (this.issues.length === 1) return formatIssue(this.issues[0])
+    return [`${this.issues.length} problems in ${this.file}:`, ...this.issues.map((i) => `  ${formatIssue(i)}`)]
+      .join("\n")
   }
 }
 

@@ -1,7 +1,7 @@
 import { compileOutputSchema, type OutputSchema, outputSchemaOf } from "../columns/jsonSchemas.js"
 import { compileTemplate, type CompiledTemplate } from "../templates/Template.js"
 import type { ConfigIssue } from "./ConfigError.js"
-import type { ColumnConfig, ModelConfig, ProviderConfig, SluiceConfig } from "./schema.js"
+import type { ColumnConfig, ModelConfig, OnTruncated, ProviderConfig, SluiceConfig } from "./schema.js"
 
 /** A column with everything the run needs resolved: its templates, dependencies, model and provider. */
 export interface ResolvedColumn {
@@ -14,7 +14,14 @@ export interface ResolvedColumn {
   readonly provider?: ProviderConfig
   /** The JSON schema the column's model output must match (llm-structured, llm-judge). */
   readonly outputSchema?: OutputSchema
+  /** LLM columns: what a truncated answer does (the column's `onTruncated`, else its model's). */
+  readonly onTruncated?: OnTruncated
+  /** The row fields the column writes: its name, and `<name>__truncated` when it keeps truncated answers. */
+  readonly outputs: ReadonlyArray<string>
 }
+
+/** The flag column an LLM column with `onTruncated: keep` writes next to its value. */
+export const truncatedFlagColumn = (column: string): string => `${column}__truncated`
 
 const templateFields = (column: ColumnConfig): ReadonlyArray<readonly [string, string]> => {
   switch (column.type) {
@@ -99,6 +106,7 @@ export const checkReferences = (config: SluiceConfig): {
       issues.push({ path: `columns[${index}].schema`, problem: compiledSchema.failure })
     }
     const outputSchema = compiledSchema?._tag === "Success" ? compiledSchema.success : undefined
+    const onTruncated = "model" in column ? column.onTruncated ?? model?.onTruncated : undefined
     return {
       index,
       config: column,
@@ -106,7 +114,9 @@ export const checkReferences = (config: SluiceConfig): {
       templates,
       ...(model === undefined ? {} : { model }),
       ...(provider === undefined ? {} : { provider }),
-      ...(outputSchema === undefined ? {} : { outputSchema })
+      ...(outputSchema === undefined ? {} : { outputSchema }),
+      ...(onTruncated === undefined ? {} : { onTruncated }),
+      outputs: onTruncated === "keep" ? [column.name, truncatedFlagColumn(column.name)] : [column.name]
     }
   })
 

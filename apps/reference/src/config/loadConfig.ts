@@ -3,7 +3,9 @@ import { Effect, FileSystem, Schema, SchemaIssue } from "effect"
 import { parseDocument } from "yaml"
 import { checkReferences, type ResolvedColumn } from "./checkReferences.js"
 import { ConfigError, type ConfigIssue, formatPath } from "./ConfigError.js"
+import { configJsonSchema, type JsonSchemaNode } from "./configJsonSchema.js"
 import { SluiceConfig } from "./schema.js"
+import { unknownKeyIssues } from "./unknownKeys.js"
 
 /** A config that passed every check, with its columns resolved and a hash that identifies it for `--resume`. */
 export interface LoadedConfig {
@@ -65,18 +67,25 @@ const unknownTypes = (raw: unknown): ReadonlyArray<ConfigIssue> => {
 const readableProblem = (message: string): string =>
   message === "Missing key" ? "required field is missing" : message.replace(/ \| undefined$/, "")
 
+// Generated once per process, on first use.
+let jsonSchema: JsonSchemaNode | undefined
+const strictSchema = (): JsonSchemaNode => (jsonSchema ??= configJsonSchema())
+
+// Every problem at once: unknown keys (with the key each most likely meant) and the schema's own issues.
 const decode = (file: string, raw: unknown) => {
+  const keyIssues = unknownKeyIssues(strictSchema(), raw)
   const typeIssues = unknownTypes(raw)
-  if (typeIssues.length > 0) return fail(file, typeIssues)
+  if (typeIssues.length > 0) return fail(file, [...typeIssues, ...keyIssues])
   return Schema.decodeUnknownEffect(SluiceConfig)(raw, { errors: "all" }).pipe(
     Effect.catchTag("SchemaError", (error) =>
-      fail(
-        file,
-        formatIssues(error.issue).issues.map((issue) => ({
+      fail(file, [
+        ...keyIssues,
+        ...formatIssues(error.issue).issues.map((issue) => ({
           path: formatPath((issue.path ?? []).map((segment) => (typeof segment === "object" ? segment.key : segment))),
           problem: readableProblem(issue.message)
         }))
-      ))
+      ])),
+    Effect.flatMap((config) => keyIssues.length > 0 ? fail(file, keyIssues) : Effect.succeed(config))
   )
 }
 

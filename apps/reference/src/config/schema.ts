@@ -1,15 +1,34 @@
 import { Effect, Schema } from "effect"
 import { MockOptions } from "@sluice/mock-provider"
 
-// The config file's shape (DESIGN §6). Other tools read these names: keep them exactly.
+// The config file's shape. Other tools read these names: keep them exactly. Every field carries a description
+// (and its default): `sluice schema` and the README's config reference are generated from them.
 
 const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
 const NonNegativeNumber = Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0))
 const PositiveNumber = Schema.Finite.check(Schema.isGreaterThan(0))
 const Name = Schema.NonEmptyString
 
-const withDefault = <S extends Schema.Top>(schema: S, value: S["Encoded"]) =>
-  schema.pipe(Schema.withDecodingDefault(Effect.succeed(value)))
+interface Docs {
+  readonly description: string
+  readonly examples?: ReadonlyArray<unknown>
+}
+
+const annotationsOf = (docs: Docs) => ({
+  description: docs.description,
+  ...(docs.examples === undefined ? {} : { examples: docs.examples })
+})
+
+const documented = <S extends Schema.Top>(schema: S, docs: Docs): S["Rebuild"] => schema.annotate(annotationsOf(docs))
+
+/** A field that may be left out: the value is filled in when the config is decoded (and shown in the schema). */
+const withDefault = <S extends Schema.Top>(schema: S, value: S["Encoded"], docs: Docs) =>
+  // The annotations go on the inner schema: the JSON Schema generator keeps those (not the defaulting wrapper's).
+  (schema.annotate({ ...annotationsOf(docs), default: value }) as unknown as S).pipe(
+    Schema.withDecodingDefault(Effect.succeed(value))
+  )
+
+const optional = <S extends Schema.Top>(schema: S, docs: Docs) => Schema.optional(documented(schema, docs))
 
 /** The `mock:` block is the embedded mock provider's own options schema (one definition, one set of defaults). */
 export const MockSettings = MockOptions
@@ -22,96 +41,212 @@ export type MockSettings = MockOptions
  * failures have also lasted `graceSeconds`, so a blip does not end a long run. A 401 marks it down at once.
  */
 export const UnreachableAfter = Schema.Struct({
-  consecutiveFailures: withDefault(PositiveInt, 5),
-  graceSeconds: withDefault(NonNegativeNumber, 30)
+  consecutiveFailures: withDefault(PositiveInt, 5, {
+    description: "Connection failures in a row (no answer in between) after which the provider is declared down."
+  }),
+  graceSeconds: withDefault(NonNegativeNumber, 30, {
+    description: "For a provider that has answered in this run: how long the failures must also last."
+  })
 })
 export type UnreachableAfter = typeof UnreachableAfter.Type
 
 const providerCommon = {
-  name: Name,
-  /** Per attempt, any provider type: a hung request becomes a provider timeout. */
-  timeoutSeconds: withDefault(PositiveNumber, 120),
-  /** The longest one `Retry-After` may close the provider for; longer values are capped to this. */
-  maxRetryAfterSeconds: withDefault(PositiveNumber, 120),
-  /** Answers with a longer body fail the attempt (`response_too_large`) and are read no further. */
-  maxResponseBytes: withDefault(PositiveInt, 16 * 1024 * 1024),
-  unreachableAfter: withDefault(UnreachableAfter, {})
+  name: documented(Name, { description: "The provider's name, used by `models[].provider`.", examples: ["openai"] }),
+  timeoutSeconds: withDefault(PositiveNumber, 120, {
+    description: "Per attempt: a request that takes longer fails as a provider timeout (a model may override it)."
+  }),
+  maxRetryAfterSeconds: withDefault(PositiveNumber, 120, {
+    description: "The longest one `Retry-After` may close the provider for; longer values are capped to this."
+  }),
+  maxResponseBytes: withDefault(PositiveInt, 16 * 1024 * 1024, {
+    description: "Answers with a longer body fail the attempt (`response_too_large`) and are read no further."
+  }),
+  unreachableAfter: withDefault(UnreachableAfter, {}, {
+    description: "When a provider that does not answer is declared down (its calls then fail at once)."
+  })
 }
 
 export const MockProviderConfig = Schema.Struct({
   ...providerCommon,
-  type: Schema.Literal("mock"),
-  mock: withDefault(MockSettings, {})
+  type: documented(Schema.Literal("mock"), { description: "The embedded mock provider (a local HTTP server)." }),
+  mock: withDefault(MockSettings, {}, { description: "The mock provider's behaviour: capacity, latency, errors." })
 })
 
 export const OpenAiCompatibleProviderConfig = Schema.Struct({
   ...providerCommon,
-  type: Schema.Literal("openai-compatible"),
-  baseUrl: Schema.String.check(Schema.isPattern(/^https?:\/\/\S+$/, { message: "Expected an http(s) URL" })),
-  /** The name of the environment variable that holds the key; the key itself is never in the config. */
-  apiKeyEnv: Schema.optional(Name)
+  type: documented(Schema.Literal("openai-compatible"), {
+    description: "Any OpenAI-compatible endpoint: OpenAI, vLLM, Ollama, NIM, llama.cpp, LiteLLM…"
+  }),
+  baseUrl: documented(
+    Schema.String.check(Schema.isPattern(/^https?:\/\/\S+$/, { message: "Expected an http(s) URL" })),
+    { description: "The base URL, up to and including `/v1`.", examples: ["https://api.openai.com/v1"] }
+  ),
+  apiKeyEnv: optional(Name, {
+    description: "The environment variable that holds the API key (the key itself is never in the config).",
+    examples: ["OPENAI_API_KEY"]
+  })
 })
 
 export const ProviderConfig = Schema.Union([MockProviderConfig, OpenAiCompatibleProviderConfig])
 export type ProviderConfig = typeof ProviderConfig.Type
 
+/** A header value written in the config, or read from an environment variable when the run starts. */
+export const HeaderValue = Schema.Union([
+  Schema.String,
+  Schema.Struct({
+    env: documented(Name, { description: "The environment variable whose value is sent (never written anywhere)." })
+  })
+])
+export type HeaderValue = typeof HeaderValue.Type
+
+/** What happens to an answer cut off by the token limit (`finish_reason: "length"`). */
+export const OnTruncated = Schema.Literals(["retry", "keep", "drop"])
+export type OnTruncated = typeof OnTruncated.Type
+
+const onTruncatedDocs = {
+  description: "An answer cut off by the token limit (`finish_reason: length`): `retry` it (a bounded number of " +
+    "attempts, then the row is dropped as `truncated`), `keep` it (and set `<column>__truncated: true`), or `drop` " +
+    "the row at once."
+}
+
+export const Pricing = Schema.Struct({
+  inputPerMillion: documented(NonNegativeNumber, {
+    description: "Price of one million prompt tokens.",
+    examples: [0.15]
+  }),
+  outputPerMillion: documented(NonNegativeNumber, {
+    description: "Price of one million completion tokens.",
+    examples: [0.6]
+  })
+})
+export type Pricing = typeof Pricing.Type
+
 export const ModelConfig = Schema.Struct({
-  alias: Name,
-  provider: Name,
-  model: Name,
-  maxParallelRequests: withDefault(PositiveInt, 4),
-  temperature: Schema.optional(Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 2 }))),
-  maxTokens: Schema.optional(PositiveInt)
+  alias: documented(Name, {
+    description: "The name columns use for this model (`columns[].model`).",
+    examples: ["writer"]
+  }),
+  provider: documented(Name, { description: "The `providers[].name` that serves it." }),
+  model: documented(Name, { description: "The model's name at the provider.", examples: ["gpt-4o-mini"] }),
+  maxParallelRequests: withDefault(PositiveInt, 4, {
+    description: "The most requests in flight to this model; lowered on 429s, then raised back."
+  }),
+  temperature: optional(Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 2 })), {
+    description: "Sampling temperature (`temperature`).",
+    examples: [0.7]
+  }),
+  topP: optional(Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1 })), {
+    description: "Nucleus sampling (`top_p`).",
+    examples: [0.9]
+  }),
+  maxTokens: optional(PositiveInt, { description: "Token limit of one answer (`max_tokens`).", examples: [512] }),
+  maxCompletionTokens: optional(PositiveInt, {
+    description: "Token limit of one answer, reasoning included (`max_completion_tokens`, for reasoning models).",
+    examples: [4096]
+  }),
+  seed: optional(Schema.Int, { description: "Sampling seed sent to the provider (`seed`).", examples: [42] }),
+  stop: optional(Schema.Union([Schema.String, Schema.Array(Schema.String).check(Schema.isMaxLength(4))]), {
+    description: "Stop sequence(s) (`stop`): a string or up to 4 strings.",
+    examples: [["\n\n"]]
+  }),
+  timeoutSeconds: optional(PositiveNumber, {
+    description: "Per attempt, for this model: overrides the provider's `timeoutSeconds`.",
+    examples: [300]
+  }),
+  extraBody: optional(Schema.Record(Schema.String, Schema.Unknown), {
+    description: "Fields added to every request body as they are (e.g. `reasoning_effort`, vLLM's `top_k`).",
+    examples: [{ reasoning_effort: "low" }]
+  }),
+  extraHeaders: optional(Schema.Record(Schema.String, HeaderValue), {
+    description: "Headers added to every request; a value may be `{ env: NAME }` to read it from the environment.",
+    examples: [{ "X-Team": "data", "X-Api-Token": { env: "GATEWAY_TOKEN" } }]
+  }),
+  pricing: optional(Pricing, {
+    description: "Prices per million tokens: the summary then reports the run's cost."
+  }),
+  onTruncated: withDefault(OnTruncated, "retry", onTruncatedDocs)
 })
 export type ModelConfig = typeof ModelConfig.Type
 
-const column = <Type extends string, Fields extends Schema.Struct.Fields>(type: Type, fields: Fields) =>
-  Schema.Struct({ name: Name, type: Schema.Literal(type), ...fields })
+const column = <Type extends string, Fields extends Schema.Struct.Fields>(
+  type: Type,
+  description: string,
+  fields: Fields
+) =>
+  Schema.Struct({
+    name: documented(Name, { description: "The column's name (a key of every row).", examples: ["review"] }),
+    type: documented(Schema.Literal(type), { description }),
+    ...fields
+  })
 
-export const CategoryColumn = column("category", {
-  values: Schema.NonEmptyArray(Schema.Union([Schema.String, Schema.Finite])),
-  weights: Schema.optional(Schema.NonEmptyArray(NonNegativeNumber))
+export const CategoryColumn = column("category", "A value drawn from a list.", {
+  values: documented(Schema.NonEmptyArray(Schema.Union([Schema.String, Schema.Finite])), {
+    description: "The values to draw from.",
+    examples: [["shoes", "tents"]]
+  }),
+  weights: optional(Schema.NonEmptyArray(NonNegativeNumber), {
+    description: "Relative weights, one per value (default: all equal).",
+    examples: [[2, 1]]
+  })
 }).check(Schema.makeFilter((c) =>
   c.weights === undefined || c.weights.length === c.values.length ||
   { path: ["weights"], issue: `Expected ${c.values.length} weights, one per value` }
 ))
 
-export const UniformColumn = column("uniform", {
-  min: Schema.Finite,
-  max: Schema.Finite,
-  integer: withDefault(Schema.Boolean, false)
+export const UniformColumn = column("uniform", "A number drawn uniformly from [min, max].", {
+  min: documented(Schema.Finite, { description: "Smallest value.", examples: [1] }),
+  max: documented(Schema.Finite, { description: "Largest value.", examples: [5] }),
+  integer: withDefault(Schema.Boolean, false, { description: "Draw whole numbers (both ends included)." })
 }).check(Schema.makeFilter((c) => c.min <= c.max || { path: ["max"], issue: "Expected max >= min" }))
 
-export const UuidColumn = column("uuid", {})
+export const UuidColumn = column("uuid", "A random (seeded) UUID.", {})
 
-export const TemplateColumn = column("template", { template: Schema.String })
+export const TemplateColumn = column("template", "Text rendered from other columns.", {
+  template: documented(Schema.String, {
+    description: "A Jinja template over the row's columns.",
+    examples: ["{{ product }} ({{ rating }}/5)"]
+  })
+})
 
 const llmFields = {
-  model: Name,
-  prompt: Schema.NonEmptyString,
-  system: Schema.optional(Schema.String)
+  model: documented(Name, { description: "The `models[].alias` to call.", examples: ["writer"] }),
+  prompt: documented(Schema.NonEmptyString, {
+    description: "The user message: a Jinja template over the row's columns.",
+    examples: ["Write a review of a {{ product }}."]
+  }),
+  system: optional(Schema.String, { description: "The system message: a Jinja template too." }),
+  onTruncated: optional(OnTruncated, { description: "Overrides the model's `onTruncated` for this column." })
 }
 
-export const LlmTextColumn = column("llm-text", llmFields)
+export const LlmTextColumn = column("llm-text", "The model's answer, as text.", llmFields)
 
-export const LlmStructuredColumn = column("llm-structured", {
+export const LlmStructuredColumn = column("llm-structured", "The model's answer as JSON that follows a schema.", {
   ...llmFields,
-  /** A JSON schema the output must validate against; invalid output is a retryable generation failure. */
-  schema: Schema.Record(Schema.String, Schema.Unknown)
+  schema: documented(Schema.Record(Schema.String, Schema.Unknown), {
+    description: "A JSON schema the output must validate against; invalid output is retried.",
+    examples: [{ type: "object", properties: { sentiment: { type: "string" } }, required: ["sentiment"] }]
+  }),
+  strict: withDefault(Schema.Boolean, false, {
+    description: "Ask the provider to enforce the schema while generating (`response_format.json_schema.strict`; " +
+      "OpenAI needs every property required and `additionalProperties: false`)."
+  })
 })
 
 export const Rubric = Schema.Struct({
-  name: Name,
-  description: Schema.NonEmptyString,
-  minScore: withDefault(Schema.Int, 1),
-  maxScore: withDefault(Schema.Int, 5)
+  name: documented(Name, {
+    description: "The rubric's name (a key of the judge's output).",
+    examples: ["helpfulness"]
+  }),
+  description: documented(Schema.NonEmptyString, { description: "What the judge scores." }),
+  minScore: withDefault(Schema.Int, 1, { description: "Lowest score." }),
+  maxScore: withDefault(Schema.Int, 5, { description: "Highest score." })
 }).check(
   Schema.makeFilter((r) => r.minScore < r.maxScore || { path: ["maxScore"], issue: "Expected maxScore > minScore" })
 )
 
-export const LlmJudgeColumn = column("llm-judge", {
+export const LlmJudgeColumn = column("llm-judge", "Scores from a model: `{ <rubric>: { score, reasoning } }`.", {
   ...llmFields,
-  rubrics: Schema.NonEmptyArray(Rubric)
+  rubrics: documented(Schema.NonEmptyArray(Rubric), { description: "What the judge scores, one score each." })
 })
 
 export const ColumnConfig = Schema.Union([
@@ -126,40 +261,61 @@ export const ColumnConfig = Schema.Union([
 export type ColumnConfig = typeof ColumnConfig.Type
 export type LlmColumnConfig = Extract<ColumnConfig, { readonly model: string }>
 
+const NullableSeconds = Schema.NullOr(NonNegativeNumber)
+
 export const RequestAdmissionSettings = Schema.Struct({
-  queueWaitTimeoutSeconds: withDefault(Schema.NullOr(NonNegativeNumber), null),
-  cooldownSeconds: withDefault(PositiveNumber, 2),
-  decreaseFactor: withDefault(
-    Schema.Finite.check(Schema.isGreaterThan(0), Schema.isLessThan(1)),
-    0.75
-  ),
-  successesUntilIncrease: withDefault(PositiveInt, 25),
-  startupRampSeconds: withDefault(NonNegativeNumber, 0),
-  slowStart: withDefault(Schema.Boolean, true),
-  slowStartProbeSeconds: withDefault(Schema.NullOr(NonNegativeNumber), 0.01)
+  queueWaitTimeoutSeconds: withDefault(NullableSeconds, null, {
+    description: "How long a call may wait for a free slot before it is requeued (`null`: no limit)."
+  }),
+  cooldownSeconds: withDefault(PositiveNumber, 2, {
+    description: "After a 429 lowers a model's limit, how long before it may be lowered again."
+  }),
+  decreaseFactor: withDefault(Schema.Finite.check(Schema.isGreaterThan(0), Schema.isLessThan(1)), 0.75, {
+    description: "What a 429 multiplies the limit by."
+  }),
+  successesUntilIncrease: withDefault(PositiveInt, 25, {
+    description: "Successful calls in a row after which the limit goes up by one."
+  }),
+  startupRampSeconds: withDefault(NonNegativeNumber, 0, {
+    description: "Ramp each model's limit up over this many seconds at the start."
+  }),
+  slowStart: withDefault(Schema.Boolean, true, {
+    description: "A new provider's first wave is ¾ of its `maxParallelRequests` until it proves it takes more."
+  }),
+  slowStartProbeSeconds: withDefault(NullableSeconds, 0.01, {
+    description: "Slow start ends after this long without a 429 (`null`: at the first answer)."
+  })
 })
 export type RequestAdmissionSettings = typeof RequestAdmissionSettings.Type
 
 export const RunSettings = Schema.Struct({
-  rows: withDefault(PositiveInt, 128),
-  bufferSize: withDefault(PositiveInt, 64),
-  maxConcurrentRowGroups: withDefault(PositiveInt, 3),
-  maxInFlightTasks: withDefault(PositiveInt, 1024),
-  /** Seeds the samplers (category, uniform, uuid): the same seed gives the same rows. */
-  seed: withDefault(Schema.Int, 0),
-  requestAdmission: withDefault(RequestAdmissionSettings, {}),
-  /**
-   * How long a row may keep waiting on rate limits (and local admission timeouts), in total, before it is dropped
-   * with `preserve_deadline_exceeded`; `null` (default): it waits until the provider lets it through.
-   */
-  preserveDeadlineSeconds: withDefault(Schema.NullOr(PositiveNumber), null)
+  rows: withDefault(PositiveInt, 128, { description: "Rows to generate (`--rows` overrides it)." }),
+  bufferSize: withDefault(PositiveInt, 64, { description: "Rows per row group (one output file each)." }),
+  maxConcurrentRowGroups: withDefault(PositiveInt, 3, { description: "Row groups in progress at once." }),
+  maxInFlightTasks: withDefault(PositiveInt, 1024, { description: "Cells in progress at once, across row groups." }),
+  seed: withDefault(Schema.Int, 0, {
+    description: "Seeds the samplers (category, uniform, uuid): the same seed gives the same rows."
+  }),
+  requestAdmission: withDefault(RequestAdmissionSettings, {}, {
+    description: "How each model's in-flight limit adapts to 429s."
+  }),
+  preserveDeadlineSeconds: withDefault(Schema.NullOr(PositiveNumber), null, {
+    description: "How long a row may keep waiting on rate limits, in total, before it is dropped as " +
+      "`preserve_deadline_exceeded` (`null`: as long as the provider needs)."
+  })
 })
 export type RunSettings = typeof RunSettings.Type
 
 export const SluiceConfig = Schema.Struct({
-  providers: Schema.Array(ProviderConfig).check(Schema.isMinLength(1)),
-  models: withDefault(Schema.Array(ModelConfig), []),
-  columns: Schema.Array(ColumnConfig).check(Schema.isMinLength(1)),
-  run: withDefault(RunSettings, {})
+  providers: documented(Schema.Array(ProviderConfig).check(Schema.isMinLength(1)), {
+    description: "Where models run."
+  }),
+  models: withDefault(Schema.Array(ModelConfig), [], {
+    description: "The models columns call, each with its provider, limits and inference parameters."
+  }),
+  columns: documented(Schema.Array(ColumnConfig).check(Schema.isMinLength(1)), {
+    description: "The dataset's columns, in output order; dependencies come from template references."
+  }),
+  run: withDefault(RunSettings, {}, { description: "Rows, row groups, concurrency and seeds." })
 })
 export type SluiceConfig = typeof SluiceConfig.Type

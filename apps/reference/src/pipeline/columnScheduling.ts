@@ -18,7 +18,7 @@ export const columnScheduling = (loaded: LoadedConfig) => {
         : localMetadata()
       return {
         generator: column.config.name,
-        outputColumns: [column.config.name],
+        outputColumns: column.outputs,
         metadata
       } satisfies GeneratorScheduling
     }))

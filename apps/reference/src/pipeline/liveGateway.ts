@@ -1,12 +1,36 @@
-import { type ModelError, type ProviderError, toModelError } from "@sluice/errors"
+import { type ModelError, type ProviderError, toModelError, truncatedResponseError } from "@sluice/errors"
 import { ModelRequestExecutor, type ModelRequest as ExecutorRequest } from "@sluice/request-admission"
 import { requestResourceKey } from "@sluice/scheduling-resources"
 import { Clock, Console, Effect, Exit, Layer } from "effect"
-import { type ChatCompletionRequest, makeChatCompletion, ProviderTransport } from "../client/index.js"
-import { ModelGateway, type ModelRequest } from "../columns/ModelGateway.js"
+import {
+  type ChatCompletion,
+  type ChatCompletionRequest,
+  makeChatCompletion,
+  ProviderTransport
+} from "../client/index.js"
+import { type ModelAnswer, ModelGateway, type ModelRequest } from "../columns/ModelGateway.js"
 import type { ModelConfig } from "../config/schema.js"
+import { resolveModelHeaders, tokenLimitOf, wireRequestOf } from "./modelRequests.js"
 import type { ProviderRuntime } from "./providers.js"
-import { countAttempt, countCallFailure, countNotSent, type RequestCounts } from "./requestCounters.js"
+import {
+  countAttempt,
+  countCallFailure,
+  countNotSent,
+  countTokens,
+  type RequestCounts,
+  type TokenTally
+} from "./requestCounters.js"
+
+export interface LiveGatewayOptions {
+  /** The config file, for errors that name it (an `extraHeaders` variable that is not set). */
+  readonly file: string
+  /** The config's models (for their `extraHeaders`). */
+  readonly models: ReadonlyArray<ModelConfig>
+  readonly providers: ReadonlyMap<string, ProviderRuntime>
+  readonly counts: RequestCounts
+  /** Token usage per model alias, from every answer's `usage`. */
+  readonly tokens: TokenTally
+}
 
 /**
  * A malformed 2xx body is usually a glitch of one answer: it is tried again at once, in place (a fresh lease
@@ -24,11 +48,17 @@ const malformedRetriesInPlace = 2
  *
  * The executor and the transport are taken from the context once, when the layer is built, so a call provides
  * nothing and looks nothing up; the executor's request (resource key and purpose) is built once per column and model.
+ *
+ * Every answer's `usage` is added to the model's token tally. An answer cut off by its token limit
+ * (`finish_reason: "length"`) is counted, then kept (flagged) or failed as `truncated` — retried a bounded number
+ * of times, or dropped at once — as the column's (else the model's) `onTruncated` says.
  */
-export const liveGatewayLayer = (providers: ReadonlyMap<string, ProviderRuntime>, counts: RequestCounts) =>
+export const liveGatewayLayer = (options: LiveGatewayOptions) =>
   Layer.effect(
     ModelGateway,
     Effect.gen(function*() {
+      const { counts, providers, tokens } = options
+      const headers = yield* resolveModelHeaders(options.file, options.models)
       const executor = yield* ModelRequestExecutor
       const chatCompletion = makeChatCompletion(yield* ProviderTransport)
       const clock = yield* Clock.Clock
@@ -56,7 +86,7 @@ export const liveGatewayLayer = (providers: ReadonlyMap<string, ProviderRuntime>
       }
 
       /** One attempt: refused locally while the provider is down, else sent, counted, and judged by the breaker. */
-      const attemptOf = (runtime: ProviderRuntime, wire: ChatCompletionRequest) => () => {
+      const attemptOf = (runtime: ProviderRuntime, alias: string, wire: ChatCompletionRequest) => () => {
         const down = runtime.health.downError(wire.model)
         if (down !== undefined) {
           countNotSent(counts)
@@ -66,7 +96,10 @@ export const liveGatewayLayer = (providers: ReadonlyMap<string, ProviderRuntime>
           Effect.onExit((exit) =>
             Effect.sync(() => {
               countAttempt(counts, exit)
-              if (Exit.isSuccess(exit)) runtime.health.recordSuccess()
+              if (Exit.isSuccess(exit)) {
+                runtime.health.recordSuccess()
+                countTokens(tokens, alias, exit.value.usage)
+              }
             })
           ),
           Effect.catch(judged(runtime))
@@ -77,9 +110,8 @@ export const liveGatewayLayer = (providers: ReadonlyMap<string, ProviderRuntime>
         request: ExecutorRequest,
         attempt: ReturnType<typeof attemptOf>,
         retriesLeft: number
-      ): Effect.Effect<string, ModelError> =>
+      ): Effect.Effect<ChatCompletion, ModelError> =>
         executor.execute(request, attempt).pipe(
-          Effect.map((completion) => completion.content),
           Effect.catchTag(
             "ModelMalformedResponseError",
             (error) => retriesLeft > 0 ? execute(request, attempt, retriesLeft - 1) : Effect.fail(error)
@@ -96,22 +128,29 @@ export const liveGatewayLayer = (providers: ReadonlyMap<string, ProviderRuntime>
           countNotSent(counts)
           return Effect.fail(toModelError(down, { purpose: executorRequest.purpose! }))
         }
-        const wire: ChatCompletionRequest = {
-          provider: runtime.name,
-          baseUrl: runtime.baseUrl,
-          apiKey: runtime.apiKey,
-          model: request.model.model,
-          messages: request.messages,
-          ...(request.model.temperature === undefined ? {} : { temperature: request.model.temperature }),
-          ...(request.model.maxTokens === undefined ? {} : { maxTokens: request.model.maxTokens }),
-          ...(request.responseFormat === undefined
-            ? {}
-            : { responseFormat: { type: "json_schema" as const, ...request.responseFormat } }),
-          timeoutSeconds: runtime.timeoutSeconds,
-          maxResponseBytes: runtime.maxResponseBytes,
-          maxRetryAfterSeconds: runtime.maxRetryAfterSeconds
-        }
-        return execute(executorRequest, attemptOf(runtime, wire), malformedRetriesInPlace).pipe(
+        const wire = wireRequestOf(
+          runtime,
+          request.model,
+          headers.get(request.model),
+          request.messages,
+          request.responseFormat === undefined ? undefined : { type: "json_schema", ...request.responseFormat }
+        )
+        const onTruncated = request.onTruncated ?? request.model.onTruncated
+        return execute(executorRequest, attemptOf(runtime, request.model.alias, wire), malformedRetriesInPlace).pipe(
+          Effect.flatMap((completion): Effect.Effect<ModelAnswer, ModelError> => {
+            if (completion.finishReason !== "length") {
+              return Effect.succeed({ content: completion.content, truncated: false })
+            }
+            counts.truncated++
+            if (onTruncated === "keep") return Effect.succeed({ content: completion.content, truncated: true })
+            return Effect.fail(truncatedResponseError({
+              provider: runtime.name,
+              model: request.model.model,
+              maxTokens: tokenLimitOf(request.model),
+              retry: onTruncated === "retry",
+              purpose: executorRequest.purpose!
+            }))
+          }),
           Effect.tapError(onFailure)
         )
       }

@@ -17,6 +17,8 @@ export interface RequestCounts {
   oversizedResponses: number
   /** Calls not sent because their provider had been declared down (not counted as attempts). */
   notSentProviderDown: number
+  /** Answers cut off by their token limit (`finish_reason: "length"`), whatever the column then did with them. */
+  truncated: number
 }
 
 export const emptyRequestCounts = (): RequestCounts => ({
@@ -29,7 +31,8 @@ export const emptyRequestCounts = (): RequestCounts => ({
   connectionFailures: 0,
   malformedResponses: 0,
   oversizedResponses: 0,
-  notSentProviderDown: 0
+  notSentProviderDown: 0,
+  truncated: 0
 })
 
 /** Counts one provider attempt by how it ended (counted where it happens, so the totals are exact). */
@@ -58,4 +61,39 @@ export const countCallFailure = (counts: RequestCounts, error: ModelError): void
 /** Counts a call refused because its provider is down. */
 export const countNotSent = (counts: RequestCounts): void => {
   counts.notSentProviderDown++
+}
+
+/** Tokens one model alias used, as its provider reported them in `usage`. */
+export interface TokenCounts {
+  promptTokens: number
+  completionTokens: number
+  /** Answers whose provider sent no `usage`: their tokens are not in the totals. */
+  answersWithoutUsage: number
+}
+
+/** Token usage per model alias, counted on every answer a provider sent (including ones later retried). */
+export type TokenTally = Map<string, TokenCounts>
+
+export const emptyTokenTally = (): TokenTally => new Map()
+
+export const countTokens = (
+  tally: TokenTally,
+  alias: string,
+  usage: { readonly promptTokens: number; readonly completionTokens: number } | undefined
+): void => {
+  let counts = tally.get(alias)
+  if (counts === undefined) tally.set(alias, counts = { promptTokens: 0, completionTokens: 0, answersWithoutUsage: 0 })
+  if (usage === undefined) {
+    counts.answersWithoutUsage++
+    return
+  }
+  counts.promptTokens += usage.promptTokens
+  counts.completionTokens += usage.completionTokens
+}
+
+/** Prompt plus completion tokens over every model so far (what progress divides by elapsed time). */
+export const totalTokens = (tally: TokenTally): number => {
+  let total = 0
+  for (const counts of tally.values()) total += counts.promptTokens + counts.completionTokens
+  return total
 }

@@ -12,8 +12,9 @@ import { columnScheduling } from "./columnScheduling.js"
 import { schedulerFailureOptions } from "./failureHandling.js"
 import { liveGatewayLayer } from "./liveGateway.js"
 import { providerHealthOf, startProviders } from "./providers.js"
-import { emptyRequestCounts } from "./requestCounters.js"
+import { emptyRequestCounts, emptyTokenTally, totalTokens } from "./requestCounters.js"
 import { buildSummary, type RunSummary } from "./summary.js"
+import { type TokenSummary, tokenSummaryOf, withTokenSummary } from "./tokenSummary.js"
 
 export interface PipelineOptions {
   /** Output directory; rows, metadata.json and summary.json are written there. */
@@ -78,9 +79,10 @@ export const runPipeline = Effect.fnUntraced(function*(loaded: LoadedConfig, opt
   })
 
   const requests = emptyRequestCounts()
+  const tokens = emptyTokenTally()
   const admissionLayer = RequestAdmission.layer(requestAdmissionConfig(loaded))
   const servicesLayer = Layer.mergeAll(
-    liveGatewayLayer(providers, requests).pipe(
+    liveGatewayLayer({ file: loaded.file, models: config.models, providers, counts: requests, tokens }).pipe(
       Layer.provide(ModelRequestExecutor.layer()),
       Layer.provide(OpenAiClientLayer)
     )
@@ -90,7 +92,7 @@ export const runPipeline = Effect.fnUntraced(function*(loaded: LoadedConfig, opt
     const admission = yield* RequestAdmission
 
     const columns = buildColumns(loaded.columns, { seed: run.seed, scheduling: metadataByColumn })
-    const columnOrder = loaded.columns.map((column) => column.config.name)
+    const columnOrder = loaded.columns.flatMap((column) => column.outputs)
     const scheduler = yield* makeScheduler({
       columns,
       scheduling: resolved,
@@ -114,7 +116,13 @@ export const runPipeline = Effect.fnUntraced(function*(loaded: LoadedConfig, opt
     }
     const start = makeProgressState(run.rows, (run.rows - rowsResumed) * columns.length, rowsResumed)
     const progress = Effect.map(scheduler.stats, (stats) => progressFromStats(start, stats))
-    yield* reportProgress(options.progress, progress, admission.pressures, providerHealthOf(providers))
+    yield* reportProgress(
+      options.progress,
+      progress,
+      admission.pressures,
+      providerHealthOf(providers),
+      Effect.sync(() => totalTokens(tokens))
+    )
     if (options.onSample !== undefined) {
       const onSample = options.onSample
       yield* Effect.gen(function*() {
@@ -135,17 +143,20 @@ export const runPipeline = Effect.fnUntraced(function*(loaded: LoadedConfig, opt
       ) => (provider.mock === undefined ? [] : [[provider.name, provider.mock] as const])),
       ([name, mock]) => Effect.map(mock.stats, (stats) => [name, stats] as const)
     )
-    const summary: RunSummary = buildSummary({
-      result,
-      elapsedSeconds,
-      requests,
-      leaks: {
-        taskLeases: schedulerStats.taskLeases,
-        requestLeases: inspection.activeLeases,
-        requestWaiters: inspection.waiters
-      },
-      mockStats
-    })
+    const summary: RunSummary & { readonly tokens: TokenSummary } = withTokenSummary(
+      buildSummary({
+        result,
+        elapsedSeconds,
+        requests,
+        leaks: {
+          taskLeases: schedulerStats.taskLeases,
+          requestLeases: inspection.activeLeases,
+          requestWaiters: inspection.waiters
+        },
+        mockStats
+      }),
+      tokenSummaryOf(tokens, config.models)
+    )
     yield* dataset.writeSummary(summary)
     return { summary, result }
   }).pipe(Effect.provide(servicesLayer))

@@ -22,6 +22,8 @@ export interface ProgressLine {
   readonly loads: string
   /** Why work is held back ("nothing moves: provider x cooling down until 12:00:05 (Retry-After 5 s)"), or "". */
   readonly waiting: string
+  /** Prompt and completion tokens per second over the run, when token usage is counted. */
+  readonly tokenRate?: number | undefined
 }
 
 /** How long without any progress before a line says that nothing moves, and why. */
@@ -33,6 +35,8 @@ export interface ProgressContext {
   readonly nowMillis?: number
   /** Nothing has moved for a while (see `stallAfterSeconds`). */
   readonly stalled?: boolean
+  /** Tokens used so far (prompt and completion, every model). */
+  readonly tokens?: number | undefined
 }
 
 export const progressLine = (
@@ -55,14 +59,18 @@ export const progressLine = (
     waiting: formatWaitReasons(
       waitReasons(pressures, context.health ?? [], context.nowMillis ?? 0, stalled),
       stalled
-    )
+    ),
+    tokenRate: context.tokens === undefined ? undefined : elapsedSeconds > 0 ? context.tokens / elapsedSeconds : 0
   }
 }
 
+const formatTokenRate = (line: ProgressLine): string =>
+  line.tokenRate === undefined ? "" : ` · ${line.tokenRate.toFixed(0)} tok/s`
+
 export const formatPlainLine = (line: ProgressLine, elapsedSeconds: number): string =>
-  `[${formatDuration(elapsedSeconds)}] rows ${Math.floor(line.done)}/${line.total} · ${
-    line.rate.toFixed(1)
-  } rows/s · ` +
+  `[${formatDuration(elapsedSeconds)}] rows ${Math.floor(line.done)}/${line.total} · ${line.rate.toFixed(1)} rows/s${
+    formatTokenRate(line)
+  } · ` +
   `ETA ${formatDuration(line.eta)}${line.loads === "" ? "" : ` · in flight/limit: ${line.loads}`}` +
   `${line.waiting === "" ? "" : ` · ${line.waiting}`}`
 
@@ -98,7 +106,8 @@ export const reportProgress = Effect.fnUntraced(function*(
   mode: ProgressMode,
   progress: Effect.Effect<ProgressState>,
   pressures: Effect.Effect<ReadonlyArray<RequestPressure>>,
-  health: Effect.Effect<ReadonlyArray<ProviderHealthSnapshot>> = Effect.succeed([])
+  health: Effect.Effect<ReadonlyArray<ProviderHealthSnapshot>> = Effect.succeed([]),
+  tokens?: Effect.Effect<number>
 ) {
   if (mode === "off") return
   const started = yield* Clock.currentTimeMillis
@@ -109,7 +118,12 @@ export const reportProgress = Effect.fnUntraced(function*(
     const elapsed = (now - started) / 1000
     const state = yield* progress
     const stalled = stalledAt(state, now)
-    const line = progressLine(state, elapsed, yield* pressures, { health: yield* health, nowMillis: now, stalled })
+    const line = progressLine(state, elapsed, yield* pressures, {
+      health: yield* health,
+      nowMillis: now,
+      stalled,
+      tokens: tokens === undefined ? undefined : yield* tokens
+    })
     return { elapsed, stalled, line }
   })
   if (mode === "lines") {
@@ -130,16 +144,17 @@ export const reportProgress = Effect.fnUntraced(function*(
     return
   }
   const bar = new SingleBar({
-    format: " {bar} {value}/{total} rows | {rate} rows/s | ETA {etaText} | in flight/limit {loads}{waiting}",
+    format: " {bar} {value}/{total} rows | {rate} rows/s{tokenRate} | ETA {etaText} | in flight/limit {loads}{waiting}",
     stream: process.stderr,
     hideCursor: true,
     clearOnComplete: false
   }, Presets.shades_classic)
-  bar.start(initial.rowsTotal, 0, { rate: "0.0", etaText: "--", loads: "", waiting: "" })
+  bar.start(initial.rowsTotal, 0, { rate: "0.0", tokenRate: "", etaText: "--", loads: "", waiting: "" })
   const update = sample.pipe(
     Effect.map(({ line }) =>
       bar.update(Math.floor(line.done), {
         rate: line.rate.toFixed(1),
+        tokenRate: line.tokenRate === undefined ? "" : ` | ${line.tokenRate.toFixed(0)} tok/s`,
         etaText: formatDuration(line.eta),
         loads: line.loads,
         waiting: line.waiting === "" ? "" : ` | ${line.waiting}`

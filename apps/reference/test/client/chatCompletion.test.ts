@@ -43,6 +43,46 @@ describe("chatCompletion against the mock provider", () => {
       assert.strictEqual(again.content, completion.content)
     })))
 
+  it.live("sends the inference parameters a request sets (and only those), extra body last, extra headers", () =>
+    live(Effect.gen(function*() {
+      const server = yield* startScriptedServer
+      const echo = (overrides: Partial<ChatCompletionRequest>) =>
+        chatCompletion(requestTo(`${server.origin}/echo-request/v1`, overrides)).pipe(
+          Effect.map((completion) => JSON.parse(completion.content))
+        )
+      const plain = yield* echo({})
+      assert.deepStrictEqual(Object.keys(plain.body).sort(), ["messages", "model"])
+      const full = yield* echo({
+        temperature: 0.3,
+        topP: 0.9,
+        maxTokens: 64,
+        maxCompletionTokens: 128,
+        seed: 42,
+        stop: ["\n\n", "END"],
+        responseFormat: { type: "json_schema", name: "verdict", schema: { type: "object" }, strict: true },
+        extraBody: { reasoning_effort: "low", temperature: 0.1 },
+        extraHeaders: Redacted.make({ "X-Team": "data", Accept: "text/plain" })
+      })
+      assert.deepStrictEqual(full.body, {
+        model: "mock-writer",
+        messages: [{ role: "user", content: "Write a short review of tents." }],
+        temperature: 0.1,
+        top_p: 0.9,
+        max_tokens: 64,
+        max_completion_tokens: 128,
+        seed: 42,
+        stop: ["\n\n", "END"],
+        response_format: {
+          type: "json_schema",
+          json_schema: { name: "verdict", schema: { type: "object" }, strict: true }
+        },
+        reasoning_effort: "low"
+      })
+      assert.strictEqual(full.headers["x-team"], "data")
+      // The client's own headers cannot be replaced by extra headers.
+      assert.strictEqual(full.headers["accept"], "application/json")
+    })))
+
   it.live("429 → rate_limit with retryAfterSeconds and status", () =>
     live(Effect.gen(function*() {
       const provider = yield* startMockProvider({

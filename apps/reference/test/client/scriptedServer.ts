@@ -26,6 +26,16 @@ export const startScriptedServer = Effect.gen(function*() {
           { error: { message: "Rate limit reached" } },
           { status: 429, headers: { "retry-after": "99999999999" } }
         )
+      case "echo-request": {
+        // The request as the server saw it, as the answer's content: what a client really sent.
+        const body = yield* request.json.pipe(Effect.orElseSucceed(() => null))
+        return HttpServerResponse.jsonUnsafe({
+          choices: [{
+            message: { role: "assistant", content: JSON.stringify({ body, headers: request.headers }) },
+            finish_reason: "stop"
+          }]
+        })
+      }
       case "echo-auth":
         return HttpServerResponse.jsonUnsafe(
           {

@@ -40,12 +40,12 @@ describe("loadConfig", () => {
     Effect.gen(function*() {
       const file = yield* withFile("c.yaml", "providers:\n  - { name: local, type: mock\ncolumns: []\n")
       const error = yield* loadConfig(file).pipe(Effect.flip)
-      assert.match(error.firstLine, /^invalid YAML \(line \d+, column \d+\)/)
+      assert.match(error.report, /^invalid YAML \(line \d+, column \d+\)/)
     }).pipe(Effect.provide(NodeServices.layer)))
 
   it.effect("says when the file cannot be read", () =>
     Effect.gen(function*() {
       const error = yield* loadConfig("/nonexistent/sluice.yaml").pipe(Effect.flip)
-      assert.strictEqual(error.firstLine, "no such file: /nonexistent/sluice.yaml")
+      assert.strictEqual(error.report, "no such file: /nonexistent/sluice.yaml")
     }).pipe(Effect.provide(NodeServices.layer)))
 })

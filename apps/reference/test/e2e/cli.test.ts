@@ -2,9 +2,8 @@ import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { type ChildProcess, spawn } from "node:child_process"
 import { broken } from "../fixtures/configs.js"
-import { cliPath, runCli, tempDir } from "./runCli.js"
+import { runCli, runMockInBackground, tempDir } from "./runCli.js"
 
 const readRows = (out: string): ReadonlyArray<Record<string, unknown>> =>
   readdirSync(join(out, "data"))
@@ -165,41 +164,24 @@ describe("sluice generate (end to end, through the CLI process)", () => {
     }), 60_000)
 })
 
-// A mock provider in its own process (`sluice mock-provider`), as a remote OpenAI-compatible endpoint would be.
-const runMockInBackground = Effect.acquireRelease(
-  Effect.callback<{ readonly url: string; readonly child: ChildProcess }>((resume) => {
-    const child = spawn(process.execPath, [
-      cliPath,
-      "mock-provider",
-      "--port",
-      "0",
-      "--latency-min",
-      "5",
-      "--latency-max",
-      "10"
-    ], {
-      stdio: ["ignore", "pipe", "inherit"]
-    })
-    let output = ""
-    child.stdout.on("data", (chunk: Buffer) => {
-      output += chunk.toString()
-      const match = /listening on (http:\/\/\S+)/.exec(output)
-      if (match?.[1] !== undefined) resume(Effect.succeed({ url: match[1], child }))
-    })
-    return Effect.sync(() => child.kill("SIGKILL"))
-  }),
-  ({ child }) => Effect.sync(() => child.kill("SIGTERM"))
-).pipe(Effect.map(({ url }) => url))
-
 describe("sluice validate (through the CLI process)", () => {
-  it.live("prints the DAG and the capacity plan of a valid config", () =>
-    Effect.gen(function*() {
-      const run = yield* runCli(["validate", "examples/quickstart.yaml"])
-      assert.strictEqual(run.code, 0, run.stderr)
-      assert.include(run.stdout, "examples/quickstart.yaml: valid")
-      assert.include(run.stdout, "review (llm-text) — needs product, rating")
-      assert.include(run.stdout, "request:local/mock-writer")
-    }), 30_000)
+  it.live(
+    "prints the columns and, per model, who calls it, how much, and what bounds the run",
+    () =>
+      Effect.gen(function*() {
+        const run = yield* runCli(["validate", "examples/quickstart.yaml"])
+        assert.strictEqual(run.code, 0, run.stderr)
+        assert.include(run.stdout, "examples/quickstart.yaml: valid")
+        assert.include(run.stdout, "review (llm-text), needs product, rating → model writer")
+        assert.include(run.stdout, "writer → mock-writer on local (embedded mock)")
+        assert.include(run.stdout, "called by review, verdict: 2 calls per row, 512 calls for the run")
+        assert.include(run.stdout, "Bound: writer at its cap — estimated duration")
+        // No internal capacity-group names.
+        assert.notInclude(run.stdout, "admittedLimit")
+        assert.notInclude(run.stdout, "%2F")
+      }),
+    30_000
+  )
 
   it.live("reports each broken config as one line naming its path, with exit code 2", () =>
     Effect.gen(function*() {

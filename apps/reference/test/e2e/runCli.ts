@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process"
+import { type ChildProcess, spawn } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -16,6 +16,8 @@ export interface CliRun {
 }
 
 export interface CliOptions {
+  /** The directory the CLI runs in (default: the repository root). */
+  readonly cwd?: string
   readonly env?: Readonly<Record<string, string>>
   /** Kill the process (with `killSignal`) once this holds of its output so far. */
   readonly killWhen?: (output: { readonly stdout: string; readonly stderr: string }) => boolean
@@ -30,7 +32,7 @@ export interface CliOptions {
 export const runCli = (args: ReadonlyArray<string>, options: CliOptions = {}) =>
   Effect.callback<CliRun>((resume) => {
     const child = spawn(process.execPath, [...(options.nodeOptions ?? []), cliPath, ...args], {
-      cwd: repoRoot,
+      cwd: options.cwd ?? repoRoot,
       env: { ...process.env, ...options.env },
       stdio: ["ignore", "pipe", "pipe"]
     })
@@ -66,3 +68,29 @@ export const tempDir = Effect.acquireRelease(
   Effect.sync(() => mkdtempSync(join(tmpdir(), "sluice-e2e-"))),
   (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
 )
+
+// A mock provider in its own process (`sluice mock-provider`), as a remote OpenAI-compatible endpoint would be.
+export const runMockInBackground = Effect.acquireRelease(
+  Effect.callback<{ readonly url: string; readonly child: ChildProcess }>((resume) => {
+    const child = spawn(process.execPath, [
+      cliPath,
+      "mock-provider",
+      "--port",
+      "0",
+      "--latency-min",
+      "5",
+      "--latency-max",
+      "10"
+    ], {
+      stdio: ["ignore", "pipe", "inherit"]
+    })
+    let output = ""
+    child.stdout.on("data", (chunk: Buffer) => {
+      output += chunk.toString()
+      const match = /listening on (http:\/\/\S+)/.exec(output)
+      if (match?.[1] !== undefined) resume(Effect.succeed({ url: match[1], child }))
+    })
+    return Effect.sync(() => child.kill("SIGKILL"))
+  }),
+  ({ child }) => Effect.sync(() => child.kill("SIGTERM"))
+).pipe(Effect.map(({ url }) => url))

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { ProviderError, toModelError } from "@sluice/errors"
+import { ProviderError, retryPolicyOf, toModelError } from "@sluice/errors"
 import { ModelRequestExecutor, RequestAdmission } from "@sluice/request-admission"
 import { Clock, Effect, Layer, Redacted } from "effect"
 import { TestClock } from "effect/testing"
@@ -14,7 +14,7 @@ import type { ModelConfig } from "../../src/config/schema.js"
 import { liveGatewayLayer } from "../../src/pipeline/liveGateway.js"
 import { ProviderHealth } from "../../src/pipeline/providerHealth.js"
 import type { ProviderRuntime } from "../../src/pipeline/providers.js"
-import { emptyRequestCounts } from "../../src/pipeline/requestCounters.js"
+import { emptyRequestCounts, emptyTokenTally } from "../../src/pipeline/requestCounters.js"
 
 const refused = (port = 9) =>
   new ProviderError({
@@ -118,13 +118,25 @@ describe("ProviderHealth (the circuit breaker)", () => {
 })
 
 // The breaker inside the live gateway, on virtual time: a fake transport stands in for the network.
-const model: ModelConfig = { alias: "writer", provider: "acme", model: "m", maxParallelRequests: 4 }
+const model: ModelConfig = {
+  alias: "writer",
+  provider: "acme",
+  model: "m",
+  maxParallelRequests: 4,
+  onTruncated: "retry"
+}
 
-const completionBody = JSON.stringify({ choices: [{ message: { content: "hi" }, finish_reason: "stop" }] })
+const completionBody = (finishReason: string) =>
+  JSON.stringify({
+    choices: [{ message: { content: "hi" }, finish_reason: finishReason }],
+    usage: { prompt_tokens: 3, completion_tokens: 1 }
+  })
 
 interface FakeNetwork {
   calls: number
   up: boolean
+  /** Answers still to come cut off by their token limit (`finish_reason: "length"`). */
+  truncated?: number
   /** Answers still to come as a 200 with a body that is not a completion. */
   garbled?: number
 }
@@ -137,8 +149,14 @@ const fakeTransport = (network: FakeNetwork): ProviderTransportShape => ({
         network.garbled!--
         return Effect.succeed<TransportResponse>({ status: 200, headers: {}, body: "<html>oops" })
       }
+      const truncated = (network.truncated ?? 0) > 0
+      if (truncated) network.truncated!--
       return network.up
-        ? Effect.succeed<TransportResponse>({ status: 200, headers: {}, body: completionBody })
+        ? Effect.succeed<TransportResponse>({
+          status: 200,
+          headers: {},
+          body: completionBody(truncated ? "length" : "stop")
+        })
         : Effect.fail(
           new TransportError({
             cause: Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:9"), { code: "ECONNREFUSED" })
@@ -158,13 +176,20 @@ const gateway = (network: FakeNetwork, unreachableAfter: { consecutiveFailures: 
     health: new ProviderHealth("acme", unreachableAfter, 120)
   }
   const counts = emptyRequestCounts()
-  const layer = liveGatewayLayer(new Map([["acme", runtime]]), counts).pipe(
+  const tokens = emptyTokenTally()
+  const layer = liveGatewayLayer({
+    file: "config.yaml",
+    models: [model],
+    providers: new Map([["acme", runtime]]),
+    counts,
+    tokens
+  }).pipe(
     // No executor retries here: each call is one attempt, so the counts below are exact.
     Layer.provide(ModelRequestExecutor.layer({ maxRetries: 0 })),
     Layer.provide(RequestAdmission.layer({ models: [{ provider: "acme", model: "m", maxParallelRequests: 4 }] })),
     Layer.provide(Layer.succeed(ProviderTransport, fakeTransport(network)))
   )
-  return { runtime, counts, layer }
+  return { runtime, counts, tokens, layer }
 }
 
 const call = ModelGateway.use((g) =>
@@ -202,7 +227,7 @@ describe("the live gateway with the breaker (virtual time)", () => {
       const ok = yield* ModelGateway.use((g) =>
         g.complete({ column: "review", model, messages: [{ role: "user", content: "hi" }] })
       )
-      assert.strictEqual(ok, "hi")
+      assert.deepStrictEqual(ok, { content: "hi", truncated: false })
       network.up = false
       for (let second = 0; second < 30; second++) {
         const error = yield* call
@@ -227,7 +252,7 @@ describe("malformed answers in the live gateway", () => {
       const content = yield* ModelGateway.use((g) =>
         g.complete({ column: "review", model, messages: [{ role: "user", content: "hi" }] })
       )
-      assert.strictEqual(content, "hi")
+      assert.strictEqual(content.content, "hi")
       assert.strictEqual(network.calls, 3)
       assert.strictEqual(counts.malformedResponses, 2)
       // Three garbled answers in a row: the scheduler gets a malformed_response (policy retry), never a drop.
@@ -236,6 +261,36 @@ describe("malformed answers in the live gateway", () => {
       assert.strictEqual(error._tag, "ModelMalformedResponseError")
       assert.strictEqual(error.status, 200)
       assert.include(error.providerMessage ?? "", "not a chat completion")
+    }).pipe(Effect.provide(layer))
+  })
+})
+
+describe("truncated answers in the live gateway", () => {
+  const ask = (onTruncated?: "retry" | "keep" | "drop") =>
+    ModelGateway.use((g) =>
+      g.complete({
+        column: "review",
+        model,
+        messages: [{ role: "user", content: "hi" }],
+        ...(onTruncated === undefined ? {} : { onTruncated })
+      })
+    )
+
+  it.effect("fail as truncated (retried by the scheduler), are kept flagged, or drop the row at once", () => {
+    const network = { calls: 0, up: true, truncated: 3 }
+    const { counts, tokens, layer } = gateway(network, { consecutiveFailures: 3, graceSeconds: 30 })
+    return Effect.gen(function*() {
+      const retried = yield* Effect.flip(ask())
+      assert.strictEqual(retried._tag, "ModelTruncatedResponseError")
+      assert.strictEqual(retryPolicyOf(retried), "retry")
+      const dropped = yield* Effect.flip(ask("drop"))
+      assert.strictEqual(dropped._tag, "ModelTruncatedResponseError")
+      assert.strictEqual(retryPolicyOf(dropped), "fail")
+      assert.deepStrictEqual(yield* ask("keep"), { content: "hi", truncated: true })
+      assert.deepStrictEqual(yield* ask("keep"), { content: "hi", truncated: false })
+      assert.strictEqual(counts.truncated, 3)
+      // Every answer's usage is counted, truncated ones included: the provider billed them.
+      assert.deepStrictEqual(tokens.get("writer"), { promptTokens: 12, completionTokens: 4, answersWithoutUsage: 0 })
     }).pipe(Effect.provide(layer))
   })
 })
