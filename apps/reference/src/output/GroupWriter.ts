@@ -165,8 +165,21 @@ export const makeGroupWriter = Effect.fnUntraced(function*(
     }
   })
 
+  // A group published twice in one batch (a run never does; the API allows it) goes into the next commit: the
+  // second publication merges with what the first one wrote.
+  const commitAll = Effect.fnUntraced(function*(batch: ReadonlyArray<GroupPublication>) {
+    let start = 0
+    while (start < batch.length) {
+      const groups = new Set<number>()
+      let end = start
+      while (end < batch.length && !groups.has(batch[end]!.group)) groups.add(batch[end++]!.group)
+      yield* commit(batch.slice(start, end))
+      start = end
+    }
+  })
+
   yield* Effect.gen(function*() {
-    for (;;) yield* commit(yield* Queue.takeBetween(queue, 1, capacity))
+    for (;;) yield* commitAll(yield* Queue.takeBetween(queue, 1, capacity))
   }).pipe(
     Effect.catchIf(Cause.isDone, () => Effect.void),
     Effect.onExit((exit) =>

@@ -1,40 +1,19 @@
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
+import { readdirSync, readFileSync, statSync } from "node:fs"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { type ChildProcess, spawn } from "node:child_process"
 import { broken } from "../fixtures/configs.js"
+import {
+  assertJournalVerifies,
+  jsonLines,
+  mockConfig,
+  readRows,
+  rowGroupFiles,
+  summaryOf,
+  writeConfig
+} from "./helpers.js"
 import { cliPath, runCli, tempDir } from "./runCli.js"
-
-const readRows = (out: string): ReadonlyArray<Record<string, unknown>> =>
-  readdirSync(join(out, "data"))
-    .filter((file) => file.endsWith(".jsonl"))
-    .sort()
-    .flatMap((file) =>
-      readFileSync(join(out, "data", file), "utf8").split("\n").filter((line) => line !== "").map((line) =>
-        JSON.parse(line)
-      )
-    )
-
-const summaryOf = (out: string) => JSON.parse(readFileSync(join(out, "summary.json"), "utf8"))
-
-const writeConfig = (dir: string, name: string, config: unknown): string => {
-  const file = join(dir, name)
-  writeFileSync(file, JSON.stringify(config, null, 2))
-  return file
-}
-
-const mockConfig = (mock: Record<string, unknown>, run: Record<string, unknown>, maxParallelRequests = 16) => ({
-  providers: [{ name: "local", type: "mock", mock: { latencyMs: { min: 10, max: 30 }, ...mock } }],
-  models: [{ alias: "writer", provider: "local", model: "mock-writer", maxParallelRequests }],
-  columns: [
-    { name: "id", type: "uuid" },
-    { name: "topic", type: "category", values: ["shoes", "tents", "lamps"] },
-    { name: "review", type: "llm-text", model: "writer", prompt: "Review {{ topic }}." },
-    { name: "tagline", type: "llm-text", model: "writer", prompt: "A tagline for: {{ review }}" }
-  ],
-  run: { bufferSize: 16, ...run }
-})
 
 describe("sluice generate (end to end, through the CLI process)", () => {
   it.live("the quickstart writes every row, a summary with zero leaks, and exits 0", () =>
@@ -93,13 +72,15 @@ describe("sluice generate (end to end, through the CLI process)", () => {
       const causes = Object.values(summary.dropCauses as Record<string, number>).reduce((a, b) => a + b, 0)
       assert.strictEqual(causes, summary.rowsDropped)
       assert.strictEqual(readRows(out).length, summary.rowsCompleted)
+      assert.strictEqual(summary.rowsMissing, 0)
+      assert.strictEqual(jsonLines(join(out, "dropped.jsonl")).length, summary.rowsDropped)
       // rows lost to retryable causes make the exit code non-zero; none lost means 0
       assert.strictEqual(run.code, summary.rowsDropped === 0 ? 0 : 3, run.stderr)
       assert.deepStrictEqual(summary.leaks, { taskLeases: 0, requestLeases: 0, requestWaiters: 0 })
     }), 90_000)
 
   it.live(
-    "SIGKILL mid-run, then --resume: every row exactly once, earlier row groups untouched",
+    "SIGKILL at random moments, repeatedly, then --resume: every row exactly once, every journaled group verifies",
     () =>
       Effect.gen(function*() {
         const dir = yield* tempDir
@@ -110,25 +91,51 @@ describe("sluice generate (end to end, through the CLI process)", () => {
         )
         const out = join(dir, "out")
         const dataDir = join(out, "data")
-        const written = () => (existsSync(dataDir) ? readdirSync(dataDir).filter((f) => f.endsWith(".jsonl")) : [])
-        const killed = yield* runCli(["generate", config, "--out", out], { killWhen: () => written().length >= 2 })
+        const killed = yield* runCli(["generate", config, "--out", out], {
+          killWhen: () => rowGroupFiles(out).length >= 2
+        })
         assert.strictEqual(killed.signal, "SIGKILL")
-        const before = new Map(written().map((file) => [file, statSync(join(dataDir, file)).mtimeMs]))
+        assertJournalVerifies(out)
+        const before = new Map(rowGroupFiles(out).map((file) => [file, statSync(join(dataDir, file)).mtimeMs]))
         assert.isBelow(before.size, 10)
 
+        // A changed row count is refused, naming it; the killed run's lock is reported stale and taken over.
         const refused = yield* runCli(["generate", config, "--out", out, "--resume", "--rows", "200"])
         assert.strictEqual(refused.code, 2)
         assert.include(refused.stderr, "--resume refused")
+        assert.include(refused.stderr, "run.rows changed (160 → 200)")
+        assert.include(refused.stderr, "no longer running")
+
+        // Killed again at a random moment (replay one with SLUICE_E2E_KILL_MS).
+        const killAfterMs = Number(process.env["SLUICE_E2E_KILL_MS"] ?? 400 + Math.floor(Math.random() * 1200))
+        const again = yield* runCli(["generate", config, "--out", out, "--resume"], { timeoutMs: killAfterMs })
+        const journal = assertJournalVerifies(out)
+        const partial = readRows(out)
+        assert.strictEqual(new Set(partial.map((row) => row["id"])).size, partial.length, `killed at ${killAfterMs} ms`)
+        assert.isAtMost(partial.length, 160, `${again.signal} at ${killAfterMs} ms`)
+        assert.isAtLeast(journal.size, before.size)
 
         const resumed = yield* runCli(["generate", config, "--out", out, "--resume", "--json"])
-        assert.strictEqual(resumed.code, 0, resumed.stderr)
+        assert.strictEqual(resumed.code, 0, `killed at ${killAfterMs} ms: ${resumed.stderr}`)
         const rows = readRows(out)
         assert.strictEqual(rows.length, 160)
         assert.strictEqual(new Set(rows.map((row) => row["id"])).size, 160)
+        assert.strictEqual(assertJournalVerifies(out).size, 10)
         for (const [file, mtime] of before) assert.strictEqual(statSync(join(dataDir, file)).mtimeMs, mtime, file)
-        assert.strictEqual(summaryOf(out).rowsCompleted, 160)
+        const summary = summaryOf(out)
+        assert.strictEqual(summary.rowsCompleted, 160)
+        assert.strictEqual(summary.status, "completed")
+        assert.isAtLeast(summary.attempt, 3)
+        assert.deepStrictEqual(readdirSync(out).sort(), [
+          "data",
+          "dropped.jsonl",
+          "journal.jsonl",
+          "manifest.json",
+          "metadata.json",
+          "summary.json"
+        ])
       }),
-    90_000
+    120_000
   )
 
   it.live("the API key never appears in output, errors or files", () =>
@@ -152,15 +159,16 @@ describe("sluice generate (end to end, through the CLI process)", () => {
       const run = yield* runCli(["generate", config, "--out", out, "--json"], { env: { SLUICE_TEST_KEY: secret } })
       assert.strictEqual(run.code, 0, run.stderr)
       const files = [
-        join(out, "summary.json"),
-        join(out, "metadata.json"),
+        ...readdirSync(out).filter((f) => f.endsWith(".json") || f.endsWith(".jsonl")).map((f) => join(out, f)),
         ...readdirSync(join(out, "data")).map((f) => join(out, "data", f))
       ]
       for (const text of [run.stdout, run.stderr, ...files.map((f) => readFileSync(f, "utf8"))]) {
         assert.notInclude(text, secret)
         assert.notInclude(text, "9f8e7d6c5b4a")
       }
-      const missing = yield* runCli(["generate", config, "--out", out], { env: { SLUICE_TEST_KEY: "" } })
+      const missing = yield* runCli(["generate", config, "--out", out, "--overwrite"], {
+        env: { SLUICE_TEST_KEY: "" }
+      })
       assert.notStrictEqual(missing.code, 0)
     }), 60_000)
 })

@@ -17,8 +17,10 @@ export interface CliRun {
 
 export interface CliOptions {
   readonly env?: Readonly<Record<string, string>>
-  /** Kill the process with SIGKILL once stdout/stderr contains this text (or after `killAfterMs`). */
+  /** Send `killSignal` (default SIGKILL) once this holds (checked on output and every 20 ms), once. */
   readonly killWhen?: (output: { readonly stdout: string; readonly stderr: string }) => boolean
+  readonly killSignal?: NodeJS.Signals
+  /** SIGKILL after this long (default 60 s). */
   readonly timeoutMs?: number
 }
 
@@ -32,8 +34,11 @@ export const runCli = (args: ReadonlyArray<string>, options: CliOptions = {}) =>
     })
     let stdout = ""
     let stderr = ""
+    let signalled = false
     const check = () => {
-      if (options.killWhen?.({ stdout, stderr }) === true && child.exitCode === null) child.kill("SIGKILL")
+      if (signalled || child.exitCode !== null || options.killWhen?.({ stdout, stderr }) !== true) return
+      signalled = true
+      child.kill(options.killSignal ?? "SIGKILL")
     }
     child.stdout.on("data", (chunk: Buffer) => {
       stdout += chunk.toString()
