@@ -145,7 +145,8 @@ export const openOutput = Effect.fnUntraced(function*(directory: string, request
         return yield* new OutputError({
           path: directory,
           problem:
-            `already holds a Sluice dataset (${manifest.value.rowsRequested} rows, ${manifest.value.configFile}); pass --resume to continue it, --overwrite to replace it, or choose another --out`
+            `already holds a Sluice dataset (${manifest.value.rowsRequested} rows, ${manifest.value.configFile}); ` +
+            "pass --resume to continue it, --overwrite to replace it, or choose another --out"
         })
       }
       yield* removeOwnedFiles(directory)
