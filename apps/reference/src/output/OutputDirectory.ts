@@ -319,6 +319,8 @@ const removeOwnedFiles = Effect.fnUntraced(function*(directory: string) {
   yield* fs.remove(path.join(directory, manifestFile)).pipe(Effect.mapError(ioError(directory)))
   yield* Console.error(
     `sluice: --overwrite: removed the previous dataset's ${removed + 1} files from ${directory}` +
-      (kept > 0 ? ` (kept ${kept} entries in ${dataDirectory}/ that Sluice did not write)` : "")
+      (kept > 0
+        ? ` (kept what Sluice did not write in ${dataDirectory}/: ${kept} ${kept === 1 ? "entry" : "entries"})`
+        : "")
   )
 })

@@ -21,7 +21,7 @@ import { GroupAssembly } from "./groupAssembly.js"
 import { liveGatewayLayer } from "./liveGateway.js"
 import { startProviders } from "./providers.js"
 import { emptyRequestCounts } from "./requestCounters.js"
-import { datasetRowOf, planColumns, plannedRowCount, planRows } from "./rowPlan.js"
+import { datasetRowOf, planColumns, plannedRowCount, type RowPlan, planRows } from "./rowPlan.js"
 import { buildSummary, type RunStop, type RunSummary, stopOf } from "./summary.js"
 
 export interface PipelineOptions {
@@ -118,46 +118,18 @@ export const runPipeline = Effect.fnUntraced(function*(loaded: LoadedConfig, opt
 
   return yield* Effect.gen(function*() {
     const admission = yield* RequestAdmission
-    const failures = new FailureLog(run.bufferSize, secrets)
-    const columnOrder = loaded.columns.map((column) => column.config.name)
     const columns = buildColumns(loaded.columns, { seed: run.seed, scheduling: metadataByColumn })
-    const assembly = plan === undefined ? undefined : new GroupAssembly(plan, state, failures, columnOrder)
-    const scheduler = plan === undefined || assembly === undefined ? undefined : yield* makeScheduler({
-      columns: planColumns(columns, plan, run.bufferSize, failures),
-      rows: plan._tag === "Rows" ? plan.rows.length : run.rows,
-      bufferSize: run.bufferSize,
-      sink: {
-        write: (checkpoint) =>
-          Effect.suspend(() => Effect.forEach(assembly.onCheckpoint(checkpoint), writer.publish, { discard: true }))
-      }
-    }, {
-      maxConcurrentRowGroups: run.maxConcurrentRowGroups,
-      maxInFlightTasks: run.maxInFlightTasks,
-      requestCapacity: admission,
-      ...(plan._tag === "Groups" ? { resume: { completedRowGroups: plan.skip } } : {})
-    })
-
-    const planned = plan === undefined ? 0 : plannedRowCount(plan, state)
-    const start = makeProgressState(run.rows, planned * columns.length, run.rows - planned)
-    if (scheduler !== undefined) {
-      const progress = Effect.map(scheduler.stats, (stats) => progressFromStats(start, stats))
-      yield* reportProgress(options.progress, progress, admission.pressures)
-      if (options.onSample !== undefined) {
-        const onSample = options.onSample
-        yield* Effect.gen(function*() {
-          const atMillis = yield* Clock.currentTimeMillis
-          onSample({ atMillis, progress: yield* progress, pressures: yield* admission.pressures })
-        }).pipe(Effect.repeat(Schedule.spaced(options.sampleEveryMs ?? 100)), Effect.forkScoped)
-      }
-    }
-
-    let lastResult: SchedulerResult | undefined
     // Nanoseconds: a millisecond clock would put ±1 ms of rounding into benchmark comparisons.
     const started = yield* Clock.currentTimeNanos
-    const summarize = Effect.fnUntraced(function*(interrupted: boolean, stop: RunStop | undefined) {
+
+    const summarize = Effect.fnUntraced(function*(ending: {
+      readonly interrupted: boolean
+      readonly stop?: RunStop | undefined
+      readonly result?: SchedulerResult | undefined
+      readonly taskLeases: number
+    }) {
       const elapsedSeconds = Number((yield* Clock.currentTimeNanos) - started) / 1e9
       const inspection = yield* admission.inspect
-      const taskLeases = scheduler === undefined ? 0 : (yield* scheduler.stats).taskLeases
       const mockStats = yield* Effect.forEach(
         [...providers.values()].flatMap((provider) =>
           provider.mock === undefined ? [] : [[provider.name, provider.mock] as const]
@@ -167,46 +139,87 @@ export const runPipeline = Effect.fnUntraced(function*(loaded: LoadedConfig, opt
       const summary = buildSummary({
         state,
         attempt: output.attempt,
-        interrupted,
-        stop,
+        interrupted: ending.interrupted,
+        stop: ending.stop,
         elapsedSeconds,
         requests,
-        maxRequestWaiters: lastResult?.maxRequestWaiters ?? 0,
-        leaks: { taskLeases, requestLeases: inspection.activeLeases, requestWaiters: inspection.waiters },
+        maxRequestWaiters: ending.result?.maxRequestWaiters ?? 0,
+        leaks: {
+          taskLeases: ending.taskLeases,
+          requestLeases: inspection.activeLeases,
+          requestWaiters: inspection.waiters
+        },
         mockStats
       })
       yield* writeSummary(summary)
       return summary
     })
 
-    // Interrupted (Ctrl-C, SIGTERM): publish the row groups already complete, then say where things stand.
-    const onInterrupt = Effect.gen(function*() {
-      yield* writer.drain
-      yield* writer.finish
-      const summary = yield* summarize(true, undefined)
-      if (options.onInterrupted !== undefined) yield* options.onInterrupted(summary)
-    }).pipe(Effect.ignore)
+    const generate = Effect.fnUntraced(function*(plan: RowPlan) {
+      const failures = new FailureLog(run.bufferSize, secrets)
+      const columnOrder = loaded.columns.map((column) => column.config.name)
+      const assembly = new GroupAssembly(plan, state, failures, columnOrder)
+      const scheduler = yield* makeScheduler({
+        columns: planColumns(columns, plan, run.bufferSize, failures),
+        rows: plan._tag === "Rows" ? plan.rows.length : run.rows,
+        bufferSize: run.bufferSize,
+        sink: {
+          write: (checkpoint) =>
+            Effect.suspend(() => Effect.forEach(assembly.onCheckpoint(checkpoint), writer.publish, { discard: true }))
+        }
+      }, {
+        maxConcurrentRowGroups: run.maxConcurrentRowGroups,
+        maxInFlightTasks: run.maxInFlightTasks,
+        requestCapacity: admission,
+        ...(plan._tag === "Groups" ? { resume: { completedRowGroups: plan.skip } } : {})
+      })
+      const taskLeases = Effect.map(scheduler.stats, (stats) => stats.taskLeases)
 
-    if (scheduler === undefined || assembly === undefined) {
-      yield* writer.drain
-      yield* writer.finish
-      return { summary: yield* summarize(false, undefined) }
-    }
-    const rowOf = (row: number) => datasetRowOf(plan!, row)
-    const result = yield* scheduler.run.pipe(
-      Effect.onInterrupt(() => onInterrupt),
-      Effect.tapError(() => Effect.ignore(writer.drain))
-    )
-    lastResult = result
-    const recordOf = (dropped: SchedulerResult["droppedRows"][number], row: number) =>
-      dropRecordOf(dropped, row, run.bufferSize, secrets)
-    for (const publication of assembly.onRunEnd(result.droppedRows, recordOf)) yield* writer.publish(publication)
+      const planned = plannedRowCount(plan, state)
+      const start = makeProgressState(run.rows, planned * columns.length, run.rows - planned)
+      const progress = Effect.map(scheduler.stats, (stats) => progressFromStats(start, stats))
+      yield* reportProgress(options.progress, progress, admission.pressures)
+      if (options.onSample !== undefined) {
+        const onSample = options.onSample
+        yield* Effect.gen(function*() {
+          const atMillis = yield* Clock.currentTimeMillis
+          onSample({ atMillis, progress: yield* progress, pressures: yield* admission.pressures })
+        }).pipe(Effect.repeat(Schedule.spaced(options.sampleEveryMs ?? 100)), Effect.forkScoped)
+      }
+
+      // Interrupted (Ctrl-C, SIGTERM): publish the row groups already complete, then say where things stand.
+      const onInterrupt = Effect.gen(function*() {
+        yield* writer.drain
+        yield* writer.finish
+        const summary = yield* summarize({ interrupted: true, taskLeases: yield* taskLeases })
+        if (options.onInterrupted !== undefined) yield* options.onInterrupted(summary)
+      }).pipe(Effect.ignore)
+
+      return yield* Effect.gen(function*() {
+        const result = yield* scheduler.run
+        const recordOf = (dropped: SchedulerResult["droppedRows"][number]) =>
+          dropRecordOf(dropped, datasetRowOf(plan, dropped.row), run.bufferSize, secrets)
+        for (const publication of assembly.onRunEnd(result.droppedRows, recordOf)) yield* writer.publish(publication)
+        yield* writer.drain
+        // The scheduler knows each drop's exact cause; what was recorded while the run went on was the last failure.
+        for (const dropped of result.droppedRows) state.correctCause(recordOf(dropped))
+        yield* writer.finish
+        return yield* summarize({
+          interrupted: false,
+          stop: stopOf(result, redact),
+          result,
+          taskLeases: yield* taskLeases
+        })
+      }).pipe(
+        Effect.onInterrupt(() => onInterrupt),
+        Effect.tapError(() => Effect.ignore(writer.drain))
+      )
+    })
+
+    if (plan !== undefined) return { summary: yield* generate(plan) }
+    // Nothing left to generate (a resumed dataset that is complete, or whose only gaps are dropped rows).
     yield* writer.drain
-    // The scheduler knows each drop's exact cause; what was recorded while the run went on was the last failure.
-    for (const dropped of result.droppedRows) {
-      state.correctCause(recordOf(dropped, rowOf(dropped.row)))
-    }
     yield* writer.finish
-    return { summary: yield* summarize(false, stopOf(result, redact)) }
+    return { summary: yield* summarize({ interrupted: false, taskLeases: 0 }) }
   }).pipe(Effect.provide(servicesLayer))
 })

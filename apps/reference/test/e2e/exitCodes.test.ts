@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs"
+import { existsSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
@@ -138,6 +138,7 @@ describe("sluice generate: exit codes", () => {
         assert.strictEqual(summary.rowsCompleted, readRows(out).length)
         assert.strictEqual(summary.rowsCompleted + summary.rowsMissing, 400)
         assertJournalVerifies(out)
+        assert.isFalse(existsSync(join(out, "sluice.lock")))
         const command = /To continue: (sluice generate .*)$/m.exec(interrupted.stderr)?.[1]
         assert.strictEqual(command, `sluice generate ${config} --out ${out} --rows 400 --resume`)
 
