@@ -28,8 +28,9 @@ export interface GroupWriter {
 
 export interface GroupWriterOptions {
   /**
-   * Publications waiting at most (default: as many groups as hold 65,536 rows, at least 4). While the disk is
-   * slower than generation the queue fills, and each group commit takes more groups at once.
+   * Publications waiting at most (default: as many groups as hold 2,048 rows, at least 4). While the disk is
+   * slower than generation the queue fills, and each group commit takes more groups at once. Kept small: rows
+   * that wait long get promoted to V8's old generation, and a deep queue shows up as peak RSS.
    */
   readonly capacity?: number
   /** Group files written (and fsynced) at once (default 16): concurrent fsyncs share the file system's commits. */
@@ -64,7 +65,7 @@ export const makeGroupWriter = Effect.fnUntraced(function*(
   const droppedPath = path.join(directory, droppedFile)
   const journal = yield* fs.open(journalPath, { flag: "a" }).pipe(Effect.mapError(ioError(journalPath)))
   const droppedLog = yield* fs.open(droppedPath, { flag: "a" }).pipe(Effect.mapError(ioError(droppedPath)))
-  const capacity = options.capacity ?? Math.max(4, Math.ceil(65_536 / state.bufferSize))
+  const capacity = options.capacity ?? Math.max(4, Math.ceil(2048 / state.bufferSize))
   const queue = yield* Queue.bounded<GroupPublication, Cause.Done>(capacity)
   const finished = yield* Deferred.make<void, OutputError>()
   const metadataEvery = options.metadataEveryMillis ?? 5000
