@@ -217,13 +217,18 @@ describe("sluice validate (through the CLI process)", () => {
       assert.include(run.stdout, "request:local/mock-writer")
     }), 30_000)
 
-  it.live("reports each broken config as one line naming its path, with exit code 2", () =>
+  // resolveConfig.test.ts checks every broken config's line in-process; the CLI renders them all the same way, so
+  // a spread of them (every fourth, through `validate` and `generate`) proves the one line and exit code 2.
+  it.live("reports broken configs as one line naming the path, with exit code 2", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
-      yield* Effect.forEach(broken, ([name, raw, expected], index) =>
+      const sample = broken.filter((_, index) => index % 4 === 0)
+      yield* Effect.forEach(sample, ([name, raw, expected], index) =>
         Effect.gen(function*() {
           const file = writeConfig(dir, `broken-${index}.json`, raw)
-          const run = yield* runCli(["validate", file])
+          const run = yield* runCli(
+            index % 2 === 0 ? ["validate", file] : ["generate", file, "--out", join(dir, "out")]
+          )
           assert.strictEqual(run.code, 2, `${name}: ${run.stderr}`)
           assert.strictEqual(run.stdout, "", name)
           const lines = run.stderr.trim().split("\n")
