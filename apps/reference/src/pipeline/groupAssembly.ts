@@ -21,7 +21,6 @@ const stopKinds: ReadonlySet<string> = new Set(["early_shutdown"])
  */
 export class GroupAssembly {
   private readonly pending = new Map<number, Pending>()
-  private readonly plannedPerGroup: Map<number, number> | undefined
   private readonly publishedThisRun = new Set<number>()
 
   constructor(
@@ -30,21 +29,21 @@ export class GroupAssembly {
     private readonly failures: FailureLog,
     /** Cells land in completion order; a dataset reads best with its columns in config order. */
     private readonly columnOrder: ReadonlyArray<string>
-  ) {
-    if (plan._tag === "Rows") {
-      this.plannedPerGroup = new Map()
-      for (const row of plan.rows) {
-        const group = Math.floor(row / state.bufferSize)
-        this.plannedPerGroup.set(group, (this.plannedPerGroup.get(group) ?? 0) + 1)
-      }
-    }
+  ) {}
+
+  /** Rows of `group` this run generates. */
+  private plannedIn(group: number): number {
+    const size = this.state.groupSize(group)
+    if (this.plan._tag === "Groups") return size
+    const first = group * this.state.bufferSize
+    return this.plan.rows.countIn(first, first + size)
   }
 
   private pendingOf(group: number): Pending {
     let pending = this.pending.get(group)
     if (pending === undefined) {
       pending = {
-        remaining: this.plannedPerGroup?.get(group) ?? this.state.groupSize(group),
+        remaining: this.plannedIn(group),
         rows: new Map(),
         dropped: new Map()
       }

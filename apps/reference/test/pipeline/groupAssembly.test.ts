@@ -4,7 +4,9 @@ import { Effect } from "effect"
 import { DatasetState } from "../../src/output/DatasetState.js"
 import { FailureLog } from "../../src/pipeline/dropCauses.js"
 import { GroupAssembly } from "../../src/pipeline/groupAssembly.js"
-import { planColumns, planRows } from "../../src/pipeline/rowPlan.js"
+import { planColumns, planRows, RowRanges } from "../../src/pipeline/rowPlan.js"
+
+const rowsOf = (ranges: RowRanges) => Array.from({ length: ranges.length }, (_, i) => ranges.datasetRow(i))
 
 const published = (state: DatasetState, group: number, dropped: ReadonlyArray<number>) => {
   state.record(
@@ -24,11 +26,27 @@ describe("planRows", () => {
     const state = new DatasetState(10, 4)
     published(state, 0, [1, 3])
     assert.deepStrictEqual(planRows(state, false), { _tag: "Groups", rows: 10, skip: new Set([0]) })
-    assert.deepStrictEqual(planRows(state, true), { _tag: "Rows", rows: [1, 3, 4, 5, 6, 7, 8, 9] })
+    const retry = planRows(state, true)
+    assert.strictEqual(retry?._tag, "Rows")
+    if (retry?._tag !== "Rows") return
+    assert.deepStrictEqual(rowsOf(retry.rows), [1, 3, 4, 5, 6, 7, 8, 9])
+    assert.deepStrictEqual([retry.rows.starts, retry.rows.ends], [[1, 3], [2, 10]])
     published(state, 1, [])
     published(state, 2, [])
     assert.strictEqual(planRows(state, false), undefined)
-    assert.deepStrictEqual(planRows(state, true), { _tag: "Rows", rows: [1, 3] })
+    const dropsOnly = planRows(state, true)
+    assert.deepStrictEqual(dropsOnly?._tag === "Rows" ? rowsOf(dropsOnly.rows) : [], [1, 3])
+  })
+
+  it("ranges: scheduler rows map to dataset rows, and count what falls in a span", () => {
+    const ranges = RowRanges.of([[40, 41], [8, 12], [12, 16], [100, 164], [3, 4]])
+    assert.deepStrictEqual([ranges.starts, ranges.ends], [[3, 8, 40, 100], [4, 16, 41, 164]])
+    assert.strictEqual(ranges.length, 1 + 8 + 1 + 64)
+    assert.deepStrictEqual([0, 1, 8, 9, 10, 73].map((row) => ranges.datasetRow(row)), [3, 8, 15, 40, 100, 163])
+    assert.strictEqual(ranges.countIn(0, 16), 9)
+    assert.strictEqual(ranges.countIn(10, 41), 7)
+    assert.strictEqual(ranges.countIn(16, 40), 0)
+    assert.strictEqual(ranges.countIn(150, 200), 14)
   })
 })
 
@@ -97,7 +115,7 @@ describe("planColumns", () => {
     Effect.gen(function*() {
       const seen: Array<unknown> = []
       const failures = new FailureLog(4, [])
-      const [cell, full] = planColumns(
+      const [cell, full] = planColumns<never>(
         [
           {
             name: "c",
@@ -116,7 +134,7 @@ describe("planColumns", () => {
             }
           }
         ],
-        { _tag: "Rows", rows: [1, 3, 6, 9] },
+        { _tag: "Rows", rows: RowRanges.of([[1, 2], [3, 4], [6, 7], [9, 10]]) },
         4,
         failures
       )
