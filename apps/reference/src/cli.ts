@@ -9,4 +9,7 @@ if ((major ?? 0) < 22) {
   )
   process.exit(2)
 }
+// Row groups are published with an fsync each, on libuv's thread pool; 16 threads (Node's default is 4) let that
+// many fsyncs share one file-system commit. Set before anything uses the pool; a user's own setting wins.
+process.env["UV_THREADPOOL_SIZE"] ??= "16"
 await import("./main.js")

@@ -1,6 +1,6 @@
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
-import { Effect } from "effect"
-import { Command } from "effect/cli"
+import { Console, Effect, Layer } from "effect"
+import { CliOutput, Command } from "effect/cli"
 import { mockProviderCommand } from "@sluice/mock-provider/cli"
 import packageJson from "../package.json" with { type: "json" }
 import { checkCommand } from "./commands/check.js"
@@ -24,9 +24,20 @@ const sluice = Command.make("sluice").pipe(
   ])
 )
 
+// A mistyped flag is one line naming it (exit code 2), not the whole help text; `--help` still shows the help.
+const usagePresenter = Layer.succeed(CliOutput.Presenter, {
+  present: (event) =>
+    event._tag === "InvalidInvocation"
+      ? Effect.forEach(event.errors, (error) =>
+        Console.error(
+          `sluice: ${error.message.split("\n")[0] ?? ""} (see: ${event.commandPath.join(" ")} --help)`
+        ), { discard: true })
+      : CliOutput.defaultPresenter.present(event)
+})
+
 sluice.pipe(
   Command.run({ version: packageJson.version }),
   reportFailure,
-  Effect.provide(NodeServices.layer),
+  Effect.provide(Layer.merge(NodeServices.layer, usagePresenter)),
   (program) => NodeRuntime.runMain(program, { disableErrorReporting: true })
 )

@@ -18,7 +18,7 @@ const oneLine = (error: unknown): string => {
   return String(error)
 }
 
-// Errors may name their own exit code (e.g. 3 for rows lost to retryable causes); user errors default to 2.
+// Errors may name their own exit code (3: rows dropped, 4: the run stopped early); user errors default to 2.
 const exitCodeOf = (error: unknown): number => {
   const code = typeof error === "object" && error !== null
     ? (error as { readonly exitCode?: unknown }).exitCode
@@ -26,20 +26,21 @@ const exitCodeOf = (error: unknown): number => {
   return typeof code === "number" ? code : 2
 }
 
-// The CLI's own parse errors already printed help and a message.
+// The CLI's own parse errors: the presenter (main.ts) already printed one line per error.
 const isCliParseError = (error: unknown): boolean =>
   typeof error === "object" && error !== null && (error as { readonly _tag?: unknown })._tag === "ShowHelp"
 
 /**
- * Every failure a user can cause (a bad config, an unusable output directory, a refused resume) ends as one
- * line on stderr and exit code 2; anything else is a bug, printed in full with exit code 1.
+ * Every failure a user can cause (a bad flag, a bad config, an unusable output directory, a refused resume) ends
+ * as one line on stderr and exit code 2, or the code the error carries (3 and 4 for runs that did not put every
+ * row on disk); anything else is a bug, printed in full with exit code 1.
  */
 export const reportFailure = <A, E, R>(program: Effect.Effect<A, E, R>): Effect.Effect<A, ReportedFailure, R> =>
   program.pipe(
     Effect.catchCause((cause): Effect.Effect<never, ReportedFailure> => {
       if (Cause.hasInterruptsOnly(cause)) return Effect.interrupt
       const error = Cause.squash(cause)
-      if (isCliParseError(error)) return Effect.fail(new ReportedFailure({ code: 1 }))
+      if (isCliParseError(error)) return Effect.fail(new ReportedFailure({ code: 2 }))
       const expected = Cause.hasFails(cause) && !Cause.hasDies(cause)
       const code = expected ? exitCodeOf(error) : 1
       return Console.error(

@@ -1,6 +1,5 @@
 import { Console, Data, Effect, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
-import { modelErrorPolicies, type ModelErrorKind, modelErrorKinds } from "@sluice/errors"
 import { loadConfig } from "../config/loadConfig.js"
 import { runModelCheck } from "./check.js"
 import type { ProgressMode } from "../progress/ProgressReporter.js"
@@ -8,34 +7,113 @@ import { runPipeline } from "../pipeline/runPipeline.js"
 import type { RunSummary } from "../pipeline/summary.js"
 import { formatTokenLine, type TokenSummary } from "../pipeline/tokenSummary.js"
 
-// Drop kinds whose rows were lost to a failure retrying cannot fix (auth, quota, bad request…): the run did its job.
-const failPolicyKinds = new Set<string>(
-  (Object.keys(modelErrorKinds) as Array<keyof typeof modelErrorKinds>)
-    .filter((tag) => modelErrorPolicies[tag] === "fail")
-    .map((tag): ModelErrorKind => modelErrorKinds[tag])
-)
+/** Exit codes of `sluice generate`; each means one thing (the README lists them). */
+export const exitCodes = {
+  /** Every requested row is on disk. */
+  completed: 0,
+  /** A bug. */
+  bug: 1,
+  /** Usage or config error, an output directory refused, a lock held by another run. */
+  usage: 2,
+  /** The run finished with dropped rows. */
+  dropped: 3,
+  /** The run stopped early, or wrote nothing although rows were requested. */
+  stopped: 4,
+  /** Interrupted (SIGINT/SIGTERM). */
+  interrupted: 130
+} as const
 
-/** Some rows were dropped for causes that retrying could have fixed (exit code 3). */
-class RowsLostError extends Data.TaggedError("RowsLostError")<{ readonly message: string }> {
-  readonly exitCode = 3
+/** The run ended with rows not on disk; the message says why and what to do. Carries the exit code. */
+class GenerateIncompleteError extends Data.TaggedError("GenerateIncompleteError")<{
+  readonly message: string
+  readonly exitCode: number
+}> {}
+
+export const exitCodeOf = (summary: RunSummary): number =>
+  summary.status === "interrupted"
+    ? exitCodes.interrupted
+    : summary.status === "stopped" || (summary.rowsRequested > 0 && summary.rowsCompleted === 0)
+    ? exitCodes.stopped
+    : summary.rowsDropped > 0
+    ? exitCodes.dropped
+    : exitCodes.completed
+
+/** `internal_server 2 ("upstream overloaded"), timeout 1`: each cause kind, its count and its first message. */
+export const describeDrops = (summary: RunSummary): string =>
+  Object.entries(summary.dropCauses)
+    .sort(([, a], [, b]) => b - a)
+    .map(([kind, count]) => {
+      const message = summary.dropMessages[kind]?.[0]
+      return message === undefined || message === ""
+        ? `${kind} ${count}`
+        : `${kind} ${count} (${JSON.stringify(message)})`
+    })
+    .join(", ")
+
+// Arguments as a POSIX shell reads them back: plain words as they are, anything else single-quoted.
+const shellWord = (word: string): string => /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`
+
+export interface GenerateInvocation {
+  readonly config: string
+  readonly out: string
+  readonly rows: number | undefined
 }
 
-/** Exit 0 when every row completed or was dropped for a non-retryable cause. */
-export const exitCodeOf = (summary: RunSummary): number =>
-  Object.entries(summary.dropCauses).every(([kind, count]) => count === 0 || failPolicyKinds.has(kind)) ? 0 : 3
+/** The command that continues this dataset: same config, `--out` and `--rows`. */
+export const resumeCommand = (invocation: GenerateInvocation, retryDropped = false): string =>
+  [
+    "sluice",
+    "generate",
+    invocation.config,
+    "--out",
+    invocation.out,
+    ...(invocation.rows === undefined ? [] : ["--rows", String(invocation.rows)]),
+    "--resume",
+    ...(retryDropped ? ["--retry-dropped"] : [])
+  ].map(shellWord).join(" ")
+
+/** The one-line reason a run did not put every row on disk, or undefined when it did. */
+export const incompleteMessage = (summary: RunSummary, invocation: GenerateInvocation): string | undefined => {
+  const code = exitCodeOf(summary)
+  if (code === exitCodes.completed || code === exitCodes.interrupted) return undefined
+  const drops = summary.rowsDropped > 0 ? `${summary.rowsDropped} rows dropped: ${describeDrops(summary)}` : ""
+  const onDisk = `${summary.rowsCompleted}/${summary.rowsRequested} rows on disk`
+  if (code === exitCodes.dropped) {
+    return `${drops}; ${onDisk}. They are listed in ${invocation.out}/dropped.jsonl; ` +
+      `to regenerate them: ${resumeCommand(invocation, true)}`
+  }
+  const stop = summary.stop
+  const why = stop !== undefined
+    ? `the run stopped early (${stop.reason}${
+      stop.kind !== undefined && stop.kind !== stop.reason ? ` ${stop.kind}` : ""
+    }: ${stop.message})`
+    : summary.rowsCompleted === 0
+    ? "no rows were written"
+    : "the run stopped early"
+  return [
+    why,
+    drops === "" ? undefined : drops,
+    `${onDisk}, ${summary.rowsMissing} missing. Fix the cause, then continue with: ` +
+    resumeCommand(invocation, summary.rowsDropped > 0)
+  ].filter((part) => part !== undefined).join("; ")
+}
 
 const formatSummary = (summary: RunSummary & { readonly tokens?: TokenSummary }, out: string): string => {
   const r = summary.requests
-  const drops = Object.entries(summary.dropCauses).filter(([, n]) => n > 0).map(([kind, n]) => `${kind} ${n}`)
+  const drops = describeDrops(summary)
   return [
-    `rows: ${summary.rowsCompleted}/${summary.rowsRequested} completed, ${summary.rowsDropped} dropped${
-      drops.length > 0 ? ` (${drops.join(", ")})` : ""
+    `rows: ${summary.rowsCompleted}/${summary.rowsRequested} on disk, ${summary.rowsDropped} dropped${
+      drops === "" ? "" : ` (${drops})`
+    }${summary.rowsMissing > 0 ? `, ${summary.rowsMissing} missing` : ""} · ${summary.status}${
+      summary.attempt > 1 ? ` (attempt ${summary.attempt})` : ""
     }`,
     `requests: ${r.attempts} attempts, ${r.succeeded} ok, ${r.rateLimited} rate limited, ${r.serverErrors} server errors, ` +
     `${r.timeouts} timeouts, ${r.admissionTimeouts} admission timeouts; max request waiters ${summary.maxRequestWaiters}`,
     ...[formatTokenLine(summary.tokens)].filter((line) => line !== undefined),
     `leaks: ${summary.leaks.taskLeases} task leases, ${summary.leaks.requestLeases} request leases, ${summary.leaks.requestWaiters} request waiters`,
-    `elapsed: ${summary.elapsedSeconds.toFixed(2)} s · wrote ${out}/ (data/, metadata.json, summary.json)`
+    `elapsed: ${
+      summary.elapsedSeconds.toFixed(2)
+    } s · wrote ${out}/ (data/, journal.jsonl, dropped.jsonl, summary.json)`
   ].join("\n")
 }
 
@@ -45,7 +123,11 @@ const progressMode = (choice: "auto" | ProgressMode, json: boolean): ProgressMod
 const defaultOut = (config: string): string =>
   `out/${config.split("/").pop()?.replace(/\.(ya?ml|json)$/i, "") ?? "dataset"}`
 
-/** `sluice generate <config> [--rows N] [--out DIR] [--resume] [--json]`. */
+class GenerateUsageError extends Data.TaggedError("GenerateUsageError")<{ readonly message: string }> {
+  readonly exitCode = exitCodes.usage
+}
+
+/** `sluice generate <config> [--rows N] [--out DIR] [--resume [--retry-dropped] | --overwrite] [--json]`. */
 export const generateCommand = Command.make(
   "generate",
   {
@@ -53,7 +135,17 @@ export const generateCommand = Command.make(
     rows: Flag.Int("rows").pipe(Flag.withDescription("Override run.rows"), Flag.optional),
     out: Flag.String("out").pipe(Flag.withDescription("Output directory (default out/<config name>)"), Flag.optional),
     resume: Flag.Boolean("resume").pipe(
-      Flag.withDescription("Continue an interrupted run in --out, keeping the row groups it already wrote"),
+      Flag.withDescription(
+        "Continue the dataset in --out: verify the row groups already written, generate the rest"
+      ),
+      Flag.withDefault(false)
+    ),
+    retryDropped: Flag.Boolean("retry-dropped").pipe(
+      Flag.withDescription("With --resume: also regenerate the rows earlier attempts dropped"),
+      Flag.withDefault(false)
+    ),
+    overwrite: Flag.Boolean("overwrite").pipe(
+      Flag.withDescription("Replace the Sluice dataset in --out (only files Sluice wrote are removed)"),
       Flag.withDefault(false)
     ),
     json: Flag.Boolean("json").pipe(Flag.withDescription("Print summary.json to stdout"), Flag.withDefault(false)),
@@ -66,24 +158,45 @@ export const generateCommand = Command.make(
       Flag.withDefault("auto")
     )
   },
-  Effect.fnUntraced(function*({ config, rows, out, resume, json, noCheck, progress }) {
-    const loaded = yield* loadConfig(config, { rows: Option.getOrUndefined(rows) })
+  Effect.fnUntraced(function*({ config, rows, out, resume, retryDropped, overwrite, json, noCheck, progress }) {
+    if (resume && overwrite) {
+      return yield* new GenerateUsageError({ message: "--resume and --overwrite cannot be used together" })
+    }
+    if (retryDropped && !resume) {
+      return yield* new GenerateUsageError({ message: "--retry-dropped needs --resume" })
+    }
+    const invocation: GenerateInvocation = {
+      config,
+      out: Option.getOrElse(out, () => defaultOut(config)),
+      rows: Option.getOrUndefined(rows)
+    }
+    const loaded = yield* loadConfig(config, { rows: invocation.rows })
     // The same check as `sluice check` (cheap, even on the embedded mock): a wrong base URL, model or key ends here.
     if (!noCheck) yield* runModelCheck(loaded, (line) => Console.error(`check${line.slice(1)}`))
-    const directory = Option.getOrElse(out, () => defaultOut(config))
+    const report = (summary: RunSummary) =>
+      json ? Console.log(JSON.stringify(summary)) : Console.log(formatSummary(summary, invocation.out))
     const { summary } = yield* runPipeline(loaded, {
-      out: directory,
+      out: invocation.out,
       resume,
-      progress: progressMode(progress, json)
+      overwrite,
+      retryDropped,
+      progress: progressMode(progress, json),
+      onInterrupted: (summary) =>
+        Effect.andThen(
+          report(summary),
+          Console.error(
+            `sluice: interrupted; ${summary.rowsCompleted}/${summary.rowsRequested} rows on disk ` +
+              `(${invocation.out}/summary.json). To continue: ${resumeCommand(invocation)}`
+          )
+        )
     }).pipe(Effect.scoped)
-    yield* json ? Console.log(JSON.stringify(summary)) : Console.log(formatSummary(summary, directory))
-    const code = exitCodeOf(summary)
-    if (code !== 0) {
-      return yield* Effect.fail(
-        new RowsLostError({
-          message: `${summary.rowsDropped} rows were dropped for retryable causes; see ${directory}/summary.json`
-        })
-      )
+    yield* report(summary)
+    const message = incompleteMessage(summary, invocation)
+    if (message !== undefined) {
+      return yield* new GenerateIncompleteError({ message, exitCode: exitCodeOf(summary) })
     }
   })
-).pipe(Command.withDescription("Generate a dataset from a config file"))
+).pipe(Command.withDescription(
+  "Generate a dataset from a config file. Exit codes: 0 every row on disk; 2 usage, config or output-directory " +
+    "error; 3 finished with dropped rows; 4 stopped early or wrote nothing; 130 interrupted; 1 a bug"
+))

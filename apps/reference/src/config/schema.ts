@@ -288,9 +288,35 @@ export const RequestAdmissionSettings = Schema.Struct({
 })
 export type RequestAdmissionSettings = typeof RequestAdmissionSettings.Type
 
+/**
+ * Upper bounds that keep an absurd config from exhausting memory or the file system, checked before a run starts:
+ * rows per dataset, rows per row group, row-group files per dataset, and rows held in memory at once
+ * (`bufferSize × maxConcurrentRowGroups`).
+ */
+export const runLimits = {
+  rows: 1_000_000_000,
+  bufferSize: 100_000,
+  rowGroups: 1_000_000,
+  rowsInMemory: 1_000_000
+} as const
+
+const count = (n: number): string => n.toLocaleString("en-US")
+
 export const RunSettings = Schema.Struct({
-  rows: withDefault(PositiveInt, 128, { description: "Rows to generate (`--rows` overrides it)." }),
-  bufferSize: withDefault(PositiveInt, 64, { description: "Rows per row group (one output file each)." }),
+  rows: withDefault(
+    PositiveInt.check(Schema.isLessThanOrEqualTo(runLimits.rows, {
+      message: `Expected at most ${count(runLimits.rows)} rows; split a larger job into several datasets`
+    })),
+    128,
+    { description: "Rows to generate (`--rows` overrides it)." }
+  ),
+  bufferSize: withDefault(
+    PositiveInt.check(Schema.isLessThanOrEqualTo(runLimits.bufferSize, {
+      message: `Expected at most ${count(runLimits.bufferSize)} rows per row group`
+    })),
+    64,
+    { description: "Rows per row group (one output file each)." }
+  ),
   maxConcurrentRowGroups: withDefault(PositiveInt, 3, { description: "Row groups in progress at once." }),
   maxInFlightTasks: withDefault(PositiveInt, 1024, { description: "Cells in progress at once, across row groups." }),
   seed: withDefault(Schema.Int, 0, {
@@ -303,7 +329,26 @@ export const RunSettings = Schema.Struct({
     description: "How long a row may keep waiting on rate limits, in total, before it is dropped as " +
       "`preserve_deadline_exceeded` (`null`: as long as the provider needs)."
   })
-})
+}).check(
+  Schema.makeFilter((run) => {
+    const groups = Math.ceil(run.rows / run.bufferSize)
+    return groups <= runLimits.rowGroups || {
+      path: ["bufferSize"],
+      issue: `${count(run.rows)} rows in groups of ${count(run.bufferSize)} would write ${count(groups)} ` +
+        `row-group files, more than ${count(runLimits.rowGroups)}; use a bufferSize of at least ${
+          count(Math.ceil(run.rows / runLimits.rowGroups))
+        }`
+    }
+  }),
+  Schema.makeFilter((run) =>
+    run.bufferSize * run.maxConcurrentRowGroups <= runLimits.rowsInMemory || {
+      path: ["maxConcurrentRowGroups"],
+      issue: `${count(run.maxConcurrentRowGroups)} row groups of ${count(run.bufferSize)} rows would hold ` +
+        `${count(run.bufferSize * run.maxConcurrentRowGroups)} rows in memory, more than ` +
+        `${count(runLimits.rowsInMemory)}; lower bufferSize or maxConcurrentRowGroups`
+    }
+  )
+)
 export type RunSettings = typeof RunSettings.Type
 
 export const SluiceConfig = Schema.Struct({

@@ -19,12 +19,12 @@ export interface CliOptions {
   /** The directory the CLI runs in (default: the repository root). */
   readonly cwd?: string
   readonly env?: Readonly<Record<string, string>>
-  /** Kill the process (with `killSignal`) once this holds of its output so far. */
+  /** Send `killSignal` (default SIGKILL) once this holds (checked on output and every 20 ms), once. */
   readonly killWhen?: (output: { readonly stdout: string; readonly stderr: string }) => boolean
-  /** The signal `killWhen` sends (default SIGKILL); SIGINT is a user's Ctrl-C. */
   readonly killSignal?: NodeJS.Signals
   /** Options for node itself, before the CLI's path (e.g. `--import` of a probe). */
   readonly nodeOptions?: ReadonlyArray<string>
+  /** SIGKILL after this long (default 60 s). */
   readonly timeoutMs?: number
 }
 
@@ -38,12 +38,11 @@ export const runCli = (args: ReadonlyArray<string>, options: CliOptions = {}) =>
     })
     let stdout = ""
     let stderr = ""
-    let killed = false
+    let signalled = false
     const check = () => {
-      if (!killed && options.killWhen?.({ stdout, stderr }) === true && child.exitCode === null) {
-        killed = true
-        child.kill(options.killSignal ?? "SIGKILL")
-      }
+      if (signalled || child.exitCode !== null || options.killWhen?.({ stdout, stderr }) !== true) return
+      signalled = true
+      child.kill(options.killSignal ?? "SIGKILL")
     }
     child.stdout.on("data", (chunk: Buffer) => {
       stdout += chunk.toString()

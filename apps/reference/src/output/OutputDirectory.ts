@@ -1,0 +1,326 @@
+import { createHash } from "node:crypto"
+import { Clock, Console, Effect, FileSystem, Option, Path, Result } from "effect"
+import type { DataIdentity } from "./dataIdentity.js"
+import { dataChanges } from "./dataIdentity.js"
+import { DatasetState } from "./DatasetState.js"
+import { type DropRecord, dropRecordLine, parseDropRecords, unrecordedCause } from "./dropped.js"
+import { replaceFileDurably, syncDirectory } from "./durable.js"
+import { type JournalEntry, journalHeaderLine, journalLine, parseJournal } from "./journal.js"
+import {
+  dataDirectory,
+  droppedFile,
+  journalFile,
+  lockFile,
+  manifestFile,
+  ownedTopLevelFiles,
+  rowGroupFileName,
+  rowGroupFilePattern,
+  temporaryFilePattern
+} from "./layout.js"
+import { decodeManifest, type Manifest, manifestFormat, manifestText } from "./manifest.js"
+import { ioError, OutputError } from "./OutputError.js"
+import { acquireOutputLock } from "./OutputLock.js"
+
+/** How a run uses its `--out`: a new dataset, a replaced one (`--overwrite`), or a continued one (`--resume`). */
+export type OutputMode = "fresh" | "overwrite" | "resume"
+
+export interface OutputRequest {
+  readonly mode: OutputMode
+  readonly rowsRequested: number
+  readonly bufferSize: number
+  readonly identity: DataIdentity
+  /** sha256 of the whole decoded config. */
+  readonly configHash: string
+  readonly configFile: string
+  /** The whole decoded config, as JSON, kept in the manifest. */
+  readonly config: unknown
+  /** `sluice <version>`, kept in the manifest. */
+  readonly createdBy: string
+}
+
+export interface OpenedOutput {
+  readonly directory: string
+  /** What the directory holds (verified on `--resume`; empty for a new dataset). */
+  readonly state: DatasetState
+  /** 1 for a new dataset, +1 per resume. */
+  readonly attempt: number
+}
+
+const sha256 = (bytes: Uint8Array): string => createHash("sha256").update(bytes).digest("hex")
+
+const isJsonObject = (line: string): boolean => {
+  const parsed = Result.try(() => JSON.parse(line) as unknown)
+  return Result.isSuccess(parsed) && typeof parsed.success === "object" && parsed.success !== null
+}
+
+/**
+ * Opens `directory` for a run, holding its lock for the life of the scope.
+ *
+ * Sluice writes only into a directory that does not exist yet (it creates it), is empty, or carries its
+ * `manifest.json`; anything else is refused before a byte is written. A new run refuses an existing dataset;
+ * `--overwrite` removes the files Sluice wrote there (never others); `--resume` checks the data identity, verifies
+ * every journaled row group against its size and sha256, and leaves the rest to be regenerated.
+ */
+export const openOutput = Effect.fnUntraced(function*(directory: string, request: OutputRequest) {
+  const fs = yield* FileSystem.FileSystem
+  const path = yield* Path.Path
+  const at = (name: string) => path.join(directory, name)
+  const dataDir = at(dataDirectory)
+  const state = new DatasetState(request.rowsRequested, request.bufferSize)
+
+  const readManifest = fs.readFileString(at(manifestFile)).pipe(
+    Effect.map(decodeManifest),
+    Effect.orElseSucceed(() => Option.none<Manifest>())
+  )
+  const listData = fs.readDirectory(dataDir).pipe(Effect.orElseSucceed((): ReadonlyArray<string> => []))
+
+  // 1. Before writing anything: is this directory ours to write in?
+  const exists = yield* fs.exists(directory).pipe(Effect.mapError(ioError(directory)))
+  if (!exists) {
+    if (request.mode === "resume") {
+      return yield* new OutputError({ path: directory, problem: "--resume refused: the directory does not exist" })
+    }
+    yield* fs.makeDirectory(directory, { recursive: true }).pipe(Effect.mapError(ioError(directory)))
+  } else {
+    const info = yield* fs.stat(directory).pipe(Effect.mapError(ioError(directory)))
+    if (info.type !== "Directory") {
+      return yield* new OutputError({ path: directory, problem: "is not a directory; choose another --out" })
+    }
+    const entries = yield* fs.readDirectory(directory).pipe(Effect.mapError(ioError(directory)))
+    const ours = entries.includes(manifestFile) && Option.isSome(yield* readManifest)
+    const dataEntries = entries.includes(dataDirectory) ? yield* listData : []
+    const empty = entries.every((entry) => entry === lockFile || (entry === dataDirectory && dataEntries.length === 0))
+    if (!ours && !empty) {
+      return yield* new OutputError({
+        path: directory,
+        problem: "is not empty and is not a Sluice output (it has no Sluice manifest.json). Sluice writes only " +
+          "into a new or empty directory, or one holding a dataset it wrote; choose another --out"
+      })
+    }
+    if (!ours && request.mode === "resume") {
+      return yield* new OutputError({
+        path: directory,
+        problem: "--resume refused: this is not a Sluice output (no manifest.json), so there is nothing to resume"
+      })
+    }
+  }
+
+  // 2. One run at a time; everything below happens under the lock.
+  yield* acquireOutputLock(directory)
+  const manifest = yield* readManifest
+  const now = new Date(yield* Clock.currentTimeMillis).toISOString()
+
+  const writeManifest = (attempts: number, createdAt: string) =>
+    replaceFileDurably(
+      fs,
+      directory,
+      at(manifestFile),
+      manifestText({
+        format: manifestFormat,
+        createdBy: request.createdBy,
+        createdAt,
+        attempts,
+        rowsRequested: request.rowsRequested,
+        bufferSize: request.bufferSize,
+        dataIdentity: request.identity.hash,
+        data: request.identity.fields,
+        configHash: request.configHash,
+        configFile: request.configFile,
+        config: request.config
+      })
+    )
+
+  // The manifest first (it makes the directory Sluice's), then an empty journal and drop list.
+  const initialize = Effect.gen(function*() {
+    yield* fs.makeDirectory(dataDir, { recursive: true }).pipe(Effect.mapError(ioError(dataDir)))
+    yield* writeManifest(1, now)
+    yield* replaceFileDurably(fs, directory, at(journalFile), journalHeaderLine)
+    yield* replaceFileDurably(fs, directory, at(droppedFile), "")
+    return { directory, state, attempt: 1 } satisfies OpenedOutput
+  })
+
+  if (request.mode !== "resume") {
+    if (Option.isSome(manifest)) {
+      if (request.mode === "fresh") {
+        return yield* new OutputError({
+          path: directory,
+          problem:
+            `already holds a Sluice dataset (${manifest.value.rowsRequested} rows, ${manifest.value.configFile}); ` +
+            "pass --resume to continue it, --overwrite to replace it, or choose another --out"
+        })
+      }
+      yield* removeOwnedFiles(directory)
+    }
+    return yield* initialize
+  }
+
+  // 3. --resume: same data identity, a journal, and every journaled group verified.
+  if (Option.isNone(manifest)) {
+    return yield* new OutputError({ path: directory, problem: "--resume refused: no manifest.json" })
+  }
+  const previous = manifest.value
+  if (previous.dataIdentity !== request.identity.hash) {
+    const changes = dataChanges(previous.data, request.identity.fields)
+    return yield* new OutputError({
+      path: directory,
+      problem: `--resume refused: the config changed in ways that change the data (${
+        changes.length > 0 ? changes.join("; ") : "the data identity differs"
+      }). Undo these changes to resume, or start over with --overwrite or another --out`
+    })
+  }
+  const journalPath = at(journalFile)
+  const journalText = yield* fs.readFileString(journalPath).pipe(
+    Effect.catchIf((error) => error.reason._tag === "NotFound", () => Effect.succeed(undefined)),
+    Effect.mapError(ioError(journalPath))
+  )
+  if (journalText === undefined) {
+    return yield* new OutputError({
+      path: directory,
+      problem: "--resume refused: there is no checkpoint journal (journal.jsonl) to resume from; " +
+        "start over with --overwrite"
+    })
+  }
+  const journal = parseJournal(journalText)
+  if (!journal.valid) {
+    return yield* new OutputError({
+      path: journalPath,
+      problem: "--resume refused: not a Sluice checkpoint journal; start over with --overwrite"
+    })
+  }
+  const note = (line: string) => Console.error(`sluice: ${line}`)
+  if (journal.completeBytes < Buffer.byteLength(journalText)) {
+    yield* fs.truncate(journalPath, journal.completeBytes).pipe(Effect.mapError(ioError(journalPath)))
+    yield* note(`${journalFile}: cut off a partial last line (the run stopped while appending it)`)
+  }
+  if (journal.corruptLines.length > 0) {
+    yield* note(`${journalFile}: ignored unreadable line(s) ${journal.corruptLines.slice(0, 5).join(", ")}`)
+  }
+
+  const fileOf = (group: number) => path.join(dataDir, rowGroupFileName(group))
+  const describeGroup = (group: number) => `row group ${group} (${dataDirectory}/${rowGroupFileName(group)})`
+
+  const verify = (entry: JournalEntry) =>
+    Effect.gen(function*() {
+      const bytes = yield* fs.readFile(fileOf(entry.group)).pipe(Effect.option)
+      if (Option.isNone(bytes)) return "is missing"
+      const size = bytes.value.byteLength
+      if (size !== entry.bytes) {
+        return size < entry.bytes
+          ? `is truncated (${size} of ${entry.bytes} bytes)`
+          : `has ${size} bytes, not the ${entry.bytes} the journal recorded`
+      }
+      return sha256(bytes.value) === entry.sha256 ? undefined : "does not match its recorded sha256"
+    })
+
+  const previousDrops = yield* fs.readFileString(at(droppedFile)).pipe(
+    Effect.map(parseDropRecords),
+    Effect.orElseSucceed(() => new Map<number, DropRecord>())
+  )
+  const dropsOf = (entry: JournalEntry): Array<DropRecord> =>
+    entry.dropped.map((index) => {
+      const row = entry.group * request.bufferSize + index
+      return previousDrops.get(row) ?? { row, group: entry.group, ...unrecordedCause }
+    })
+
+  const problems = yield* Effect.forEach(
+    [...journal.entries.values()].filter((entry) => entry.group < state.groupCount),
+    (entry) => Effect.map(verify(entry), (problem) => [entry, problem] as const),
+    { concurrency: 4 }
+  )
+  for (const [entry, problem] of problems) {
+    if (problem === undefined) state.record(entry, dropsOf(entry))
+    else yield* note(`${describeGroup(entry.group)} ${problem}; regenerating it`)
+  }
+
+  // Row-group files the journal does not list: the run stopped between publishing a file and journaling it.
+  // A file holding every row of its group is adopted; anything else is regenerated.
+  const adopted: Array<JournalEntry> = []
+  for (const name of yield* listData) {
+    const full = path.join(dataDir, name)
+    if (temporaryFilePattern.test(name) && rowGroupFilePattern.test(name.replace(temporaryFilePattern, ""))) {
+      yield* fs.remove(full).pipe(Effect.ignore)
+      continue
+    }
+    const match = rowGroupFilePattern.exec(name)
+    if (match === null) continue
+    const group = Number(match[1])
+    if (group >= state.groupCount || journal.entries.has(group)) continue
+    const bytes = yield* fs.readFile(full).pipe(Effect.mapError(ioError(full)))
+    const lines = new TextDecoder().decode(bytes).split("\n")
+    const complete = lines.pop() === "" && lines.length === state.groupSize(group) && lines.every(isJsonObject)
+    if (!complete) {
+      yield* note(`${describeGroup(group)} is not in the journal and is incomplete; regenerating it`)
+      continue
+    }
+    const entry: JournalEntry = {
+      group,
+      file: `${dataDirectory}/${name}`,
+      rows: lines.length,
+      bytes: bytes.byteLength,
+      sha256: sha256(bytes),
+      dropped: []
+    }
+    adopted.push(entry)
+    state.record(entry, [])
+    yield* note(`${describeGroup(group)} was written but not journaled before the run stopped; it is complete, kept`)
+  }
+  if (adopted.length > 0) {
+    yield* fs.writeFileString(journalPath, adopted.map(journalLine).join(""), { flag: "a" }).pipe(
+      Effect.andThen(Effect.scoped(Effect.flatMap(fs.open(journalPath, { flag: "a" }), (file) => file.sync))),
+      Effect.mapError(ioError(journalPath))
+    )
+  }
+
+  // The drop list, compacted to the rows the journal says are dropped now.
+  yield* replaceFileDurably(
+    fs,
+    directory,
+    at(droppedFile),
+    [...state.dropped.values()].sort((a, b) => a.row - b.row).map(dropRecordLine).join("")
+  )
+  yield* syncDirectory(fs, dataDir)
+  const attempt = previous.attempts + 1
+  yield* writeManifest(attempt, previous.createdAt)
+  return { directory, state, attempt } satisfies OpenedOutput
+})
+
+/**
+ * `--overwrite`: removes what Sluice wrote in `directory` — the row-group files its journal lists, files in
+ * `data/` named as Sluice names them (a run killed before journaling leaves those), its own top-level files, and
+ * `data/` itself if that leaves it empty — then the manifest, last, so an interrupted removal can be repeated.
+ */
+const removeOwnedFiles = Effect.fnUntraced(function*(directory: string) {
+  const fs = yield* FileSystem.FileSystem
+  const path = yield* Path.Path
+  const dataDir = path.join(directory, dataDirectory)
+  const journal = yield* fs.readFileString(path.join(directory, journalFile)).pipe(
+    Effect.map(parseJournal),
+    Effect.option
+  )
+  const listed = new Set(
+    Option.isSome(journal) ? [...journal.value.entries.values()].map((entry) => path.basename(entry.file)) : []
+  )
+  const isOurs = (name: string) => listed.has(name) || rowGroupFilePattern.test(name.replace(temporaryFilePattern, ""))
+  const dataFiles = yield* fs.readDirectory(dataDir).pipe(Effect.orElseSucceed((): ReadonlyArray<string> => []))
+  let removed = 0
+  for (const name of dataFiles.filter(isOurs)) {
+    yield* fs.remove(path.join(dataDir, name)).pipe(Effect.mapError(ioError(path.join(dataDir, name))))
+    removed++
+  }
+  const kept = dataFiles.length - removed
+  if (kept === 0) yield* fs.remove(dataDir, { recursive: true }).pipe(Effect.ignore)
+  const topLevel = yield* fs.readDirectory(directory).pipe(Effect.mapError(ioError(directory)))
+  for (const name of topLevel) {
+    const base = name.replace(temporaryFilePattern, "")
+    if (name === manifestFile || !ownedTopLevelFiles.includes(base)) continue
+    yield* fs.remove(path.join(directory, name)).pipe(Effect.mapError(ioError(path.join(directory, name))))
+    removed++
+  }
+  yield* fs.remove(path.join(directory, manifestFile)).pipe(Effect.mapError(ioError(directory)))
+  yield* Console.error(
+    `sluice: --overwrite: removed the previous dataset's ${removed + 1} files from ${directory}` +
+      (kept > 0
+        ? ` (kept what Sluice did not write in ${dataDirectory}/: ${kept} ${kept === 1 ? "entry" : "entries"})`
+        : "")
+  )
+})

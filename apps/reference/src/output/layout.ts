@@ -1,0 +1,31 @@
+// The names of everything Sluice writes in an output directory. Nothing else in the directory is Sluice's: a run
+// never writes, moves or deletes a file that is not one of these.
+
+/** Written first, before any other file: the marker that makes a directory a Sluice output. */
+export const manifestFile = "manifest.json"
+/** Append-only: one line per published row group. The source of truth for what is on disk. */
+export const journalFile = "journal.jsonl"
+/** One line per dropped row (row, group, cause). */
+export const droppedFile = "dropped.jsonl"
+/** A summary of the journal, refreshed at the end of each run and every few seconds during it. */
+export const metadataFile = "metadata.json"
+export const summaryFile = "summary.json"
+/** Held for the whole run: pid, host and start time of the run that holds it. */
+export const lockFile = "sluice.lock"
+export const dataDirectory = "data"
+
+export const rowGroupFileName = (rowGroup: number): string => `row-group-${String(rowGroup).padStart(5, "0")}.jsonl`
+export const rowGroupFilePattern = /^row-group-(\d{5,})\.jsonl$/
+
+/** Files are written as `<name>.tmp-<pid>`, fsynced, then renamed over `<name>`: a reader sees all or nothing. */
+export const temporaryFileOf = (target: string, pid: number): string => `${target}.tmp-${pid}`
+export const temporaryFilePattern = /\.tmp-\d+$/
+
+/** The files at the top of an output directory that Sluice writes (besides `data/`). */
+export const ownedTopLevelFiles: ReadonlyArray<string> = [
+  journalFile,
+  droppedFile,
+  metadataFile,
+  summaryFile,
+  manifestFile
+]

@@ -1,0 +1,183 @@
+import { NodeServices } from "@effect/platform-node"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Exit, FileSystem, Path, Scope } from "effect"
+import { dataIdentityOf } from "../../src/output/dataIdentity.js"
+import { makeGroupWriter } from "../../src/output/GroupWriter.js"
+import { openOutput, type OutputMode } from "../../src/output/OutputDirectory.js"
+import { resolveConfig } from "../../src/config/loadConfig.js"
+import { valid } from "../fixtures/configs.js"
+
+const loaded = (run: Record<string, unknown> = {}, columns = valid.columns) =>
+  resolveConfig("test.json", { ...valid, columns, run: { rows: 10, bufferSize: 4, ...run } }).pipe(Effect.orDie)
+
+const requestOf = Effect.fnUntraced(
+  function*(mode: OutputMode, run: Record<string, unknown> = {}, columns = valid.columns) {
+    const config = yield* loaded(run, columns)
+    return {
+      mode,
+      rowsRequested: config.config.run.rows,
+      bufferSize: config.config.run.bufferSize,
+      identity: dataIdentityOf(config.config),
+      configHash: config.hash,
+      configFile: "test.json",
+      config: {},
+      createdBy: "sluice test"
+    }
+  }
+)
+
+/** Opens `dir`, publishes the given groups (rows by index), and closes it (releasing the lock). */
+const writeDataset = (dir: string, mode: OutputMode, groups: ReadonlyArray<ReadonlyArray<number>>) =>
+  Effect.scoped(Effect.gen(function*() {
+    const opened = yield* openOutput(dir, yield* requestOf(mode))
+    const writer = yield* makeGroupWriter(dir, opened.state, { metadata: { configHash: "c", dataIdentity: "d" } })
+    for (const [group, indexes] of groups.entries()) {
+      yield* writer.publish({
+        group,
+        rows: new Map(indexes.map((i) => [i, { row: group * 4 + i }])),
+        dropped: new Map()
+      })
+    }
+    yield* writer.drain
+    yield* writer.finish
+    return opened
+  }))
+
+const run = <A, E>(effect: Effect.Effect<A, E, FileSystem.FileSystem | Path.Path | Scope.Scope>) =>
+  effect.pipe(Effect.provide(NodeServices.layer))
+
+describe("openOutput", () => {
+  it.effect("a new directory gets the manifest, an empty journal and drop list; the lock goes with the scope", () =>
+    run(Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const dir = `${yield* fs.makeTempDirectoryScoped()}/new/out`
+      yield* writeDataset(dir, "fresh", [[0, 1, 2, 3]])
+      assert.deepStrictEqual((yield* fs.readDirectory(dir)).sort(), [
+        "data",
+        "dropped.jsonl",
+        "journal.jsonl",
+        "manifest.json",
+        "metadata.json"
+      ])
+      const manifest = JSON.parse(yield* fs.readFileString(`${dir}/manifest.json`))
+      assert.strictEqual(manifest.format, "sluice-dataset/1")
+      assert.strictEqual(manifest.attempts, 1)
+      assert.deepStrictEqual(manifest.data.run, { rows: 10, bufferSize: 4, seed: 0 })
+    })))
+
+  it.effect("a foreign non-empty directory is refused before anything is written", () =>
+    run(Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* fs.makeTempDirectoryScoped()
+      yield* fs.writeFileString(`${dir}/notes.txt`, "mine")
+      for (const mode of ["fresh", "overwrite", "resume"] as const) {
+        const error = yield* Effect.flip(Effect.scoped(openOutput(dir, yield* requestOf(mode))))
+        assert.include(error.message, "is not a Sluice output")
+      }
+      assert.deepStrictEqual(yield* fs.readDirectory(dir), ["notes.txt"])
+    })))
+
+  it.effect("an existing dataset is refused without --overwrite; --overwrite removes only Sluice's files", () =>
+    run(Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* fs.makeTempDirectoryScoped()
+      yield* writeDataset(dir, "fresh", [[0, 1, 2, 3], [0, 1, 2, 3], [0, 1]])
+      yield* fs.makeDirectory(`${dir}/data/notes`)
+      yield* fs.writeFileString(`${dir}/data/notes/keep.txt`, "mine")
+      yield* fs.writeFileString(`${dir}/data/keep.jsonl`, "mine")
+      yield* fs.writeFileString(`${dir}/notes.txt`, "mine")
+      // What a killed run leaves: a temp file and a published but unjournaled file.
+      yield* fs.writeFileString(`${dir}/data/row-group-00007.jsonl.tmp-123`, "{")
+
+      const refused = yield* Effect.flip(Effect.scoped(openOutput(dir, yield* requestOf("fresh"))))
+      assert.include(refused.message, "already holds a Sluice dataset")
+
+      yield* writeDataset(dir, "overwrite", [[0, 1, 2, 3]])
+      assert.deepStrictEqual((yield* fs.readDirectory(`${dir}/data`)).sort(), [
+        "keep.jsonl",
+        "notes",
+        "row-group-00000.jsonl"
+      ])
+      assert.strictEqual(yield* fs.readFileString(`${dir}/notes.txt`), "mine")
+      assert.strictEqual(yield* fs.readFileString(`${dir}/data/notes/keep.txt`), "mine")
+      const journal = (yield* fs.readFileString(`${dir}/journal.jsonl`)).trim().split("\n")
+      assert.strictEqual(journal.length, 2)
+    })))
+
+  it.effect("a second open while the first holds the lock is refused, naming the holder", () =>
+    run(Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* fs.makeTempDirectoryScoped()
+      const scope = yield* Scope.make()
+      yield* Scope.provide(openOutput(dir, yield* requestOf("fresh")), scope)
+      const held = yield* Effect.flip(Effect.scoped(openOutput(dir, yield* requestOf("resume"))))
+      assert.include(held.message, `in use by another sluice run (pid ${process.pid}`)
+      yield* Scope.close(scope, Exit.void)
+      assert.isFalse(yield* fs.exists(`${dir}/sluice.lock`))
+      yield* Effect.scoped(openOutput(dir, yield* requestOf("resume")))
+    })))
+
+  it.effect("a lock left by a process that is gone is taken over", () =>
+    run(Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* fs.makeTempDirectoryScoped()
+      yield* writeDataset(dir, "fresh", [[0, 1, 2, 3]])
+      const { hostname } = yield* Effect.promise(() => import("node:os"))
+      // Above the kernel's pid_max: no such process.
+      yield* fs.writeFileString(
+        `${dir}/sluice.lock`,
+        JSON.stringify({ pid: 99_999_999, host: hostname(), startedAt: "2026-01-01T00:00:00.000Z" })
+      )
+      const opened = yield* Effect.scoped(openOutput(dir, yield* requestOf("resume")))
+      assert.strictEqual(opened.attempt, 2)
+      assert.isFalse(yield* fs.exists(`${dir}/sluice.lock`))
+    })))
+
+  it.effect("resume verifies every journaled group: truncated, missing and altered groups are to be regenerated", () =>
+    run(Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* fs.makeTempDirectoryScoped()
+      yield* writeDataset(dir, "fresh", [[0, 1, 2, 3], [0, 1, 2, 3], [0, 1]])
+      const g1 = `${dir}/data/row-group-00001.jsonl`
+      yield* fs.truncate(g1, 5)
+      yield* fs.remove(`${dir}/data/row-group-00002.jsonl`)
+      const opened = yield* Effect.scoped(openOutput(dir, yield* requestOf("resume")))
+      assert.deepStrictEqual([...opened.state.published.keys()], [0])
+      assert.strictEqual(opened.state.rowsOnDisk, 4)
+      assert.strictEqual(opened.state.rowsMissing, 6)
+    })))
+
+  it.effect("resume adopts a complete unjournaled group, ignores an incomplete one, cuts a partial journal line", () =>
+    run(Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* fs.makeTempDirectoryScoped()
+      yield* writeDataset(dir, "fresh", [[0, 1, 2, 3]])
+      yield* fs.writeFileString(`${dir}/data/row-group-00001.jsonl`, "{\"a\":1}\n{\"a\":2}\n{\"a\":3}\n{\"a\":4}\n")
+      yield* fs.writeFileString(`${dir}/data/row-group-00002.jsonl`, "{\"a\":1}\n")
+      yield* fs.writeFileString(`${dir}/data/row-group-00001.jsonl.tmp-42`, "{")
+      yield* fs.writeFileString(`${dir}/journal.jsonl`, "{\"group\":2,\"fi", { flag: "a" })
+      const opened = yield* Effect.scoped(openOutput(dir, yield* requestOf("resume")))
+      assert.deepStrictEqual([...opened.state.published.keys()].sort(), [0, 1])
+      assert.isFalse(yield* fs.exists(`${dir}/data/row-group-00001.jsonl.tmp-42`))
+      const lines = (yield* fs.readFileString(`${dir}/journal.jsonl`)).split("\n")
+      assert.strictEqual(lines.at(-1), "")
+      assert.strictEqual(lines.length, 4)
+      assert.strictEqual(JSON.parse(lines[2]!).group, 1)
+    })))
+
+  it.effect("resume refuses a change to the data, naming it; a change to parallelism is accepted", () =>
+    run(Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* fs.makeTempDirectoryScoped()
+      yield* writeDataset(dir, "fresh", [[0, 1, 2, 3]])
+      const columns = [valid.columns[0], { ...valid.columns[1], prompt: "Another {{ topic }}." }, valid.columns[2]]
+      const changed = yield* Effect.flip(Effect.scoped(openOutput(dir, yield* requestOf("resume", {}, columns))))
+      assert.include(changed.message, "--resume refused")
+      assert.include(changed.message, "columns[1].prompt changed")
+      const rows = yield* Effect.flip(Effect.scoped(openOutput(dir, yield* requestOf("resume", { rows: 12 }))))
+      assert.include(rows.message, "run.rows changed (10 → 12)")
+      yield* Effect.scoped(
+        openOutput(dir, yield* requestOf("resume", { maxInFlightTasks: 7, maxConcurrentRowGroups: 1 }))
+      )
+    })))
+})
