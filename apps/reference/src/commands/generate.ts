@@ -171,8 +171,6 @@ export const generateCommand = Command.make(
       rows: Option.getOrUndefined(rows)
     }
     const loaded = yield* loadConfig(config, { rows: invocation.rows })
-    // The same check as `sluice check` (cheap, even on the embedded mock): a wrong base URL, model or key ends here.
-    if (!noCheck) yield* runModelCheck(loaded, (line) => Console.error(`check${line.slice(1)}`))
     const report = (summary: RunSummary) =>
       json ? Console.log(JSON.stringify(summary)) : Console.log(formatSummary(summary, invocation.out))
     const { summary } = yield* runPipeline(loaded, {
@@ -181,6 +179,9 @@ export const generateCommand = Command.make(
       overwrite,
       retryDropped,
       progress: progressMode(progress, json),
+      // The same check as `sluice check` (cheap, even on the embedded mock): a wrong base URL, model or key ends
+      // here, once the output directory is known to be usable.
+      ...(noCheck ? {} : { beforeRun: runModelCheck(loaded, (line) => Console.error(`check${line.slice(1)}`)) }),
       onInterrupted: (summary) =>
         Effect.andThen(
           report(summary),

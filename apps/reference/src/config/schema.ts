@@ -302,7 +302,7 @@ export const runLimits = {
 
 const count = (n: number): string => n.toLocaleString("en-US")
 
-export const RunSettings = Schema.Struct({
+const RunSettingsFields = Schema.Struct({
   rows: withDefault(
     PositiveInt.check(Schema.isLessThanOrEqualTo(runLimits.rows, {
       message: `Expected at most ${count(runLimits.rows)} rows; split a larger job into several datasets`
@@ -329,8 +329,11 @@ export const RunSettings = Schema.Struct({
     description: "How long a row may keep waiting on rate limits, in total, before it is dropped as " +
       "`preserve_deadline_exceeded` (`null`: as long as the provider needs)."
   })
-}).check(
-  Schema.makeFilter((run) => {
+})
+
+// Bounds across fields: row-group files per dataset and rows held in memory at once.
+const runSettingsChecks = [
+  Schema.makeFilter((run: typeof RunSettingsFields.Type) => {
     const groups = Math.ceil(run.rows / run.bufferSize)
     return groups <= runLimits.rowGroups || {
       path: ["bufferSize"],
@@ -340,7 +343,7 @@ export const RunSettings = Schema.Struct({
         }`
     }
   }),
-  Schema.makeFilter((run) =>
+  Schema.makeFilter((run: typeof RunSettingsFields.Type) =>
     run.bufferSize * run.maxConcurrentRowGroups <= runLimits.rowsInMemory || {
       path: ["maxConcurrentRowGroups"],
       issue: `${count(run.maxConcurrentRowGroups)} row groups of ${count(run.bufferSize)} rows would hold ` +
@@ -348,7 +351,9 @@ export const RunSettings = Schema.Struct({
         `${count(runLimits.rowsInMemory)}; lower bufferSize or maxConcurrentRowGroups`
     }
   )
-)
+] as const
+
+export const RunSettings = RunSettingsFields.check(...runSettingsChecks)
 export type RunSettings = typeof RunSettings.Type
 
 export const SluiceConfig = Schema.Struct({
@@ -361,6 +366,12 @@ export const SluiceConfig = Schema.Struct({
   columns: documented(Schema.Array(ColumnConfig).check(Schema.isMinLength(1)), {
     description: "The dataset's columns, in output order; dependencies come from template references."
   }),
-  run: withDefault(RunSettings, {}, { description: "Rows, row groups, concurrency and seeds." })
+  // Annotated before its checks: the JSON Schema generator keeps the annotations of the unchecked struct.
+  run: RunSettingsFields.annotate(
+    // The encoded default (every field takes its own); the annotation's type wants the decoded value.
+    { ...annotationsOf({ description: "Rows, row groups, concurrency and seeds." }), default: {} } as never
+  )
+    .check(...runSettingsChecks)
+    .pipe(Schema.withDecodingDefault(Effect.succeed({})))
 })
 export type SluiceConfig = typeof SluiceConfig.Type

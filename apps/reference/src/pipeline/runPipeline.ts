@@ -40,6 +40,11 @@ export interface PipelineOptions {
   /** Called with the live progress state and request pressure every `sampleEveryMs` (benchmark timelines). */
   readonly onSample?: ((sample: PipelineSample) => void) | undefined
   readonly sampleEveryMs?: number | undefined
+  /**
+   * Runs once the output directory is open and locked, before any provider starts (`generate` checks the models
+   * here): a usage problem with the directory is reported before any network traffic.
+   */
+  readonly beforeRun?: Effect.Effect<void, unknown> | undefined
   /** Runs after an interrupted run has published what it finished and written its summary. */
   readonly onInterrupted?: ((summary: RunSummary) => Effect.Effect<void>) | undefined
 }
@@ -95,6 +100,7 @@ export const runPipeline = Effect.fnUntraced(function*(loaded: LoadedConfig, opt
     createdBy: `sluice ${packageJson.version}`
   })
   const { state } = output
+  if (options.beforeRun !== undefined) yield* options.beforeRun
   const writer = yield* makeGroupWriter(options.out, state, {
     metadata: { configHash: loaded.hash, dataIdentity: identity.hash }
   })

@@ -53,14 +53,16 @@ describe("sluice generate: exit codes", () => {
         })
         const env = { SLUICE_TEST_KEY: secret }
 
-        // 4 rows: every row dropped with `authentication` (too few outcomes for an early shutdown), nothing written.
+        // 4 rows: the first rejected key stops the run (its row dropped as `authentication`, the rest with it), nothing
+        // written.
         const small = join(dir, "small")
         const nothing = yield* runCli([
           "generate",
           writeConfig(dir, "small.json", configOf(4)),
           "--out",
           small,
-          "--json"
+          "--json",
+          "--no-check"
         ], {
           env
         })
@@ -68,18 +70,25 @@ describe("sluice generate: exit codes", () => {
         const line = nothing.stderr.trim().split("\n").at(-1) ?? ""
         assert.match(
           line,
-          /^sluice: no rows were written; 4 rows dropped: authentication 4 \("Incorrect API key provided/
+          /^sluice: the run stopped early \(stop_on_kind authentication: .*Incorrect API key provided.*\); 4 rows dropped: /
         )
         assert.include(line, "--resume --retry-dropped")
         const summary = jsonSummaryOf(nothing.stdout)
         assert.strictEqual(summary.rowsCompleted, 0)
-        assert.deepStrictEqual(summary.dropCauses, { authentication: 4 })
+        assert.deepStrictEqual(summary.dropCauses, { authentication: 1, early_shutdown: 3 })
+        assert.strictEqual(summary.status, "stopped")
         assert.match(summary.dropMessages.authentication[0], /^Incorrect API key provided/)
         assert.strictEqual(jsonLines(join(small, "dropped.jsonl")).length, 4)
 
         // 40 rows: the run stops early instead of calling a provider that refuses every key.
         const large = join(dir, "large")
-        const stopped = yield* runCli(["generate", writeConfig(dir, "large.json", configOf(40)), "--out", large], {
+        const stopped = yield* runCli([
+          "generate",
+          writeConfig(dir, "large.json", configOf(40)),
+          "--out",
+          large,
+          "--no-check"
+        ], {
           env
         })
         assert.strictEqual(stopped.code, 4, stopped.stderr)
