@@ -9,6 +9,7 @@ import { Deferred, Effect, Exit, Fiber, Layer, Scope } from "effect"
 import { TestClock } from "effect/testing"
 import fc from "fast-check"
 import { ReleaseOutcome, RequestAdmission, type RequestLease } from "../src/index.js"
+import { assertPermitsAtRest, queueStateSize } from "./helpers.js"
 
 const domains = ["chat", "embedding"] as const
 const resources = domains.map((d) => requestResourceKey("p", "m", d))
@@ -231,7 +232,8 @@ const run = (input: Scenario) =>
     const view = yield* admission.inspect
     assert.strictEqual(view.activeLeases, 0)
     assert.strictEqual(view.waiters, 0)
-    assert.strictEqual(yield* admission.queueStateSize, 0)
+    assert.strictEqual(yield* queueStateSize, 0)
+    yield* assertPermitsAtRest()
   }).pipe(
     Effect.provide(
       RequestAdmission.layer({

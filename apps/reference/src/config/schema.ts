@@ -1,4 +1,5 @@
-import { Effect, Schema } from "effect"
+import { RequestAdmissionConfig } from "@sluice/request-admission"
+import { Effect, Schema, Struct } from "effect"
 import { MockOptions } from "../mock/MockOptions.js"
 
 // The config file's shape (DESIGN §6). Other tools read these names: keep them exactly.
@@ -109,18 +110,16 @@ export const ColumnConfig = Schema.Union([
 export type ColumnConfig = typeof ColumnConfig.Type
 export type LlmColumnConfig = Extract<ColumnConfig, { readonly model: string }>
 
-export const RequestAdmissionSettings = Schema.Struct({
-  queueWaitTimeoutSeconds: withDefault(Schema.NullOr(NonNegativeNumber), null),
-  cooldownSeconds: withDefault(PositiveNumber, 2),
-  decreaseFactor: withDefault(
-    Schema.Finite.check(Schema.isGreaterThan(0), Schema.isLessThan(1)),
-    0.75
-  ),
-  successesUntilIncrease: withDefault(PositiveInt, 25),
-  startupRampSeconds: withDefault(NonNegativeNumber, 0),
-  slowStart: withDefault(Schema.Boolean, true),
-  slowStartProbeSeconds: withDefault(Schema.NullOr(NonNegativeNumber), 0.01)
-})
+/** The user-facing subset of request admission's own config: its checks and defaults, not restated here. */
+export const RequestAdmissionSettings = RequestAdmissionConfig.mapFields(Struct.pick([
+  "queueWaitTimeoutSeconds",
+  "cooldownSeconds",
+  "decreaseFactor",
+  "successesUntilIncrease",
+  "startupRampSeconds",
+  "slowStart",
+  "slowStartProbeSeconds"
+]))
 export type RequestAdmissionSettings = typeof RequestAdmissionSettings.Type
 
 export const RunSettings = Schema.Struct({

@@ -4,10 +4,10 @@
  * (events, resizes, timers, capacity views) with `Work` and its outbox, so they run inside one
  * synchronous step and never run an effect.
  */
-import { isProviderOutcome, type ReleaseOutcome } from "../ReleaseOutcome.js"
-import { effectiveMax, effectiveMaxOf, initialLimitOf, rampValue } from "./limits.js"
-import type { Domain } from "./state.js"
-import type { Work } from "./work.js"
+import { isProviderOutcome, type ReleaseOutcome } from "../../ReleaseOutcome.js"
+import { effectiveMax, effectiveMaxOf, initialLimitOf, rampValue } from "./arithmetic.js"
+import type { Domain } from "./records.js"
+import type { Work } from "./Work.js"
 
 /** Applies the startup ramp; returns true if the limit moved. */
 export const refreshRamp = (work: Work, domain: Domain, now: number): boolean => {
@@ -20,13 +20,25 @@ export const refreshRamp = (work: Work, domain: Domain, now: number): boolean =>
   const previous = domain.currentLimit
   domain.currentLimit = value
   if (work.outbox.listening()) {
-    work.outbox.emit(now, {
-      kind: value > previous ? "request_limit_increased" : "request_limit_decreased",
-      resource: domain.resource,
-      previousLimit: previous,
-      limit: value,
-      reason: "ramp"
-    })
+    work.outbox.emit(
+      now,
+      value > previous
+        ? {
+          _tag: "request_limit_increased",
+          resource: domain.resource,
+          previousLimit: previous,
+          limit: value,
+          reason: "ramp"
+        }
+        : {
+          _tag: "request_limit_decreased",
+          resource: domain.resource,
+          previousLimit: previous,
+          limit: value,
+          reason: "ramp",
+          rateLimitCeiling: domain.rateLimitCeiling
+        }
+    )
   }
   work.limitChanged(domain, now)
   return true
@@ -50,7 +62,7 @@ const endCooldown = (work: Work, domain: Domain, now: number, reason: "expired" 
   domain.probeLeaseId = 0
   if (work.outbox.listening()) {
     work.outbox.emit(now, {
-      kind: "request_cooldown_ended",
+      _tag: "request_cooldown_ended",
       resource: domain.resource,
       limit: domain.currentLimit,
       reason
@@ -121,7 +133,7 @@ const onRateLimited = (
     domain.rateLimitCeiling = Math.max(1, admittedLimit)
     domain.recovering = true
     domain.softCeilingPending = true
-    limitLowered(work, domain, previous, now, notify, undefined)
+    limitLowered(work, domain, previous, now, notify, "rate_limited")
   }
   // The provider refused while `inFlight` others ran: its capacity is at most that. Every 429 of a
   // cascade may lower the limit further this way (the ×factor above stays once per cascade).
@@ -132,11 +144,11 @@ const onRateLimited = (
   }
   if (notify) {
     outbox.emit(now, {
-      kind: "request_rate_limited",
+      _tag: "request_rate_limited",
       resource: domain.resource,
       group,
       leaseId,
-      retryAfterSeconds: retryAfter,
+      ...(retryAfter === undefined ? {} : { retryAfterSeconds: retryAfter }),
       blockedUntilMillis: blockedUntil,
       limit: domain.currentLimit
     })
@@ -155,17 +167,17 @@ const limitLowered = (
   previous: number,
   now: number,
   notify: boolean,
-  reason: "in_flight" | undefined
+  reason: "rate_limited" | "in_flight"
 ) => {
   if (domain.currentLimit === previous) return
   if (notify) {
     work.outbox.emit(now, {
-      kind: "request_limit_decreased",
+      _tag: "request_limit_decreased",
       resource: domain.resource,
       previousLimit: previous,
       limit: domain.currentLimit,
-      rateLimitCeiling: domain.rateLimitCeiling,
-      ...(reason === undefined ? {} : { reason })
+      reason,
+      rateLimitCeiling: domain.rateLimitCeiling
     })
   }
   work.resize(domain)
@@ -245,7 +257,7 @@ const onSuccess = (work: Work, domain: Domain, now: number) => {
   const notify = outbox.listening()
   if (notify) {
     outbox.emit(now, {
-      kind: "request_limit_increased",
+      _tag: "request_limit_increased",
       resource: domain.resource,
       previousLimit: previous,
       limit: domain.currentLimit,
@@ -256,7 +268,7 @@ const onSuccess = (work: Work, domain: Domain, now: number) => {
     domain.softCeilingPending = false
     if (notify) {
       outbox.emit(now, {
-        kind: "request_soft_ceiling_recovered",
+        _tag: "request_soft_ceiling_recovered",
         resource: domain.resource,
         limit: domain.currentLimit,
         rateLimitCeiling: domain.rateLimitCeiling
@@ -266,7 +278,7 @@ const onSuccess = (work: Work, domain: Domain, now: number) => {
   if (domain.recovering && domain.currentLimit === max) {
     domain.recovering = false
     domain.softCeilingPending = false
-    if (notify) outbox.emit(now, { kind: "request_fully_recovered", resource: domain.resource, limit: max })
+    if (notify) outbox.emit(now, { _tag: "request_fully_recovered", resource: domain.resource, limit: max })
   }
   work.limitChanged(domain, now)
 }
@@ -331,7 +343,7 @@ export const onCapChanged = (work: Work, domain: Domain, previousCap: number, no
       domain.currentLimit = max
       if (work.outbox.listening()) {
         work.outbox.emit(now, {
-          kind: "request_limit_increased",
+          _tag: "request_limit_increased",
           resource: domain.resource,
           previousLimit: previous,
           limit: max,
@@ -352,11 +364,12 @@ export const onCapChanged = (work: Work, domain: Domain, previousCap: number, no
   if (domain.slowStart && domain.window >= max) domain.slowStart = false
   if (work.outbox.listening()) {
     work.outbox.emit(now, {
-      kind: "request_limit_decreased",
+      _tag: "request_limit_decreased",
       resource: domain.resource,
       previousLimit: previous,
       limit: max,
-      reason: "static_cap"
+      reason: "static_cap",
+      rateLimitCeiling: domain.rateLimitCeiling
     })
   }
   work.limitChanged(domain, now)
