@@ -29,7 +29,7 @@ import type { RequestAdmissionShape } from "../RequestAdmission.js"
 import type { RequestAdmissionItem, RequestLease } from "../RequestLease.js"
 import { ReleaseOutcome } from "../ReleaseOutcome.js"
 import { type AdmissionInternals, InternalsKey } from "./AdmissionInternals.js"
-import { nowOf } from "./clock.js"
+import { nowOf, stepClock } from "./clock.js"
 import { contended, groupOf, makeHandoff, type Restore } from "./handoff/Handoff.js"
 import { makePump } from "./handoff/Pump.js"
 import { Leases } from "./leases/Leases.js"
@@ -42,6 +42,10 @@ import { makeSettle } from "./limits/Settle.js"
 import { Work } from "./limits/Work.js"
 import { makeOutbox } from "./outbox/Outbox.js"
 import { makeViews } from "./views/views.js"
+
+/** `withLease`'s hot path held both permits but could not admit: the general path takes over. */
+const NOT_ADMITTED: unique symbol = Symbol("NotAdmitted")
+const NOT_ADMITTED_EFFECT = Effect.succeed<typeof NOT_ADMITTED>(NOT_ADMITTED)
 
 type AcquireFailure = RequestAdmissionQueueTimeout | RequestAdmissionUnknownResource | RequestAdmissionShutdown
 type TryFailure =
@@ -92,7 +96,7 @@ export const makeController = Effect.fnUntraced(function*(config: ResolvedConfig
       if (domain.resizing || isClosed(domain, now)) {
         return Effect.andThen(rollback(domain), queueLater(pool, domain, item, restore))
       }
-      const lease = leases.admit(domain, item, groupOf(item, domain), now, 0, false)
+      const lease = leases.admit(domain, groupOf(item, domain), fiber, 0, false)
       outbox.schedule(fiber)
       // Admitting the last lease of a first wave starts its timer.
       return settled(Effect.succeed(lease))
@@ -185,7 +189,7 @@ export const makeController = Effect.fnUntraced(function*(config: ResolvedConfig
         const denied = new RequestAdmissionNoCapacity({ resource: item.resource, limit: "adaptive_limit" })
         return Effect.andThen(rollback(domain), deny(fiber, domain, item, denied))
       }
-      const lease = leases.admit(domain, item, groupOf(item, domain), now, 0, false)
+      const lease = leases.admit(domain, groupOf(item, domain), fiber, 0, false)
       outbox.schedule(fiber)
       return settled(Effect.succeed(lease))
     })
@@ -224,20 +228,87 @@ export const makeController = Effect.fnUntraced(function*(config: ResolvedConfig
 
   // ---------------------------------------------------------------- withLease
 
+  /** The hot path's domain: registered and used before, open, no ramp, nobody queued, nothing pending. */
+  const readyDomain = (item: RequestAdmissionItem): Domain | undefined => {
+    if (lifecycle.shutdown || work.pending) return undefined
+    const pool = pools.poolOf(item.resource)
+    if (pool === undefined || pool.queue.queued !== 0) return undefined
+    const domain = pools.findDomain(pool, item.resource)
+    return domain !== undefined && domain.blockedUntil === 0 && !domain.rampActive && !domain.resizing
+      ? domain
+      : undefined
+  }
+
+  /** After the semaphores took back a hot-path lease's permits: resizes it decided, then the queue. */
+  const afterHeld = (pool: Pool): Effect.Effect<void> | undefined =>
+    work.pending ? Effect.andThen(settle, pump(pool, 1)) : pool.queue.queued === 0 ? undefined : pump(pool, 1)
+
+  /**
+   * The hot path: `use` runs inside `withPermitsIfAvailable` of the pool's and the domain's semaphores, which give
+   * the permits back when it ends, however it ends — whatever the step that closes the lease does. The lease is
+   * counted in once both permits are held, and closed (counts, AIMD, events) when `use` ends unless `use`
+   * released it itself.
+   */
+  const useHeld = <A, E, R>(
+    domain: Domain,
+    item: RequestAdmissionItem,
+    use: (lease: RequestLease) => Effect.Effect<A, E, R>,
+    restore: Restore
+  ): Effect.Effect<A | typeof NOT_ADMITTED, E, R> =>
+    Effect.withFiber((fiber): Effect.Effect<A | typeof NOT_ADMITTED, E, R> => {
+      // Other fibers may have run since the checks: a shutdown, a cooldown or a pending resize stops it here.
+      if (lifecycle.shutdown || domain.resizing || (domain.blockedUntil !== 0 && isClosed(domain, nowOf(fiber)))) {
+        return NOT_ADMITTED_EFFECT
+      }
+      const lease = leases.make(domain, groupOf(item, domain), 0, false)
+      // Built before the lease counts: if `use` throws, nothing is left counted in.
+      const used = use(lease)
+      leases.countIn(lease, fiber, false)
+      outbox.schedule(fiber)
+      const held = Effect.onExitPrimitive(restore(used), (exit) => {
+        if (!lease.active) return undefined
+        leases.close(lease)
+        // If this throws, the lease stays closed and the semaphores still take their permits back.
+        leases.record(lease, outcomeOfExit(exit), stepClock(fiber))
+        outbox.schedule(fiber)
+        return work.pending ? settle : undefined
+      })
+      // Admitting the last lease of a first wave starts its timer.
+      return work.pending ? Effect.andThen(settle, held) : held
+    })
+
   const withLease = <A, E, R>(
     item: RequestAdmissionItem,
     use: (lease: RequestLease) => Effect.Effect<A, E, R>
   ): Effect.Effect<A, E | AcquireFailure, R> =>
-    Effect.uninterruptibleMask((restore) =>
-      Effect.flatMap(
-        acquireLease(item, restore),
-        (lease) =>
-          // `use` runs interruptibly; its exit releases the lease unless `use` released it itself.
-          Effect.onExitPrimitive(
-            restore(use(lease)),
-            (exit) => leases.owns(lease) && lease.active ? release.releaseActive(lease, outcomeOfExit(exit)) : undefined
-          )
+    Effect.uninterruptibleMask((restore) => {
+      const domain = readyDomain(item)
+      if (domain === undefined) return useAcquired(item, use, restore)
+      const pool = domain.pool
+      return Effect.flatMap(
+        Effect.onExitPrimitive(domain.withBoth(useHeld(domain, item, use, restore)), () => afterHeld(pool)),
+        (held) =>
+          held._tag === "Some" && held.value._tag === "Some" && held.value.value !== NOT_ADMITTED
+            ? Effect.succeed(held.value.value as A)
+            // A permit was not free (or the checks failed once both were held): the general path queues.
+            : useAcquired(item, use, restore)
       )
+    })
+
+  /** `withLease` through `acquire`: the lease returns its permits itself when it is released. */
+  const useAcquired = <A, E, R>(
+    item: RequestAdmissionItem,
+    use: (lease: RequestLease) => Effect.Effect<A, E, R>,
+    restore: Restore
+  ): Effect.Effect<A, E | AcquireFailure, R> =>
+    Effect.flatMap(
+      acquireLease(item, restore),
+      (lease) =>
+        // `use` runs interruptibly; its exit releases the lease unless `use` released it itself.
+        Effect.onExitPrimitive(
+          restore(Effect.suspend(() => use(lease))),
+          (exit) => leases.owns(lease) && lease.active ? release.releaseActive(lease, outcomeOfExit(exit)) : undefined
+        )
     )
 
   // ---------------------------------------------------------------- registration and shutdown

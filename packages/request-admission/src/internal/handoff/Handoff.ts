@@ -146,6 +146,9 @@ export const makeHandoff = (
         new RequestAdmissionQueueTimeout({ resource: item.resource, waitedMs: 0, waitersAhead: domain.queue.waiters })
       )
     }
+    // Joining behind an eligible waiter of the same domain: its capacity is full, or whoever just freed some (or
+    // opened the domain) serves the queue next.
+    const behind = domain.queue.waiters > 0 && !isClosed(domain, now)
     const waiter = enqueue(domain, group, validWeight(item.group?.weight), item, now)
     if (outbox.listening()) {
       outbox.emit(now, {
@@ -160,11 +163,11 @@ export const makeHandoff = (
     const timed = timeout === null
       ? wait
       : Effect.timeoutOrElse(wait, { duration: timeout * 1000, orElse: () => onWaitTimeout(waiter) })
-    // Free capacity may serve the queue (this waiter included) right away; the pump runs uninterruptibly, the
+    // Otherwise free capacity may serve the queue (this waiter included) right away; the pump runs uninterruptibly, the
     // wait does not. An interruption (while parked, or pending when the wait becomes interruptible) takes the
     // waiter out, or releases the lease it was just handed; nothing is built when the wait succeeds.
     return Effect.onExitPrimitive(
-      Effect.andThen(pump(pool), restore(timed)),
+      behind ? restore(timed) : Effect.andThen(pump(pool), restore(timed)),
       (exit) => Exit.isSuccess(exit) ? undefined : onWaitFailed(waiter)
     )
   }

@@ -15,7 +15,11 @@ import { type Domain, LIMIT_FULL, type Pool, TAKEN } from "../limits/records.js"
 import type { Outbox } from "../outbox/Outbox.js"
 import { compareHeads, GRANTED, serveHead } from "../queue/WaiterQueue.js"
 
-export type Pump = (pool: Pool) => Effect.Effect<void>
+/**
+ * Serves the pool's queue: at most `grants` admissions (a release frees one lease's permits, so it pumps for one),
+ * or until nothing fits. Run it uninterruptibly: permits taken for a waiter must reach it or go back.
+ */
+export type Pump = (pool: Pool, grants?: number) => Effect.Effect<void>
 
 export const makePump = (leases: Leases, outbox: Outbox): Pump => {
   /** The open domain (not in `full`) whose next waiter is served first, if any may be admitted now. */
@@ -35,34 +39,34 @@ export const makePump = (leases: Leases, outbox: Outbox): Pump => {
   }
 
   /** `full`: domains whose adaptive limit was found full in this pump (a bit per domain index). */
-  const serve = (pool: Pool, full: number): Effect.Effect<void> =>
+  const serve = (pool: Pool, full: number, grants: number): Effect.Effect<void> =>
     Effect.withFiber((fiber) => {
-      if (pool.queue.queued === 0) return Effect.void
+      if (pool.queue.queued === 0 || grants === 0) return Effect.void
       const domain = best(pool, nowOf(fiber), full)
       if (domain === undefined) return Effect.void
       return Effect.flatMap(domain.takeBoth, (taken) =>
         taken === TAKEN
-          ? grant(pool, domain, full)
+          ? grant(pool, domain, full, grants)
           : taken === LIMIT_FULL
-          ? serve(pool, full | (1 << domain.index))
+          ? serve(pool, full | (1 << domain.index), grants)
           // The static cap is full: no domain of the pool fits.
           : Effect.void)
     })
 
-  const grant = (pool: Pool, domain: Domain, full: number): Effect.Effect<void> =>
+  const grant = (pool: Pool, domain: Domain, full: number, grants: number): Effect.Effect<void> =>
     Effect.withFiber((fiber) => {
       const now = nowOf(fiber)
       if (domain.queue.heap.size === 0 || domain.resizing || isClosed(domain, now)) {
-        return Effect.andThen(domain.giveBoth, serve(pool, full))
+        return Effect.andThen(domain.giveBoth, serve(pool, full, grants))
       }
       const waiter = serveHead(domain.queue)!
       const waitedMs = Math.max(0, now - waiter.enqueuedAt)
-      waiter.lease = leases.admit(domain, waiter.item, waiter.flow.group, now, waitedMs, true)
+      waiter.lease = leases.admit(domain, waiter.flow.group, fiber, waitedMs, true)
       waiter.state = GRANTED
       outbox.pushGrant(waiter)
       outbox.schedule(fiber)
-      return serve(pool, full)
+      return serve(pool, full, grants - 1)
     })
 
-  return (pool) => Effect.uninterruptible(Effect.suspend(() => pool.queue.queued === 0 ? Effect.void : serve(pool, 0)))
+  return (pool, grants = Infinity) => serve(pool, 0, grants)
 }

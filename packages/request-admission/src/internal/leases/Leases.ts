@@ -4,7 +4,9 @@
  * the queue afterwards is `Release.ts`'s.
  */
 import type { RequestResourceKey } from "@sluice/scheduling-resources"
-import type { RequestAdmissionItem, RequestLease } from "../../RequestLease.js"
+import type { Fiber } from "effect"
+import type { RequestLease } from "../../RequestLease.js"
+import { nowOf } from "../clock.js"
 import type { ReleaseOutcome } from "../../ReleaseOutcome.js"
 import { onAdmitted, onFirstWaveFull, onRelease } from "../limits/aimd.js"
 import type { Domain } from "../limits/records.js"
@@ -19,13 +21,21 @@ export class LeaseImpl implements RequestLease {
   state: typeof ACTIVE | typeof RELEASED = ACTIVE
   constructor(
     readonly id: number,
-    readonly resource: RequestResourceKey,
     readonly group: string,
     readonly admittedLimit: number,
     readonly waitedMs: number,
     readonly domain: Domain,
-    readonly owner: object
+    readonly owner: object,
+    /**
+     * The release gives the two permits back. False for a lease of `withLease`'s hot path: there the semaphores
+     * themselves hold the permits around `use` and return them when it ends.
+     */
+    readonly returnsPermits: boolean
   ) {}
+
+  get resource(): RequestResourceKey {
+    return this.domain.resource
+  }
 
   get active(): boolean {
     return this.state === ACTIVE
@@ -47,32 +57,42 @@ export class Leases {
     return lease instanceof LeaseImpl && lease.owner === this.owner
   }
 
-  /** Counts a lease in and builds it: its two permits are already taken. */
-  admit(
-    domain: Domain,
-    item: RequestAdmissionItem,
-    group: string,
-    now: number,
-    waitedMs: number,
-    queued: boolean
-  ): LeaseImpl {
+  /** A new lease of this controller, not counted yet (`countIn` does, once its two permits are held). */
+  make(domain: Domain, group: string, waitedMs: number, returnsPermits: boolean): LeaseImpl {
+    return new LeaseImpl(
+      ++this.seq,
+      group,
+      domain.currentLimit,
+      waitedMs,
+      domain,
+      this.owner,
+      returnsPermits
+    )
+  }
+
+  /** Counts a lease in: its two permits are held. The time is read from `fiber` only if something needs it. */
+  countIn(lease: LeaseImpl, fiber: Fiber.Fiber<unknown, unknown>, queued: boolean): void {
+    const domain = lease.domain
     domain.inFlight++
     domain.pool.inFlight++
     this.active++
-    const lease = new LeaseImpl(++this.seq, item.resource, group, domain.currentLimit, waitedMs, domain, this.owner)
+    const outbox = this.outbox
+    const timed = domain.halfOpen || domain.firstWave || outbox.listening()
+    if (!timed) return
+    const now = nowOf(fiber)
     if (domain.halfOpen) onAdmitted(this.work, domain, lease.id, now)
     if (domain.firstWave && domain.slowStart && domain.inFlight >= domain.window) {
       onFirstWaveFull(this.work, domain, now)
     }
-    const outbox = this.outbox
     if (outbox.listening()) {
+      const group = lease.group
       if (queued) {
         outbox.emit(now, {
           _tag: "request_wait_completed",
           resource: domain.resource,
           group,
           leaseId: lease.id,
-          waitedMs
+          waitedMs: lease.waitedMs
         })
       }
       outbox.emit(now, {
@@ -84,6 +104,18 @@ export class Leases {
         inFlight: domain.inFlight
       })
     }
+  }
+
+  /** Builds a lease and counts it in (its two permits are held; the release returns them). */
+  admit(
+    domain: Domain,
+    group: string,
+    fiber: Fiber.Fiber<unknown, unknown>,
+    waitedMs: number,
+    queued: boolean
+  ): LeaseImpl {
+    const lease = this.make(domain, group, waitedMs, true)
+    this.countIn(lease, fiber, queued)
     return lease
   }
 
@@ -100,12 +132,12 @@ export class Leases {
   }
 
   /** What the outcome of a closed lease means for its domain: AIMD, then the release event. */
-  record(lease: LeaseImpl, outcome: ReleaseOutcome, now: number): void {
+  record(lease: LeaseImpl, outcome: ReleaseOutcome, clock: () => number): void {
     const domain = lease.domain
     domain.lastOutcome = outcome.kind
-    onRelease(this.work, domain, lease, outcome, now)
+    onRelease(this.work, domain, lease, outcome, clock)
     if (this.outbox.listening()) {
-      this.outbox.emit(now, {
+      this.outbox.emit(clock(), {
         _tag: "request_lease_released",
         resource: domain.resource,
         group: lease.group,

@@ -6,7 +6,7 @@
 import { Effect, Exit } from "effect"
 import type { RequestLease } from "../../RequestLease.js"
 import { ReleaseOutcome, type ReleaseResult } from "../../ReleaseOutcome.js"
-import { nowOf } from "../clock.js"
+import { nowOf, stepClock } from "../clock.js"
 import type { Pump } from "../handoff/Pump.js"
 import type { Domain } from "../limits/records.js"
 import type { Settle } from "../limits/Settle.js"
@@ -41,11 +41,17 @@ export const makeRelease = (leases: Leases, work: Work, outbox: Outbox, settle: 
     Effect.withFiber((fiber) => {
       outbox.schedule(fiber)
       const pool = domain.pool
-      if (work.pending) return pool.queue.queued === 0 ? settle : Effect.andThen(settle, pump(pool))
-      return pool.queue.queued === 0 ? Effect.void : pump(pool)
+      // One lease's permits came back: one waiter can be served (a larger limit is `settle`'s to serve).
+      if (work.pending) return pool.queue.queued === 0 ? settle : Effect.andThen(settle, pump(pool, 1))
+      return pool.queue.queued === 0 ? Effect.void : pump(pool, 1)
     })
 
-  const giveBack = (domain: Domain): Effect.Effect<void> => Effect.andThen(domain.giveBoth, afterGive(domain))
+  /** Returns a lease's two permits, then serves the queue. */
+  const giveBack = (domain: Domain): Effect.Effect<void> =>
+    domain.giveBack ??= Effect.andThen(domain.giveBoth, afterGive(domain))
+
+  /** A lease whose permits are held by `withLease`'s hot path: they return when `use` ends. */
+  const settleOnly = Effect.suspend(() => work.pending ? settle : Effect.void)
 
   const releaseActive = (lease: LeaseImpl, outcome: ReleaseOutcome): Effect.Effect<ReleaseResult> => {
     let closed = false
@@ -54,10 +60,10 @@ export const makeRelease = (leases: Leases, work: Work, outbox: Outbox, settle: 
         if (!lease.active) return NOT_ACTIVE
         leases.close(lease)
         closed = true
-        leases.record(lease, outcome, nowOf(fiber))
+        leases.record(lease, outcome, stepClock(fiber))
         return RELEASED_EFFECT
       }),
-      () => closed ? giveBack(lease.domain) : undefined
+      () => closed ? lease.returnsPermits ? giveBack(lease.domain) : settleOnly : undefined
     )
   }
 

@@ -8,7 +8,7 @@
  * effect: other fibers may run in between. While a resize is pending, the semaphore may still be larger than the
  * limit, so admissions that find `resizing > 0` hand their permits back instead of committing.
  */
-import { Effect, Semaphore } from "effect"
+import { Effect, type Option, Semaphore } from "effect"
 
 export class Permits {
   /** `takeIfAvailable(1)`: one permit if one is free. */
@@ -17,6 +17,12 @@ export class Permits {
   readonly give: Effect.Effect<number>
   /** `release(0)`: the free count, negative while more are taken than a shrink left. */
   readonly free: Effect.Effect<number>
+  /**
+   * `withPermitsIfAvailable(1)`: runs the effect holding one permit if one is free (`None` otherwise); the permit
+   * comes back when the effect ends, however it ends.
+   */
+  readonly ifAvailable: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<Option.Option<A>, E, R>
+
   /** Resizes decided and not yet applied by `follow`. */
   resizing = 0
   /** Applies the size decided last; see `changed`. */
@@ -24,6 +30,7 @@ export class Permits {
 
   constructor(readonly target: () => number) {
     const semaphore = Semaphore.makeUnsafe(target())
+    this.ifAvailable = semaphore.withPermitsIfAvailable(1)
     this.take = semaphore.takeIfAvailable(1)
     this.give = semaphore.release(1)
     this.free = semaphore.release(0)

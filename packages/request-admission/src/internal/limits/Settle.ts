@@ -1,6 +1,6 @@
 /**
  * Running what synchronous steps left in `Work`: semaphore resizes (then the queue is served, since a larger
- * limit may admit waiters), and one timer fiber per domain that needs one — the cooldown end, which hands freed
+ * limit or a domain that opened may admit waiters), and one timer fiber per domain that needs one — the cooldown end, which hands freed
  * capacity to waiters exactly when the block ends, the startup ramp's steps, and the end of a quiet slow-start
  * first wave.
  */
@@ -23,13 +23,15 @@ export const makeSettle = (
   lifecycle: Lifecycle,
   scope: Scope.Scope
 ): Settle => {
-  const resize = (resizes: ReadonlyArray<PendingResize>): Effect.Effect<void> => {
+  /** Applies the resizes, then serves the queues they (or a domain that opened) may let through. */
+  const resize = (resizes: ReadonlyArray<PendingResize>, opened: ReadonlyArray<Pool>): Effect.Effect<void> => {
     const pools: Array<Pool> = []
     for (const { pool } of resizes) if (!pools.includes(pool)) pools.push(pool)
-    return Effect.andThen(
-      Effect.forEach(resizes, ({ permits }) => permits.follow, { discard: true }),
-      Effect.forEach(pools, pump, { discard: true })
-    )
+    for (const pool of opened) if (!pools.includes(pool)) pools.push(pool)
+    const serve = Effect.forEach(pools, (pool) => pump(pool), { discard: true })
+    return resizes.length === 0
+      ? serve
+      : Effect.andThen(Effect.forEach(resizes, ({ permits }) => permits.follow, { discard: true }), serve)
   }
 
   const timerLoop = (domain: Domain, epoch: number): Effect.Effect<void> =>
@@ -47,11 +49,11 @@ export const makeSettle = (
       if (stop) domain.timerRunning = false
       else domain.timerWakeAt = wakeAt
       outbox.schedule(fiber)
-      const after = Effect.andThen(settle, pump(domain.pool))
+      // What the steps above changed (a cooldown end, a ramp step, an opened first wave) serves the queue.
       return stop
-        ? after
+        ? settle
         : Effect.andThen(
-          after,
+          settle,
           Effect.andThen(Effect.sleep(Math.max(1, Math.ceil(wakeAt - now))), timerLoop(domain, epoch))
         )
     })
@@ -67,8 +69,9 @@ export const makeSettle = (
     if (!work.pending) return Effect.void
     work.pending = false
     const resizes = work.resizes.splice(0)
+    const opened = work.opened.splice(0)
     const timers = work.timers.splice(0)
-    const applied = resizes.length === 0 ? Effect.void : resize(resizes)
+    const applied = resizes.length === 0 && opened.length === 0 ? Effect.void : resize(resizes, opened)
     // Serving the queue may leave work of its own (an admission that fills a first wave starts its timer).
     return Effect.andThen(timers.length === 0 ? applied : Effect.andThen(applied, startTimers(timers)), settle)
   }))

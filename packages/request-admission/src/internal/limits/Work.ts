@@ -16,6 +16,8 @@ export interface PendingResize {
 
 export class Work {
   readonly resizes: Array<PendingResize> = []
+  /** Pools whose queue may be served now that a domain opened (a cooldown ended, a half-open probe). */
+  readonly opened: Array<Pool> = []
   /** Domains whose timer must be (re)started, with the timer's epoch. */
   readonly timers: Array<{ readonly domain: Domain; readonly epoch: number }> = []
   /** Something above is queued: the hot path checks only this. */
@@ -38,6 +40,12 @@ export class Work {
   limitChanged(domain: Domain, now: number): void {
     this.resize(domain)
     this.publishCapacity(domain, now)
+  }
+
+  /** The domain opened without a resize (a cooldown ended, or it turned half-open): its waiters may fit now. */
+  reopened(domain: Domain): void {
+    this.opened.push(domain.pool)
+    this.pending = true
   }
 
   /** The pool's semaphore must follow its static cap. */

@@ -60,6 +60,7 @@ const endCooldown = (work: Work, domain: Domain, now: number, reason: "expired" 
   domain.blockedUntil = 0
   domain.halfOpen = false
   domain.probeLeaseId = 0
+  work.reopened(domain)
   if (work.outbox.listening()) {
     work.outbox.emit(now, {
       _tag: "request_cooldown_ended",
@@ -211,11 +212,12 @@ const openFirstWave = (work: Work, domain: Domain, now: number): void => {
   work.limitChanged(domain, now)
 }
 
-const onSuccess = (work: Work, domain: Domain, now: number) => {
+/** `clock` reads the time only if a rule needs it: the common success (a streak step) needs none. */
+const onSuccess = (work: Work, domain: Domain, clock: () => number) => {
   const config = work.config
   const outbox = work.outbox
   if (domain.rampActive) {
-    refreshRamp(work, domain, now)
+    refreshRamp(work, domain, clock())
     // Successes do not count while the ramp is still climbing.
     if (domain.rampActive) {
       domain.successStreak = 0
@@ -226,15 +228,16 @@ const onSuccess = (work: Work, domain: Domain, now: number) => {
     if (domain.firstWave) {
       // A fresh resource's first answer opens the declared limit: an endpoint that serves less than the
       // first wave has already said so with 429s, which come back faster than answers and end slow start.
-      openFirstWave(work, domain, now)
+      openFirstWave(work, domain, clock())
     } else {
       // After a cap raise: one more admission per success, so the window doubles per round trip.
       domain.window++
       if (domain.window >= domain.currentLimit) domain.slowStart = false
-      work.limitChanged(domain, now)
+      work.limitChanged(domain, clock())
     }
   }
-  if (now < domain.blockedUntil) return
+  // 0: never blocked.
+  if (domain.blockedUntil !== 0 && clock() < domain.blockedUntil) return
   domain.consecutiveRateLimits = 0
   const streak = ++domain.successStreak
   const base = config.successesUntilIncrease
@@ -254,6 +257,7 @@ const onSuccess = (work: Work, domain: Domain, now: number) => {
   const max = effectiveMax(config, domain)
   domain.currentLimit = Math.min(max, previous + config.additiveIncreaseStep)
   if (domain.currentLimit === previous) return
+  const now = clock()
   const notify = outbox.listening()
   if (notify) {
     outbox.emit(now, {
@@ -286,21 +290,23 @@ const onSuccess = (work: Work, domain: Domain, now: number) => {
 /**
  * A lease of the domain was released with `outcome` (its counters already decremented). Only a 429
  * decreases and cools down; successes outside a cooldown climb; other provider trouble resets the streak.
+ * `clock` is the step's time, read only if a rule needs it.
  */
 export const onRelease = (
   work: Work,
   domain: Domain,
   lease: { readonly id: number; readonly admittedLimit: number; readonly group: string },
   outcome: ReleaseOutcome,
-  now: number
+  clock: () => number
 ): void => {
   const probe = domain.probeLeaseId !== 0 && lease.id === domain.probeLeaseId
   if (probe) domain.probeLeaseId = 0
   switch (outcome.kind) {
     case "rate_limited":
-      return onRateLimited(work, domain, lease.admittedLimit, lease.group, lease.id, outcome.retryAfterSeconds, now)
+      return onRateLimited(work, domain, lease.admittedLimit, lease.group, lease.id, outcome.retryAfterSeconds, clock())
     case "success":
-      if (domain.blockedUntil !== 0 && domain.cooling && domain.blockedUntil > now) {
+      if (domain.blockedUntil !== 0 && domain.cooling && domain.blockedUntil > clock()) {
+        const now = clock()
         if (probe) {
           // The probe got through: the provider serves again, so the cooldown is over.
           endCooldown(work, domain, now, "probe_succeeded")
@@ -308,10 +314,11 @@ export const onRelease = (
           // The provider is serving during the cooldown: let exactly one probe start (again, with the
           // view's inFlight + 1 brought up to date, while none has started yet).
           domain.halfOpen = true
+          work.reopened(domain)
           work.publishCapacity(domain, now)
         }
       }
-      return onSuccess(work, domain, now)
+      return onSuccess(work, domain, clock)
     default: {
       if (!isProviderOutcome(outcome.kind)) return
       // Provider trouble other than a 429: do not climb on a streak that spans it.

@@ -4,7 +4,7 @@
  * and one of its pool. AIMD state changes only inside synchronous steps (see `aimd.ts`).
  */
 import type { ProviderModelKey, RequestResourceKey } from "@sluice/scheduling-resources"
-import { Effect } from "effect"
+import { Effect, type Option } from "effect"
 import type { ReleaseOutcomeKind } from "../../ReleaseOutcome.js"
 import { DomainQueue, PoolQueue } from "../queue/WaiterQueue.js"
 import { admissionLimit } from "./arithmetic.js"
@@ -57,6 +57,16 @@ export class Domain {
   readonly takeBoth: Effect.Effect<Taken>
   /** Returns the two permits of one lease. */
   readonly giveBoth: Effect.Effect<void>
+  /** Returns a lease's permits, then serves the queue: built once, on the first release (`Release.ts`). */
+  giveBack: Effect.Effect<void> | undefined = undefined
+  /**
+   * Runs the effect holding one permit of the pool and one of the domain if both are free (`withPermitsIfAvailable`
+   * of each); they come back when it ends, however it ends. `None` outside: the static cap is full; `None`
+   * inside: the adaptive limit is.
+   */
+  readonly withBoth: <A, E, R>(
+    effect: Effect.Effect<A, E, R>
+  ) => Effect.Effect<Option.Option<Option.Option<A>>, E, R>
 
   currentLimit: number
   inFlight = 0
@@ -121,6 +131,9 @@ export class Domain {
           poolTaken ? TAKEN_EFFECT : Effect.andThen(giveDomain, CAP_FULL_EFFECT))
         : LIMIT_FULL_EFFECT)
     this.giveBoth = Effect.andThen(permits.give, Effect.asVoid(poolPermits.give))
+    const withPool = poolPermits.ifAvailable
+    const withDomain = permits.ifAvailable
+    this.withBoth = (effect) => withPool(withDomain(effect))
   }
 
   get waiters(): number {
