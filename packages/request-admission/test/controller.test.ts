@@ -1,6 +1,7 @@
-import { assert, describe, it } from "@effect/vitest"
+import { afterEach, assert, describe, it, vi } from "@effect/vitest"
 import { Clock, Effect, Exit, Fiber, Scope, Stream } from "effect"
 import { TestClock } from "effect/testing"
+import { Outbox } from "../src/internal/outbox/Outbox.js"
 import { ReleaseOutcome, RequestAdmission } from "../src/index.js"
 import { chat, controller, embedding, forkNow, image, leaks, recordEvents, resource, settle } from "./helpers.js"
 
@@ -658,4 +659,40 @@ describe("capacity view", () => {
       assert.strictEqual(lease.resource.domain, "embedding")
       yield* Fiber.interrupt(queued)
     }).pipe(Effect.provide(controller(2, { maxLimitClamps: { "nvidia/nemotron/chat": 1 } }))))
+})
+
+describe("events", () => {
+  afterEach(() => {
+    vi.restoreAllMocks()
+  })
+
+  it.effect("nothing is built while nobody listens; a subscriber gets typed events", () =>
+    Effect.gen(function*() {
+      const admission = yield* RequestAdmission
+      const emit = vi.spyOn(Outbox.prototype, "emit")
+      const held = yield* admission.tryAcquire({ resource: chat })
+      const waiter = yield* forkNow(Effect.scoped(admission.acquire({ resource: chat })))
+      yield* settle
+      yield* admission.release(held, ReleaseOutcome.rateLimited(1))
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.join(waiter)
+      yield* admission.withLease({ resource: chat }, () => Effect.void)
+      assert.strictEqual(emit.mock.calls.length, 0, "no event built without a subscriber")
+      const events = yield* recordEvents
+      yield* admission.withLease({ resource: chat }, () => Effect.void)
+      yield* settle
+      assert.deepStrictEqual(events.tags(), ["request_lease_acquired", "request_lease_released"])
+      const [released] = events.ofTag("request_lease_released")
+      assert.deepStrictEqual(Object.keys(released!).sort(), [
+        "_tag",
+        "atMillis",
+        "group",
+        "inFlight",
+        "leaseId",
+        "limit",
+        "outcome",
+        "resource",
+        "sequence"
+      ])
+    }).pipe(Effect.provide(controller(1))))
 })

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { ProviderError, type ProviderErrorKind } from "@sluice/errors"
-import { Effect, Fiber, Layer } from "effect"
+import { Effect, Fiber, Layer, Tracer } from "effect"
 import { TestClock } from "effect/testing"
 import {
   execute,
@@ -259,5 +259,24 @@ describe("executor", () => {
       }
       const json = JSON.stringify(events.seen)
       assert.notInclude(json, "ok", "no completions in events")
+    }).pipe(Effect.provide(setup())))
+
+  it.effect("one tracing span per provider attempt, retries included, and none around the backoff", () =>
+    Effect.gen(function*() {
+      const spans: Array<{ name: string; attributes: ReadonlyMap<string, unknown> }> = []
+      const tracer = Tracer.make({
+        span: (options) => {
+          const span = new Tracer.NativeSpan(options)
+          spans.push({ name: options.name, attributes: span.attributes })
+          return span
+        }
+      })
+      const fake = flaky([providerError("internal_server", 503)])
+      const fiber = yield* forkNow(execute({ resource: chat }, fake.attempt).pipe(Effect.withTracer(tracer)))
+      yield* TestClock.adjust("3 seconds")
+      assert.strictEqual(yield* Fiber.join(fiber), "ok")
+      assert.deepStrictEqual(spans.map((s) => s.name), ["ModelRequestExecutor.attempt", "ModelRequestExecutor.attempt"])
+      assert.deepStrictEqual(spans.map((s) => s.attributes.get("sluice.attempt")), [1, 2])
+      assert.strictEqual(spans[0]!.attributes.get("sluice.resource"), "nvidia/nemotron/chat")
     }).pipe(Effect.provide(setup())))
 })
