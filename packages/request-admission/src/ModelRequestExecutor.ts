@@ -12,8 +12,10 @@ import {
   toModelError
 } from "@sluice/errors"
 import { type RequestResourceKey, requestResourceLabel } from "@sluice/scheduling-resources"
-import { Cause, Clock, Context, Duration, Effect, Exit, Layer, Random, Schedule } from "effect"
+import { Cause, Clock, Context, Duration, Effect, Exit, Layer, Random, Schedule, Schema } from "effect"
+import { decodeConfig } from "./config.js"
 import type {
+  RequestAdmissionConfigError,
   RequestAdmissionQueueTimeout,
   RequestAdmissionShutdown,
   RequestAdmissionUnknownResource
@@ -38,29 +40,38 @@ export interface AttemptContext {
   readonly lease: RequestLease
 }
 
-export interface ModelRequestExecutorConfig {
-  /** Retries after the first attempt. Default 3. */
-  readonly maxRetries?: number | undefined
-  /** Delay before the first retry. Default 2 s. */
-  readonly backoffBaseSeconds?: number | undefined
-  /** Growth per retry. Default 2 (2 s, 4 s, 8 s). */
-  readonly backoffFactor?: number | undefined
-  /** Upper bound of any delay. Default 60 s. */
-  readonly maxBackoffSeconds?: number | undefined
-  /** Each delay is scaled by a uniform factor in [1 − jitter, 1 + jitter] from `Random`. Default 0.2. */
-  readonly jitter?: number | undefined
-  /** HTTP statuses retried here. Default 502, 503, 504. */
-  readonly retryableStatuses?: ReadonlyArray<number> | undefined
-}
+const withDefault = <S extends Schema.Top>(schema: S, value: S["Encoded"]) =>
+  schema.pipe(Schema.withDecodingDefault(Effect.succeed(value)))
 
-export const defaultExecutorConfig = {
+/** The executor's retry policy, with its defaults: 3 retries of 502/503/504 and connection failures, 2 s, 4 s, 8 s. */
+export const ModelRequestExecutorConfig = Schema.Struct({
+  /** Retries after the first attempt. */
+  maxRetries: withDefault(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)), 3),
+  /** Delay before the first retry. */
+  backoffBaseSeconds: withDefault(Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0)), 2),
+  /** Growth per retry (2: 2 s, 4 s, 8 s). */
+  backoffFactor: withDefault(Schema.Finite.check(Schema.isGreaterThanOrEqualTo(1)), 2),
+  /** Upper bound of any delay. */
+  maxBackoffSeconds: withDefault(Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0)), 60),
+  /** Each delay is scaled by a uniform factor in [1 − jitter, 1 + jitter] from `Random`. */
+  jitter: withDefault(Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1 })), 0.2),
+  /** HTTP statuses retried here. */
+  retryableStatuses: withDefault(Schema.Array(Schema.Int), [502, 503, 504])
+})
+export type ModelRequestExecutorConfig = typeof ModelRequestExecutorConfig.Type
+/** What `ModelRequestExecutor.layer` takes: every field optional. */
+export type ModelRequestExecutorConfigInput = typeof ModelRequestExecutorConfig.Encoded
+
+export const defaultExecutorConfig: ModelRequestExecutorConfig = {
   maxRetries: 3,
   backoffBaseSeconds: 2,
   backoffFactor: 2,
   maxBackoffSeconds: 60,
   jitter: 0.2,
   retryableStatuses: [502, 503, 504]
-} as const
+}
+
+const decodeExecutorConfig = decodeConfig(ModelRequestExecutorConfig)
 
 export interface ModelRequestExecutorShape {
   readonly execute: <A, R>(
@@ -113,15 +124,13 @@ const admissionError = (request: ModelRequest, error: AdmissionError): ModelErro
 /** Builds an executor over a controller. */
 export const makeExecutor = (
   admission: RequestAdmissionShape,
-  config: ModelRequestExecutorConfig = {}
+  config: ModelRequestExecutorConfig = defaultExecutorConfig
 ): ModelRequestExecutorShape => {
   const internals = internalsOf(admission)
-  const maxRetries = Math.max(0, Math.floor(config.maxRetries ?? defaultExecutorConfig.maxRetries))
-  const baseMs = Math.max(0, config.backoffBaseSeconds ?? defaultExecutorConfig.backoffBaseSeconds) * 1000
-  const factor = Math.max(1, config.backoffFactor ?? defaultExecutorConfig.backoffFactor)
-  const maxDelayMs = Math.max(0, config.maxBackoffSeconds ?? defaultExecutorConfig.maxBackoffSeconds) * 1000
-  const jitter = Math.min(1, Math.max(0, config.jitter ?? defaultExecutorConfig.jitter))
-  const retryable = new Set(config.retryableStatuses ?? defaultExecutorConfig.retryableStatuses)
+  const { maxRetries, backoffFactor: factor, jitter } = config
+  const baseMs = config.backoffBaseSeconds * 1000
+  const maxDelayMs = config.maxBackoffSeconds * 1000
+  const retryable = new Set(config.retryableStatuses)
 
   /** Only a provider's own transient failures are retried here; admission errors never get this far. */
   const shouldRetry = (error: ProviderError | AdmissionError): boolean => {
@@ -232,13 +241,19 @@ export const makeExecutor = (
 export class ModelRequestExecutor extends Context.Service<ModelRequestExecutor, ModelRequestExecutorShape>()(
   "@sluice/request-admission/ModelRequestExecutor"
 ) {
-  static layer(config: ModelRequestExecutorConfig = {}): Layer.Layer<ModelRequestExecutor, never, RequestAdmission> {
-    return Layer.effect(
-      ModelRequestExecutor,
-      RequestAdmission.useSync((admission) => ModelRequestExecutor.of(makeExecutor(admission, config)))
-    )
+  /** An executor over the `RequestAdmission` in context; a bad value fails with `RequestAdmissionConfigError`. */
+  static layer(
+    config: ModelRequestExecutorConfigInput = {}
+  ): Layer.Layer<ModelRequestExecutor, RequestAdmissionConfigError, RequestAdmission> {
+    return Layer.effect(ModelRequestExecutor, makeLayer(config))
   }
 }
+
+const makeLayer = Effect.fnUntraced(function*(input: ModelRequestExecutorConfigInput) {
+  const config = yield* decodeExecutorConfig(input)
+  const admission = yield* RequestAdmission
+  return ModelRequestExecutor.of(makeExecutor(admission, config))
+})
 
 /** `execute` through the `ModelRequestExecutor` service. */
 export const execute = <A, R>(

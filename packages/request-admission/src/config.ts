@@ -117,11 +117,18 @@ const configError = (error: Schema.SchemaError): RequestAdmissionConfigError => 
   return new RequestAdmissionConfigError({ field, message: issue?.message ?? error.message })
 }
 
-const decodeConfig = Schema.decodeUnknownEffect(RequestAdmissionConfig)
+/** Decodes a configuration of this package; a bad value fails with `RequestAdmissionConfigError` naming its field. */
+export const decodeConfig = <S extends Schema.Top & { readonly DecodingServices: never }>(schema: S) => {
+  const decode = Schema.decodeUnknownEffect(schema)
+  return (input: S["Encoded"]): Effect.Effect<S["Type"], RequestAdmissionConfigError> =>
+    Effect.mapError(decode(input), configError)
+}
+
+const decodeAdmissionConfig = decodeConfig(RequestAdmissionConfig)
 
 /** Decodes and checks a configuration; a bad value fails with `RequestAdmissionConfigError` naming its field. */
 export const resolveConfig = Effect.fnUntraced(function*(input: RequestAdmissionConfigInput) {
-  const config = yield* Effect.mapError(decodeConfig(input), configError)
+  const config = yield* decodeAdmissionConfig(input)
   const resolved: ResolvedConfig = {
     models: config.models,
     initialLimits: new Map(Object.entries(config.initialLimits)),

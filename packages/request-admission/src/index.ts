@@ -19,7 +19,8 @@ export {
   makeExecutor,
   type ModelRequest,
   ModelRequestExecutor,
-  type ModelRequestExecutorConfig,
+  ModelRequestExecutorConfig,
+  type ModelRequestExecutorConfigInput,
   type ModelRequestExecutorShape,
   outcomeOfAttempt
 } from "./ModelRequestExecutor.js"

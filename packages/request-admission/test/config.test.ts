@@ -1,6 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Schema } from "effect"
 import {
+  defaultExecutorConfig,
+  ModelRequestExecutor,
+  ModelRequestExecutorConfig,
   RequestAdmission,
   RequestAdmissionConfig,
   RequestAdmissionConfigError,
@@ -64,6 +67,19 @@ describe("configuration", () => {
       assert.strictEqual((yield* decode({ queueWaitTimeoutSeconds: null })).queueWaitTimeoutSeconds, null)
       assert.strictEqual((yield* decode({ queueWaitTimeoutSeconds: 3 })).queueWaitTimeoutSeconds, 3)
       assert.strictEqual((yield* decode({ slowStartProbeSeconds: null })).slowStartProbeSeconds, null)
+    }))
+})
+
+describe("executor configuration", () => {
+  it.effect("its Schema's defaults are the exported defaults; a bad value names its field", () =>
+    Effect.gen(function*() {
+      assert.deepStrictEqual(yield* Schema.decodeUnknownEffect(ModelRequestExecutorConfig)({}), defaultExecutorConfig)
+      for (const [input, field] of [[{ jitter: 2 }, "jitter"], [{ maxRetries: -1 }, "maxRetries"]] as const) {
+        const error = yield* Effect.flip(
+          Layer.build(ModelRequestExecutor.layer(input).pipe(Layer.provide(RequestAdmission.layerDefault)))
+        ).pipe(Effect.scoped)
+        assert.strictEqual(error.field, field)
+      }
     }))
 })
 

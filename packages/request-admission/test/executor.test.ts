@@ -5,13 +5,13 @@ import { TestClock } from "effect/testing"
 import {
   execute,
   ModelRequestExecutor,
-  type ModelRequestExecutorConfig,
+  type ModelRequestExecutorConfigInput,
   RequestAdmission,
   type RequestAdmissionConfigInput
 } from "../src/index.js"
 import { chat, controller, embedding, forkNow, image, leaks, MODEL, PROVIDER, recordEvents, settle } from "./helpers.js"
 
-const setup = (cap = 1, config: RequestAdmissionConfigInput = {}, executor: ModelRequestExecutorConfig = {}) => {
+const setup = (cap = 1, config: RequestAdmissionConfigInput = {}, executor: ModelRequestExecutorConfigInput = {}) => {
   const admission = controller(cap, config)
   return Layer.merge(admission, ModelRequestExecutor.layer(executor).pipe(Layer.provide(admission)))
 }
