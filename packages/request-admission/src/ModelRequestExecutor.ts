@@ -1,8 +1,8 @@
 /**
- * The executor: one lease per provider attempt. It acquires, calls, classifies the result into a
- * release outcome and a typed model error, releases, and retries what is worth retrying here
- * (502/503/504 and connection failures) with jittered exponential backoff — never holding a lease
- * while it sleeps. Rate limits and admission errors are never retried here: the scheduler owns those.
+ * The executor: one lease per provider attempt. It acquires, calls, classifies the result into a release outcome
+ * and a typed model error, releases, and retries what is worth retrying here (502/503/504 and connection
+ * failures) on a jittered exponential `Schedule` — a fresh lease per attempt, none held while it sleeps. Rate
+ * limits and admission errors are never retried here: the scheduler owns those.
  */
 import {
   type ModelError,
@@ -12,8 +12,15 @@ import {
   toModelError
 } from "@sluice/errors"
 import { type RequestResourceKey, requestResourceLabel } from "@sluice/scheduling-resources"
-import { Cause, Clock, Context, Effect, Exit, Layer, Random } from "effect"
-import type { QueueTimeout, Shutdown, UnknownResource } from "./errors.js"
+import { Cause, Clock, Context, Duration, Effect, Exit, Layer, Random, Schedule, Schema } from "effect"
+import { decodeConfig } from "./config.js"
+import type {
+  RequestAdmissionConfigError,
+  RequestAdmissionQueueTimeout,
+  RequestAdmissionShutdown,
+  RequestAdmissionUnknownResource
+} from "./errors.js"
+import { internalsOf } from "./internal/AdmissionInternals.js"
 import { RequestAdmission, type RequestAdmissionShape } from "./RequestAdmission.js"
 import type { RequestLease } from "./RequestLease.js"
 import { ReleaseOutcome } from "./ReleaseOutcome.js"
@@ -33,29 +40,38 @@ export interface AttemptContext {
   readonly lease: RequestLease
 }
 
-export interface ModelRequestExecutorConfig {
-  /** Retries after the first attempt. Default 3. */
-  readonly maxRetries?: number | undefined
-  /** Delay before the first retry. Default 2 s. */
-  readonly backoffBaseSeconds?: number | undefined
-  /** Growth per retry. Default 2 (2 s, 4 s, 8 s). */
-  readonly backoffFactor?: number | undefined
-  /** Upper bound of any delay. Default 60 s. */
-  readonly maxBackoffSeconds?: number | undefined
-  /** Each delay is scaled by a uniform factor in [1 − jitter, 1 + jitter] from `Random`. Default 0.2. */
-  readonly jitter?: number | undefined
-  /** HTTP statuses retried here. Default 502, 503, 504. */
-  readonly retryableStatuses?: ReadonlyArray<number> | undefined
-}
+const withDefault = <S extends Schema.Top>(schema: S, value: S["Encoded"]) =>
+  schema.pipe(Schema.withDecodingDefault(Effect.succeed(value)))
 
-export const defaultExecutorConfig = {
+/** The executor's retry policy, with its defaults: 3 retries of 502/503/504 and connection failures, 2 s, 4 s, 8 s. */
+export const ModelRequestExecutorConfig = Schema.Struct({
+  /** Retries after the first attempt. */
+  maxRetries: withDefault(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)), 3),
+  /** Delay before the first retry. */
+  backoffBaseSeconds: withDefault(Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0)), 2),
+  /** Growth per retry (2: 2 s, 4 s, 8 s). */
+  backoffFactor: withDefault(Schema.Finite.check(Schema.isGreaterThanOrEqualTo(1)), 2),
+  /** Upper bound of any delay. */
+  maxBackoffSeconds: withDefault(Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0)), 60),
+  /** Each delay is scaled by a uniform factor in [1 − jitter, 1 + jitter] from `Random`. */
+  jitter: withDefault(Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1 })), 0.2),
+  /** HTTP statuses retried here. */
+  retryableStatuses: withDefault(Schema.Array(Schema.Int), [502, 503, 504])
+})
+export type ModelRequestExecutorConfig = typeof ModelRequestExecutorConfig.Type
+/** What `ModelRequestExecutor.layer` takes: every field optional. */
+export type ModelRequestExecutorConfigInput = typeof ModelRequestExecutorConfig.Encoded
+
+export const defaultExecutorConfig: ModelRequestExecutorConfig = {
   maxRetries: 3,
   backoffBaseSeconds: 2,
   backoffFactor: 2,
   maxBackoffSeconds: 60,
   jitter: 0.2,
   retryableStatuses: [502, 503, 504]
-} as const
+}
+
+const decodeExecutorConfig = decodeConfig(ModelRequestExecutorConfig)
 
 export interface ModelRequestExecutorShape {
   readonly execute: <A, R>(
@@ -83,14 +99,13 @@ export const outcomeOfAttempt = (exit: Exit.Exit<unknown, ProviderError>): Relea
   return Cause.hasInterrupts(exit.cause) ? ReleaseOutcome.localCancelled : ReleaseOutcome.unexpectedException
 }
 
-const admissionError = (
-  request: ModelRequest,
-  error: QueueTimeout | UnknownResource | Shutdown
-): ModelError => {
+type AdmissionError = RequestAdmissionQueueTimeout | RequestAdmissionUnknownResource | RequestAdmissionShutdown
+
+const admissionError = (request: ModelRequest, error: AdmissionError): ModelError => {
   const { provider, model } = request.resource
   const resource = requestResourceLabel(request.resource)
   switch (error._tag) {
-    case "QueueTimeout":
+    case "RequestAdmissionQueueTimeout":
       return requestAdmissionTimeoutError({
         provider,
         model,
@@ -99,9 +114,9 @@ const admissionError = (
         waitersAhead: error.waitersAhead,
         ...(request.purpose === undefined ? {} : { purpose: request.purpose })
       })
-    case "UnknownResource":
+    case "RequestAdmissionUnknownResource":
       return requestAdmissionRejectedError({ provider, model, resource, rejection: "unknown_resource" })
-    case "Shutdown":
+    case "RequestAdmissionShutdown":
       return requestAdmissionRejectedError({ provider, model, resource, rejection: "shutdown" })
   }
 }
@@ -109,110 +124,116 @@ const admissionError = (
 /** Builds an executor over a controller. */
 export const makeExecutor = (
   admission: RequestAdmissionShape,
-  config: ModelRequestExecutorConfig = {}
+  config: ModelRequestExecutorConfig = defaultExecutorConfig
 ): ModelRequestExecutorShape => {
-  const maxRetries = Math.max(0, Math.floor(config.maxRetries ?? defaultExecutorConfig.maxRetries))
-  const base = Math.max(0, config.backoffBaseSeconds ?? defaultExecutorConfig.backoffBaseSeconds) * 1000
-  const factor = Math.max(1, config.backoffFactor ?? defaultExecutorConfig.backoffFactor)
-  const maxDelay = Math.max(0, config.maxBackoffSeconds ?? defaultExecutorConfig.maxBackoffSeconds) * 1000
-  const jitter = Math.min(1, Math.max(0, config.jitter ?? defaultExecutorConfig.jitter))
-  const retryable = new Set(config.retryableStatuses ?? defaultExecutorConfig.retryableStatuses)
+  const internals = internalsOf(admission)
+  const { maxRetries, backoffFactor: factor, jitter } = config
+  const baseMs = config.backoffBaseSeconds * 1000
+  const maxDelayMs = config.maxBackoffSeconds * 1000
+  const retryable = new Set(config.retryableStatuses)
 
-  /** Admission errors never get here: only a provider's own transient failures are retried. */
-  const shouldRetry = (error: ProviderError): boolean => {
-    if (error.kind === "rate_limit") return false
+  /** Only a provider's own transient failures are retried here; admission errors never get this far. */
+  const shouldRetry = (error: ProviderError | AdmissionError): boolean => {
+    if (!(error instanceof ProviderError) || error.kind === "rate_limit") return false
     if (error.status !== undefined) return retryable.has(error.status)
     return error.kind === "api_connection"
   }
 
-  const backoff = Effect.fnUntraced(function*(retry: number) {
-    const nominal = Math.min(maxDelay, base * factor ** retry)
-    const u = yield* Random.next
-    return Math.min(maxDelay, nominal * (1 - jitter + 2 * jitter * u))
-  })
+  /** base × factor^n, capped, each delay scaled by a uniform factor in [1 − jitter, 1 + jitter] from `Random`. */
+  const backoff = Schedule.exponential(baseMs, factor).pipe(
+    Schedule.modifyDelay(({ duration }) =>
+      Effect.map(Random.next, (u) => {
+        const nominal = Math.min(maxDelayMs, Duration.toMillis(duration))
+        return Duration.millis(Math.min(maxDelayMs, nominal * (1 - jitter + 2 * jitter * u)))
+      })
+    )
+  )
 
-  /** The attempt, then its release with the outcome, in one region: the attempt is interruptible, the release not. */
-  const attemptThenRelease = <A, R>(
+  /** The `model_request_*` events around an attempt; built only while somebody subscribes. */
+  const observed = <A, R>(
     request: ModelRequest,
-    attempt: (context: AttemptContext) => Effect.Effect<A, ProviderError, R>,
+    call: Effect.Effect<A, ProviderError, R>,
     n: number,
     lease: RequestLease
   ): Effect.Effect<Exit.Exit<A, ProviderError>, never, R> =>
-    Effect.uninterruptibleMask((restore) => {
-      const call = restore(Effect.suspend(() => attempt({ attempt: n, lease })))
-      return Effect.flatMap(admission.listening, (listening) =>
-        listening
-          ? observedAttempt(request, call, n, lease)
-          : Effect.flatMap(Effect.exit(call), (exit) =>
-            Effect.as(admission.release(lease, outcomeOfAttempt(exit)), exit)))
+    Effect.withFiber((fiber) => {
+      if (internals === undefined || !internals.listening()) return Effect.exit(call)
+      internals.emit(fiber, {
+        _tag: "model_request_started",
+        resource: request.resource,
+        group: lease.group,
+        leaseId: lease.id,
+        attempt: n
+      })
+      return Effect.flatMap(Clock.currentTimeMillis, (started) =>
+        Effect.flatMap(Effect.exit(call), (exit) =>
+          Effect.withFiber((fiber) => {
+            if (internals.listening()) {
+              const failure = Exit.isFailure(exit) ? exit.cause.reasons.find(Cause.isFailReason)?.error : undefined
+              internals.emit(fiber, {
+                _tag: "model_request_completed",
+                resource: request.resource,
+                group: lease.group,
+                leaseId: lease.id,
+                attempt: n,
+                outcome: outcomeOfAttempt(exit).kind,
+                ...(failure === undefined ? {} : { errorKind: failure.kind }),
+                ...(failure?.status === undefined ? {} : { status: failure.status }),
+                durationMs: fiber.getRef(Clock.Clock).currentTimeMillisUnsafe() - started
+              })
+            }
+            return Effect.succeed(exit)
+          })))
     })
-
-  /** As above, with the `model_request_started` / `_completed` events around the attempt (someone listens). */
-  const observedAttempt = Effect.fnUntraced(function*<A, R>(
-    request: ModelRequest,
-    attempt: Effect.Effect<A, ProviderError, R>,
-    n: number,
-    lease: RequestLease
-  ) {
-    yield* admission.publish({
-      kind: "model_request_started",
-      resource: request.resource,
-      group: lease.group,
-      leaseId: lease.id,
-      attempt: n
-    })
-    const started = yield* Clock.currentTimeMillis
-    const exit = yield* Effect.exit(attempt)
-    const outcome = outcomeOfAttempt(exit)
-    const failure = Exit.isFailure(exit) ? exit.cause.reasons.find(Cause.isFailReason)?.error : undefined
-    yield* admission.publish({
-      kind: "model_request_completed",
-      resource: request.resource,
-      group: lease.group,
-      leaseId: lease.id,
-      attempt: n,
-      outcome: outcome.kind,
-      reason: failure?.kind,
-      status: failure?.status,
-      durationMs: (yield* Clock.currentTimeMillis) - started
-    })
-    // The completed event comes before the release: the model request ends, then its lease.
-    yield* admission.release(lease, outcome)
-    return exit
-  })
 
   /**
-   * One attempt in one lease (`withLease`: no scope, and a lease in one synchronous step when capacity is free). If
-   * the fiber is interrupted while the attempt runs, the lease is released as `local_cancelled`.
+   * One attempt in one lease: the call (interruptible, in its own tracing span), then — uninterruptibly — the
+   * release with the attempt's outcome. The completed event comes before the release: the request ends, then its
+   * lease.
    */
-  const runAttempt = <A, R>(
+  const attemptOnce = <A, R>(
     request: ModelRequest,
     attempt: (context: AttemptContext) => Effect.Effect<A, ProviderError, R>,
     n: number
-  ): Effect.Effect<Exit.Exit<A, ProviderError>, ModelError, R> =>
-    Effect.mapError(
-      admission.withLease(request, (lease) => attemptThenRelease(request, attempt, n, lease)),
-      (error) => admissionError(request, error)
+  ): Effect.Effect<A, ProviderError | AdmissionError, R> =>
+    Effect.flatMap(
+      admission.withLease(request, (lease) =>
+        Effect.uninterruptibleMask((restore) => {
+          const call = restore(
+            Effect.suspend(() => attempt({ attempt: n, lease })).pipe(
+              Effect.withSpan("ModelRequestExecutor.attempt", {
+                attributes: {
+                  "sluice.resource": requestResourceLabel(request.resource),
+                  "sluice.attempt": n,
+                  "sluice.lease": lease.id
+                }
+              }, { captureStackTrace: false })
+            )
+          )
+          return Effect.flatMap(
+            observed(request, call, n, lease),
+            (exit) => Effect.as(admission.release(lease, outcomeOfAttempt(exit)), exit)
+          )
+        })),
+      (exit) => exit
     )
 
   const execute = <A, R>(
     request: ModelRequest,
     attempt: (context: AttemptContext) => Effect.Effect<A, ProviderError, R>
-  ): Effect.Effect<A, ModelError, R> => {
-    const loop = (n: number): Effect.Effect<A, ModelError, R> =>
-      Effect.flatMap(runAttempt(request, attempt, n), (exit) => {
-        if (Exit.isSuccess(exit)) return Effect.succeed(exit.value)
-        const failure = exit.cause.reasons.find(Cause.isFailReason)
-        if (failure === undefined) return Effect.failCause(exit.cause as Cause.Cause<never>)
-        const error = failure.error
-        if (n <= maxRetries && shouldRetry(error)) {
-          // The attempt's scope is closed: no lease is held while sleeping.
-          return Effect.flatMap(backoff(n - 1), (delay) => Effect.andThen(Effect.sleep(delay), loop(n + 1)))
-        }
-        return Effect.fail(toModelError(error, request.purpose === undefined ? {} : { purpose: request.purpose }))
-      })
-    return loop(1)
-  }
+  ): Effect.Effect<A, ModelError, R> =>
+    Effect.suspend(() => {
+      let n = 0
+      return Effect.suspend(() => attemptOnce(request, attempt, ++n)).pipe(
+        // The attempt's lease is released before the schedule sleeps.
+        Effect.retry({ schedule: backoff, times: maxRetries, while: shouldRetry }),
+        Effect.mapError((error) =>
+          error instanceof ProviderError
+            ? toModelError(error, request.purpose === undefined ? {} : { purpose: request.purpose })
+            : admissionError(request, error)
+        )
+      )
+    })
 
   return { execute }
 }
@@ -220,13 +241,19 @@ export const makeExecutor = (
 export class ModelRequestExecutor extends Context.Service<ModelRequestExecutor, ModelRequestExecutorShape>()(
   "@sluice/request-admission/ModelRequestExecutor"
 ) {
-  static layer(config: ModelRequestExecutorConfig = {}): Layer.Layer<ModelRequestExecutor, never, RequestAdmission> {
-    return Layer.effect(
-      ModelRequestExecutor,
-      RequestAdmission.useSync((admission) => ModelRequestExecutor.of(makeExecutor(admission, config)))
-    )
+  /** An executor over the `RequestAdmission` in context; a bad value fails with `RequestAdmissionConfigError`. */
+  static layer(
+    config: ModelRequestExecutorConfigInput = {}
+  ): Layer.Layer<ModelRequestExecutor, RequestAdmissionConfigError, RequestAdmission> {
+    return Layer.effect(ModelRequestExecutor, makeLayer(config))
   }
 }
+
+const makeLayer = Effect.fnUntraced(function*(input: ModelRequestExecutorConfigInput) {
+  const config = yield* decodeExecutorConfig(input)
+  const admission = yield* RequestAdmission
+  return ModelRequestExecutor.of(makeExecutor(admission, config))
+})
 
 /** `execute` through the `ModelRequestExecutor` service. */
 export const execute = <A, R>(

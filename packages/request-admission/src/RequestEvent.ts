@@ -1,70 +1,199 @@
 /**
- * Request events: values on `RequestAdmission.events`, one sequence space for the controller and the
- * executor. They carry identities, counts and timings only — never prompts, completions or keys.
+ * Request events: values on `RequestAdmission.events`, a tagged union discriminated by `_tag`. The controller and
+ * the executor share one sequence. Events carry identities, counts and timings only — never prompts,
+ * completions or keys — and are built only while somebody subscribes.
  */
-import type { RequestResourceKey } from "@sluice/scheduling-resources"
+import type { ProviderErrorKind } from "@sluice/errors"
+import type { ProviderModelKey, RequestResourceKey } from "@sluice/scheduling-resources"
 import type { ReleaseOutcomeKind } from "./ReleaseOutcome.js"
 
-export type RequestEventKind =
-  /** A provider/model alias was registered or changed its cap (`resource.domain` is "chat" by convention; `limit` = new static cap). */
-  | "request_resource_registered"
-  /** An item joined the waiter queue (`waiters` = queued for its resource, itself included). */
-  | "request_wait_started"
-  /** A queued item was admitted (`waitedMs`). An uncontended admission emits only `request_lease_acquired`. */
-  | "request_wait_completed"
-  /** A queued item's queue-wait timeout fired (`waitedMs`, `waiters` = others still queued). */
-  | "request_wait_timeout"
-  /** A queued item was interrupted or failed by shutdown (`reason`: "interrupted" | "shutdown"). */
-  | "request_wait_cancelled"
-  /** `tryAcquire` (or a zero-timeout `acquire`) was denied (`reason`). */
-  | "request_acquire_denied"
-  | "request_lease_acquired"
-  /** `outcome` = the release outcome kind. */
-  | "request_lease_released"
-  /** A second release of a lease, or a lease of another controller (`reason`); nothing changed. */
-  | "request_release_diagnostic"
-  /** A 429 (`retryAfterSeconds`, `blockedUntilMillis`). Cooldown starts or is extended. */
-  | "request_rate_limited"
-  /** Multiplicative decrease (`previousLimit` → `limit`). */
-  | "request_limit_decreased"
-  /** Additive increase or a startup-ramp step (`previousLimit` → `limit`, `reason`: "additive" | "ramp"). */
-  | "request_limit_increased"
-  /** The limit climbed above the admitted limit of the last decreasing 429 (`limit`, `rateLimitCeiling`). */
-  | "request_soft_ceiling_recovered"
-  /** After a decrease, the limit is back at the effective max and no cooldown is active. */
-  | "request_fully_recovered"
-  /** A cooldown ended (`limit`): queued items of the resource may be admitted again. */
-  | "request_cooldown_ended"
-  /** The executor holds a lease and is calling the provider (`attempt`, `leaseId`). */
-  | "model_request_started"
-  /** The provider attempt ended, emitted before its lease is released (`outcome`, `durationMs`, `attempt`). */
-  | "model_request_completed"
-  /** The controller was shut down (`waiters` = waiters failed with `Shutdown`). */
-  | "request_admission_shutdown"
-
-export interface RequestEvent {
-  readonly kind: RequestEventKind
+interface Stamp {
   /** Strictly increasing and gap-free per controller (a subscriber that lags past the buffer sees a jump). */
   readonly sequence: number
   /** `Clock` time in ms. */
   readonly atMillis: number
-  readonly resource: RequestResourceKey
-  readonly group?: string | undefined
-  readonly leaseId?: number | undefined
-  readonly outcome?: ReleaseOutcomeKind | undefined
-  readonly reason?: string | undefined
-  readonly limit?: number | undefined
-  readonly previousLimit?: number | undefined
-  readonly rateLimitCeiling?: number | undefined
-  readonly inFlight?: number | undefined
-  readonly waiters?: number | undefined
-  readonly waitedMs?: number | undefined
-  readonly retryAfterSeconds?: number | undefined
-  readonly blockedUntilMillis?: number | undefined
-  readonly status?: number | undefined
-  readonly attempt?: number | undefined
-  readonly durationMs?: number | undefined
 }
 
+interface About extends Stamp {
+  readonly resource: RequestResourceKey
+}
+
+/** A provider/model alias was registered or changed its cap. */
+export interface RequestResourceRegistered extends Stamp {
+  readonly _tag: "request_resource_registered"
+  readonly providerModel: ProviderModelKey
+  readonly alias: string
+  /** The static cap before and after (min over the aliases); equal on a first registration. */
+  readonly previousCap: number
+  readonly staticCap: number
+}
+
+/** An item joined the waiter queue. */
+export interface RequestWaitStarted extends About {
+  readonly _tag: "request_wait_started"
+  readonly group: string
+  /** Queued for the resource, this item included. */
+  readonly waiters: number
+}
+
+/** A queued item was admitted. An uncontended admission emits only `request_lease_acquired`. */
+export interface RequestWaitCompleted extends About {
+  readonly _tag: "request_wait_completed"
+  readonly group: string
+  readonly leaseId: number
+  readonly waitedMs: number
+}
+
+/** A queued item's queue-wait timeout fired. */
+export interface RequestWaitTimeout extends About {
+  readonly _tag: "request_wait_timeout"
+  readonly group: string
+  readonly waitedMs: number
+  /** Others still queued for the resource. */
+  readonly waiters: number
+}
+
+/** A queued item was interrupted, or failed by shutdown. */
+export interface RequestWaitCancelled extends About {
+  readonly _tag: "request_wait_cancelled"
+  readonly group: string
+  readonly waitedMs: number
+  readonly reason: "interrupted" | "shutdown"
+}
+
+/** `tryAcquire` (or a zero-timeout `acquire`) was denied. */
+export interface RequestAcquireDenied extends About {
+  readonly _tag: "request_acquire_denied"
+  readonly group: string
+  readonly reason: "cooldown" | "adaptive_limit" | "static_cap" | "queue_timeout"
+}
+
+export interface RequestLeaseAcquired extends About {
+  readonly _tag: "request_lease_acquired"
+  readonly group: string
+  readonly leaseId: number
+  readonly limit: number
+  readonly inFlight: number
+}
+
+export interface RequestLeaseReleased extends About {
+  readonly _tag: "request_lease_released"
+  readonly group: string
+  readonly leaseId: number
+  readonly outcome: ReleaseOutcomeKind
+  /** The HTTP status of a `provider_failure`, when known. */
+  readonly status?: number | undefined
+  readonly limit: number
+  readonly inFlight: number
+}
+
+/** A second release of a lease, or a lease of another controller; nothing changed. */
+export interface RequestReleaseDiagnostic extends About {
+  readonly _tag: "request_release_diagnostic"
+  readonly leaseId: number
+  readonly reason: "duplicate" | "foreign_lease"
+}
+
+/** A 429: the cooldown starts or is extended. */
+export interface RequestRateLimited extends About {
+  readonly _tag: "request_rate_limited"
+  readonly group: string
+  readonly leaseId: number
+  readonly retryAfterSeconds?: number | undefined
+  readonly blockedUntilMillis: number
+  readonly limit: number
+}
+
+/** The adaptive limit went down: ×factor on a 429, to what was in flight, a lowered cap, or a ramp step. */
+export interface RequestLimitDecreased extends About {
+  readonly _tag: "request_limit_decreased"
+  readonly previousLimit: number
+  readonly limit: number
+  readonly reason: "rate_limited" | "in_flight" | "static_cap" | "ramp"
+  readonly rateLimitCeiling: number
+}
+
+/** The adaptive limit went up: additive increase, a startup-ramp step, or a raised cap. */
+export interface RequestLimitIncreased extends About {
+  readonly _tag: "request_limit_increased"
+  readonly previousLimit: number
+  readonly limit: number
+  readonly reason: "additive" | "ramp" | "static_cap"
+}
+
+/** The limit climbed above the admitted limit of the last decreasing 429. */
+export interface RequestSoftCeilingRecovered extends About {
+  readonly _tag: "request_soft_ceiling_recovered"
+  readonly limit: number
+  readonly rateLimitCeiling: number
+}
+
+/** After a decrease, the limit is back at the effective max and no cooldown is active. */
+export interface RequestFullyRecovered extends About {
+  readonly _tag: "request_fully_recovered"
+  readonly limit: number
+}
+
+/** A cooldown ended: queued items of the resource may be admitted again. */
+export interface RequestCooldownEnded extends About {
+  readonly _tag: "request_cooldown_ended"
+  readonly limit: number
+  readonly reason: "expired" | "probe_succeeded"
+}
+
+/** The executor holds a lease and is calling the provider. */
+export interface ModelRequestStarted extends About {
+  readonly _tag: "model_request_started"
+  readonly group: string
+  readonly leaseId: number
+  readonly attempt: number
+}
+
+/** The provider attempt ended; emitted before its lease is released. */
+export interface ModelRequestCompleted extends About {
+  readonly _tag: "model_request_completed"
+  readonly group: string
+  readonly leaseId: number
+  readonly attempt: number
+  readonly outcome: ReleaseOutcomeKind
+  /** The provider error's kind, when the attempt failed with one. */
+  readonly errorKind?: ProviderErrorKind | undefined
+  readonly status?: number | undefined
+  readonly durationMs: number
+}
+
+/** The controller was shut down. */
+export interface RequestAdmissionShutdownEvent extends Stamp {
+  readonly _tag: "request_admission_shutdown"
+  /** Waiters failed with `RequestAdmissionShutdown`. */
+  readonly waiters: number
+}
+
+export type RequestEvent =
+  | RequestResourceRegistered
+  | RequestWaitStarted
+  | RequestWaitCompleted
+  | RequestWaitTimeout
+  | RequestWaitCancelled
+  | RequestAcquireDenied
+  | RequestLeaseAcquired
+  | RequestLeaseReleased
+  | RequestReleaseDiagnostic
+  | RequestRateLimited
+  | RequestLimitDecreased
+  | RequestLimitIncreased
+  | RequestSoftCeilingRecovered
+  | RequestFullyRecovered
+  | RequestCooldownEnded
+  | ModelRequestStarted
+  | ModelRequestCompleted
+  | RequestAdmissionShutdownEvent
+
+export type RequestEventTag = RequestEvent["_tag"]
+
+/** The member of the union with this tag. */
+export type RequestEventOf<Tag extends RequestEventTag> = Extract<RequestEvent, { readonly _tag: Tag }>
+
 /** An event before the controller numbers and timestamps it. */
-export type RequestEventInput = Omit<RequestEvent, "sequence" | "atMillis">
+export type RequestEventInput = RequestEvent extends infer E ? E extends Stamp ? Omit<E, keyof Stamp> : never
+  : never

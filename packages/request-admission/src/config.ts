@@ -1,80 +1,112 @@
 /**
- * Controller configuration: the anchor's defaults, validated once when the layer is built.
+ * Controller configuration as a `Schema` that carries its defaults: an application composes these fields into
+ * its own config file instead of restating the values. Decoding errors name the field.
  */
-import { Effect } from "effect"
+import { Effect, Schema, SchemaIssue } from "effect"
 import { RequestAdmissionConfigError } from "./errors.js"
 
+// The description and default go on the inner schema, where a JSON Schema generator finds them (an application
+// that composes these fields documents its config file from them).
+const withDefault = <S extends Schema.Top>(schema: S, value: S["Encoded"], description?: string) =>
+  (schema.annotate({ ...(description === undefined ? {} : { description }), default: value }) as unknown as S).pipe(
+    Schema.withDecodingDefault(Effect.succeed(value))
+  )
+
+const PositiveInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))
+const NonNegativeSeconds = Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0))
+
 /** A static cap for one alias of a provider/model (`maxParallelRequests` in model configs). */
-export interface ModelRegistration {
-  readonly provider: string
-  readonly model: string
+export const ModelRegistration = Schema.Struct({
+  provider: Schema.String,
+  model: Schema.String,
   /** Aliases naming the same provider/model merge with the min rule. Defaults to `"provider/model"`. */
-  readonly alias?: string | undefined
-  readonly maxParallelRequests: number
-}
+  alias: Schema.optional(Schema.String),
+  maxParallelRequests: PositiveInt
+})
+export type ModelRegistration = typeof ModelRegistration.Type
 
-export interface RequestAdmissionConfig {
+/** Limits per resource label `"provider/model/domain"`. */
+const LimitsByLabel = Schema.Record(Schema.String, PositiveInt)
+
+export const RequestAdmissionConfig = Schema.Struct({
   /** Registered at start; more can be added with `register`. */
-  readonly models?: ReadonlyArray<ModelRegistration> | undefined
-  /** Starting adaptive limit per resource label `"provider/model/domain"`; default: the effective max. */
-  readonly initialLimits?: Readonly<Record<string, number>> | undefined
+  models: withDefault(Schema.Array(ModelRegistration), []),
+  /** Starting adaptive limit per resource label; missing = the effective max. */
+  initialLimits: withDefault(LimitsByLabel, {}),
   /** Optional ceiling per resource label below the static cap. */
-  readonly maxLimitClamps?: Readonly<Record<string, number>> | undefined
-  /** Cooldown after a 429 without a usable Retry-After. Default 2. */
-  readonly cooldownSeconds?: number | undefined
-  /** Multiplicative decrease, in (0, 1). Default 0.75. */
-  readonly decreaseFactor?: number | undefined
-  /** Additive increase step. Default 1. */
-  readonly additiveIncreaseStep?: number | undefined
-  /** Successes outside cooldown per additive step. Default 25. */
-  readonly successesUntilIncrease?: number | undefined
-  /** Linear ramp from 1 to the initial limit; 0 = off. Default 0. */
-  readonly startupRampSeconds?: number | undefined
+  maxLimitClamps: withDefault(LimitsByLabel, {}),
+  /** Cooldown after a 429 without a usable Retry-After, in seconds. */
+  cooldownSeconds: withDefault(
+    Schema.Finite.check(Schema.isGreaterThan(0)),
+    2,
+    "How long a 429 without a usable Retry-After closes the model, in seconds."
+  ),
+  /** Multiplicative decrease: limit = max(1, floor(limit × factor)), once per cascade. */
+  decreaseFactor: withDefault(
+    Schema.Finite.check(Schema.isGreaterThan(0), Schema.isLessThan(1)),
+    0.75,
+    "What a 429 multiplies the limit by (once per cascade of 429s)."
+  ),
+  /** Additive increase step. */
+  additiveIncreaseStep: withDefault(PositiveInt, 1),
+  /** Successes outside a cooldown per additive step. */
+  successesUntilIncrease: withDefault(
+    PositiveInt,
+    25,
+    "Successful calls outside a cooldown after which the limit goes up by one."
+  ),
+  /** Linear ramp from 1 to the initial limit, in seconds; 0 = off. */
+  startupRampSeconds: withDefault(
+    NonNegativeSeconds,
+    0,
+    "Ramp each model's limit up from 1 over this many seconds at the start (0: no ramp)."
+  ),
   /**
-   * Default queue-wait timeout for items without their own. `null` (default) waits until admitted;
-   * `0` means "try once, never wait".
+   * Default queue-wait timeout (seconds) for items without their own: `null` waits until admitted, `0` means
+   * "try once, never wait".
    */
-  readonly queueWaitTimeoutSeconds?: number | null | undefined
-  /** Events buffered per subscriber before the oldest are dropped. Default 4096. */
-  readonly eventBufferSize?: number | undefined
+  queueWaitTimeoutSeconds: withDefault(
+    Schema.NullOr(NonNegativeSeconds),
+    null,
+    "How long a call may wait for a free slot before it is retried later (`null`: no limit)."
+  ),
+  /** Events buffered per subscriber before the oldest are dropped. */
+  eventBufferSize: withDefault(PositiveInt, 4096),
+  /** On every 429, lower the limit to what the provider was serving: `max(1, min(limit, inFlight))`. */
+  decreaseToInFlight: withDefault(Schema.Boolean, true),
+  /** A success during a cooldown lets exactly one probe start; if it succeeds, the cooldown ends early. */
+  halfOpenCooldown: withDefault(Schema.Boolean, true),
+  /** Reaching the last rate-limit ceiling needs `successesUntilIncrease × 2^k` successes after k failed probes. */
+  ceilingProbeBackoff: withDefault(Schema.Boolean, true),
   /**
-   * On every 429, lower the limit to what the provider was serving: `max(1, min(limit, inFlight))`
-   * after the release (beyond the anchor). Default true.
+   * A fresh resource's first wave is bounded by `slowStartInitialWindow`; its first success opens the limit, a
+   * 429 before any success ends slow start with the decrease. Ignored while a `startupRampSeconds` ramp is set.
    */
-  readonly decreaseToInFlight?: boolean | undefined
+  slowStart: withDefault(
+    Schema.Boolean,
+    true,
+    "A new provider's first wave is ¾ of its `maxParallelRequests` until it proves it takes more."
+  ),
+  /** First slow-start window (never above the limit). Absent: three quarters of the limit, at least 4. */
+  slowStartInitialWindow: Schema.optional(PositiveInt),
   /**
-   * A success during a cooldown makes the domain half-open: exactly one probe may start; if it
-   * succeeds, the cooldown ends early (beyond the anchor). Default true.
+   * How long a full first wave must draw no 429 before the rest of the limit opens without waiting for the first
+   * answer (seconds). Rejections come back within a round trip, answers take the generation time, so a quiet
+   * first wave shows the declared limit fits. `null` waits for the first answer.
    */
-  readonly halfOpenCooldown?: boolean | undefined
-  /**
-   * An increase that would reach the last rate-limit ceiling needs `successesUntilIncrease × 2^k`
-   * successes, k = consecutive failed probes at that level (beyond the anchor). Default true.
-   */
-  readonly ceilingProbeBackoff?: boolean | undefined
-  /**
-   * A fresh resource's first wave is bounded by `slowStartInitialWindow`; its first success opens the limit,
-   * a 429 before any success ends slow start with the decrease (beyond the anchor, which starts at the limit).
-   * Default true; ignored while a `startupRampSeconds` ramp is configured.
-   */
-  readonly slowStart?: boolean | undefined
-  /**
-   * First slow-start window (never above the limit). Default: three quarters of the limit, at least 4 — a
-   * provider whose real capacity is far below the declared one rejects at most a quarter of the first wave,
-   * while a correct declaration loses well under one round trip of capacity.
-   */
-  readonly slowStartInitialWindow?: number | undefined
-  /**
-   * How long a full first wave must draw no 429 before the rest of the limit opens, without waiting for
-   * the first answer. A provider turns an over-limit request away at once (a rejection costs it no
-   * generation), so rejections come back within a round trip while answers take the generation time:
-   * a quiet first wave shows the declared limit fits. `null` waits for the first answer. Default 0.01 —
-   * a loopback or in-region round trip with room to spare; raise it to about one round trip for a
-   * distant provider whose declared limit you doubt.
-   */
-  readonly slowStartProbeSeconds?: number | null | undefined
-}
+  slowStartProbeSeconds: withDefault(
+    Schema.NullOr(NonNegativeSeconds),
+    0.01,
+    "Slow start ends after this long without a 429 (`null`: at the first answer)."
+  )
+})
 
+/** The decoded configuration: every default filled in. */
+export type RequestAdmissionConfig = typeof RequestAdmissionConfig.Type
+/** What `RequestAdmission.layer` takes: every field optional. */
+export type RequestAdmissionConfigInput = typeof RequestAdmissionConfig.Encoded
+
+/** The configuration the controller runs with, in the units it computes in. */
 export interface ResolvedConfig {
   readonly models: ReadonlyArray<ModelRegistration>
   readonly initialLimits: ReadonlyMap<string, number>
@@ -96,89 +128,56 @@ export interface ResolvedConfig {
   readonly slowStartProbeMs: number | null
 }
 
-export const defaultConfig = {
-  cooldownSeconds: 2,
-  decreaseFactor: 0.75,
-  additiveIncreaseStep: 1,
-  successesUntilIncrease: 25,
-  startupRampSeconds: 0,
-  queueWaitTimeoutSeconds: null,
-  eventBufferSize: 4096,
-  decreaseToInFlight: true,
-  halfOpenCooldown: true,
-  ceilingProbeBackoff: true,
-  slowStart: true,
-  slowStartProbeSeconds: 0.01
-} as const
-
 /** The default first slow-start window for a limit: three quarters of it, at least 4. */
 export const defaultSlowStartWindow = (limit: number): number => Math.max(4, Math.ceil(limit * 0.75))
 
-const fail = (field: string, message: string) => Effect.fail(new RequestAdmissionConfigError({ field, message }))
-
-const positiveInt = (n: number) => Number.isInteger(n) && n >= 1
-
-const validateLimits = (field: string, record: Readonly<Record<string, number>> | undefined) => {
-  const out = new Map<string, number>()
-  for (const [label, value] of Object.entries(record ?? {})) {
-    if (!positiveInt(value)) return fail(`${field}.${label}`, "must be an integer ≥ 1")
-    out.set(label, value)
+/** `models[0].maxParallelRequests`: the path of a decoding issue as a user would write it. */
+const fieldOf = (path: ReadonlyArray<PropertyKey>): string => {
+  let field = ""
+  for (const key of path) {
+    if (typeof key === "number") field += `[${key}]`
+    else field += field === "" ? String(key) : `.${String(key)}`
   }
-  return Effect.succeed(out)
+  return field
 }
 
-export const resolveConfig = Effect.fnUntraced(function*(config: RequestAdmissionConfig) {
-  const cooldownSeconds = config.cooldownSeconds ?? defaultConfig.cooldownSeconds
-  const decreaseFactor = config.decreaseFactor ?? defaultConfig.decreaseFactor
-  const step = config.additiveIncreaseStep ?? defaultConfig.additiveIncreaseStep
-  const successes = config.successesUntilIncrease ?? defaultConfig.successesUntilIncrease
-  const ramp = config.startupRampSeconds ?? defaultConfig.startupRampSeconds
-  const timeout = config.queueWaitTimeoutSeconds === undefined
-    ? defaultConfig.queueWaitTimeoutSeconds
-    : config.queueWaitTimeoutSeconds
-  const buffer = config.eventBufferSize ?? defaultConfig.eventBufferSize
-  const slowStartWindow = config.slowStartInitialWindow
-  const probe = config.slowStartProbeSeconds === undefined
-    ? defaultConfig.slowStartProbeSeconds
-    : config.slowStartProbeSeconds
-  if (!(cooldownSeconds > 0 && Number.isFinite(cooldownSeconds))) {
-    return yield* fail("cooldownSeconds", "must be a finite number > 0")
-  }
-  if (!(decreaseFactor > 0 && decreaseFactor < 1)) return yield* fail("decreaseFactor", "must be in (0, 1)")
-  if (!positiveInt(step)) return yield* fail("additiveIncreaseStep", "must be an integer ≥ 1")
-  if (!positiveInt(successes)) return yield* fail("successesUntilIncrease", "must be an integer ≥ 1")
-  if (!(ramp >= 0 && Number.isFinite(ramp))) return yield* fail("startupRampSeconds", "must be a finite number ≥ 0")
-  if (timeout !== null && !(timeout >= 0)) return yield* fail("queueWaitTimeoutSeconds", "must be ≥ 0 or null")
-  if (!positiveInt(buffer)) return yield* fail("eventBufferSize", "must be an integer ≥ 1")
-  if (slowStartWindow !== undefined && !positiveInt(slowStartWindow)) {
-    return yield* fail("slowStartInitialWindow", "must be an integer ≥ 1")
-  }
-  if (probe !== null && !(probe >= 0 && Number.isFinite(probe))) {
-    return yield* fail("slowStartProbeSeconds", "must be a finite number ≥ 0 or null")
-  }
-  const models = config.models ?? []
-  for (let i = 0; i < models.length; i++) {
-    if (!positiveInt(models[i]!.maxParallelRequests)) {
-      return yield* fail(`models[${i}].maxParallelRequests`, "must be an integer ≥ 1")
-    }
-  }
+const formatIssues = SchemaIssue.makeFormatterStandardSchemaV1()
+
+const configError = (error: Schema.SchemaError): RequestAdmissionConfigError => {
+  const issue = formatIssues(error.issue).issues[0]
+  const field = issue === undefined ? "" : fieldOf((issue.path ?? []).map((p) => (typeof p === "object" ? p.key : p)))
+  return new RequestAdmissionConfigError({ field, message: issue?.message ?? error.message })
+}
+
+/** Decodes a configuration of this package; a bad value fails with `RequestAdmissionConfigError` naming its field. */
+export const decodeConfig = <S extends Schema.Top & { readonly DecodingServices: never }>(schema: S) => {
+  const decode = Schema.decodeUnknownEffect(schema)
+  return (input: S["Encoded"]): Effect.Effect<S["Type"], RequestAdmissionConfigError> =>
+    Effect.mapError(decode(input), configError)
+}
+
+const decodeAdmissionConfig = decodeConfig(RequestAdmissionConfig)
+
+/** Decodes and checks a configuration; a bad value fails with `RequestAdmissionConfigError` naming its field. */
+export const resolveConfig = Effect.fnUntraced(function*(input: RequestAdmissionConfigInput) {
+  const config = yield* decodeAdmissionConfig(input)
   const resolved: ResolvedConfig = {
-    models,
-    initialLimits: yield* validateLimits("initialLimits", config.initialLimits),
-    maxLimitClamps: yield* validateLimits("maxLimitClamps", config.maxLimitClamps),
-    cooldownMs: cooldownSeconds * 1000,
-    decreaseFactor,
-    additiveIncreaseStep: step,
-    successesUntilIncrease: successes,
-    startupRampMs: ramp * 1000,
-    queueWaitTimeoutSeconds: timeout,
-    eventBufferSize: buffer,
-    decreaseToInFlight: config.decreaseToInFlight ?? defaultConfig.decreaseToInFlight,
-    halfOpenCooldown: config.halfOpenCooldown ?? defaultConfig.halfOpenCooldown,
-    ceilingProbeBackoff: config.ceilingProbeBackoff ?? defaultConfig.ceilingProbeBackoff,
-    slowStart: (config.slowStart ?? defaultConfig.slowStart) && ramp === 0,
-    slowStartInitialWindow: slowStartWindow,
-    slowStartProbeMs: probe === null ? null : probe * 1000
+    models: config.models,
+    initialLimits: new Map(Object.entries(config.initialLimits)),
+    maxLimitClamps: new Map(Object.entries(config.maxLimitClamps)),
+    cooldownMs: config.cooldownSeconds * 1000,
+    decreaseFactor: config.decreaseFactor,
+    additiveIncreaseStep: config.additiveIncreaseStep,
+    successesUntilIncrease: config.successesUntilIncrease,
+    startupRampMs: config.startupRampSeconds * 1000,
+    queueWaitTimeoutSeconds: config.queueWaitTimeoutSeconds,
+    eventBufferSize: config.eventBufferSize,
+    decreaseToInFlight: config.decreaseToInFlight,
+    halfOpenCooldown: config.halfOpenCooldown,
+    ceilingProbeBackoff: config.ceilingProbeBackoff,
+    slowStart: config.slowStart && config.startupRampSeconds === 0,
+    slowStartInitialWindow: config.slowStartInitialWindow,
+    slowStartProbeMs: config.slowStartProbeSeconds === null ? null : config.slowStartProbeSeconds * 1000
   }
   return resolved
 })

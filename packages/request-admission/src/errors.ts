@@ -1,54 +1,71 @@
 /**
  * Typed denials of request admission. Each one is a value a caller can act on: wait and retry
- * (`QueueTimeout`, `Cooldown`, `NoCapacity`), fix the configuration (`UnknownResource`), or stop
- * (`Shutdown`).
+ * (`RequestAdmissionQueueTimeout`, `RequestAdmissionCooldown`, `RequestAdmissionNoCapacity`), fix the
+ * configuration (`RequestAdmissionUnknownResource`, `RequestAdmissionConfigError`), or stop
+ * (`RequestAdmissionShutdown`).
  */
-import type { RequestResourceKey } from "@sluice/scheduling-resources"
-import { Data } from "effect"
+import { RequestResourceKey } from "@sluice/scheduling-resources"
+import { Schema } from "effect"
 
 /** The item waited in the queue for its whole `queueWaitTimeoutSeconds` without being admitted. */
-export class QueueTimeout extends Data.TaggedError("QueueTimeout")<{
-  readonly resource: RequestResourceKey
-  /** How long the item waited, on the `Clock`. 0 for a zero timeout ("try once, never wait"). */
-  readonly waitedMs: number
-  /** Other waiters queued for the same resource when the wait ended. */
-  readonly waitersAhead: number
-}> {}
+export class RequestAdmissionQueueTimeout
+  extends Schema.TaggedError<RequestAdmissionQueueTimeout>()("RequestAdmissionQueueTimeout", {
+    resource: RequestResourceKey,
+    /** How long the item waited, on the `Clock`. 0 for a zero timeout ("try once, never wait"). */
+    waitedMs: Schema.Number,
+    /** Other waiters queued for the same resource when the wait ended. */
+    waitersAhead: Schema.Number
+  })
+{}
 
 /**
- * The provider/model of the item was never registered. A configuration error: retrying cannot help,
- * so it is reported at once and never as a timeout.
+ * The provider/model of the item was never registered. A configuration error: retrying cannot help, so it is
+ * reported at once and never as a timeout.
  */
-export class UnknownResource extends Data.TaggedError("UnknownResource")<{
-  readonly resource: RequestResourceKey
-}> {}
+export class RequestAdmissionUnknownResource
+  extends Schema.TaggedError<RequestAdmissionUnknownResource>()("RequestAdmissionUnknownResource", {
+    resource: RequestResourceKey
+  })
+{}
 
 /** The controller was shut down; it admits nothing more and fails every waiter with this. */
-export class Shutdown extends Data.TaggedError("Shutdown")<{
-  readonly resource: RequestResourceKey
-}> {}
+export class RequestAdmissionShutdown
+  extends Schema.TaggedError<RequestAdmissionShutdown>()("RequestAdmissionShutdown", {
+    resource: RequestResourceKey
+  })
+{}
 
 /** `tryAcquire` only: the resource is cooling down after a rate limit until `availableAtMillis`. */
-export class Cooldown extends Data.TaggedError("Cooldown")<{
-  readonly resource: RequestResourceKey
-  /** `Clock` time (ms) at which the cooldown ends. */
-  readonly availableAtMillis: number
-}> {}
+export class RequestAdmissionCooldown
+  extends Schema.TaggedError<RequestAdmissionCooldown>()("RequestAdmissionCooldown", {
+    resource: RequestResourceKey,
+    /** `Clock` time (ms) at which the cooldown ends. */
+    availableAtMillis: Schema.Number
+  })
+{}
 
 /** `tryAcquire` only: no permit is free right now for this resource or its provider/model. */
-export class NoCapacity extends Data.TaggedError("NoCapacity")<{
-  readonly resource: RequestResourceKey
-  /** Which limit is full: the adaptive per-domain limit, or the static per provider/model cap. */
-  readonly limit: "adaptive_limit" | "static_cap"
-}> {}
+export class RequestAdmissionNoCapacity
+  extends Schema.TaggedError<RequestAdmissionNoCapacity>()("RequestAdmissionNoCapacity", {
+    resource: RequestResourceKey,
+    /** Which limit is full: the adaptive per-domain limit, or the static per provider/model cap. */
+    limit: Schema.Literals(["adaptive_limit", "static_cap"])
+  })
+{}
 
-/** A `layer(config)` value is out of range; names the field. */
-export class RequestAdmissionConfigError extends Data.TaggedError("RequestAdmissionConfigError")<{
-  readonly field: string
-  readonly message: string
-}> {}
+/** A configuration value is out of range; `field` names it (`models[0].maxParallelRequests`). */
+export class RequestAdmissionConfigError
+  extends Schema.TaggedError<RequestAdmissionConfigError>()("RequestAdmissionConfigError", {
+    field: Schema.String,
+    message: Schema.String
+  })
+{}
 
 /** What `acquire` can fail with. */
-export type AcquireError = QueueTimeout | UnknownResource | Shutdown
+export type AcquireError = RequestAdmissionQueueTimeout | RequestAdmissionUnknownResource | RequestAdmissionShutdown
 /** What `tryAcquire` can fail with. */
-export type TryAcquireError = Cooldown | NoCapacity | UnknownResource | Shutdown
+export type TryAcquireError =
+  | RequestAdmissionCooldown
+  | RequestAdmissionNoCapacity
+  | RequestAdmissionUnknownResource
+  | RequestAdmissionShutdown

@@ -1,16 +1,16 @@
 /**
  * `@sluice/request-admission`: adaptive, fair, leak-free admission for LLM provider calls.
  */
-export { defaultConfig, type ModelRegistration, type RequestAdmissionConfig } from "./config.js"
+export { ModelRegistration, RequestAdmissionConfig, type RequestAdmissionConfigInput } from "./config.js"
 export {
   type AcquireError,
-  Cooldown,
-  NoCapacity,
-  QueueTimeout,
   RequestAdmissionConfigError,
-  Shutdown,
-  type TryAcquireError,
-  UnknownResource
+  RequestAdmissionCooldown,
+  RequestAdmissionNoCapacity,
+  RequestAdmissionQueueTimeout,
+  RequestAdmissionShutdown,
+  RequestAdmissionUnknownResource,
+  type TryAcquireError
 } from "./errors.js"
 export {
   type AttemptContext,
@@ -19,13 +19,14 @@ export {
   makeExecutor,
   type ModelRequest,
   ModelRequestExecutor,
-  type ModelRequestExecutorConfig,
+  ModelRequestExecutorConfig,
+  type ModelRequestExecutorConfigInput,
   type ModelRequestExecutorShape,
   outcomeOfAttempt
 } from "./ModelRequestExecutor.js"
 export { isProviderOutcome, ReleaseOutcome, type ReleaseOutcomeKind, type ReleaseResult } from "./ReleaseOutcome.js"
 export { make, RequestAdmission, type RequestAdmissionShape } from "./RequestAdmission.js"
-export type { RequestEvent, RequestEventInput, RequestEventKind } from "./RequestEvent.js"
+export type { RequestEvent, RequestEventOf, RequestEventTag } from "./RequestEvent.js"
 export type { RequestAdmissionItem, RequestLease } from "./RequestLease.js"
 export type { ProviderModelPressure, RequestAdmissionInspection, RequestPressure } from "./RequestPressure.js"
 /** The capacity port the scheduler reads (defined in `@sluice/scheduling-resources`). */

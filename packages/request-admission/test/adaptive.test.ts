@@ -95,7 +95,7 @@ describe("half-open cooldown", () => {
       assert.isNull(p.blockedUntilMillis)
       assert.strictEqual(p.inFlight, 2)
       assert.strictEqual(p.waiters, 0)
-      const ended = events.seen.filter((e) => e.kind === "request_cooldown_ended")
+      const ended = events.seen.filter((e) => e._tag === "request_cooldown_ended")
       assert.deepStrictEqual(ended.map((e) => [e.reason, e.atMillis]), [["probe_succeeded", 0]])
       assert.deepStrictEqual(views.at(-1), { limit: 3, open: true })
       yield* Scope.close(scope, Exit.void)

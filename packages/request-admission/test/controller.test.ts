@@ -1,6 +1,7 @@
-import { assert, describe, it } from "@effect/vitest"
+import { afterEach, assert, describe, it, vi } from "@effect/vitest"
 import { Clock, Effect, Exit, Fiber, Scope, Stream } from "effect"
 import { TestClock } from "effect/testing"
+import { Outbox } from "../src/internal/outbox/Outbox.js"
 import { ReleaseOutcome, RequestAdmission } from "../src/index.js"
 import { chat, controller, embedding, forkNow, image, leaks, recordEvents, resource, settle } from "./helpers.js"
 
@@ -23,8 +24,8 @@ describe("leases", () => {
       const admission = yield* RequestAdmission
       yield* admission.tryAcquire({ resource: chat })
       const denied = yield* Effect.flip(admission.tryAcquire({ resource: embedding }))
-      assert.strictEqual(denied._tag, "NoCapacity")
-      assert.strictEqual(denied._tag === "NoCapacity" && denied.limit, "static_cap")
+      assert.strictEqual(denied._tag, "RequestAdmissionNoCapacity")
+      assert.strictEqual(denied._tag === "RequestAdmissionNoCapacity" && denied.limit, "static_cap")
       assert.strictEqual((yield* admission.providerModelPressure(chat)).inFlight, 1)
     }).pipe(Effect.provide(controller(1))))
 
@@ -105,7 +106,7 @@ describe("leases", () => {
       const lease = yield* admission.tryAcquire({ resource: chat })
       yield* admission.release(lease, ReleaseOutcome.providerFailure(500))
       yield* settle
-      const released = events.seen.filter((e) => e.kind === "request_lease_released")
+      const released = events.seen.filter((e) => e._tag === "request_lease_released")
       assert.strictEqual(released.at(-1)?.outcome, "provider_failure")
       assert.strictEqual(released.at(-1)?.status, 500)
     }).pipe(Effect.provide(controller())))
@@ -118,8 +119,8 @@ describe("AIMD", () => {
       const lease = yield* admission.tryAcquire({ resource: chat })
       yield* admission.release(lease, ReleaseOutcome.rateLimited(1))
       const denied = yield* Effect.flip(admission.tryAcquire({ resource: chat }))
-      assert.strictEqual(denied._tag, "Cooldown")
-      assert.strictEqual(denied._tag === "Cooldown" && denied.availableAtMillis, 1000)
+      assert.strictEqual(denied._tag, "RequestAdmissionCooldown")
+      assert.strictEqual(denied._tag === "RequestAdmissionCooldown" && denied.availableAtMillis, 1000)
       const p = yield* pressure()
       assert.strictEqual(p.currentLimit, 2)
       assert.strictEqual(p.cooldownRemainingMs, 1000)
@@ -142,7 +143,7 @@ describe("AIMD", () => {
       const lease = yield* admission.tryAcquire({ resource: chat })
       yield* admission.release(lease, ReleaseOutcome.rateLimited(1))
       yield* settle
-      const kinds = events.kinds()
+      const kinds = events.tags()
       assert.includeMembers(kinds, ["request_limit_decreased", "request_rate_limited", "request_lease_released"])
       assert.isBelow(kinds.indexOf("request_limit_decreased"), kinds.indexOf("request_rate_limited"))
       assert.isBelow(kinds.indexOf("request_rate_limited"), kinds.indexOf("request_lease_released"))
@@ -208,8 +209,8 @@ describe("AIMD", () => {
       yield* admission.release(lease, ReleaseOutcome.success)
       assert.strictEqual((yield* pressure()).currentLimit, 2)
       yield* settle
-      assert.include(events.kinds(), "request_limit_increased")
-      assert.notInclude(events.kinds(), "request_fully_recovered", "no recovery without a rate limit")
+      assert.include(events.tags(), "request_limit_increased")
+      assert.notInclude(events.tags(), "request_fully_recovered", "no recovery without a rate limit")
     }).pipe(Effect.provide(controller(3, { initialLimits: { "nvidia/nemotron/chat": 1 }, successesUntilIncrease: 1 }))))
 
   it.effect("25 successes per step by default, and none count during a cooldown", () =>
@@ -240,7 +241,7 @@ describe("AIMD", () => {
       for (let i = 0; i < 3; i++) yield* once(ReleaseOutcome.success)
       yield* settle
       assert.strictEqual((yield* pressure()).currentLimit, 4)
-      const kinds = events.kinds()
+      const kinds = events.tags()
       assert.strictEqual(kinds.filter((k) => k === "request_soft_ceiling_recovered").length, 1)
       assert.strictEqual(kinds.filter((k) => k === "request_fully_recovered").length, 1)
       assert.strictEqual(kinds.filter((k) => k === "request_limit_increased").length, 3)
@@ -274,7 +275,7 @@ describe("startup ramp", () => {
     while (true) {
       const r = yield* Effect.result(admission.tryAcquire({ resource: chat }).pipe(Scope.provide(scope)))
       if (r._tag === "Failure") {
-        assert.strictEqual(r.failure._tag, "NoCapacity")
+        assert.strictEqual(r.failure._tag, "RequestAdmissionNoCapacity")
         break
       }
       n++
@@ -364,7 +365,10 @@ describe("static caps", () => {
       yield* admission.register({ provider: "nvidia", model: "nemotron", alias: "default", maxParallelRequests: 2 })
       yield* admission.release(held[0]!, ReleaseOutcome.success)
       yield* admission.release(held[1]!, ReleaseOutcome.success)
-      assert.strictEqual((yield* Effect.flip(admission.tryAcquire({ resource: embedding })))._tag, "NoCapacity")
+      assert.strictEqual(
+        (yield* Effect.flip(admission.tryAcquire({ resource: embedding })))._tag,
+        "RequestAdmissionNoCapacity"
+      )
       yield* admission.release(held[2]!, ReleaseOutcome.success)
       assert.isTrue((yield* admission.tryAcquire({ resource: embedding })).id > 0)
       yield* Scope.close(scope, Exit.void)
@@ -390,8 +394,8 @@ describe("queueing and timeouts", () => {
       const exit = yield* Fiber.await(fiber)
       assert.isTrue(Exit.isFailure(exit))
       const error = yield* Effect.flip(Fiber.join(fiber))
-      assert.strictEqual(error._tag, "QueueTimeout")
-      assert.strictEqual(error._tag === "QueueTimeout" && error.waitedMs, 10)
+      assert.strictEqual(error._tag, "RequestAdmissionQueueTimeout")
+      assert.strictEqual(error._tag === "RequestAdmissionQueueTimeout" && error.waitedMs, 10)
       assert.strictEqual((yield* leaks).waiters, 0)
     }).pipe(Effect.provide(controller(1))))
 
@@ -400,8 +404,8 @@ describe("queueing and timeouts", () => {
       const admission = yield* RequestAdmission
       const free = yield* admission.acquire({ resource: chat, queueWaitTimeoutSeconds: 0 })
       const error = yield* Effect.flip(admission.acquire({ resource: embedding, queueWaitTimeoutSeconds: 0 }))
-      assert.strictEqual(error._tag, "QueueTimeout")
-      assert.strictEqual(error._tag === "QueueTimeout" && error.waitedMs, 0)
+      assert.strictEqual(error._tag, "RequestAdmissionQueueTimeout")
+      assert.strictEqual(error._tag === "RequestAdmissionQueueTimeout" && error.waitedMs, 0)
       assert.strictEqual((yield* pressure(embedding)).waiters, 0)
       yield* admission.release(free, ReleaseOutcome.success)
     }).pipe(Effect.provide(controller(1))))
@@ -412,7 +416,7 @@ describe("queueing and timeouts", () => {
       yield* admission.tryAcquire({ resource: chat })
       const fiber = yield* forkNow(Effect.scoped(admission.acquire({ resource: chat })))
       yield* TestClock.adjust("2 seconds")
-      assert.strictEqual((yield* Effect.flip(Fiber.join(fiber)))._tag, "QueueTimeout")
+      assert.strictEqual((yield* Effect.flip(Fiber.join(fiber)))._tag, "RequestAdmissionQueueTimeout")
     }).pipe(Effect.provide(controller(1, { queueWaitTimeoutSeconds: 2 }))))
 
   it.effect("an unregistered provider/model fails with UnknownResource at once, never a timeout", () =>
@@ -420,9 +424,12 @@ describe("queueing and timeouts", () => {
       const admission = yield* RequestAdmission
       const other = { provider: "other", model: "m", domain: "chat" as const }
       const error = yield* Effect.flip(admission.acquire({ resource: other, queueWaitTimeoutSeconds: 30 }))
-      assert.strictEqual(error._tag, "UnknownResource")
-      assert.strictEqual((yield* Effect.flip(admission.tryAcquire({ resource: other })))._tag, "UnknownResource")
-      assert.strictEqual((yield* Effect.flip(admission.pressure(other)))._tag, "UnknownResource")
+      assert.strictEqual(error._tag, "RequestAdmissionUnknownResource")
+      assert.strictEqual(
+        (yield* Effect.flip(admission.tryAcquire({ resource: other })))._tag,
+        "RequestAdmissionUnknownResource"
+      )
+      assert.strictEqual((yield* Effect.flip(admission.pressure(other)))._tag, "RequestAdmissionUnknownResource")
       assert.deepStrictEqual(yield* leaks, { activeLeases: 0, waiters: 0 })
     }).pipe(Effect.provide(controller(1))))
 
@@ -449,7 +456,7 @@ describe("queueing and timeouts", () => {
       assert.strictEqual((yield* pressure(embedding)).waiters, 1)
       yield* TestClock.adjust("1 second")
       yield* admission.release(held, ReleaseOutcome.success)
-      assert.strictEqual((yield* Effect.flip(Fiber.join(fiber)))._tag, "QueueTimeout")
+      assert.strictEqual((yield* Effect.flip(Fiber.join(fiber)))._tag, "RequestAdmissionQueueTimeout")
       assert.deepStrictEqual(yield* leaks, { activeLeases: 0, waiters: 0 })
       assert.isTrue((yield* admission.tryAcquire({ resource: embedding })).id > 0)
     }).pipe(Effect.provide(controller(1))))
@@ -537,11 +544,14 @@ describe("queueing and timeouts", () => {
       )
       yield* settle
       const denied = yield* Effect.flip(admission.tryAcquire({ resource: image }))
-      assert.strictEqual(denied._tag, "NoCapacity")
+      assert.strictEqual(denied._tag, "RequestAdmissionNoCapacity")
       assert.strictEqual((yield* pressure(embedding)).waiters, 1)
       yield* admission.release(held, ReleaseOutcome.success)
       // the freed permit went to the waiter, not to a later try
-      assert.strictEqual((yield* Effect.flip(admission.tryAcquire({ resource: image })))._tag, "NoCapacity")
+      assert.strictEqual(
+        (yield* Effect.flip(admission.tryAcquire({ resource: image })))._tag,
+        "RequestAdmissionNoCapacity"
+      )
       assert.strictEqual(yield* Fiber.join(fiber), "embedding")
     }).pipe(Effect.provide(controller(1))))
 
@@ -595,8 +605,11 @@ describe("queueing and timeouts", () => {
       }
       yield* settle
       yield* admission.shutdown
-      for (const f of fibers) assert.strictEqual((yield* Effect.flip(Fiber.join(f)))._tag, "Shutdown")
-      assert.strictEqual((yield* Effect.flip(admission.tryAcquire({ resource: chat })))._tag, "Shutdown")
+      for (const f of fibers) assert.strictEqual((yield* Effect.flip(Fiber.join(f)))._tag, "RequestAdmissionShutdown")
+      assert.strictEqual(
+        (yield* Effect.flip(admission.tryAcquire({ resource: chat })))._tag,
+        "RequestAdmissionShutdown"
+      )
       assert.isTrue((yield* admission.release(held, ReleaseOutcome.success)).released)
       assert.deepStrictEqual(yield* leaks, { activeLeases: 0, waiters: 0 })
     }).pipe(Effect.provide(controller(1))))
@@ -646,4 +659,40 @@ describe("capacity view", () => {
       assert.strictEqual(lease.resource.domain, "embedding")
       yield* Fiber.interrupt(queued)
     }).pipe(Effect.provide(controller(2, { maxLimitClamps: { "nvidia/nemotron/chat": 1 } }))))
+})
+
+describe("events", () => {
+  afterEach(() => {
+    vi.restoreAllMocks()
+  })
+
+  it.effect("nothing is built while nobody listens; a subscriber gets typed events", () =>
+    Effect.gen(function*() {
+      const admission = yield* RequestAdmission
+      const emit = vi.spyOn(Outbox.prototype, "emit")
+      const held = yield* admission.tryAcquire({ resource: chat })
+      const waiter = yield* forkNow(Effect.scoped(admission.acquire({ resource: chat })))
+      yield* settle
+      yield* admission.release(held, ReleaseOutcome.rateLimited(1))
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.join(waiter)
+      yield* admission.withLease({ resource: chat }, () => Effect.void)
+      assert.strictEqual(emit.mock.calls.length, 0, "no event built without a subscriber")
+      const events = yield* recordEvents
+      yield* admission.withLease({ resource: chat }, () => Effect.void)
+      yield* settle
+      assert.deepStrictEqual(events.tags(), ["request_lease_acquired", "request_lease_released"])
+      const [released] = events.ofTag("request_lease_released")
+      assert.deepStrictEqual(Object.keys(released!).sort(), [
+        "_tag",
+        "atMillis",
+        "group",
+        "inFlight",
+        "leaseId",
+        "limit",
+        "outcome",
+        "resource",
+        "sequence"
+      ])
+    }).pipe(Effect.provide(controller(1))))
 })

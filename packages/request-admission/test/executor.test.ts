@@ -1,17 +1,17 @@
 import { assert, describe, it } from "@effect/vitest"
 import { ProviderError, type ProviderErrorKind } from "@sluice/errors"
-import { Effect, Fiber, Layer } from "effect"
+import { Effect, Fiber, Layer, Tracer } from "effect"
 import { TestClock } from "effect/testing"
 import {
   execute,
   ModelRequestExecutor,
-  type ModelRequestExecutorConfig,
+  type ModelRequestExecutorConfigInput,
   RequestAdmission,
-  type RequestAdmissionConfig
+  type RequestAdmissionConfigInput
 } from "../src/index.js"
 import { chat, controller, embedding, forkNow, image, leaks, MODEL, PROVIDER, recordEvents, settle } from "./helpers.js"
 
-const setup = (cap = 1, config: RequestAdmissionConfig = {}, executor: ModelRequestExecutorConfig = {}) => {
+const setup = (cap = 1, config: RequestAdmissionConfigInput = {}, executor: ModelRequestExecutorConfigInput = {}) => {
   const admission = controller(cap, config)
   return Layer.merge(admission, ModelRequestExecutor.layer(executor).pipe(Layer.provide(admission)))
 }
@@ -69,12 +69,12 @@ describe("executor", () => {
       assert.strictEqual(yield* Fiber.join(fiber), "ok")
       assert.strictEqual(fake.calls(), 2)
       yield* settle
-      const acquired = events.seen.filter((e) => e.kind === "request_lease_acquired").map((e) => e.leaseId)
-      const released = events.seen.filter((e) => e.kind === "request_lease_released").map((e) => e.leaseId)
+      const acquired = events.seen.filter((e) => e._tag === "request_lease_acquired").map((e) => e.leaseId)
+      const released = events.seen.filter((e) => e._tag === "request_lease_released").map((e) => e.leaseId)
       assert.strictEqual(acquired.length, 2)
       assert.strictEqual(new Set(acquired).size, 2)
       assert.deepStrictEqual(new Set(released), new Set(acquired))
-      const completed = events.seen.filter((e) => e.kind === "model_request_completed")
+      const completed = events.seen.filter((e) => e._tag === "model_request_completed")
       assert.deepStrictEqual(completed.map((e) => e.outcome), ["provider_failure", "success"])
       assert.deepStrictEqual(completed.map((e) => e.attempt), [1, 2])
       for (const e of completed) assert.isAtLeast(e.durationMs!, 0)
@@ -186,7 +186,7 @@ describe("executor", () => {
       yield* settle
       assert.strictEqual((yield* pressure()).lastOutcome, "local_cancelled")
       assert.deepStrictEqual(yield* leaks, { activeLeases: 0, waiters: 0 })
-      const completed = events.seen.find((e) => e.kind === "model_request_completed")
+      const completed = events.seen.find((e) => e._tag === "model_request_completed")
       assert.strictEqual(completed?.outcome, "local_cancelled")
       assert.strictEqual(completed?.durationMs, 1000)
     }).pipe(Effect.provide(setup())))
@@ -240,7 +240,7 @@ describe("executor", () => {
       const events = yield* recordEvents
       yield* execute({ resource: chat, group: { key: "writer", weight: 1 } }, () => Effect.succeed("ok"))
       yield* settle
-      assert.deepStrictEqual(events.kinds(), [
+      assert.deepStrictEqual(events.tags(), [
         "request_lease_acquired",
         "model_request_started",
         "model_request_completed",
@@ -248,12 +248,35 @@ describe("executor", () => {
       ])
       const sequences = events.seen.map((e) => e.sequence)
       for (let i = 1; i < sequences.length; i++) assert.strictEqual(sequences[i], sequences[i - 1]! + 1)
+      const first = events.ofTag("request_lease_acquired")[0]!
       for (const e of events.seen) {
-        assert.deepStrictEqual(e.resource, chat)
-        assert.strictEqual(e.group, "writer")
-        assert.strictEqual(e.leaseId, events.seen[0]!.leaseId)
+        assert.isTrue("resource" in e && "group" in e && "leaseId" in e, e._tag)
+        if ("resource" in e && "group" in e && "leaseId" in e) {
+          assert.deepStrictEqual(e.resource, chat)
+          assert.strictEqual(e.group, "writer")
+          assert.strictEqual(e.leaseId, first.leaseId)
+        }
       }
       const json = JSON.stringify(events.seen)
       assert.notInclude(json, "ok", "no completions in events")
+    }).pipe(Effect.provide(setup())))
+
+  it.effect("one tracing span per provider attempt, retries included, and none around the backoff", () =>
+    Effect.gen(function*() {
+      const spans: Array<{ name: string; attributes: ReadonlyMap<string, unknown> }> = []
+      const tracer = Tracer.make({
+        span: (options) => {
+          const span = new Tracer.NativeSpan(options)
+          spans.push({ name: options.name, attributes: span.attributes })
+          return span
+        }
+      })
+      const fake = flaky([providerError("internal_server", 503)])
+      const fiber = yield* forkNow(execute({ resource: chat }, fake.attempt).pipe(Effect.withTracer(tracer)))
+      yield* TestClock.adjust("3 seconds")
+      assert.strictEqual(yield* Fiber.join(fiber), "ok")
+      assert.deepStrictEqual(spans.map((s) => s.name), ["ModelRequestExecutor.attempt", "ModelRequestExecutor.attempt"])
+      assert.deepStrictEqual(spans.map((s) => s.attributes.get("sluice.attempt")), [1, 2])
+      assert.strictEqual(spans[0]!.attributes.get("sluice.resource"), "nvidia/nemotron/chat")
     }).pipe(Effect.provide(setup())))
 })

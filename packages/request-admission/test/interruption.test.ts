@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Fiber } from "effect"
 import { TestClock } from "effect/testing"
 import { ReleaseOutcome, RequestAdmission } from "../src/index.js"
-import { chat, controller, embedding, forkNow, leaks, recordEvents, settle } from "./helpers.js"
+import { chat, controller, embedding, forkNow, leaks, queueStateSize, recordEvents, settle } from "./helpers.js"
 
 const pressure = (r = chat) => RequestAdmission.use((a) => a.pressure(r))
 
@@ -17,13 +17,13 @@ describe("interruption", () => {
       assert.strictEqual((yield* pressure()).waiters, 1)
       yield* Fiber.interrupt(waiter)
       assert.deepStrictEqual(yield* leaks, { activeLeases: 1, waiters: 0 })
-      assert.strictEqual(yield* admission.queueStateSize, 0, "fair-queue state shrinks as waiters leave")
+      assert.strictEqual(yield* queueStateSize, 0, "fair-queue state shrinks as waiters leave")
       yield* admission.release(held, ReleaseOutcome.success)
       // the permit is free again: the cap-1 resource admits at once
       const again = yield* admission.tryAcquire({ resource: chat })
       yield* admission.release(again, ReleaseOutcome.success)
       yield* settle
-      const kinds = events.kinds()
+      const kinds = events.tags()
       assert.include(kinds, "request_wait_started")
       assert.include(kinds, "request_wait_cancelled")
       const sequences = events.seen.map((e) => e.sequence)
@@ -129,6 +129,6 @@ describe("interruption", () => {
       yield* settle
       for (const f of fibers) yield* Fiber.await(f)
       assert.deepStrictEqual(yield* leaks, { activeLeases: 0, waiters: 0 })
-      assert.strictEqual(yield* admission.queueStateSize, 0)
+      assert.strictEqual(yield* queueStateSize, 0)
     }).pipe(Effect.provide(controller(3))))
 })

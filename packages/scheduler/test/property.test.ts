@@ -15,7 +15,7 @@ import {
   ProviderError
 } from "@sluice/errors"
 import { assert, describe, it } from "@effect/vitest"
-import { make as makeRequestAdmission, makeExecutor } from "@sluice/request-admission"
+import { defaultExecutorConfig, make as makeRequestAdmission, makeExecutor } from "@sluice/request-admission"
 import { customModelMetadata, localMetadata, modelMetadata, type SchedulingMetadata } from "@sluice/resolver"
 import {
   type RequestCapacityView,
@@ -275,7 +275,9 @@ const runCase = (c: Case) =>
         cooldownSeconds: 0.5
       })
       : undefined
-    const executor = admission === undefined ? undefined : makeExecutor(admission, { maxRetries: 0 })
+    const executor = admission === undefined
+      ? undefined
+      : makeExecutor(admission, { ...defaultExecutorConfig, maxRetries: 0 })
     const source = admission ?? (c.capacity === "fake" ? yield* fakeCapacity(c.capacityEvents) : undefined)
     const others: Array<Fiber.Fiber<unknown, unknown>> = []
     if (admission !== undefined) {

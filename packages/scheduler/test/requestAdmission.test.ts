@@ -1,6 +1,6 @@
 import { ModelRateLimitError, ModelRequestAdmissionTimeoutError, ProviderError } from "@sluice/errors"
 import { assert, describe, it } from "@effect/vitest"
-import { make as makeRequestAdmission, makeExecutor, type RequestAdmissionConfig } from "@sluice/request-admission"
+import { make as makeRequestAdmission, makeExecutor, type RequestAdmissionConfigInput } from "@sluice/request-admission"
 import { type RequestCapacityView, requestResourceKey } from "@sluice/scheduling-resources"
 import { Clock, Effect, Fiber, PubSub, Schedule, Stream } from "effect"
 import { TestClock } from "effect/testing"
@@ -11,7 +11,7 @@ import { checkInvariants, memorySink, runTest } from "./helpers.js"
 const resource = requestResourceKey("prov", "model", "chat")
 
 /** The real request layer and executor in front of a fake provider whose first answer is a 429. */
-const setup = (cap: number, retryAfterSeconds: number, options: Omit<RequestAdmissionConfig, "models"> = {}) =>
+const setup = (cap: number, retryAfterSeconds: number, options: Omit<RequestAdmissionConfigInput, "models"> = {}) =>
   Effect.gen(function*() {
     const admission = yield* makeRequestAdmission({
       models: [{ provider: "prov", model: "model", maxParallelRequests: cap }],
@@ -82,7 +82,7 @@ describe("with @sluice/request-admission", () => {
       assert.strictEqual(result.runtimeRequestLimits[0]!.minObservedLimit, 0 + 6)
     }))
 
-  const rateLimitedRetryTime = (options: Omit<RequestAdmissionConfig, "models">) =>
+  const rateLimitedRetryTime = (options: Omit<RequestAdmissionConfigInput, "models">) =>
     Effect.gen(function*() {
       // Row 0's first call is a 429 at t = 100 ms with Retry-After 30 s; rows 1–3 succeed at t = 1 s.
       const { admission, call } = yield* setup(4, 30, options)

@@ -1,4 +1,5 @@
-import { Effect, Schema } from "effect"
+import { RequestAdmissionConfig } from "@sluice/request-admission"
+import { Effect, Schema, Struct } from "effect"
 import { MockOptions } from "@sluice/mock-provider"
 
 // The config file's shape. Other tools read these names: keep them exactly. Every field carries a description
@@ -261,31 +262,16 @@ export const ColumnConfig = Schema.Union([
 export type ColumnConfig = typeof ColumnConfig.Type
 export type LlmColumnConfig = Extract<ColumnConfig, { readonly model: string }>
 
-const NullableSeconds = Schema.NullOr(NonNegativeNumber)
-
-export const RequestAdmissionSettings = Schema.Struct({
-  queueWaitTimeoutSeconds: withDefault(NullableSeconds, null, {
-    description: "How long a call may wait for a free slot before it is requeued (`null`: no limit)."
-  }),
-  cooldownSeconds: withDefault(PositiveNumber, 2, {
-    description: "After a 429 lowers a model's limit, how long before it may be lowered again."
-  }),
-  decreaseFactor: withDefault(Schema.Finite.check(Schema.isGreaterThan(0), Schema.isLessThan(1)), 0.75, {
-    description: "What a 429 multiplies the limit by."
-  }),
-  successesUntilIncrease: withDefault(PositiveInt, 25, {
-    description: "Successful calls in a row after which the limit goes up by one."
-  }),
-  startupRampSeconds: withDefault(NonNegativeNumber, 0, {
-    description: "Ramp each model's limit up over this many seconds at the start."
-  }),
-  slowStart: withDefault(Schema.Boolean, true, {
-    description: "A new provider's first wave is ¾ of its `maxParallelRequests` until it proves it takes more."
-  }),
-  slowStartProbeSeconds: withDefault(NullableSeconds, 0.01, {
-    description: "Slow start ends after this long without a 429 (`null`: at the first answer)."
-  })
-})
+/** The user-facing subset of request admission's own config: its checks and defaults, not restated here. */
+export const RequestAdmissionSettings = RequestAdmissionConfig.mapFields(Struct.pick([
+  "queueWaitTimeoutSeconds",
+  "cooldownSeconds",
+  "decreaseFactor",
+  "successesUntilIncrease",
+  "startupRampSeconds",
+  "slowStart",
+  "slowStartProbeSeconds"
+]))
 export type RequestAdmissionSettings = typeof RequestAdmissionSettings.Type
 
 /**

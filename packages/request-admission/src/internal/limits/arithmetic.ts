@@ -3,11 +3,10 @@
  * domain and describing a never-used one go through the same `startingLimits`, so a snapshot of an
  * untouched resource always shows what its first use would start with.
  */
-import type { RequestResourceKey } from "@sluice/scheduling-resources"
-import { defaultSlowStartWindow, type ResolvedConfig } from "../config.js"
-import type { RequestCapacityView } from "@sluice/scheduling-resources"
-import type { ProviderModelPressure, RequestPressure } from "../RequestPressure.js"
-import type { Domain, Pool } from "./state.js"
+import type { RequestCapacityView, RequestResourceKey } from "@sluice/scheduling-resources"
+import { defaultSlowStartWindow, type ResolvedConfig } from "../../config.js"
+import type { ProviderModelPressure, RequestPressure } from "../../RequestPressure.js"
+import type { Domain, Pool } from "./records.js"
 
 /** `max(1, min(static cap, clamp))`: the ceiling additive increase climbs to. */
 export const effectiveMaxOf = (config: ResolvedConfig, label: string, staticCap: number): number => {

@@ -4,10 +4,10 @@
  * (events, resizes, timers, capacity views) with `Work` and its outbox, so they run inside one
  * synchronous step and never run an effect.
  */
-import { isProviderOutcome, type ReleaseOutcome } from "../ReleaseOutcome.js"
-import { effectiveMax, effectiveMaxOf, initialLimitOf, rampValue } from "./limits.js"
-import type { Domain } from "./state.js"
-import type { Work } from "./work.js"
+import { isProviderOutcome, type ReleaseOutcome } from "../../ReleaseOutcome.js"
+import { effectiveMax, effectiveMaxOf, initialLimitOf, rampValue } from "./arithmetic.js"
+import type { Domain } from "./records.js"
+import type { Work } from "./Work.js"
 
 /** Applies the startup ramp; returns true if the limit moved. */
 export const refreshRamp = (work: Work, domain: Domain, now: number): boolean => {
@@ -20,13 +20,25 @@ export const refreshRamp = (work: Work, domain: Domain, now: number): boolean =>
   const previous = domain.currentLimit
   domain.currentLimit = value
   if (work.outbox.listening()) {
-    work.outbox.emit(now, {
-      kind: value > previous ? "request_limit_increased" : "request_limit_decreased",
-      resource: domain.resource,
-      previousLimit: previous,
-      limit: value,
-      reason: "ramp"
-    })
+    work.outbox.emit(
+      now,
+      value > previous
+        ? {
+          _tag: "request_limit_increased",
+          resource: domain.resource,
+          previousLimit: previous,
+          limit: value,
+          reason: "ramp"
+        }
+        : {
+          _tag: "request_limit_decreased",
+          resource: domain.resource,
+          previousLimit: previous,
+          limit: value,
+          reason: "ramp",
+          rateLimitCeiling: domain.rateLimitCeiling
+        }
+    )
   }
   work.limitChanged(domain, now)
   return true
@@ -48,9 +60,10 @@ const endCooldown = (work: Work, domain: Domain, now: number, reason: "expired" 
   domain.blockedUntil = 0
   domain.halfOpen = false
   domain.probeLeaseId = 0
+  work.reopened(domain)
   if (work.outbox.listening()) {
     work.outbox.emit(now, {
-      kind: "request_cooldown_ended",
+      _tag: "request_cooldown_ended",
       resource: domain.resource,
       limit: domain.currentLimit,
       reason
@@ -121,7 +134,7 @@ const onRateLimited = (
     domain.rateLimitCeiling = Math.max(1, admittedLimit)
     domain.recovering = true
     domain.softCeilingPending = true
-    limitLowered(work, domain, previous, now, notify, undefined)
+    limitLowered(work, domain, previous, now, notify, "rate_limited")
   }
   // The provider refused while `inFlight` others ran: its capacity is at most that. Every 429 of a
   // cascade may lower the limit further this way (the ×factor above stays once per cascade).
@@ -132,11 +145,11 @@ const onRateLimited = (
   }
   if (notify) {
     outbox.emit(now, {
-      kind: "request_rate_limited",
+      _tag: "request_rate_limited",
       resource: domain.resource,
       group,
       leaseId,
-      retryAfterSeconds: retryAfter,
+      ...(retryAfter === undefined ? {} : { retryAfterSeconds: retryAfter }),
       blockedUntilMillis: blockedUntil,
       limit: domain.currentLimit
     })
@@ -155,17 +168,17 @@ const limitLowered = (
   previous: number,
   now: number,
   notify: boolean,
-  reason: "in_flight" | undefined
+  reason: "rate_limited" | "in_flight"
 ) => {
   if (domain.currentLimit === previous) return
   if (notify) {
     work.outbox.emit(now, {
-      kind: "request_limit_decreased",
+      _tag: "request_limit_decreased",
       resource: domain.resource,
       previousLimit: previous,
       limit: domain.currentLimit,
-      rateLimitCeiling: domain.rateLimitCeiling,
-      ...(reason === undefined ? {} : { reason })
+      reason,
+      rateLimitCeiling: domain.rateLimitCeiling
     })
   }
   work.resize(domain)
@@ -199,11 +212,12 @@ const openFirstWave = (work: Work, domain: Domain, now: number): void => {
   work.limitChanged(domain, now)
 }
 
-const onSuccess = (work: Work, domain: Domain, now: number) => {
+/** `clock` reads the time only if a rule needs it: the common success (a streak step) needs none. */
+const onSuccess = (work: Work, domain: Domain, clock: () => number) => {
   const config = work.config
   const outbox = work.outbox
   if (domain.rampActive) {
-    refreshRamp(work, domain, now)
+    refreshRamp(work, domain, clock())
     // Successes do not count while the ramp is still climbing.
     if (domain.rampActive) {
       domain.successStreak = 0
@@ -214,15 +228,16 @@ const onSuccess = (work: Work, domain: Domain, now: number) => {
     if (domain.firstWave) {
       // A fresh resource's first answer opens the declared limit: an endpoint that serves less than the
       // first wave has already said so with 429s, which come back faster than answers and end slow start.
-      openFirstWave(work, domain, now)
+      openFirstWave(work, domain, clock())
     } else {
       // After a cap raise: one more admission per success, so the window doubles per round trip.
       domain.window++
       if (domain.window >= domain.currentLimit) domain.slowStart = false
-      work.limitChanged(domain, now)
+      work.limitChanged(domain, clock())
     }
   }
-  if (now < domain.blockedUntil) return
+  // 0: never blocked.
+  if (domain.blockedUntil !== 0 && clock() < domain.blockedUntil) return
   domain.consecutiveRateLimits = 0
   const streak = ++domain.successStreak
   const base = config.successesUntilIncrease
@@ -242,10 +257,11 @@ const onSuccess = (work: Work, domain: Domain, now: number) => {
   const max = effectiveMax(config, domain)
   domain.currentLimit = Math.min(max, previous + config.additiveIncreaseStep)
   if (domain.currentLimit === previous) return
+  const now = clock()
   const notify = outbox.listening()
   if (notify) {
     outbox.emit(now, {
-      kind: "request_limit_increased",
+      _tag: "request_limit_increased",
       resource: domain.resource,
       previousLimit: previous,
       limit: domain.currentLimit,
@@ -256,7 +272,7 @@ const onSuccess = (work: Work, domain: Domain, now: number) => {
     domain.softCeilingPending = false
     if (notify) {
       outbox.emit(now, {
-        kind: "request_soft_ceiling_recovered",
+        _tag: "request_soft_ceiling_recovered",
         resource: domain.resource,
         limit: domain.currentLimit,
         rateLimitCeiling: domain.rateLimitCeiling
@@ -266,7 +282,7 @@ const onSuccess = (work: Work, domain: Domain, now: number) => {
   if (domain.recovering && domain.currentLimit === max) {
     domain.recovering = false
     domain.softCeilingPending = false
-    if (notify) outbox.emit(now, { kind: "request_fully_recovered", resource: domain.resource, limit: max })
+    if (notify) outbox.emit(now, { _tag: "request_fully_recovered", resource: domain.resource, limit: max })
   }
   work.limitChanged(domain, now)
 }
@@ -274,21 +290,23 @@ const onSuccess = (work: Work, domain: Domain, now: number) => {
 /**
  * A lease of the domain was released with `outcome` (its counters already decremented). Only a 429
  * decreases and cools down; successes outside a cooldown climb; other provider trouble resets the streak.
+ * `clock` is the step's time, read only if a rule needs it.
  */
 export const onRelease = (
   work: Work,
   domain: Domain,
   lease: { readonly id: number; readonly admittedLimit: number; readonly group: string },
   outcome: ReleaseOutcome,
-  now: number
+  clock: () => number
 ): void => {
   const probe = domain.probeLeaseId !== 0 && lease.id === domain.probeLeaseId
   if (probe) domain.probeLeaseId = 0
   switch (outcome.kind) {
     case "rate_limited":
-      return onRateLimited(work, domain, lease.admittedLimit, lease.group, lease.id, outcome.retryAfterSeconds, now)
+      return onRateLimited(work, domain, lease.admittedLimit, lease.group, lease.id, outcome.retryAfterSeconds, clock())
     case "success":
-      if (domain.blockedUntil !== 0 && domain.cooling && domain.blockedUntil > now) {
+      if (domain.blockedUntil !== 0 && domain.cooling && domain.blockedUntil > clock()) {
+        const now = clock()
         if (probe) {
           // The probe got through: the provider serves again, so the cooldown is over.
           endCooldown(work, domain, now, "probe_succeeded")
@@ -296,10 +314,11 @@ export const onRelease = (
           // The provider is serving during the cooldown: let exactly one probe start (again, with the
           // view's inFlight + 1 brought up to date, while none has started yet).
           domain.halfOpen = true
+          work.reopened(domain)
           work.publishCapacity(domain, now)
         }
       }
-      return onSuccess(work, domain, now)
+      return onSuccess(work, domain, clock)
     default: {
       if (!isProviderOutcome(outcome.kind)) return
       // Provider trouble other than a 429: do not climb on a streak that spans it.
@@ -331,7 +350,7 @@ export const onCapChanged = (work: Work, domain: Domain, previousCap: number, no
       domain.currentLimit = max
       if (work.outbox.listening()) {
         work.outbox.emit(now, {
-          kind: "request_limit_increased",
+          _tag: "request_limit_increased",
           resource: domain.resource,
           previousLimit: previous,
           limit: max,
@@ -352,11 +371,12 @@ export const onCapChanged = (work: Work, domain: Domain, previousCap: number, no
   if (domain.slowStart && domain.window >= max) domain.slowStart = false
   if (work.outbox.listening()) {
     work.outbox.emit(now, {
-      kind: "request_limit_decreased",
+      _tag: "request_limit_decreased",
       resource: domain.resource,
       previousLimit: previous,
       limit: max,
-      reason: "static_cap"
+      reason: "static_cap",
+      rateLimitCeiling: domain.rateLimitCeiling
     })
   }
   work.limitChanged(domain, now)

@@ -1,0 +1,72 @@
+/**
+ * The pump: hands free capacity of a provider/model to its queued waiters, best first, until nothing more fits.
+ * Whoever frees capacity (a release, a larger limit, the end of a cooldown, a new waiter) pumps.
+ *
+ * Each turn picks the domain whose next waiter comes first, takes that lease's two permits from the semaphores,
+ * then, in one synchronous step, admits the waiter and queues its wake-up in the outbox. Other fibers may run
+ * between taking the permits and that step; if the queue, the cooldown or a pending resize no longer allow the
+ * admission, the permits go back and the turn starts over.
+ */
+import { Effect } from "effect"
+import { nowOf } from "../clock.js"
+import type { Leases } from "../leases/Leases.js"
+import { isClosed } from "../limits/arithmetic.js"
+import { type Domain, LIMIT_FULL, type Pool, TAKEN } from "../limits/records.js"
+import type { Outbox } from "../outbox/Outbox.js"
+import { compareHeads, GRANTED, serveHead } from "../queue/WaiterQueue.js"
+
+/**
+ * Serves the pool's queue: at most `grants` admissions (a release frees one lease's permits, so it pumps for one),
+ * or until nothing fits. Run it uninterruptibly: permits taken for a waiter must reach it or go back.
+ */
+export type Pump = (pool: Pool, grants?: number) => Effect.Effect<void>
+
+export const makePump = (leases: Leases, outbox: Outbox): Pump => {
+  /** The open domain (not in `full`) whose next waiter is served first, if any may be admitted now. */
+  const best = (pool: Pool, now: number, full: number): Domain | undefined => {
+    if (pool.permits.resizing !== 0) return undefined
+    const domains = pool.domains
+    let found: Domain | undefined
+    for (let i = 0; i < domains.length; i++) {
+      const domain = domains[i]!
+      if (
+        (full & (1 << i)) !== 0 || domain.queue.heap.size === 0 || domain.permits.resizing !== 0 ||
+        isClosed(domain, now)
+      ) continue
+      if (found === undefined || compareHeads(domain.queue, found.queue) < 0) found = domain
+    }
+    return found
+  }
+
+  /** `full`: domains whose adaptive limit was found full in this pump (a bit per domain index). */
+  const serve = (pool: Pool, full: number, grants: number): Effect.Effect<void> =>
+    Effect.withFiber((fiber) => {
+      if (pool.queue.queued === 0 || grants === 0) return Effect.void
+      const domain = best(pool, nowOf(fiber), full)
+      if (domain === undefined) return Effect.void
+      return Effect.flatMap(domain.takeBoth, (taken) =>
+        taken === TAKEN
+          ? grant(pool, domain, full, grants)
+          : taken === LIMIT_FULL
+          ? serve(pool, full | (1 << domain.index), grants)
+          // The static cap is full: no domain of the pool fits.
+          : Effect.void)
+    })
+
+  const grant = (pool: Pool, domain: Domain, full: number, grants: number): Effect.Effect<void> =>
+    Effect.withFiber((fiber) => {
+      const now = nowOf(fiber)
+      if (domain.queue.heap.size === 0 || domain.resizing || isClosed(domain, now)) {
+        return Effect.andThen(domain.giveBoth, serve(pool, full, grants))
+      }
+      const waiter = serveHead(domain.queue)!
+      const waitedMs = Math.max(0, now - waiter.enqueuedAt)
+      waiter.lease = leases.admit(domain, waiter.flow.group, fiber, waitedMs, true)
+      waiter.state = GRANTED
+      outbox.pushGrant(waiter)
+      outbox.schedule(fiber)
+      return serve(pool, full, grants - 1)
+    })
+
+  return (pool, grants = Infinity) => serve(pool, 0, grants)
+}
