@@ -61,6 +61,7 @@ const run = (bufferSize) =>
     })
     // The journal gets one line per published group: follow it to time every 1,000 groups.
     const groupTimes = []
+    const groupCpu = []
     let offset = 0
     let fd
     let cpuSeconds
@@ -71,6 +72,7 @@ const run = (bufferSize) =>
         cpuSeconds = now.cpu
         peakRssMb = Math.max(peakRssMb, now.peakRssMb)
       }
+      const cpuNow = cpuSeconds
       try {
         fd ??= openSync(join(out, "journal.jsonl"), "r")
       } catch {
@@ -81,8 +83,13 @@ const run = (bufferSize) =>
         const read = readSync(fd, buffer, 0, buffer.length, offset)
         if (read === 0) break
         offset += read
-        const now = performance.now()
-        for (let i = 0; i < read; i++) if (buffer[i] === 10) groupTimes.push(now)
+        const at = performance.now()
+        for (let i = 0; i < read; i++) {
+          if (buffer[i] === 10) {
+            groupTimes.push(at)
+            groupCpu.push(cpuNow)
+          }
+        }
       }
     }
     const timer = setInterval(poll, 50)
@@ -93,9 +100,17 @@ const run = (bufferSize) =>
       const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8"))
       // groupTimes[0] is the journal's header line.
       const groups = groupTimes.slice(1)
+      const cpuAt = groupCpu.slice(1)
       const per1000 = (share) => {
         const from = Math.max(1, Math.floor(groups.length * share))
         return groups.length >= from + 1000 ? (groups[from + 999] - groups[from - 1]) / 1000 : undefined
+      }
+      // CPU seconds the process spent per 1,000 groups: the same curve, insensitive to other load on the machine.
+      const cpuPer1000 = (share) => {
+        const from = Math.max(1, Math.floor(groups.length * share))
+        return groups.length >= from + 1000 && cpuAt[from + 999] !== undefined && cpuAt[from - 1] !== undefined
+          ? cpuAt[from + 999] - cpuAt[from - 1]
+          : undefined
       }
       rmSync(out, { recursive: true, force: true })
       resolve({
@@ -109,7 +124,16 @@ const run = (bufferSize) =>
         peakRssMb,
         secondsPer1000GroupsAt10: per1000(0.1),
         secondsPer1000GroupsAt50: per1000(0.5),
-        secondsPer1000GroupsAt85: per1000(0.85)
+        secondsPer1000GroupsAt85: per1000(0.85),
+        // The whole curve, every 10 % of the groups: where a cost that grows with the run would show.
+        secondsPer1000GroupsSeries: [0.05, 0.15, 0.25, 0.35, 0.45, 0.55, 0.65, 0.75, 0.85].map((share) => {
+          const value = per1000(share)
+          return value === undefined ? null : Math.round(value * 1000) / 1000
+        }),
+        cpuSecondsPer1000GroupsSeries: [0.05, 0.15, 0.25, 0.35, 0.45, 0.55, 0.65, 0.75, 0.85].map((share) => {
+          const value = cpuPer1000(share)
+          return value === undefined ? null : Math.round(value * 1000) / 1000
+        })
       })
     })
   })

@@ -46,7 +46,7 @@ export interface CustomModelMetadata {
 }
 
 /**
- * What a generator declares about the work its tasks do (DESIGN §4). `diagnostics` is optional and
+ * What a generator declares about the work its tasks do. `diagnostics` is optional and
  * carries notes from the derivation (see {@link MetadataDiagnostic}); it is not part of the identity.
  *
  * @since 0.1.0

@@ -163,7 +163,7 @@ const groupEntries = (
 const compareStrings = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
 
 /**
- * Resolves the scheduling of a run (DESIGN §4).
+ * Resolves the scheduling of a run.
  *
  * - Each generator's metadata is validated (or its error's fallback used and reported in
  *   `capacityPlan.diagnostics`; an error without fallback fails the whole resolution).
