@@ -12,12 +12,7 @@
  * `ManagedRuntime`. Each `run` is one `execute` (a lease per attempt, AIMD, cooldowns, fair groups, retries of
  * 502/503/504 and connection failures), retried through admission while the provider answers 429.
  */
-import {
-  type ModelError,
-  type ModelRateLimitError,
-  ProviderError,
-  type ProviderIdentity
-} from "@sluice/errors"
+import { type ModelError, type ModelRateLimitError, ProviderError, type ProviderIdentity } from "@sluice/errors"
 import { requestResourceKey, requestResourceLabel, type RequestResourceKey } from "@sluice/scheduling-resources"
 import { Cause, Duration, Effect, Exit, Fiber, Layer, ManagedRuntime, Result } from "effect"
 import { decodeConfig, type RequestAdmissionConfigInput } from "./config.js"
@@ -35,10 +30,10 @@ import { type Classifier, classifyFailure } from "./internal/promise/classify.js
 import { type ModelRequest, ModelRequestExecutor } from "./ModelRequestExecutor.js"
 import { RequestAdmission } from "./RequestAdmission.js"
 
+export { RequestAdmissionConfigError } from "./errors.js"
 export { AdmissionClosedError } from "./internal/promise/AdmissionClosedError.js"
 export type { AdmissionStats, ModelStats } from "./internal/promise/AdmissionStats.js"
 export type { ClassifiedFailure, Classifier } from "./internal/promise/classify.js"
-export { RequestAdmissionConfigError } from "./errors.js"
 // The errors a run rejects with, re-exported so that `instanceof` checks use the very classes this package throws.
 export {
   isModelError,
@@ -116,7 +111,10 @@ export interface Admission {
    * `retry.maxAttempts` calls were answered 429, `ModelAuthenticationError`, …), a `RequestAdmissionConfigError`
    * for a bad request, or an `AdmissionClosedError` after `close()`.
    */
-  readonly run: <A>(request: RunRequest, call: (signal: AbortSignal, info: AttemptInfo) => PromiseLike<A> | A) => Promise<A>
+  readonly run: <A>(
+    request: RunRequest,
+    call: (signal: AbortSignal, info: AttemptInfo) => PromiseLike<A> | A
+  ) => Promise<A>
   /** A plain snapshot: limits, calls in flight, queued runs, cooldowns, 429s, per model and in total. */
   readonly stats: () => AdmissionStats
   /** Aborts every unfinished run (each rejects with `AdmissionClosedError`) and releases everything. */
@@ -176,6 +174,7 @@ export const createAdmission = (options: AdmissionOptionsInput = {}): Admission 
   }
 
   const running = new Set<Fiber.Fiber<unknown, unknown>>()
+  let closed = false
   let closing: Promise<void> | undefined
   let finalStats: AdmissionStats | undefined
 
@@ -207,7 +206,8 @@ export const createAdmission = (options: AdmissionOptionsInput = {}): Admission 
               new ProviderError({
                 ...identity,
                 kind: "timeout",
-                message: `No answer within ${timeoutSeconds} s (attemptTimeoutSeconds); the call was aborted.`
+                message: `No answer within ${timeoutSeconds} s (attemptTimeoutSeconds); the call was aborted.`,
+                providerMessage: `no answer within attemptTimeoutSeconds (${timeoutSeconds} s)`
               })
             )
         }),
@@ -217,7 +217,9 @@ export const createAdmission = (options: AdmissionOptionsInput = {}): Admission 
     const request: ModelRequest = {
       resource,
       ...(group === undefined ? {} : { group }),
-      ...(target.queueWaitTimeoutSeconds === undefined ? {} : { queueWaitTimeoutSeconds: target.queueWaitTimeoutSeconds }),
+      ...(target.queueWaitTimeoutSeconds === undefined
+        ? {}
+        : { queueWaitTimeoutSeconds: target.queueWaitTimeoutSeconds }),
       ...(target.purpose === undefined ? {} : { purpose: target.purpose })
     }
     return executor.execute(request, () => attempt).pipe(
@@ -232,7 +234,7 @@ export const createAdmission = (options: AdmissionOptionsInput = {}): Admission 
     call: (signal: AbortSignal, info: AttemptInfo) => PromiseLike<A> | A
   ): Promise<A> => {
     const { signal, ...where } = request
-    if (closing !== undefined) return Promise.reject(closedError(String(where.provider), String(where.model)))
+    if (closed) return Promise.reject(closedError(String(where.provider), String(where.model)))
     const decodedTarget = Effect.runSync(Effect.result(decodeTarget(where)))
     if (Result.isFailure(decodedTarget)) return Promise.reject(decodedTarget.failure)
     const target = decodedTarget.success
@@ -265,7 +267,7 @@ export const createAdmission = (options: AdmissionOptionsInput = {}): Admission 
     const models: Array<ModelStats> = []
     for (const [label, pressure] of pressures) models.push(modelStats(pressure, { ...countsOf(label) }))
     const stats: AdmissionStats = {
-      closed: closing !== undefined,
+      closed,
       running: running.size,
       inFlight: inspection.activeLeases,
       waiting: inspection.waiters,
@@ -279,6 +281,7 @@ export const createAdmission = (options: AdmissionOptionsInput = {}): Admission 
 
   const close = (): Promise<void> => {
     if (closing !== undefined) return closing
+    closed = true
     closing = runtime.runPromise(
       Effect.gen(function*() {
         yield* Fiber.interruptAll([...running])
