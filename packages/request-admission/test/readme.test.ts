@@ -1,6 +1,7 @@
 /**
  * The README's code is the examples' code: each block between `<!-- example: examples/<name>.ts -->` and
- * `<!-- /example -->` is that file, verbatim, and every file in examples/ is shown.
+ * `<!-- /example -->` (blank lines around the fence allowed) is that file, verbatim, and every file in examples/
+ * is shown.
  */
 import { readdirSync, readFileSync } from "node:fs"
 import { assert, it } from "vitest"
@@ -9,7 +10,7 @@ const read = (path: string) => readFileSync(new URL(path, import.meta.url), "utf
 
 const embedded = (readme: string): Map<string, string> => {
   const blocks = new Map<string, string>()
-  for (const match of readme.matchAll(/<!-- example: (\S+) -->\n```ts\n([\s\S]*?)```\n<!-- \/example -->/g)) {
+  for (const match of readme.matchAll(/<!-- example: (\S+) -->\n+```ts\n([\s\S]*?)```\n+<!-- \/example -->/g)) {
     blocks.set(match[1]!, match[2]!)
   }
   return blocks
