@@ -30,3 +30,5 @@ export const program = Effect.all([
   ),
   classifyAnswer(503, "upstream unavailable")
 ])
+
+console.log(JSON.stringify(await Effect.runPromise(program)))

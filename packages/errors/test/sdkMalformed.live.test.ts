@@ -1,6 +1,6 @@
 import { createOpenAICompatible } from "@ai-sdk/openai-compatible"
 import { assert, describe, it } from "@effect/vitest"
-import { generateText, Output } from "ai"
+import { generateText, NoObjectGeneratedError, Output } from "ai"
 import { Effect, Schema } from "effect"
 import { AiError } from "effect/ai"
 import { FetchHttpClient, HttpClient, HttpClientRequest } from "effect/http"
@@ -72,8 +72,13 @@ describe("the AI SDK's answers it could not use are malformed_response", () => {
     // model, structured output?, what the SDK threw (cause), message start
     ["not-json", false, "AI_JSONParseError", "Invalid JSON response: JSON parsing failed"],
     ["no-choices", false, "AI_TypeValidationError", "Invalid JSON response: Type validation failed"],
-    ["prose", true, "AI_JSONParseError", "No object generated: could not parse the response."],
-    ["wrong-shape", true, "AI_TypeValidationError", "No object generated: response did not match schema."]
+    ["prose", true, "AI_JSONParseError", "No object generated: could not parse the response: JSON parsing failed"],
+    [
+      "wrong-shape",
+      true,
+      "AI_TypeValidationError",
+      "No object generated: response did not match schema: Type validation"
+    ]
   ]
   for (const [model, structured, causeName, message] of cases) {
     it.effect(`${model}${structured ? " (Output.object)" : ""}`, () =>
@@ -90,10 +95,29 @@ describe("the AI SDK's answers it could not use are malformed_response", () => {
         assert.strictEqual((error.cause as Error & { cause?: Error }).cause?.name, causeName)
         const modelError = toModelError(error)
         assert.strictEqual(modelError._tag, "ModelMalformedResponseError")
+        // The model error's first line carries what the SDK found wrong with the answer.
+        assert.include(modelError.message.split("\n")[0], message)
         assert.strictEqual(retryPolicyOf(modelError), "retry")
       }))
   }
 })
+
+it.effect("an object cut off by its token limit says so, and what to do", () =>
+  Effect.gen(function*() {
+    const error = yield* providerErrorFromSdk(
+      new NoObjectGeneratedError({
+        message: "No object generated: could not parse the response.",
+        text: "{\"name\": \"Ad",
+        response: { id: "r", timestamp: new Date(0), modelId: "m" },
+        usage: { inputTokens: 3, outputTokens: 3, totalTokens: 6 } as never,
+        finishReason: "length"
+      }),
+      identity("m")
+    )
+    assert.strictEqual(error.kind, "malformed_response")
+    assert.include(error.message, "cut off at its token limit")
+    assert.include(toModelError(error).message.split("\n")[0], "raise maxOutputTokens")
+  }))
 
 describe("effect/ai's invalid responses and outputs are malformed_response", () => {
   const ChatCompletion = Schema.Struct({

@@ -19,6 +19,8 @@ export interface AiSdkErrorLike {
   readonly cause?: unknown
   readonly lastError?: unknown
   readonly errors?: ReadonlyArray<unknown> | undefined
+  /** `NoObjectGeneratedError`: why the model stopped (`"length"`: cut off by its token limit). */
+  readonly finishReason?: string | undefined
 }
 
 // The AI SDK marks its errors with registry symbols (what its own `isInstance` checks), so they are recognised
@@ -64,8 +66,14 @@ const localKinds: Readonly<Record<string, ProviderErrorKind>> = {
 const maxCauseChars = 300
 const malformedMessage = (error: AiSdkErrorLike): string => {
   const cause = error.cause instanceof Error ? error.cause.message.trim() : ""
-  if (cause === "" || error.message.includes(cause)) return error.message
-  return `${error.message}: ${cause.length > maxCauseChars ? `${cause.slice(0, maxCauseChars)}…` : cause}`
+  const said = cause === "" || error.message.includes(cause)
+    ? error.message
+    : `${error.message.replace(/\.$/, "")}: ${
+      cause.length > maxCauseChars ? `${cause.slice(0, maxCauseChars)}…` : cause
+    }`
+  if (error.finishReason !== "length") return said
+  return `${/[.!?…]$/.test(said) ? said : `${said}.`} The answer was cut off at its token limit (finish reason ` +
+    `"length"): raise maxOutputTokens.`
 }
 
 /**
@@ -97,11 +105,13 @@ export const fromAiSdkError = (
   }
   if (typeof error.statusCode === "number" && error.statusCode >= 200 && error.statusCode < 300) {
     // A 2xx whose body the SDK could not parse or validate ("Invalid JSON response"): not an HTTP failure.
+    const message = malformedMessage(error)
     return Effect.succeed(makeProviderError({
       ...identity,
       kind: "malformed_response",
-      message: malformedMessage(error),
+      message,
       status: error.statusCode,
+      providerMessage: message,
       cause: error
     }))
   }
@@ -127,10 +137,10 @@ export const fromAiSdkError = (
     )
   }
   const kind = localKinds[error.name] ?? "api_error"
-  return Effect.succeed(makeProviderError({
-    ...identity,
-    kind,
-    message: kind === "malformed_response" ? malformedMessage(error) : error.message,
-    cause: error
-  }))
+  if (kind === "malformed_response") {
+    // The provider did answer: what the SDK found wrong with it is the message a user needs to see.
+    const message = malformedMessage(error)
+    return Effect.succeed(makeProviderError({ ...identity, kind, message, providerMessage: message, cause: error }))
+  }
+  return Effect.succeed(makeProviderError({ ...identity, kind, message: error.message, cause: error }))
 }

@@ -157,6 +157,8 @@ export const fromEffectAiError = (
     kind: kind ?? (reason._tag === "InvalidRequestError" ? classifyHttpStatus(400, reasonMessage) : "api_error"),
     message: reasonMessage,
     retryAfterSeconds,
+    // An unusable answer is still an answer: what was wrong with it is the provider's side of the story.
+    ...(kind === "malformed_response" ? { providerMessage: reasonMessage } : {}),
     cause: error
   }))
 }
