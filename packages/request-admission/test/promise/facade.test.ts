@@ -247,10 +247,9 @@ describe("bad options name the field", () => {
   }
 
   it("in createAdmission", () => {
-    assert.strictEqual(
-      configError(() => createAdmission({ models: [{ provider, model, maxParallelRequests: 0 }] })).field,
-      "models[0].maxParallelRequests"
-    )
+    const cap = configError(() => createAdmission({ models: [{ provider, model, maxParallelRequests: 0 }] }))
+    assert.strictEqual(cap.field, "models[0].maxParallelRequests")
+    assert.strictEqual(cap.message, "models[0].maxParallelRequests: Expected a value greater than or equal to 1")
     assert.strictEqual(configError(() => createAdmission({ retry: { maxAttempts: 0 } })).field, "retry.maxAttempts")
     assert.strictEqual(configError(() => createAdmission({ attemptTimeoutSeconds: -1 })).field, "attemptTimeoutSeconds")
     assert.strictEqual(configError(() => createAdmission({ cooldownSeconds: 0 })).field, "cooldownSeconds")
