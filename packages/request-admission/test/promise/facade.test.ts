@@ -213,6 +213,26 @@ describe("stats", () => {
   })
 })
 
+describe("groups", () => {
+  it("queued runs are served fairly across groups, whoever queued first", async () => {
+    const a = make({ models: [{ provider, model, maxParallelRequests: 1 }] })
+    const holder = pendingCall()
+    const first = a.run(target, holder.call)
+    await holder.started
+    const order: Array<string> = []
+    const queue = (group: string, n: number) =>
+      Array.from({ length: n }, () => a.run({ ...target, group }, () => order.push(group)))
+    const runs = [...queue("bulk", 6), ...queue("interactive", 2)]
+    await new Promise((r) => setImmediate(r))
+    assert.strictEqual(a.stats().waiting, 8)
+    holder.resolve("done")
+    await Promise.all([first, ...runs])
+    // FIFO would serve all six bulk runs first; fair queueing alternates while both groups wait.
+    assert.deepStrictEqual(order.slice(0, 4).sort(), ["bulk", "bulk", "interactive", "interactive"])
+    settled(a)
+  })
+})
+
 describe("close", () => {
   it("aborts running calls, rejects queued runs with AdmissionClosedError, and holds nothing", async () => {
     const a = make({ models: [{ provider, model, maxParallelRequests: 1 }] })
