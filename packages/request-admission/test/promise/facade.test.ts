@@ -43,6 +43,12 @@ const settled = (admission: Admission) => {
   assert.strictEqual(stats.running, 0, "no run left")
 }
 
+/** Waits (a bounded number of event-loop turns) until `condition` holds: queued runs enqueue asynchronously. */
+const until = async (condition: () => boolean) => {
+  for (let turn = 0; turn < 1000 && !condition(); turn++) await new Promise((r) => setImmediate(r))
+  assert.isTrue(condition(), "condition never held")
+}
+
 let admission: Admission | undefined
 const make = (options: Parameters<typeof createAdmission>[0]) => (admission = createAdmission(options))
 afterEach(async () => {
@@ -163,7 +169,7 @@ describe("createAdmission(...).run", () => {
     const controller = new AbortController()
     let called = false
     const queued = a.run({ ...target, signal: controller.signal }, () => (called = true))
-    await new Promise((r) => setImmediate(r))
+    await until(() => a.stats().waiting === 1)
     assert.deepInclude(a.stats(), { inFlight: 1, waiting: 1 })
     controller.abort(new Error("not needed any more"))
     assert.strictEqual(((await rejection(queued)) as Error).message, "not needed any more")
@@ -201,6 +207,7 @@ describe("stats", () => {
     const calls = [pendingCall(), pendingCall(), pendingCall()]
     const runs = calls.map((c) => a.run(target, c.call))
     await Promise.all([calls[0]!.started, calls[1]!.started])
+    await until(() => a.stats().waiting === 1)
     const busy = a.stats()
     assert.deepInclude(busy, { running: 3, inFlight: 2, waiting: 1 })
     assert.deepInclude(busy.models[0], { inFlight: 2, waiting: 1, limit: 2 })
@@ -223,8 +230,7 @@ describe("groups", () => {
     const queue = (group: string, n: number) =>
       Array.from({ length: n }, () => a.run({ ...target, group }, () => order.push(group)))
     const runs = [...queue("bulk", 6), ...queue("interactive", 2)]
-    await new Promise((r) => setImmediate(r))
-    assert.strictEqual(a.stats().waiting, 8)
+    await until(() => a.stats().waiting === 8)
     holder.resolve("done")
     await Promise.all([first, ...runs])
     // FIFO would serve all six bulk runs first; fair queueing alternates while both groups wait.
@@ -241,6 +247,7 @@ describe("close", () => {
     const first = a.run(target, running.call)
     const second = a.run(target, queued.call)
     await running.started
+    await until(() => a.stats().waiting === 1)
     assert.deepInclude(a.stats(), { inFlight: 1, waiting: 1 })
     await a.close()
     const [e1, e2] = await Promise.all([rejection(first), rejection(second)])
