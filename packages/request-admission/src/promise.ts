@@ -220,7 +220,8 @@ export const createAdmission = (options: AdmissionOptionsInput = {}): Admission 
       ...(target.queueWaitTimeoutSeconds === undefined
         ? {}
         : { queueWaitTimeoutSeconds: target.queueWaitTimeoutSeconds }),
-      ...(target.purpose === undefined ? {} : { purpose: target.purpose })
+      // Quoted in error messages ("… timed out while answering prompt 12.").
+      purpose: target.purpose ?? "running a call through request admission"
     }
     return executor.execute(request, () => attempt).pipe(
       // A 429 goes back through admission: the cooldown it started holds the retry, without a lease.
