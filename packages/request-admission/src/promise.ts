@@ -18,7 +18,7 @@ import { Cause, Duration, Effect, Exit, Fiber, Layer, ManagedRuntime, Result } f
 import { decodeConfig, type RequestAdmissionConfigInput } from "./config.js"
 import { RequestAdmissionConfigError } from "./errors.js"
 import { AdmissionClosedError, closedError } from "./internal/promise/AdmissionClosedError.js"
-import { AdmissionOptions, RunTarget } from "./internal/promise/AdmissionOptions.js"
+import { AdmissionOptions, RetryOptions, RunTarget } from "./internal/promise/AdmissionOptions.js"
 import {
   type AdmissionStats,
   type Counts,
@@ -130,6 +130,8 @@ export interface Admission {
 const decodeOptions = decodeConfig(AdmissionOptions)
 const decodeTarget = decodeConfig(RunTarget)
 
+const runRequestKeys: ReadonlyArray<string> = [...Object.keys(RunTarget.fields), "signal"]
+
 const rateLimited = (error: ModelError): error is ModelRateLimitError => error._tag === "ModelRateLimitError"
 
 /** The first typed failure of a cause, else its first defect, else `undefined` (interrupted). */
@@ -138,6 +140,16 @@ const rejectionOf = (cause: Cause.Cause<unknown>): { readonly error: unknown } |
   if (failure !== undefined) return { error: failure.error }
   const defect = cause.reasons.find(Cause.isDieReason)
   return defect === undefined ? undefined : { error: defect.defect }
+}
+
+/** A misspelt option would otherwise be ignored without a word: it is an error naming the key. */
+const unknownOption = (given: object, known: ReadonlyArray<string>, prefix: string): void => {
+  const unknown = Object.keys(given).find((key) => !known.includes(key))
+  if (unknown === undefined) return
+  throw new RequestAdmissionConfigError({
+    field: `${prefix}${unknown}`,
+    message: `${prefix}${unknown}: unknown option; the options are ${known.map((k) => `${prefix}${k}`).join(", ")}`
+  })
 }
 
 /**
@@ -152,6 +164,8 @@ export const createAdmission = (options: AdmissionOptionsInput = {}): Admission 
       message: "Expected a function (error, { provider, model }) => ProviderError | { kind, … } | undefined"
     })
   }
+  unknownOption(options, [...Object.keys(AdmissionOptions.fields), "classify"], "")
+  if (typeof retry === "object" && retry !== null) unknownOption(retry, Object.keys(RetryOptions.fields), "retry.")
   const decoded = Effect.runSync(decodeOptions({ ...controllerConfig, retry, attemptTimeoutSeconds }))
   const { maxAttempts, ...executorConfig } = decoded.retry
   const runtime = ManagedRuntime.make(
@@ -242,6 +256,15 @@ export const createAdmission = (options: AdmissionOptionsInput = {}): Admission 
   ): Promise<A> => {
     const { signal, ...where } = request
     if (closed) return Promise.reject(closedError(String(where.provider), String(where.model)))
+    const misspelt = Object.keys(request).find((key) => !runRequestKeys.includes(key))
+    if (misspelt !== undefined) {
+      return Promise.reject(
+        new RequestAdmissionConfigError({
+          field: misspelt,
+          message: `${misspelt}: unknown field of a run request; the fields are ${runRequestKeys.join(", ")}`
+        })
+      )
+    }
     const decodedTarget = Effect.runSync(Effect.result(decodeTarget(where)))
     if (Result.isFailure(decodedTarget)) return Promise.reject(decodedTarget.failure)
     const target = decodedTarget.success

@@ -280,6 +280,13 @@ describe("bad options name the field", () => {
     assert.strictEqual(configError(() => createAdmission({ retry: { maxAttempts: 0 } })).field, "retry.maxAttempts")
     assert.strictEqual(configError(() => createAdmission({ attemptTimeoutSeconds: -1 })).field, "attemptTimeoutSeconds")
     assert.strictEqual(configError(() => createAdmission({ cooldownSeconds: 0 })).field, "cooldownSeconds")
+    const typo = configError(() => createAdmission({ model: [] } as never))
+    assert.strictEqual(typo.field, "model")
+    assert.include(typo.message, "unknown option; the options are models, ")
+    assert.strictEqual(
+      configError(() => createAdmission({ retry: { maxAttempt: 3 } } as never)).field,
+      "retry.maxAttempt"
+    )
     assert.strictEqual(
       configError(() => createAdmission({ classify: "yes" as never })).field,
       "classify"
@@ -291,6 +298,8 @@ describe("bad options name the field", () => {
     const error = await rejection(a.run({ ...target, domain: "video" as never }, () => "never"))
     assert.instanceOf(error, RequestAdmissionConfigError)
     assert.strictEqual((error as RequestAdmissionConfigError).field, "domain")
+    const typo = await rejection(a.run({ ...target, grup: "tenant-a" } as never, () => "never"))
+    assert.strictEqual((typo as RequestAdmissionConfigError).field, "grup")
     const weight = await rejection(a.run({ ...target, group: { key: "g", weight: -1 } }, () => "never"))
     assert.strictEqual((weight as RequestAdmissionConfigError).field, "group.weight")
     settled(a)
