@@ -1,3 +1,4 @@
+// example-deps: effect@4.1.0
 // The README's example: classify a provider's HTTP answer, turn it into a model error, and let the policy decide.
 import { Effect } from "effect"
 import { isPreservedRetryable, providerErrorFromHttp, retryPolicyOf, toModelError } from "@sluice/errors"
@@ -30,3 +31,5 @@ export const program = Effect.all([
   ),
   classifyAnswer(503, "upstream unavailable")
 ])
+
+console.log(JSON.stringify(await Effect.runPromise(program)))

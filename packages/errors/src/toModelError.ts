@@ -77,7 +77,9 @@ export const toModelError = (error: ProviderError, options: ToModelErrorOptions 
       return new ModelTimeoutError({
         ...facts,
         reason: `The request to model '${model}' timed out while ${purpose}.`,
-        solution: "Raise the provider's timeoutSeconds, or check that the endpoint is healthy and not overloaded."
+        solution:
+          "Raise the request timeout (a Sluice model's timeoutSeconds), or check that the endpoint is healthy " +
+          "and not overloaded."
       })
     case "request_admission_timeout":
       return new ModelRequestAdmissionTimeoutError({
@@ -102,7 +104,8 @@ export const toModelError = (error: ProviderError, options: ToModelErrorOptions 
       return new ModelAuthenticationError({
         ...facts,
         reason: `The provider rejected the API key for model '${model}' while ${purpose}.`,
-        solution: "Check that the environment variable named by apiKeyEnv holds a valid key for this provider."
+        solution: "Check that the API key is valid for this provider (for Sluice, the environment variable named by " +
+          "apiKeyEnv)."
       })
     case "permission_denied":
       return new ModelPermissionDeniedError({

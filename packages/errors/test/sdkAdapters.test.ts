@@ -202,7 +202,7 @@ describe("fromAiSdkError", () => {
       )
       assert.strictEqual(noModel.kind, "not_found")
       const invalid = yield* fromAiSdkError(new TypeValidationError({ value: {}, cause: new Error("x") }), identity)
-      assert.strictEqual(invalid.kind, "api_error")
+      assert.strictEqual(invalid.kind, "malformed_response")
     }))
   it.effect("a gateway error with a status reads the provider's answer from its cause", () =>
     Effect.gen(function*() {
@@ -278,7 +278,7 @@ describe("fromEffectAiError", () => {
         "context_window_exceeded",
         "bad_request",
         "unsupported_capability",
-        "api_error",
+        "malformed_response",
         "bad_request",
         "not_found"
       ])

@@ -146,7 +146,9 @@ const formatIssues = SchemaIssue.makeFormatterStandardSchemaV1()
 const configError = (error: Schema.SchemaError): RequestAdmissionConfigError => {
   const issue = formatIssues(error.issue).issues[0]
   const field = issue === undefined ? "" : fieldOf((issue.path ?? []).map((p) => (typeof p === "object" ? p.key : p)))
-  return new RequestAdmissionConfigError({ field, message: issue?.message ?? error.message })
+  const said = issue?.message ?? error.message
+  // The message names the field too: it is often all a caller prints (`String(error)`, a log line).
+  return new RequestAdmissionConfigError({ field, message: field === "" ? said : `${field}: ${said}` })
 }
 
 /** Decodes a configuration of this package; a bad value fails with `RequestAdmissionConfigError` naming its field. */

@@ -2,7 +2,7 @@ import { assert, it } from "@effect/vitest"
 import { ProviderError } from "@sluice/errors"
 import { Effect, Fiber, Random } from "effect"
 import { TestClock } from "effect/testing"
-import { AdmissionLive, type ChatClient, completeAll, fromOpenAI, model, provider } from "../examples/openai.js"
+import { AdmissionLive, type ChatClient, completeAll, fromOpenAI, model, provider } from "./support/openaiEffect.js"
 import { RequestAdmission } from "../src/index.js"
 
 /** A fake endpoint that really serves 12 at a time: beyond that it answers 429 with Retry-After 1. */

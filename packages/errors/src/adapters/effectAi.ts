@@ -85,11 +85,16 @@ const kindOfReason = (reason: EffectAiErrorReasonLike): ProviderErrorKind | unde
       return "bad_request"
     case "UnsupportedSchemaError":
       return "unsupported_capability"
+    case "InvalidResponseError":
+    case "InvalidOutputError":
+    case "StructuredOutputError":
+      // The provider answered, but the response or the model's output could not be parsed or validated.
+      return "malformed_response"
     case "InvalidRequestError":
     case "UnknownError":
       return undefined
     default:
-      // Invalid responses, invalid or unparseable output, tool failures: not a provider answer Sluice can classify.
+      // Tool failures and the like: not a provider answer Sluice can classify.
       return "api_error"
   }
 }
@@ -100,7 +105,9 @@ const kindOfReason = (reason: EffectAiErrorReasonLike): ProviderErrorKind | unde
  * `QuotaExhaustedError` `quota_exceeded`, `AuthenticationError` `authentication` (`permission_denied` for
  * insufficient permissions), `InternalProviderError` `internal_server`, a `NetworkError` transport failure
  * `api_connection` or `timeout`, content-policy and invalid-input errors `bad_request`, `UnsupportedSchemaError`
- * `unsupported_capability`. `InvalidRequestError` and `UnknownError` are classified by their HTTP status and
+ * `unsupported_capability`, an invalid response, invalid output or structured output that does not match its
+ * schema (`InvalidResponseError`, `InvalidOutputError`, `StructuredOutputError`) `malformed_response`.
+ * `InvalidRequestError` and `UnknownError` are classified by their HTTP status and
  * body (a context-length message is `context_window_exceeded`). The message is the provider's, from the response
  * body, else the reason's description.
  */
@@ -150,6 +157,8 @@ export const fromEffectAiError = (
     kind: kind ?? (reason._tag === "InvalidRequestError" ? classifyHttpStatus(400, reasonMessage) : "api_error"),
     message: reasonMessage,
     retryAfterSeconds,
+    // An unusable answer is still an answer: what was wrong with it is the provider's side of the story.
+    ...(kind === "malformed_response" ? { providerMessage: reasonMessage } : {}),
     cause: error
   }))
 }

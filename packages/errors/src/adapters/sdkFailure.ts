@@ -19,6 +19,8 @@ export interface ProviderErrorFields {
   readonly model?: string | undefined
   readonly status?: number | undefined
   readonly retryAfterSeconds?: number | undefined
+  /** The provider's (or the SDK's) own words, shown by the model error even without an HTTP status. */
+  readonly providerMessage?: string | undefined
   readonly cause?: unknown
 }
 
@@ -30,6 +32,7 @@ export const makeProviderError = (fields: ProviderErrorFields): ProviderError =>
     ...(fields.model === undefined ? {} : { model: fields.model }),
     ...(fields.status === undefined ? {} : { status: fields.status }),
     ...(fields.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: fields.retryAfterSeconds }),
+    ...(fields.providerMessage === undefined ? {} : { providerMessage: fields.providerMessage }),
     ...(fields.cause === undefined ? {} : { cause: fields.cause })
   })
 
@@ -41,6 +44,7 @@ export const fieldsOf = (error: ProviderError): ProviderErrorFields => ({
   model: error.model,
   status: error.status,
   retryAfterSeconds: error.retryAfterSeconds,
+  providerMessage: error.providerMessage,
   cause: error.cause
 })
 

@@ -8,7 +8,7 @@
 import { type ModelError, type ProviderError, providerErrorFromUnknown } from "@sluice/errors"
 import { requestResourceKey } from "@sluice/scheduling-resources"
 import { Effect, Layer } from "effect"
-import { execute, ModelRequestExecutor, RequestAdmission } from "../src/index.js"
+import { execute, ModelRequestExecutor, RequestAdmission } from "../../src/index.js"
 
 export const provider = "openai"
 export const model = "gpt-4o-mini"

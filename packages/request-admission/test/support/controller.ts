@@ -4,7 +4,7 @@
 import type { ProviderError } from "@sluice/errors"
 import { requestResourceKey } from "@sluice/scheduling-resources"
 import { Effect, Exit } from "effect"
-import { ReleaseOutcome, RequestAdmission } from "../src/index.js"
+import { ReleaseOutcome, RequestAdmission } from "../../src/index.js"
 
 const chat = requestResourceKey("openai", "gpt-4o-mini", "chat")
 

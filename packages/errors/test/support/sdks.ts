@@ -1,4 +1,4 @@
-// The README's "Using Sluice with your LLM SDK": openai-node and the AI SDK, failing with ProviderErrors.
+// openai-node and the AI SDK wrapped as Effects that fail with ProviderErrors.
 import { createOpenAICompatible } from "@ai-sdk/openai-compatible"
 import { type ProviderError, providerErrorFromSdk, retryPolicyOf, toModelError } from "@sluice/errors"
 import { generateText } from "ai"

@@ -1,24 +1,15 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { readFileSync } from "node:fs"
 import { afterAll, beforeAll } from "vitest"
-import { aiSdkChat, openAiChat, openAiClient, outcome } from "../examples/sdks.js"
+import { aiSdkChat, openAiChat, openAiClient, outcome } from "./support/sdks.js"
 import { type FakeProvider, startFakeProvider } from "./sdk/fakeProvider.js"
 
-const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8")
-const example = readFileSync(new URL("../examples/sdks.ts", import.meta.url), "utf8")
-
-describe("the README's SDK example", () => {
+describe("SDK calls wrapped as Effects that fail with ProviderErrors", () => {
   let server: FakeProvider
   beforeAll(async () => {
     server = await startFakeProvider()
   })
   afterAll(() => server.close())
-
-  it("is examples/sdks.ts, shown verbatim after its header comment", () => {
-    const body = example.split("\n").slice(1).join("\n")
-    assert.include(readme, "```ts\n" + body + "```")
-  })
 
   it.effect("openai-node: an answer, a 429 to wait out, a bad key, a reset connection", () =>
     Effect.gen(function*() {
