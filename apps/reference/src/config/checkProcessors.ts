@@ -31,7 +31,9 @@ export const checkProcessors = (
   const names = new Set<string>()
   processors.forEach((processor, index) => {
     const path = `processors[${index}]`
-    if (names.has(processor.name)) issues.push({ path: `${path}.name`, problem: `duplicate processor "${processor.name}"` })
+    if (names.has(processor.name)) {
+      issues.push({ path: `${path}.name`, problem: `duplicate processor "${processor.name}"` })
+    }
     names.add(processor.name)
     const compiled = compileTemplate(conditionSource(processor.when))
     if (compiled._tag === "Failure") {

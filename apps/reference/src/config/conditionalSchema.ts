@@ -24,7 +24,7 @@ export type ProcessorStage = typeof ProcessorStage.Type
 
 export const FilterProcessor = Schema.Struct({
   name: Schema.NonEmptyString.annotate({
-    description: "The processor's name (in `dropped.jsonl` and `summary.json` for the rows it drops).",
+    description: "The processor's name, given in the message of every row it drops (`dropped.jsonl`, `summary.json`).",
     examples: ["short-reviews"]
   }),
   type: Schema.Literal("filter").annotate({

@@ -178,8 +178,8 @@ const column = <Type extends string, Fields extends Schema.Struct.Fields>(
   Schema.Struct({
     name: documented(Name, { description: "The column's name (a key of every row).", examples: ["review"] }),
     type: documented(Schema.Literal(type), { description }),
-    skip: skipField,
-    ...fields
+    ...fields,
+    skip: skipField
   })
 
 export const CategoryColumn = column("category", "A value drawn from a list.", {

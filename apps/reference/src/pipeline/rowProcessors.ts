@@ -4,7 +4,9 @@ import type { ResolvedProcessor } from "../config/checkProcessors.js"
 import { evaluateCondition } from "../templates/condition.js"
 
 /** A processor's condition could not be evaluated against a row; the run stops (the scheduler names the processor). */
-export class ProcessorConditionError extends Data.TaggedError("ProcessorConditionError")<{ readonly message: string }> {}
+export class ProcessorConditionError
+  extends Data.TaggedError("ProcessorConditionError")<{ readonly message: string }>
+{}
 
 /**
  * The scheduler's row processors for the configured ones. A `filter` drops the rows where its `when` is true; the
