@@ -174,6 +174,26 @@ describe("conditional generation (skip)", () => {
       assert.match(result.droppedRows[0]!.cause.message, /bad expression/)
     }))
 
+  it.effect("a full column whose skip fails on every row drops them and never runs", () =>
+    Effect.gen(function*() {
+      let called = 0
+      const { result, written, events } = yield* runTest({
+        rows: 2,
+        bufferSize: 2,
+        columns: [seed, {
+          name: "batch",
+          strategy: "full",
+          requires: ["seed"],
+          skip: () => new SchedulerGeneratorError({ message: "cannot decide" }),
+          generate: () => Effect.sync(() => (called++, []))
+        }]
+      })
+      assert.strictEqual(called, 0)
+      assert.strictEqual(written.length, 0)
+      assert.strictEqual(result.rowsDropped, 2)
+      assert.isFalse(events.some((e) => e._tag === "ready_enqueued" && e.column === "batch"), "no task was created")
+    }))
+
   it.effect("skips are evaluated after the pre-batch processor: a dropped row is neither skipped nor generated", () =>
     Effect.gen(function*() {
       const calls: Array<number> = []

@@ -16,8 +16,8 @@ import { EarlyShutdownWindow } from "./earlyShutdown.js"
 import { FairQueue } from "./fairQueue.js"
 import type { ExecutionGraph } from "./graph.js"
 import type { ResourceTable } from "./resourceTable.js"
-import { RetryLedger } from "./retryLedger.js"
 import { classifyError } from "./failurePolicy.js"
+import { RetryLedger } from "./retryLedger.js"
 import { RowGroup } from "./rowGroups.js"
 import { makeTask, type Task } from "./task.js"
 
@@ -247,8 +247,9 @@ export class RunState<R> {
     for (let r = 0; r < rg.size; r++) {
       if (!rg.isDropped(r) && this.skipsCell(rg, generator, r) === false) runs = true
     }
-    if (runs || rg.droppedCount === rg.size) return false
-    rg.completeFull(generator, (g, r) => this.offer(rg, g, r))
+    if (runs) return false
+    // Every row skipped (or dropped by a failing predicate): nothing to run.
+    if (rg.droppedCount < rg.size) rg.completeFull(generator, (g, r) => this.offer(rg, g, r))
     return true
   }
 
