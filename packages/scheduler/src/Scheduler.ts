@@ -5,6 +5,7 @@ import {
   SchedulerCheckpointWriteError,
   type SchedulerConfigError,
   SchedulerDeadlockError,
+  SchedulerProcessorError,
   type SchedulerRunError
 } from "./errors.js"
 import { Completion } from "./internal/completion.js"
@@ -20,7 +21,16 @@ import type { SchedulerEvent } from "./SchedulerEvent.js"
 import type { SchedulerOptions } from "./SchedulerOptions.js"
 import { emptyStats, gatesOf, statsOf } from "./internal/stats.js"
 import type { SchedulerStats } from "./SchedulerStats.js"
-import type { BatchInput, CellInput, GenerationFailure, SchedulerResult, SchedulerSpec } from "./Spec.js"
+import type { RowGroup } from "./internal/rowGroups.js"
+import type {
+  BatchInput,
+  CellInput,
+  GenerationFailure,
+  ProcessorStage,
+  RowProcessor,
+  SchedulerResult,
+  SchedulerSpec
+} from "./Spec.js"
 
 /**
  * @since 0.1.0
@@ -92,6 +102,7 @@ export const makeScheduler = Effect.fnUntraced(function*<R>(
     let wake = Deferred.makeUnsafe<void>()
     const state: RunState<R> = new RunState({
       columns: spec.columns,
+      processors: spec.processors ?? [],
       graph,
       table,
       options,
@@ -157,6 +168,49 @@ export const makeScheduler = Effect.fnUntraced(function*<R>(
       columns: spec.columns.map((c) => c.name)
     }))
 
+    // The processors of one stage, in order, each on the survivors of the previous one; their drops purge the
+    // rows' pending tasks. They are the caller's code: they run with the scheduler's usual yields.
+    const runProcessors = (rg: RowGroup, stage: ProcessorStage, processors: ReadonlyArray<RowProcessor<R>>) =>
+      Effect.forEach(processors, (processor) =>
+        Effect.suspend(() => {
+          const input = lifecycle.checkpointOf(rg)
+          if (input === undefined) return Effect.void
+          const failed = (detail: string, cause?: unknown) =>
+            new SchedulerProcessorError({
+              processor: processor.name,
+              stage,
+              rowGroup: rg.id,
+              detail,
+              ...(cause === undefined ? {} : { cause })
+            })
+          return processor.process(input).pipe(
+            Effect.provideService(References.PreventSchedulerYield, false),
+            Effect.mapError((cause) => failed(messageOf(cause), cause)),
+            Effect.flatMap((drop) => {
+              const surviving = new Set(input.rowIndexes)
+              for (const r of drop) {
+                if (!surviving.has(r)) {
+                  return Effect.fail(failed(`returned row index ${String(r)}, not one of its surviving rows`))
+                }
+              }
+              const message = `Dropped by the ${stage} processor "${processor.name}"`
+              for (const r of drop) {
+                state.dropRow(rg, r, { kind: "processor_dropped", processor: processor.name, message })
+              }
+              state.emit(() => ({
+                _tag: "processor_completed",
+                at: now(),
+                processor: processor.name,
+                stage,
+                rowGroup: rg.id,
+                rows: input.rows.length,
+                droppedRows: surviving.size - (rg.size - rg.droppedCount)
+              }))
+              return Effect.void
+            })
+          )
+        }), { discard: true })
+
     let stopApplied = false
     const loop = Effect.gen(function*() {
       for (;;) {
@@ -180,8 +234,17 @@ export const makeScheduler = Effect.fnUntraced(function*<R>(
           yield* FiberSet.clear(fibers)
           continue
         }
+        if (state.toPreBatch.length > 0) {
+          for (const rg of state.toPreBatch.splice(0)) {
+            if (!rg.checkpointing) yield* runProcessors(rg, "pre-batch", state.preBatch)
+            state.releaseParked(rg)
+            state.afterChange(rg)
+          }
+          continue
+        }
         if (state.toCheckpoint.length > 0) {
           for (const rg of state.toCheckpoint.splice(0)) {
+            if (state.postBatch.length > 0) yield* runProcessors(rg, "post-batch", state.postBatch)
             const checkpoint = lifecycle.checkpointOf(rg)
             if (checkpoint !== undefined) {
               // Uninterruptible: a cancelled run leaves the sink with whole row groups only. The sink is the caller's
@@ -268,6 +331,9 @@ export const runScheduler = <R>(
 ): Effect.Effect<SchedulerResult, SchedulerConfigError | SchedulerRunError, R> =>
   Effect.flatMap(makeScheduler(spec, options), (scheduler) => scheduler.run)
 
+const messageOf = (cause: unknown): string =>
+  cause instanceof Error ? cause.message : typeof cause === "string" ? cause : String(cause)
+
 const deadlockError = Effect.fnUntraced(function*<R>(state: RunState<R>) {
   const blockedResources: Array<{ resource: string; limit: number; leased: number }> = []
   for (const gate of state.ledger.gates) {
@@ -315,6 +381,7 @@ const resultOf = <R>(state: RunState<R>, capacity: LiveCapacity<R>, plan: Capaci
     dropCauses: { ...state.dropCauses },
     outcomes: { ...state.outcomes },
     checkpointedRowGroups: state.checkpointed,
+    cellsSkipped: state.cellsSkipped,
     earlyShutdown: state.stop !== undefined,
     ...(state.stop === undefined ? {} : { stop: state.stop }),
     maxRequestWaiters: capacity.maxRequestWaiters,

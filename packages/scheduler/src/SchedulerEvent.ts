@@ -84,6 +84,24 @@ export type SchedulerEvent =
     readonly column?: string
   }
   | { readonly _tag: "cancelled"; readonly at: number; readonly taskId: TaskId; readonly column: string }
+  | {
+    /** A cell skipped by its column's `skip` (or a skipped requirement): no task, no generator call. */
+    readonly _tag: "cell_skipped"
+    readonly at: number
+    readonly rowGroup: number
+    readonly row: number
+    readonly column: string
+  }
+  | {
+    readonly _tag: "processor_completed"
+    readonly at: number
+    readonly processor: string
+    readonly stage: "pre-batch" | "post-batch"
+    readonly rowGroup: number
+    /** Surviving rows the processor received. */
+    readonly rows: number
+    readonly droppedRows: number
+  }
 
 /**
  * The event names.

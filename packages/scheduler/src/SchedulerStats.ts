@@ -23,6 +23,8 @@ export interface SchedulerStats {
    * successful tasks (1 per cell task, the surviving rows of a full-column task)…
    */
   readonly cellsCompleted: number
+  /** …cells skipped by a column's `skip` (no task)… */
+  readonly cellsSkipped: number
   /** …rows of checkpointed row groups (surviving and dropped)… */
   readonly checkpointedRows: number
   /** …and rows dropped so far. */

@@ -45,6 +45,15 @@ interface ColumnBase {
    * the spec has no resolved `scheduling`.
    */
   readonly scheduling?: SchedulingMetadata | SchedulingMetadataError | undefined
+  /**
+   * Conditional generation: asked once per cell when the cell becomes ready, with the row's values (every required
+   * column is complete). `true` skips the cell: its outputs are written as `null` and the generator is never
+   * called for that row (a full column receives only the rows not skipped, and is not called at all when every row
+   * is). A `GenerationFailure` drops the row with that cause. The predicate must be synchronous and cheap.
+   */
+  readonly skip?: ((values: RowValues) => boolean | GenerationFailure) | undefined
+  /** A cell one of whose required columns was skipped on its row is skipped too (default `true`). */
+  readonly propagateSkip?: boolean | undefined
 }
 
 /** One task per row. */
@@ -77,8 +86,41 @@ export interface CheckpointSink<R = never> {
   readonly write: (checkpoint: Checkpoint) => Effect.Effect<void, unknown, R>
 }
 
+/** The stage a processor runs at. */
+export type ProcessorStage = "pre-batch" | "post-batch"
+
+/** The surviving rows of a row group, as a processor sees them. */
+export interface ProcessorInput {
+  readonly rowGroup: number
+  /** Dataset index of the row group's first row. */
+  readonly firstRow: number
+  readonly size: number
+  /** Indexes (inside the row group) of the surviving rows, parallel to `rows`. */
+  readonly rowIndexes: ReadonlyArray<number>
+  readonly rows: ReadonlyArray<RowValues>
+}
+
+/**
+ * A row-group processor, run by the scheduler on the surviving rows of a row group:
+ * - `pre-batch`: once the group's seed columns (local root columns: samplers, seed data) are complete and none of
+ *   its tasks is alive, before any other column of the group is queued — so the rows it drops never reach a model;
+ * - `post-batch`: once the group is complete, before its checkpoint.
+ *
+ * It returns the indexes (inside the row group, from `rowIndexes`) of the rows to drop. Dropped rows are recorded
+ * with the kind `processor_dropped`; their pending tasks are purged, never dispatched nor counted. Processors of a
+ * stage run in order, each on the survivors of the previous one. A processor failure fails the run with a
+ * `SchedulerProcessorError`. Processors run on the dispatcher's loop: keep them quick.
+ */
+export interface RowProcessor<R = never> {
+  readonly name: string
+  readonly stage: ProcessorStage
+  readonly process: (input: ProcessorInput) => Effect.Effect<ReadonlyArray<number>, unknown, R>
+}
+
 export interface SchedulerSpec<R = never> {
   readonly columns: ReadonlyArray<Column<R>>
+  /** Row-group processors (default none), see `RowProcessor`. */
+  readonly processors?: ReadonlyArray<RowProcessor<R>> | undefined
   readonly rows: number
   readonly bufferSize: number
   readonly sink: CheckpointSink<R>
@@ -98,11 +140,14 @@ export type DropKind =
   | "generator_interrupted"
   | "preserve_deadline_exceeded"
   | "early_shutdown"
+  | "processor_dropped"
 
 export interface DropCause {
   readonly kind: DropKind
-  /** The generator whose task failed (absent for early shutdown). */
+  /** The generator whose task failed (absent for early shutdown and processor drops). */
   readonly column?: string
+  /** The processor that dropped the row (`processor_dropped`). */
+  readonly processor?: string
   readonly attempts?: number
   readonly error?: GenerationFailure
   readonly message: string
@@ -145,6 +190,8 @@ export interface SchedulerResult {
   /** Task outcomes: `success`, or the failure kind (retried failures included). */
   readonly outcomes: Readonly<Record<string, number>>
   readonly checkpointedRowGroups: number
+  /** Cells skipped by a column's `skip` (written as `null`, no generator call). */
+  readonly cellsSkipped: number
   /** The run stopped early (see `stop` for why). */
   readonly earlyShutdown: boolean
   readonly stop?: SchedulerStop

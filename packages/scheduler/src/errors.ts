@@ -76,8 +76,27 @@ export class SchedulerGeneratorError extends Schema.TaggedError<SchedulerGenerat
 }) {}
 
 /**
+ * A row-group processor failed (or returned a row index that is not one of its input's surviving rows); the run
+ * stops, as a processor's rows cannot be trusted any more.
+ *
+ * @since 0.1.0
+ */
+export class SchedulerProcessorError extends Schema.TaggedError<SchedulerProcessorError>()("SchedulerProcessorError", {
+  processor: Schema.String,
+  stage: Schema.Literals(["pre-batch", "post-batch"]),
+  rowGroup: Schema.Number,
+  detail: Schema.String,
+  cause: Schema.optional(Schema.Defect())
+}) {
+  override get message(): string {
+    return `${this.stage === "pre-batch" ? "Pre-batch" : "Post-batch"} processor "${this.processor}" failed for ` +
+      `row group ${this.rowGroup}: ${this.detail}`
+  }
+}
+
+/**
  * Errors `run` can fail with. Row-level failures never fail the run: they drop rows with a recorded cause.
  *
  * @since 0.1.0
  */
-export type SchedulerRunError = SchedulerDeadlockError | SchedulerCheckpointWriteError
+export type SchedulerRunError = SchedulerDeadlockError | SchedulerCheckpointWriteError | SchedulerProcessorError

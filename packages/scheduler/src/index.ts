@@ -12,6 +12,7 @@ export {
   SchedulerConfigReason,
   SchedulerDeadlockError,
   SchedulerGeneratorError,
+  SchedulerProcessorError,
   type SchedulerRunError
 } from "./errors.js"
 export { makeScheduler, runScheduler, type Scheduler } from "./Scheduler.js"
@@ -36,6 +37,9 @@ export type {
   DroppedRow,
   FullColumn,
   GenerationFailure,
+  ProcessorInput,
+  ProcessorStage,
+  RowProcessor,
   RowValues,
   RuntimeRequestLimit,
   SchedulerResult,

@@ -33,6 +33,7 @@ import {
   type Column,
   type GenerationFailure,
   makeScheduler,
+  type RowProcessor,
   type RowValues,
   type SchedulerOptions
 } from "../src/index.js"
@@ -60,6 +61,18 @@ interface ColumnCase {
   /** Per row (cell) or row group (full), modulo length: the failures of its first attempts. */
   readonly scripts: ReadonlyArray<ReadonlyArray<Outcome>>
   readonly latencies: ReadonlyArray<number>
+  /** Skips the cells whose row's values sum to a multiple of this (none when undefined). */
+  readonly skipMod: number | undefined
+  readonly propagateSkip: boolean
+}
+
+interface ProcessorCase {
+  readonly stage: "pre-batch" | "post-batch"
+  /** Drops the rows whose dataset index is `rem` modulo `mod`. */
+  readonly mod: number
+  readonly rem: number
+  /** Fails on this row group instead. */
+  readonly failsOn: number | undefined
 }
 
 interface Case {
@@ -86,6 +99,7 @@ interface Case {
   readonly cancelAt: number | undefined
   readonly sinkFailsOn: number | undefined
   readonly resume: ReadonlyArray<number>
+  readonly processors: ReadonlyArray<ProcessorCase>
 }
 
 const domains: ReadonlyArray<RequestResourceKey> = [
@@ -132,7 +146,9 @@ const columnArb = (k: number): fc.Arbitrary<ColumnCase> =>
     requires: k === 0 ? fc.constant([]) : fc.uniqueArray(fc.nat(k - 1), { maxLength: Math.min(k, 3) }),
     endpoint: fc.constantFrom<Endpoint>("local", "custom", "p/m/chat", "p/m/embedding", "q/m/chat"),
     scripts: fc.array(scriptArb, { minLength: 1, maxLength: 5 }),
-    latencies: fc.array(fc.nat(150), { minLength: 1, maxLength: 4 })
+    latencies: fc.array(fc.nat(150), { minLength: 1, maxLength: 4 }),
+    skipMod: rarely(fc.integer({ min: 2, max: 4 }), 4),
+    propagateSkip: fc.boolean()
   })
 
 /** `undefined`, except once in `n` cases. */
@@ -170,7 +186,22 @@ const caseArb: fc.Arbitrary<Case> = fc.integer({ min: 1, max: 5 }).chain((width)
     queueWaitTimeoutSeconds: fc.constantFrom<number | null>(null, 0, 0.05),
     cancelAt: rarely(fc.nat(2_000), 8),
     sinkFailsOn: rarely(fc.nat(2), 10),
-    resume: fc.uniqueArray(fc.nat(1), { maxLength: 1 })
+    resume: fc.uniqueArray(fc.nat(1), { maxLength: 1 }),
+    processors: fc.oneof(
+      { weight: 3, arbitrary: fc.constant([]) },
+      {
+        weight: 1,
+        arbitrary: fc.array(
+          fc.record({
+            stage: fc.constantFrom<"pre-batch" | "post-batch">("pre-batch", "post-batch"),
+            mod: fc.integer({ min: 2, max: 4 }),
+            rem: fc.nat(3),
+            failsOn: rarely(fc.nat(2), 10)
+          }),
+          { minLength: 1, maxLength: 2 }
+        )
+      }
+    )
   })
 )
 
@@ -265,6 +296,10 @@ const runCase = (c: Case) =>
     const lastPreservedAt = new Map<string, number>()
     const preservedRows = new Set<number>()
     const written: Array<Checkpoint> = []
+    // Rows pre-batch processors dropped, and the rows each non-seed generator was called for.
+    const preBatchDropped = new Set<number>()
+    const nonSeedCalls: Array<number> = []
+    const skipViolations: Array<string> = []
     const admission = c.capacity === "real"
       ? yield* makeRequestAdmission({
         models: [
@@ -340,20 +375,47 @@ const runCase = (c: Case) =>
             col.latencies[scriptIndex % col.latencies.length]!
           )
         ).pipe(Effect.tapError(record(key, rows)))
-      const base = { name, requires: col.requires.map((r) => `c${r}`), scheduling: metadata }
+      const requires = col.requires.map((r) => `c${r}`)
+      const isSeed = col.requires.length === 0 && col.endpoint === "local"
+      const skipMod = col.skipMod
+      const base = {
+        name,
+        requires,
+        scheduling: metadata,
+        ...(skipMod === undefined ? {} : {
+          skip: (values: RowValues) =>
+            Object.values(values).reduce<number>((sum, v) => sum + (typeof v === "number" ? v : 0), 0) % skipMod ===
+              0,
+          propagateSkip: col.propagateSkip
+        })
+      }
+      // A generator sees no skipped (null) requirement unless its column opted out of propagation.
+      const checkInput = (row: number, values: RowValues) => {
+        if (!isSeed) nonSeedCalls.push(row)
+        if (c.columns.some((other) => other.skipMod !== undefined) && (skipMod === undefined || col.propagateSkip)) {
+          for (const r of requires) if (values[r] === null) skipViolations.push(`${name} row ${row} read skipped ${r}`)
+        }
+      }
       return col.strategy === "cell"
         ? {
           ...base,
           strategy: "cell" as const,
-          generate: ({ row }: CellInput) => attempt(`${name}:${row}`, row, [row]).pipe(Effect.as({ [name]: row }))
+          generate: ({ row, values }: CellInput) =>
+            Effect.suspend(() => {
+              checkInput(row, values)
+              return attempt(`${name}:${row}`, row, [row]).pipe(Effect.as({ [name]: row }))
+            })
         }
         : {
           ...base,
           strategy: "full" as const,
-          generate: ({ firstRow, rowGroup, rowIndexes }: BatchInput) =>
-            attempt(`${name}:rg${rowGroup}`, rowGroup, rowIndexes.map((i) => firstRow + i)).pipe(
-              Effect.as(rowIndexes.map((): RowValues => ({ [name]: rowGroup })))
-            )
+          generate: ({ firstRow, rowGroup, rowIndexes, rows }: BatchInput) =>
+            Effect.suspend(() => {
+              rowIndexes.forEach((i, j) => checkInput(firstRow + i, rows[j]!))
+              return attempt(`${name}:rg${rowGroup}`, rowGroup, rowIndexes.map((i) => firstRow + i)).pipe(
+                Effect.as(rowIndexes.map((): RowValues => ({ [name]: rowGroup })))
+              )
+            })
         }
     })
 
@@ -374,8 +436,21 @@ const runCase = (c: Case) =>
       ...(source === undefined ? {} : { requestCapacity: source }),
       resume: { completedRowGroups: c.resume.filter((g) => g < rowGroups) }
     }
+    const processors: Array<RowProcessor> = c.processors.map((p, i) => ({
+      name: `p${i}`,
+      stage: p.stage,
+      process: (input) =>
+        input.rowGroup === p.failsOn
+          ? Effect.fail("scripted processor failure")
+          : Effect.sync(() => {
+            const drop = input.rowIndexes.filter((r) => (input.firstRow + r) % p.mod === p.rem % p.mod)
+            if (p.stage === "pre-batch") { for (const r of drop) preBatchDropped.add(input.firstRow + r) }
+            return drop
+          })
+    }))
     const scheduler = yield* makeScheduler({
       columns,
+      processors,
       rows: c.rows,
       bufferSize: c.bufferSize,
       sink: {
@@ -404,16 +479,25 @@ const runCase = (c: Case) =>
     // The run ends in success, a cancellation, or the sink's failure; never a deadlock.
     if (Exit.isFailure(exit)) {
       const failure = Cause.findErrorOption(exit.cause)
-      if (failure._tag === "Some") {
+      const error = failure._tag === "Some" ? failure.value : undefined
+      if (error?._tag === "SchedulerProcessorError") {
+        const rowGroup = error.rowGroup
+        assert.isTrue(c.processors.some((p) => p.failsOn === rowGroup), String(exit.cause))
+      } else if (failure._tag === "Some") {
         assert.strictEqual(failure.value._tag, "SchedulerCheckpointWriteError", String(exit.cause))
         assert.isDefined(c.sinkFailsOn)
       } else {
         assert.isTrue(Cause.hasInterruptsOnly(exit.cause) && c.cancelAt !== undefined, String(exit.cause))
       }
     }
-    note(Exit.isSuccess(exit) ? "run completed" : Exit.hasInterrupts(exit) ? "run cancelled" : "sink failed")
+    note(Exit.isSuccess(exit) ? "run completed" : Exit.hasInterrupts(exit) ? "run cancelled" : "run failed")
+    assert.deepStrictEqual(skipViolations, [], "no generator reads a skipped requirement")
+    // A row a pre-batch processor dropped never reaches a non-seed generator.
+    for (const row of nonSeedCalls) assert.isFalse(preBatchDropped.has(row), `row ${row} dropped before the batch`)
+    if (preBatchDropped.size > 0) note("pre-batch drops")
     const result = Exit.isSuccess(exit) ? exit.value : undefined
     if (result?.stop !== undefined) note(`stop ${result.stop.reason}`)
+    if ((result?.cellsSkipped ?? 0) > 0) note("cells skipped")
     for (const kind of Object.keys(result?.dropCauses ?? {})) note(`drop ${kind}`)
     for (const kind of ["rate_limit", "request_admission_timeout", "generator_interrupted"]) {
       if ((result?.outcomes[kind] ?? 0) > 0) note(`retried ${kind}`)

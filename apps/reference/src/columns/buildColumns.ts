@@ -2,8 +2,9 @@ import { generationValidationError } from "@sluice/errors"
 import type { SchedulingMetadata } from "@sluice/resolver"
 import type { CellColumn, CellInput, Column, FullColumn, GenerationFailure, RowValues } from "@sluice/scheduler"
 import { Effect } from "effect"
-import { type ResolvedColumn, truncatedFlagColumn } from "../config/checkReferences.js"
+import { type ResolvedColumn, skipWhenField, truncatedFlagColumn } from "../config/checkReferences.js"
 import type { LlmColumnConfig } from "../config/schema.js"
+import { evaluateCondition } from "../templates/condition.js"
 import { renderTemplate, type TemplateError } from "../templates/Template.js"
 import { describeSchemaErrors } from "./jsonSchemas.js"
 import { type ChatMessage, ModelGateway } from "./ModelGateway.js"
@@ -38,6 +39,26 @@ const renderOrFail = (column: ResolvedColumn, field: string, input: CellInput) =
       })
     )
   )
+
+/**
+ * The scheduler's skip predicate of a column with `skip.when`: true skips the cell (written as null, no model
+ * call). A condition that fails to render against a row drops that row with the reason, like a prompt would.
+ */
+const skipOf = (column: ResolvedColumn): { readonly skip?: (values: RowValues) => boolean | GenerationFailure } => {
+  const when = column.templates[skipWhenField]
+  if (when === undefined) return {}
+  return {
+    skip: (values) => {
+      const verdict = evaluateCondition(when, values)
+      return verdict._tag === "Success" ? verdict.success : generationValidationError({
+        provider: column.provider?.name ?? "local",
+        model: column.model?.model ?? column.config.name,
+        detail: `skip.when ${verdict.failure.message}`,
+        purpose: `deciding whether to skip column '${column.config.name}'`
+      })
+    }
+  }
+}
 
 const judgeInstructions = (config: Extract<LlmColumnConfig, { readonly type: "llm-judge" }>): string =>
   [
@@ -107,6 +128,7 @@ const cell = <R>(
   ...(column.outputs.length > 1 ? { outputs: column.outputs } : {}),
   requires: column.dependencies,
   ...(scheduling === undefined ? {} : { scheduling }),
+  ...skipOf(column),
   generate
 })
 
@@ -127,6 +149,7 @@ const sampler = (
     strategy: "full",
     requires: column.dependencies,
     ...(scheduling === undefined ? {} : { scheduling }),
+    ...skipOf(column),
     generate: (input) =>
       Effect.sync(() =>
         input.rowIndexes.map((index) => value(name, draw(cellRandom(seed, name, input.firstRow + index))))

@@ -34,7 +34,7 @@ export const exitCodeOf = (summary: RunSummary): number =>
     ? exitCodes.interrupted
     : summary.status === "stopped" || (summary.rowsRequested > 0 && summary.rowsCompleted === 0)
     ? exitCodes.stopped
-    : summary.rowsDropped > 0
+    : summary.rowsDropped - (summary.rowsFiltered ?? 0) > 0
     ? exitCodes.dropped
     : exitCodes.completed
 

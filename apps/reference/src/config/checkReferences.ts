@@ -1,4 +1,5 @@
 import { compileOutputSchema, type OutputSchema, outputSchemaOf } from "../columns/jsonSchemas.js"
+import { conditionSource } from "../templates/condition.js"
 import { compileTemplate, type CompiledTemplate } from "../templates/Template.js"
 import type { ConfigIssue } from "./ConfigError.js"
 import type { ColumnConfig, ModelConfig, OnTruncated, ProviderConfig, SluiceConfig } from "./schema.js"
@@ -23,7 +24,16 @@ export interface ResolvedColumn {
 /** The flag column an LLM column with `onTruncated: keep` writes next to its value. */
 export const truncatedFlagColumn = (column: string): string => `${column}__truncated`
 
-const templateFields = (column: ColumnConfig): ReadonlyArray<readonly [string, string]> => {
+/** The template field holding a column's compiled `skip.when` condition. */
+export const skipWhenField = "skip.when"
+
+// A column's templates, by field; its `skip.when` condition is one too (its references are dependencies).
+const templateFields = (column: ColumnConfig): ReadonlyArray<readonly [string, string]> => [
+  ...ownTemplateFields(column),
+  ...(column.skip === undefined ? [] : [[skipWhenField, conditionSource(column.skip.when)] as const])
+]
+
+const ownTemplateFields = (column: ColumnConfig): ReadonlyArray<readonly [string, string]> => {
   switch (column.type) {
     case "template":
       return [["template", column.template]]

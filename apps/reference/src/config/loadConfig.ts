@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto"
 import { Effect, FileSystem, Schema, SchemaIssue } from "effect"
 import { parseDocument } from "yaml"
+import { checkProcessors, type ResolvedProcessor } from "./checkProcessors.js"
 import { checkReferences, type ResolvedColumn } from "./checkReferences.js"
 import { ConfigError, type ConfigIssue, formatPath } from "./ConfigError.js"
 import { configJsonSchema, type JsonSchemaNode } from "./configJsonSchema.js"
@@ -12,6 +13,8 @@ export interface LoadedConfig {
   readonly file: string
   readonly config: SluiceConfig
   readonly columns: ReadonlyArray<ResolvedColumn>
+  /** The row processors, with their conditions compiled. */
+  readonly processors: ReadonlyArray<ResolvedProcessor>
   /** sha256 of the decoded config (defaults filled in), so formatting changes do not count as a change. */
   readonly hash: string
 }
@@ -96,8 +99,10 @@ const hashOf = (config: SluiceConfig): string =>
 export const resolveConfig = Effect.fnUntraced(function*(file: string, raw: unknown) {
   const config = yield* decode(file, raw)
   const { issues, columns } = checkReferences(config)
-  if (issues.length > 0) return yield* fail(file, issues)
-  return { file, config, columns, hash: hashOf(config) } satisfies LoadedConfig
+  const checked = checkProcessors(config.processors, columns)
+  const all = [...issues, ...checked.issues]
+  if (all.length > 0) return yield* fail(file, all)
+  return { file, config, columns, processors: checked.processors, hash: hashOf(config) } satisfies LoadedConfig
 })
 
 export interface ConfigOverrides {

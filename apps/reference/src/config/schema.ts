@@ -1,6 +1,7 @@
 import { RequestAdmissionConfig } from "@sluice/request-admission"
 import { Effect, Schema, Struct } from "effect"
 import { MockOptions } from "@sluice/mock-provider"
+import { processorsField, skipField } from "./conditionalSchema.js"
 
 // The config file's shape. Other tools read these names: keep them exactly. Every field carries a description
 // (and its default): `sluice schema` and the README's config reference are generated from them.
@@ -177,7 +178,8 @@ const column = <Type extends string, Fields extends Schema.Struct.Fields>(
   Schema.Struct({
     name: documented(Name, { description: "The column's name (a key of every row).", examples: ["review"] }),
     type: documented(Schema.Literal(type), { description }),
-    ...fields
+    ...fields,
+    skip: skipField
   })
 
 export const CategoryColumn = column("category", "A value drawn from a list.", {
@@ -352,6 +354,7 @@ export const SluiceConfig = Schema.Struct({
   columns: documented(Schema.Array(ColumnConfig).check(Schema.isMinLength(1)), {
     description: "The dataset's columns, in output order; dependencies come from template references."
   }),
+  processors: processorsField,
   // Annotated before its checks: the JSON Schema generator keeps the annotations of the unchecked struct.
   run: RunSettingsFields.annotate(
     // The encoded default (every field takes its own); the annotation's type wants the decoded value.

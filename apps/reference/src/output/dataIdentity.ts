@@ -19,6 +19,8 @@ export interface DataFields {
   readonly columns: ReadonlyArray<unknown>
   readonly models: ReadonlyArray<unknown>
   readonly providers: ReadonlyArray<unknown>
+  /** Row processors decide which rows are written; absent when there are none (older identities unchanged). */
+  readonly processors?: ReadonlyArray<unknown>
 }
 
 const encodeConfig = Schema.encodeSync(SluiceConfig)
@@ -40,6 +42,7 @@ export const dataFieldsOf = (config: SluiceConfig): DataFields => {
   return canonical({
     run: { rows: config.run.rows, bufferSize: config.run.bufferSize, seed: config.run.seed },
     columns: encoded.columns,
+    processors: config.processors.length === 0 ? undefined : encoded.processors,
     models: config.models.map((m) => ({
       alias: m.alias,
       provider: m.provider,

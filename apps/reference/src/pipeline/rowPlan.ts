@@ -2,6 +2,7 @@ import type { BatchInput, CellInput, Column } from "@sluice/scheduler"
 import { Effect } from "effect"
 import type { DatasetState } from "../output/DatasetState.js"
 import type { FailureLog } from "./dropCauses.js"
+import { processorDropKind } from "./summary.js"
 
 /**
  * The rows a run generates. Most runs generate whole row groups — every group of a new dataset, or the groups a
@@ -81,7 +82,10 @@ export class RowRanges {
 /** The plan for a dataset in `state`, or undefined when there is nothing to generate. */
 export const planRows = (state: DatasetState, retryDropped: boolean): RowPlan | undefined => {
   const unpublished = state.unpublishedGroups()
-  const retried = retryDropped ? state.droppedRows() : []
+  // Rows a processor dropped were dropped on purpose: `--retry-dropped` leaves them.
+  const retried = retryDropped
+    ? state.droppedRows().filter((row) => state.dropped.get(row)?.kind !== processorDropKind)
+    : []
   if (retried.length === 0) {
     if (unpublished.length === 0) return undefined
     return { _tag: "Groups", rows: state.rowsRequested, skip: new Set(state.published.keys()) }

@@ -24,6 +24,7 @@ import { liveGatewayLayer } from "./liveGateway.js"
 import { providerHealthOf, startProviders } from "./providers.js"
 import { emptyRequestCounts, emptyTokenTally, totalTokens } from "./requestCounters.js"
 import { datasetRowOf, planColumns, plannedRowCount, type RowPlan, planRows } from "./rowPlan.js"
+import { rowProcessors } from "./rowProcessors.js"
 import { buildSummary, type RunStop, type RunSummary, stopOf } from "./summary.js"
 import { type TokenSummary, tokenSummaryOf, withTokenSummary } from "./tokenSummary.js"
 
@@ -175,6 +176,7 @@ export const runPipeline = Effect.fnUntraced(function*(loaded: LoadedConfig, opt
       const assembly = new GroupAssembly(plan, state, failures, columnOrder)
       const scheduler = yield* makeScheduler({
         columns: planColumns(columns, plan, run.bufferSize, failures),
+        processors: rowProcessors(loaded.processors),
         scheduling: resolved,
         rows: plan._tag === "Rows" ? plan.rows.length : run.rows,
         bufferSize: run.bufferSize,

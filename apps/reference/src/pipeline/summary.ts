@@ -32,6 +32,8 @@ export interface RunSummary {
   readonly rowsCompleted: number
   /** Rows dropped and not regenerated since, in every attempt. */
   readonly rowsDropped: number
+  /** Of `rowsDropped`, the rows a configured processor dropped on purpose (`processor_dropped`). */
+  readonly rowsFiltered: number
   /** Rows neither on disk nor dropped: not generated yet (`--resume` generates them). */
   readonly rowsMissing: number
   /** Dropped rows per cause kind. */
@@ -63,6 +65,16 @@ export interface SummaryInputs {
 const messagesPerKind = 5
 const round = (seconds: number): number => Math.round(seconds * 1000) / 1000
 
+/** The drop kind of rows a configured processor dropped: wanted, not a failure. */
+export const processorDropKind = "processor_dropped"
+
+const rowsFilteredOf = (state: DatasetState): number => {
+  let filtered = 0
+  for (const record of state.dropped.values()) if (record.kind === processorDropKind) filtered++
+  return filtered
+}
+
+// Rows a processor dropped count as done: a run whose only drops are those completed.
 export const statusOf = (
   state: DatasetState,
   interrupted: boolean,
@@ -72,7 +84,7 @@ export const statusOf = (
     ? "interrupted"
     : stop !== undefined || state.rowsMissing > 0
     ? "stopped"
-    : state.rowsOnDisk === state.rowsRequested
+    : state.rowsOnDisk + rowsFilteredOf(state) === state.rowsRequested
     ? "completed"
     : "completed_with_drops"
 
@@ -91,6 +103,7 @@ export const buildSummary = (inputs: SummaryInputs): RunSummary => {
     rowsRequested: state.rowsRequested,
     rowsCompleted: state.rowsOnDisk,
     rowsDropped: state.rowsDropped,
+    rowsFiltered: rowsFilteredOf(state),
     rowsMissing: state.rowsMissing,
     dropCauses,
     dropMessages,

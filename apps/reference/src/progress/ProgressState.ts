@@ -31,10 +31,13 @@ export const makeProgressState = (rowsTotal: number, cellsTotal: number, rowsRes
 /** The progress of `start` after the run's counters reached `stats`. */
 export const progressFromStats = (
   start: ProgressState,
-  stats: Pick<SchedulerStats, "cellsCompleted" | "checkpointedRows" | "rowsDropped">
+  stats: Pick<SchedulerStats, "cellsCompleted" | "checkpointedRows" | "rowsDropped"> & {
+    readonly cellsSkipped?: number
+  }
 ): ProgressState => ({
   ...start,
-  cellsDone: stats.cellsCompleted,
+  // A skipped cell is done too: it needs no more work.
+  cellsDone: stats.cellsCompleted + (stats.cellsSkipped ?? 0),
   rowsCheckpointed: stats.checkpointedRows,
   rowsDropped: stats.rowsDropped
 })

@@ -286,6 +286,18 @@ export const renderTemplate = (
   })
 }
 
+/** `renderTemplate`, synchronously: for callers that must answer at once (a skip condition, a row filter). */
+export const renderTemplateResult = (
+  template: CompiledTemplate,
+  row: Readonly<Record<string, unknown>>
+): Result.Result<string, TemplateError> => {
+  const simple = template.simple === undefined ? undefined : renderSimple(template.simple, row)
+  return simple !== undefined ? Result.succeed(simple) : Result.try({
+    try: () => template.compiled.render(jsonReadyScope(row)),
+    catch: (failure) => new TemplateError({ message: `template render failed: ${describe(failure)}` })
+  })
+}
+
 // The engine prints objects as "[object Object]" and lists as "a,b": give them a JSON `toString` without
 // changing their fields, so filters and lookups see the same data.
 const jsonReadyScope = (row: Readonly<Record<string, unknown>>): Record<string, unknown> => {

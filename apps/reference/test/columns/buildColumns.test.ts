@@ -42,3 +42,23 @@ describe("buildColumns", () => {
       )
     }).pipe(Effect.provideService(ModelGateway, { complete: () => Effect.die("samplers never call a model") })))
 })
+
+describe("buildColumns: skip.when", () => {
+  it.effect("a column with skip.when gets a predicate over the row; the others get none", () =>
+    Effect.gen(function*() {
+      const loaded = yield* resolveConfig("<test>", {
+        ...config,
+        columns: [
+          ...config.columns.slice(0, 3),
+          { ...config.columns[3], skip: { when: "score > 5 and kind != 'c'" } }
+        ]
+      })
+      const columns = buildColumns(loaded.columns, { seed: 11, scheduling: new Map() })
+      assert.deepStrictEqual(columns.map((c) => c.skip !== undefined), [false, false, false, true])
+      const skip = columns[3]!.skip!
+      assert.isTrue(skip({ score: 6, kind: "a" }))
+      assert.isFalse(skip({ score: 6, kind: "c" }))
+      assert.isFalse(skip({ score: 2, kind: "a" }))
+      assert.deepStrictEqual(columns[3]!.requires, ["kind", "score"], "the condition's columns are requirements")
+    }))
+})

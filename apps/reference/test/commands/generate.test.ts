@@ -9,6 +9,7 @@ const summary = (overrides: Partial<RunSummary>): RunSummary => ({
   rowsRequested: 10,
   rowsCompleted: 10,
   rowsDropped: 0,
+  rowsFiltered: 0,
   rowsMissing: 0,
   dropCauses: {},
   dropMessages: {},
@@ -29,6 +30,9 @@ describe("sluice generate's exit codes and messages", () => {
     assert.strictEqual(exitCodeOf(summary({ status: "stopped", rowsCompleted: 4, rowsMissing: 6 })), 4)
     assert.strictEqual(exitCodeOf(summary({ status: "completed_with_drops", rowsCompleted: 0, rowsDropped: 10 })), 4)
     assert.strictEqual(exitCodeOf(summary({ status: "interrupted", rowsCompleted: 4, rowsMissing: 6 })), 130)
+    // Rows a processor dropped are wanted: not an incomplete run.
+    assert.strictEqual(exitCodeOf(summary({ rowsCompleted: 7, rowsDropped: 3, rowsFiltered: 3 })), 0)
+    assert.strictEqual(exitCodeOf(summary({ rowsCompleted: 6, rowsDropped: 4, rowsFiltered: 3 })), 3)
   })
 
   it("names each cause with its count and first message", () => {

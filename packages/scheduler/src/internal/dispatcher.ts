@@ -73,7 +73,7 @@ export class Dispatcher<R> {
 
   private outcome(dispatched: number): StepOutcome {
     const state = this.state
-    const idle = state.running === 0 && state.toCheckpoint.length === 0
+    const idle = state.running === 0 && state.toCheckpoint.length === 0 && state.toPreBatch.length === 0
     const done = idle && state.active.size === 0 && state.planExhausted
     const deadlock = !done && idle && dispatched === 0 && !state.stopRequested && state.retries.size === 0 &&
       !this.capacity.anyClosed()
@@ -151,7 +151,8 @@ const inputOf = (rg: RowGroup, task: Task): CellInput | BatchInput => {
   const rowIndexes: Array<number> = []
   const rows: Array<RowValues> = []
   for (let r = 0; r < rg.size; r++) {
-    if (rg.isDropped(r)) continue
+    // Rows skipped for this column are not its input: they keep their `null` outputs.
+    if (rg.isDropped(r) || rg.isSkipped(task.generator, r)) continue
     rowIndexes.push(r)
     rows.push({ ...rg.values[r] })
   }

@@ -17,6 +17,15 @@ export class RowGroup {
   live = 0
   /** Handed to the checkpoint sink (set once, so a row group is never written twice). */
   checkpointing = false
+  /**
+   * While the pre-batch processors have not run: the ready non-seed tasks held back, as (generator, row index)
+   * pairs. Undefined without pre-batch processors, and once they ran.
+   */
+  parked: Array<number> | undefined
+  /** Queued for its pre-batch processors (set once). */
+  preBatchQueued = false
+  /** Per generator, the rows whose cell was skipped; only allocated when some column can skip. */
+  private readonly skipped: Array<Uint8Array> | undefined
   /** Rows one of whose tasks has been dispatched (a full-column task starts every row). */
   private readonly started: Uint8Array
   private readonly cellState: Array<Uint8Array | undefined>
@@ -28,7 +37,8 @@ export class RowGroup {
     readonly id: number,
     readonly size: number,
     readonly firstRow: number,
-    private readonly graph: ExecutionGraph
+    private readonly graph: ExecutionGraph,
+    options: { readonly skips: boolean; readonly preBatch: boolean }
   ) {
     this.values = Array.from({ length: size }, () => ({}))
     this.dropped = new Uint8Array(size)
@@ -36,6 +46,17 @@ export class RowGroup {
     this.cellState = graph.nodes.map((n) => (n.strategy === "cell" ? new Uint8Array(size) : undefined))
     this.remaining = graph.nodes.map((n) => (n.strategy === "cell" ? size : 0))
     this.fullState = graph.nodes.map(() => PENDING)
+    this.skipped = options.skips ? graph.nodes.map(() => new Uint8Array(size)) : undefined
+    if (options.preBatch) this.parked = []
+  }
+
+  isSkipped(generator: number, rowIndex: number): boolean {
+    return this.skipped !== undefined && this.skipped[generator]![rowIndex] === 1
+  }
+
+  markSkipped(generator: number, rowIndex: number): void {
+    this.skipped![generator]![rowIndex] = 1
+    this.started[rowIndex] = 1
   }
 
   /** Root tasks: one per row for cell roots, one `from_scratch` for full roots. */

@@ -2,12 +2,21 @@ import { taskGroupLabel, type TaskId, taskId } from "@sluice/scheduling-resource
 import { Effect, References, type Tracer } from "effect"
 import type { SchedulerEvent } from "../SchedulerEvent.js"
 import type { DecodedSchedulerOptions } from "../SchedulerOptions.js"
-import type { Column, DropCause, DropKind, DroppedRow, SchedulerStop } from "../Spec.js"
+import type {
+  Column,
+  DropCause,
+  DropKind,
+  DroppedRow,
+  GenerationFailure,
+  RowProcessor,
+  SchedulerStop
+} from "../Spec.js"
 import { AdmissionLedger } from "./admission.js"
 import { EarlyShutdownWindow } from "./earlyShutdown.js"
 import { FairQueue } from "./fairQueue.js"
 import type { ExecutionGraph } from "./graph.js"
 import type { ResourceTable } from "./resourceTable.js"
+import { classifyError } from "./failurePolicy.js"
 import { RetryLedger } from "./retryLedger.js"
 import { RowGroup } from "./rowGroups.js"
 import { makeTask, type Task } from "./task.js"
@@ -27,6 +36,7 @@ export interface EventSink {
 
 export interface RunStateOptions<R> {
   readonly columns: ReadonlyArray<Column<R>>
+  readonly processors: ReadonlyArray<RowProcessor<R>>
   readonly graph: ExecutionGraph
   readonly table: ResourceTable
   readonly options: RunOptions
@@ -63,6 +73,10 @@ export class RunState<R> {
   readonly active = new Map<number, RowGroup>()
   readonly tasks = new Map<TaskId, Task>()
   readonly toCheckpoint: Array<RowGroup> = []
+  /** Row groups whose seed columns are complete, waiting for their pre-batch processors. */
+  readonly toPreBatch: Array<RowGroup> = []
+  readonly preBatch: ReadonlyArray<RowProcessor<R>>
+  readonly postBatch: ReadonlyArray<RowProcessor<R>>
   readonly droppedRows: Array<DroppedRow> = []
   readonly dropCauses: Partial<Record<DropKind, number>> = {}
   readonly outcomes: Record<string, number> = {}
@@ -79,6 +93,8 @@ export class RunState<R> {
   checkpointedRows = 0
   /** Σ rows written by successful tasks (1 per cell task, the surviving rows of a full-column task). */
   cellsCompleted = 0
+  /** Cells skipped by a `skip` predicate or a skipped requirement. */
+  cellsSkipped = 0
   /** Set when the run stops early; no row group is admitted afterwards. */
   stop: SchedulerStop | undefined
   /** A stop on a failure kind: no task starts any more and running ones are interrupted. */
@@ -87,6 +103,10 @@ export class RunState<R> {
   interrupting = false
   private nextRowGroup = 0
   private readonly isRoot: ReadonlyArray<boolean>
+  /** Seed generators (local roots): the only ones that run before a row group's pre-batch processors. */
+  private readonly isSeed: ReadonlyArray<boolean>
+  /** Per generator: its cells may be skipped (its own `skip`, or a requirement that may be skipped). */
+  private readonly maySkip: ReadonlyArray<boolean> | undefined
   private readonly events: EventSink
 
   constructor(options: RunStateOptions<R>) {
@@ -112,6 +132,21 @@ export class RunState<R> {
     this.window = new EarlyShutdownWindow(options.options.earlyShutdown)
     this.rowGroupCount = Math.ceil(options.options.rows / options.options.bufferSize)
     this.isRoot = options.graph.nodes.map((n) => n.upstream.length === 0)
+    this.isSeed = options.graph.nodes.map((n) =>
+      n.upstream.length === 0 && options.table.columns[n.index]!.group.key.kind === "local"
+    )
+    this.preBatch = options.processors.filter((p) => p.stage === "pre-batch")
+    this.postBatch = options.processors.filter((p) => p.stage === "post-batch")
+    // Computed once, so a run without `skip` does no skip work per task.
+    if (options.columns.some((c) => c.skip !== undefined)) {
+      const maySkip: Array<boolean> = options.columns.map(() => false)
+      for (const g of options.graph.topologicalOrder) {
+        const column = options.columns[g]!
+        maySkip[g] = column.skip !== undefined ||
+          (column.propagateSkip !== false && options.graph.nodes[g]!.upstream.some((u) => maySkip[u]))
+      }
+      this.maySkip = maySkip
+    }
   }
 
   /** Publishes the event `build` makes, building it only while someone listens. */
@@ -149,15 +184,28 @@ export class RunState<R> {
 
   /** Admits a planned row group: its root tasks become ready. */
   admit(planned: PlannedRowGroup): RowGroup {
-    const rg = new RowGroup(planned.id, planned.size, planned.firstRow, this.graph)
+    const rg = new RowGroup(planned.id, planned.size, planned.firstRow, this.graph, {
+      skips: this.maySkip !== undefined,
+      preBatch: this.preBatch.length > 0
+    })
     this.active.set(planned.id, rg)
     this.emit(() => ({ _tag: "row_group_admitted", at: this.now(), rowGroup: planned.id, size: planned.size }))
     rg.roots((g, r) => this.offer(rg, g, r))
+    // Everything may already be done (no seed task, every cell skipped).
+    this.afterChange(rg)
     return rg
   }
 
-  /** A task became ready: index it and put it in the ready queue. */
+  /**
+   * A task became ready: index it and put it in the ready queue — unless the row group's pre-batch processors have
+   * not run and it is not a seed (then it waits, parked), or its cell is skipped (then it completes at once).
+   */
   offer(rg: RowGroup, generator: number, rowIndex: number): void {
+    if (rg.parked !== undefined && !this.isSeed[generator]) {
+      rg.parked.push(generator, rowIndex)
+      return
+    }
+    if (this.maySkip !== undefined && this.maySkip[generator] && this.skip(rg, generator, rowIndex)) return
     const type = rowIndex >= 0 ? "cell" : this.isRoot[generator] ? "from_scratch" : "batch"
     const id = taskId({
       column: this.columns[generator]!.name,
@@ -170,6 +218,84 @@ export class RunState<R> {
     rg.live++
     this.queue.enqueue(task)
     this.emit(() => ({ _tag: "ready_enqueued", at: task.readyAt, taskId: id, column: this.columnOf(task) }))
+  }
+
+  /** The pre-batch processors of the row group ran: its parked tasks are offered, except those of dropped rows. */
+  releaseParked(rg: RowGroup): void {
+    const parked = rg.parked
+    if (parked === undefined) return
+    rg.parked = undefined
+    for (let i = 0; i < parked.length; i += 2) {
+      const g = parked[i]!
+      const r = parked[i + 1]!
+      if (r >= 0 ? !rg.isDropped(r) : rg.droppedCount < rg.size) this.offer(rg, g, r)
+    }
+  }
+
+  /**
+   * Skips the cells of a ready task whose `skip` says so (or whose requirement was skipped on that row): outputs
+   * `null`, no task. Returns true when nothing is left to run (a cell skipped; every surviving row of a full column
+   * skipped — then it completes without calling its generator).
+   */
+  private skip(rg: RowGroup, generator: number, rowIndex: number): boolean {
+    if (rowIndex >= 0) {
+      const skipped = this.skipsCell(rg, generator, rowIndex)
+      if (skipped === true) rg.completeCell(generator, rowIndex, (g, r) => this.offer(rg, g, r))
+      return skipped !== false
+    }
+    let runs = false
+    for (let r = 0; r < rg.size; r++) {
+      if (!rg.isDropped(r) && this.skipsCell(rg, generator, r) === false) runs = true
+    }
+    if (runs) return false
+    // Every row skipped (or dropped by a failing predicate): nothing to run.
+    if (rg.droppedCount < rg.size) rg.completeFull(generator, (g, r) => this.offer(rg, g, r))
+    return true
+  }
+
+  /**
+   * Whether one cell is skipped (then marked skipped, with `null` outputs); "dropped" when the predicate failed
+   * (the row is dropped with that failure).
+   */
+  private skipsCell(rg: RowGroup, generator: number, rowIndex: number): boolean | "dropped" {
+    const column = this.columns[generator]!
+    const node = this.graph.nodes[generator]!
+    let skipped = false
+    if (column.propagateSkip !== false) {
+      for (const u of node.upstream) {
+        if (rg.isSkipped(u, rowIndex)) {
+          skipped = true
+          break
+        }
+      }
+    }
+    if (!skipped && column.skip !== undefined) {
+      const verdict: boolean | GenerationFailure = column.skip(rg.values[rowIndex]!)
+      if (typeof verdict !== "boolean") {
+        const failure = classifyError(verdict)
+        this.dropRow(rg, rowIndex, {
+          kind: failure.kind,
+          column: column.name,
+          error: verdict,
+          message: `skip condition failed: ${failure.message}`
+        })
+        return "dropped"
+      }
+      skipped = verdict
+    }
+    if (!skipped) return false
+    rg.markSkipped(generator, rowIndex)
+    const values = rg.values[rowIndex]!
+    for (const output of node.outputs) values[output] = null
+    this.cellsSkipped++
+    this.emit(() => ({
+      _tag: "cell_skipped",
+      at: this.now(),
+      rowGroup: rg.id,
+      row: rg.firstRow + rowIndex,
+      column: column.name
+    }))
+    return true
   }
 
   /** Drops the row(s) a task covers: its row for a cell task, the whole row group otherwise. */
@@ -226,8 +352,20 @@ export class RunState<R> {
     rg.live--
   }
 
-  /** Queues the row group for its checkpoint once every surviving row is complete and no task of it is alive. */
+  /**
+   * Queues the row group for its pre-batch processors once no task of it is alive while they are pending (only
+   * seed tasks run before them), and for its checkpoint once every surviving row is complete and no task of it is
+   * alive.
+   */
   afterChange(rg: RowGroup): void {
+    if (rg.parked !== undefined) {
+      if (!rg.preBatchQueued && rg.live === 0 && !rg.checkpointing) {
+        rg.preBatchQueued = true
+        this.toPreBatch.push(rg)
+      }
+      // A row group whose rows were all dropped needs no processor: it checkpoints (writing nothing).
+      if (rg.droppedCount < rg.size) return
+    }
     if (!rg.checkpointing && rg.isComplete()) {
       rg.checkpointing = true
       this.toCheckpoint.push(rg)

@@ -17,6 +17,7 @@ export const emptyStats: SchedulerStats = {
   debtEntries: 0,
   checkpointedRowGroups: 0,
   cellsCompleted: 0,
+  cellsSkipped: 0,
   checkpointedRows: 0,
   rowsDropped: 0
 }
@@ -48,6 +49,7 @@ export const statsOf = Effect.fnUntraced(function*<R>(state: RunState<R>) {
     debtEntries: state.ledger.debtEntries(),
     checkpointedRowGroups: state.checkpointed,
     cellsCompleted: state.cellsCompleted,
+    cellsSkipped: state.cellsSkipped,
     checkpointedRows: state.checkpointedRows,
     rowsDropped: state.droppedRows.length
   }
