@@ -59,9 +59,13 @@ layer(TestLayer, { timeout: 60_000, excludeTestServices: true })("shared admissi
                 served[w]!++
               })).pipe(Effect.ensuring(workers[w]!.release(lease, { kind: "success" }))))
           )
-        yield* Effect.forEach([0, 1, 2], (w) => Effect.forEach(Array.from({ length: 30 }, () => w), call, { concurrency: 10 }), {
-          concurrency: "unbounded"
-        })
+        yield* Effect.forEach(
+          [0, 1, 2],
+          (w) => Effect.forEach(Array.from({ length: 30 }, () => w), call, { concurrency: 10 }),
+          {
+            concurrency: "unbounded"
+          }
+        )
         assert.isAtMost(peak, 4)
         assert.strictEqual(peak, 4)
         assert.deepStrictEqual(served, [30, 30, 30])
@@ -177,7 +181,9 @@ layer(TestLayer, { timeout: 60_000, excludeTestServices: true })("shared admissi
 })
 
 describe("Redis unreachable", () => {
-  it.live("admission fails closed with SharedAdmissionUnavailable, and a release in flight is not lost", () =>
+  it.live(
+    "admission fails closed with SharedAdmissionUnavailable, and a release in flight is not lost",
+    () =>
       Effect.gen(function*() {
         const server = yield* startRedisServer
         const scope = yield* Scope.make()
@@ -197,5 +203,7 @@ describe("Redis unreachable", () => {
         assert.strictEqual(released.reason, "unavailable")
         assert.strictEqual(yield* admission.held, 0)
         yield* Effect.forkDetach(Scope.close(scope, Exit.void))
-      }), 60_000)
+      }),
+    60_000
+  )
 })
