@@ -6,6 +6,7 @@ import { hiddenCapacity } from "./scenarios/hiddenCapacity.js"
 import { peers } from "./scenarios/peers.js"
 import { pressure725 } from "./scenarios/pressure725.js"
 import { scale } from "./scenarios/scale.js"
+import { scaleout } from "./scenarios/scaleout.js"
 
 /** Every `pnpm bench` scenario, in the order `all` runs them. */
 export const scenarios: ReadonlyArray<Scenario> = [
@@ -15,7 +16,8 @@ export const scenarios: ReadonlyArray<Scenario> = [
   coolingProvider,
   dagShapes,
   scale,
-  peers
+  peers,
+  scaleout
 ]
 
 export const scenarioNames = scenarios.map((s) => s.name)

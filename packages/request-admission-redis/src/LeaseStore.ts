@@ -32,6 +32,8 @@ export interface Released {
   readonly limit: number
   readonly blockedUntilMillis: number
   readonly inFlight: number
+  /** Waiting workers this release told to ask again (possibly the releasing worker itself). */
+  readonly woken: ReadonlyArray<string>
 }
 
 /** The shared state of one resource, as Redis holds it. */
@@ -137,11 +139,12 @@ export const makeLeaseStore = (
             outcome.kind === "rate_limited" ? outcome.retryAfterSeconds : undefined,
             aimd
           ),
-          ([released, limit, blockedUntilMillis, inFlight]) => ({
+          ([released, limit, blockedUntilMillis, inFlight, woken]) => ({
             released: released === 1,
             limit,
             blockedUntilMillis,
-            inFlight
+            inFlight,
+            woken
           })
         ),
         "release",

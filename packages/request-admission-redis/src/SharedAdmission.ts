@@ -2,8 +2,8 @@
  * `SharedAdmission`: this worker's view of the lease table that every worker shares through Redis.
  *
  * - One pump per resource asks the table for as many leases as the worker has waiters (one script call, however
- *   many), hands them out in arrival order, and sleeps until a release is announced on the resource's channel,
- *   the cooldown ends, or the poll interval passes.
+ *   many), hands them out in arrival order, and sleeps until a release wakes it (on its own channel, or by the reply
+ *   of its own release), the cooldown ends, or the poll interval passes.
  * - One heartbeat per worker renews every lease it holds in one call. A lease the table no longer has, or one
  *   the worker could not renew before its TTL (less one heartbeat) ran out, is lost: whoever uses it is told
  *   (`lost`) and should abort, because another worker may already hold the slot.
@@ -140,13 +140,18 @@ export const make = Effect.fnUntraced(function*(input: SharedAdmissionConfigInpu
       const pump = impl.pump
       return store.release(pump.resource, impl.member, outcome, pump.aimd).pipe(
         Effect.retry({ schedule: Schedule.exponential(20), times: 2 }),
-        Effect.map((reply): SharedReleaseResult =>
-          reply.released
+        Effect.map((reply): SharedReleaseResult => {
+          // The table wakes other workers by message; this one learns it from the reply. When nobody waits there,
+          // local waiters that have not asked yet may take the slot.
+          if (reply.woken.length === 0 || reply.woken.includes(workerId)) Queue.offerUnsafe(pump.signal, undefined)
+          return reply.released
             ? { released: true, reason: "released", limit: reply.limit }
             : { released: false, reason: "stale", limit: reply.limit }
-        ),
-        Effect.catch(() => Effect.succeed<SharedReleaseResult>({ released: false, reason: "unavailable" })),
-        Effect.ensuring(Queue.offer(pump.signal, undefined))
+        }),
+        Effect.catch(() => {
+          Queue.offerUnsafe(pump.signal, undefined)
+          return Effect.succeed<SharedReleaseResult>({ released: false, reason: "unavailable" })
+        })
       )
     }))
 
@@ -217,7 +222,7 @@ export const make = Effect.fnUntraced(function*(input: SharedAdmissionConfigInpu
         pumps.set(label, pump)
         // Releases anywhere wake the pump; if the subscription fails, polling still serves the waiters.
         const listen = Effect.scoped(Effect.gen(function*() {
-          const messages = yield* redis.subscribe(pump.keys.released)
+          const messages = yield* redis.subscribe(`${pump.keys.wake}${workerId}`)
           return yield* Effect.forever(Effect.andThen(Queue.take(messages), Queue.offer(signal, undefined)))
         })).pipe(Effect.ignore)
         return Effect.as(Effect.andThen(Effect.forkIn(listen, scope), Effect.forkIn(runPump(pump), scope)), pump)

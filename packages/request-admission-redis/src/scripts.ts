@@ -5,8 +5,9 @@
  *
  * Keys of one resource `K`: `K:state` (HASH: limit, max, blockedUntil, streak, ceiling, probeFailures,
  * consecutive, seq), `K:leases` (ZSET: member `worker|seq|admittedLimit`, score = expiry in ms), `K:holders`
- * (HASH: worker → leases held), `K:waiting` (ZSET: worker → until when it counts as waiting). Releases are
- * announced on the channel `K:released`.
+ * (HASH: worker → leases held), `K:waiting` (ZSET: worker → until when it counts as waiting). A release that frees
+ * capacity wakes the waiting workers that hold the fewest leases (as many as there are free slots) on their own
+ * channels `K:wake:<worker>`, rather than every worker at once.
  *
  * The AIMD rules are the in-process controller's (`@sluice/request-admission`), without its startup ramp, slow
  * start and half-open probes: ×factor once per cascade (only a lease admitted at or below the current limit
@@ -120,11 +121,12 @@ return { grant, 0, s.limit, inFlight + grant, members }
 
 /**
  * `release(member, outcome, retryAfterSeconds, channel, max, initial, factor, step, successesUntilIncrease,
- * cooldownMs, decreaseToInFlight, ceilingProbeBackoff)` → `[released, limit, blockedUntil, inFlight]`.
- * `released = 0`: the lease had expired (or was released before) and nothing changed.
+ * cooldownMs, decreaseToInFlight, ceilingProbeBackoff)` → `[released, limit, blockedUntil, inFlight, woken]`.
+ * `released = 0`: the lease had expired (or was released before) and nothing changed. `woken`: the waiting workers
+ * told to ask again (the releasing worker itself is told by the reply, not by a message).
  */
 const releaseLua = prelude + `
-local member, outcome, retryAfter, channel = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
+local member, outcome, retryAfter, wakePrefix = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
 local max, initial, factor, step = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
 local base, cooldownMs = tonumber(ARGV[9]), tonumber(ARGV[10])
 local toInFlight, probeBackoff = ARGV[11] == '1', ARGV[12] == '1'
@@ -132,9 +134,10 @@ local now = now_ms()
 reap(now)
 local s = load(max, initial)
 if redis.call('ZREM', leases, member) == 0 then
-  return { 0, s.limit, s.blockedUntil, redis.call('ZCARD', leases) }
+  return { 0, s.limit, s.blockedUntil, redis.call('ZCARD', leases), {} }
 end
-drop_holder(worker_of(member), 1)
+local releaser = worker_of(member)
+drop_holder(releaser, 1)
 local admitted = tonumber(string.match(member, '|([^|]*)$'))
 local inFlight = redis.call('ZCARD', leases)
 
@@ -179,8 +182,26 @@ elseif outcome == 'provider_failure' or outcome == 'provider_timeout' then
   if inFlight == 0 then s.consecutive = 0 end
 end
 save(s)
-redis.call('PUBLISH', channel, '1')
-return { 1, s.limit, s.blockedUntil, inFlight }
+-- Wake the waiting workers furthest below their share, one per free slot (oldest waiting first among equals).
+local woken = {}
+local free = s.limit - inFlight
+if free > 0 and now >= s.blockedUntil then
+  redis.call('ZREMRANGEBYSCORE', waiting, '-inf', now)
+  local entries = {}
+  for i, w in ipairs(redis.call('ZRANGE', waiting, 0, -1)) do
+    entries[i] = { w, tonumber(redis.call('HGET', holders, w) or '0'), i }
+  end
+  table.sort(entries, function(a, b)
+    if a[2] ~= b[2] then return a[2] < b[2] end
+    return a[3] < b[3]
+  end)
+  for i = 1, math.min(free, #entries) do
+    local w = entries[i][1]
+    woken[i] = w
+    if w ~= releaser then redis.call('PUBLISH', wakePrefix .. w, '1') end
+  end
+end
+return { 1, s.limit, s.blockedUntil, inFlight, woken }
 `
 
 /**
@@ -224,7 +245,8 @@ export interface ResourceKeys {
   readonly leases: string
   readonly holders: string
   readonly waiting: string
-  readonly released: string
+  /** Prefix of the workers' wake-up channels: `K:wake:` + worker. */
+  readonly wake: string
 }
 
 export const resourceKeys = (prefix: string, label: string): ResourceKeys => {
@@ -234,14 +256,14 @@ export const resourceKeys = (prefix: string, label: string): ResourceKeys => {
     leases: `${base}:leases`,
     holders: `${base}:holders`,
     waiting: `${base}:waiting`,
-    released: `${base}:released`
+    wake: `${base}:wake:`
   }
 }
 
 const keysOf = (keys: ResourceKeys) => [keys.state, keys.leases, keys.holders, keys.waiting]
 
 export type AcquireReply = [number, number, number, number, Array<string>]
-export type ReleaseReply = [number, number, number, number]
+export type ReleaseReply = [number, number, number, number, Array<string>]
 
 export const acquireScript = Redis.script(
   (
@@ -281,7 +303,7 @@ export const releaseScript = Redis.script(
     member,
     outcome,
     retryAfterSeconds === undefined || !Number.isFinite(retryAfterSeconds) ? "" : retryAfterSeconds,
-    keys.released,
+    keys.wake,
     aimd.max,
     aimd.initial,
     aimd.decreaseFactor,

@@ -76,6 +76,23 @@ layer(TestLayer, { timeout: 30_000 })("lease scripts", (it) => {
         assert.strictEqual((yield* store.acquire(resource, "b", 4, 10_000, aimd(8), 500)).granted.length, 4)
       }))
 
+    it.effect("a release wakes the waiting worker furthest below its share, one per free slot", () =>
+      Effect.gen(function*() {
+        const { store, resource } = yield* fixture
+        const a = yield* store.acquire(resource, "a", 4, 10_000, aimd(4), 500)
+        assert.strictEqual((yield* store.acquire(resource, "b", 2, 10_000, aimd(4), 500)).granted.length, 0)
+        assert.strictEqual((yield* store.acquire(resource, "c", 2, 10_000, aimd(4), 500)).granted.length, 0)
+        const first = yield* store.release(resource, a.granted[0]!, { kind: "success" }, aimd(4))
+        assert.deepStrictEqual(first.woken, ["b"])
+        assert.strictEqual((yield* store.acquire(resource, "b", 2, 10_000, aimd(4), 500)).granted.length, 1)
+        // b now holds one, c none: c is next.
+        const second = yield* store.release(resource, a.granted[1]!, { kind: "success" }, aimd(4))
+        assert.deepStrictEqual(second.woken, ["c"])
+        // Two free slots (nobody took the last one yet): two workers woken.
+        const third = yield* store.release(resource, a.granted[2]!, { kind: "success" }, aimd(4))
+        assert.deepStrictEqual(third.woken, ["c", "b"])
+      }))
+
     it.effect("a waiting entry expires: a worker that stopped asking no longer shrinks the others' share", () =>
       Effect.gen(function*() {
         const { store, resource, at } = yield* fixture

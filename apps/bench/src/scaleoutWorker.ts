@@ -1,0 +1,125 @@
+// One worker process of `pnpm bench scaleout` (started by the scenario, never by hand): it shares the mock
+// provider's capacity with the other workers through Redis (`@sluice/request-admission-redis`), prints `ready`,
+// waits for `go` on stdin, runs `loops` concurrent call loops for `durationMs`, and prints one JSON line of counts.
+import { NodeRedis, NodeRuntime } from "@effect/platform-node"
+import { SharedRequestAdmission } from "@sluice/request-admission-redis"
+import { requestResourceKey } from "@sluice/scheduling-resources"
+import { Clock, Effect, Layer } from "effect"
+import { createInterface } from "node:readline"
+
+export interface ScaleoutWorkerArgs {
+  readonly socket: string
+  readonly mockUrl: string
+  readonly workerId: string
+  readonly loops: number
+  readonly durationMs: number
+  readonly keyPrefix: string
+  /** The declared `maxParallelRequests` (the shared limit's ceiling) and the limit it starts at. */
+  readonly cap: number
+  readonly initial: number
+  readonly leaseTtlSeconds: number
+  readonly heartbeatSeconds: number
+  /** Width of the buckets `servedPerBucket` counts answers in. */
+  readonly bucketMs: number
+}
+
+export interface ScaleoutWorkerResult {
+  readonly workerId: string
+  readonly served: number
+  readonly rejected429: number
+  readonly otherErrors: number
+  readonly servedPerBucket: ReadonlyArray<number>
+}
+
+const args = JSON.parse(process.argv[2]!) as ScaleoutWorkerArgs
+const resource = requestResourceKey("mock", "m", "chat")
+const body = JSON.stringify({ model: "m", messages: [{ role: "user", content: "hello" }], max_tokens: 8 })
+
+/** One chat call: the HTTP status and the Retry-After seconds of a 429. */
+const call = Effect.tryPromise({
+  try: (signal) =>
+    fetch(`${args.mockUrl}/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body,
+      signal
+    }).then(async (response) => {
+      await response.arrayBuffer()
+      const retryAfter = Number(response.headers.get("retry-after") ?? Number.NaN)
+      return { status: response.status, retryAfter: Number.isFinite(retryAfter) ? retryAfter : undefined }
+    }),
+  catch: (cause) => cause
+})
+
+const waitForGo = Effect.callback<void>((resume) => {
+  const lines = createInterface({ input: process.stdin })
+  lines.on("line", (line) => {
+    if (line.trim() === "go") {
+      lines.close()
+      resume(Effect.void)
+    }
+  })
+})
+
+const program = Effect.gen(function*() {
+  const admission = yield* SharedRequestAdmission
+  let served = 0
+  let rejected429 = 0
+  let otherErrors = 0
+  const buckets = new Array<number>(Math.ceil(args.durationMs / args.bucketMs) + 1).fill(0)
+  process.stdout.write("ready\n")
+  yield* waitForGo
+  const start = yield* Clock.currentTimeMillis
+  const deadline = start + args.durationMs
+  const counted = Effect.gen(function*() {
+    while ((yield* Clock.currentTimeMillis) < deadline) {
+      const result = yield* Effect.result(
+        admission.withLease({ resource }, (lease) =>
+          Effect.flatMap(call, (answer) => {
+            if (answer.status === 200) {
+              served++
+              return admission.release(lease, { kind: "success" })
+            }
+            if (answer.status === 429) {
+              rejected429++
+              return admission.release(lease, { kind: "rate_limited", retryAfterSeconds: answer.retryAfter })
+            }
+            otherErrors++
+            return admission.release(lease, { kind: "provider_failure", status: answer.status })
+          }).pipe(Effect.tap(() =>
+            Effect.map(Clock.currentTimeMillis, (now) => {
+              const bucket = Math.floor((now - start) / args.bucketMs)
+              if (bucket < buckets.length) buckets[bucket]!++
+            })
+          )))
+      )
+      if (result._tag === "Failure") otherErrors++
+    }
+  })
+  yield* Effect.forEach(Array.from({ length: args.loops }), () => counted, { concurrency: "unbounded", discard: true })
+  const result: ScaleoutWorkerResult = {
+    workerId: args.workerId,
+    served,
+    rejected429,
+    otherErrors,
+    servedPerBucket: buckets
+  }
+  process.stdout.write(`${JSON.stringify(result)}\n`)
+})
+
+const layer = SharedRequestAdmission.layer(
+  {
+    models: [{ provider: "mock", model: "m", maxParallelRequests: args.cap }],
+    initialLimits: { "mock/m/chat": args.initial },
+    slowStart: false
+  },
+  {
+    keyPrefix: args.keyPrefix,
+    workerId: args.workerId,
+    leaseTtlSeconds: args.leaseTtlSeconds,
+    heartbeatSeconds: args.heartbeatSeconds,
+    pollSeconds: 0.05
+  }
+).pipe(Layer.provide(NodeRedis.layer({ socket: { path: args.socket, tls: false } })))
+
+NodeRuntime.runMain(Effect.provide(program, layer))
