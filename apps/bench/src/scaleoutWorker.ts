@@ -12,6 +12,8 @@ export interface ScaleoutWorkerArgs {
   readonly mockUrl: string
   readonly workerId: string
   readonly loops: number
+  /** Calls run for `warmupMs` before the measured `durationMs` (JIT, connections, the script cache). */
+  readonly warmupMs: number
   readonly durationMs: number
   readonly keyPrefix: string
   /** The declared `maxParallelRequests` (the shared limit's ceiling) and the limit it starts at. */
@@ -66,32 +68,35 @@ const program = Effect.gen(function*() {
   let served = 0
   let rejected429 = 0
   let otherErrors = 0
-  const buckets = new Array<number>(Math.ceil(args.durationMs / args.bucketMs) + 1).fill(0)
+  const buckets = new Array<number>(Math.ceil(args.durationMs / args.bucketMs)).fill(0)
   process.stdout.write("ready\n")
   yield* waitForGo
-  const start = yield* Clock.currentTimeMillis
+  const start = (yield* Clock.currentTimeMillis) + args.warmupMs
   const deadline = start + args.durationMs
+  // An answer counts when it arrives inside the measured window (after the warm-up, before the deadline).
+  const count = (status: number, now: number) => {
+    if (now < start || now >= deadline) return
+    if (status === 200) {
+      served++
+      buckets[Math.floor((now - start) / args.bucketMs)]!++
+    } else if (status === 429) rejected429++
+    else otherErrors++
+  }
   const counted = Effect.gen(function*() {
     while ((yield* Clock.currentTimeMillis) < deadline) {
       const result = yield* Effect.result(
         admission.withLease({ resource }, (lease) =>
           Effect.flatMap(call, (answer) => {
-            if (answer.status === 200) {
-              served++
-              return admission.release(lease, { kind: "success" })
-            }
-            if (answer.status === 429) {
-              rejected429++
-              return admission.release(lease, { kind: "rate_limited", retryAfterSeconds: answer.retryAfter })
-            }
-            otherErrors++
-            return admission.release(lease, { kind: "provider_failure", status: answer.status })
-          }).pipe(Effect.tap(() =>
-            Effect.map(Clock.currentTimeMillis, (now) => {
-              const bucket = Math.floor((now - start) / args.bucketMs)
-              if (bucket < buckets.length) buckets[bucket]!++
-            })
-          )))
+            const release = admission.release(
+              lease,
+              answer.status === 200
+                ? { kind: "success" }
+                : answer.status === 429
+                ? { kind: "rate_limited", retryAfterSeconds: answer.retryAfter }
+                : { kind: "provider_failure", status: answer.status }
+            )
+            return Effect.andThen(release, Effect.map(Clock.currentTimeMillis, (now) => count(answer.status, now)))
+          }))
       )
       if (result._tag === "Failure") otherErrors++
     }

@@ -4,6 +4,7 @@ import { requestResourceKey } from "@sluice/scheduling-resources"
 import { Clock, Context, Deferred, Effect, Layer, type Scope } from "effect"
 import * as Redis from "effect/persistence/Redis"
 import { type ChildProcess, spawn } from "node:child_process"
+import { loadavg } from "node:os"
 import { fileURLToPath } from "node:url"
 import { cpuSplitLabel } from "../BenchCpus.js"
 import { round3 } from "../BenchResult.js"
@@ -15,10 +16,12 @@ import type { ScaleoutWorkerArgs, ScaleoutWorkerResult } from "../scaleoutWorker
 
 /** The provider's hard cap (requests in service at once; one more is answered 429) and its latency. */
 const CAP = 32
-const LATENCY_MS = 100
+const LATENCY_MS = 300
 /** Concurrent call loops per worker in the scaling runs: 4 workers reach the cap, 8 are limited by it. */
 const LOOPS = 8
 const WORKER_COUNTS = [1, 2, 4, 8] as const
+/** Each worker calls for this long before its measured window opens (JIT, connections, the script cache). */
+const WARMUP_MS = 2000
 const resource = requestResourceKey("mock", "m", "chat")
 
 export interface ScaleoutRun {
@@ -56,6 +59,8 @@ export interface ScaleoutReport {
   }
   readonly bars: Readonly<Record<string, boolean>>
   readonly cpus: string
+  /** The machine's 1-minute load average at the start and the end: every process here competes for its CPUs. */
+  readonly loadAverage: { readonly start: number; readonly end: number }
 }
 
 const workerPath = fileURLToPath(new URL("./scaleoutWorker.js", import.meta.url))
@@ -136,6 +141,7 @@ const baseArgs = (redis: RedisHost, mockUrl: string, keyPrefix: string, duration
   socket: redis.socket,
   mockUrl,
   keyPrefix,
+  warmupMs: WARMUP_MS,
   durationMs,
   cap: CAP,
   initial: CAP,
@@ -241,7 +247,7 @@ const crashRun = Effect.fnUntraced(function*(
       heartbeatSeconds: 0.5,
       workerId: `c${i}`
     }))
-    yield* Effect.sleep(killAfterMs)
+    yield* Effect.sleep(WARMUP_MS + killAfterMs)
     const victim = fleet.workers[0]!
     const members = yield* Effect.orDie(
       redis.send<Array<string>>("ZRANGE", `${keyPrefix}mock/m/chat:leases`, "0", "-1")
@@ -269,7 +275,7 @@ const crashRun = Effect.fnUntraced(function*(
     const left = yield* leasesIn(redis, keyPrefix)
     // Survivors' answers per 100 ms bucket: before the TTL ran out (the victim's slots still held) and after.
     const bucketMs = 100
-    const killBucket = Math.floor((killedAt - fleet.wentAt) / bucketMs)
+    const killBucket = Math.floor((killedAt - fleet.wentAt - WARMUP_MS) / bucketMs)
     const ttlBucket = killBucket + Math.ceil((ttlSeconds * 1000) / bucketMs) + 3
     const lastBucket = Math.floor(durationMs / bucketMs)
     const sumBuckets = (from: number, to: number) =>
@@ -320,6 +326,7 @@ const leaseOverhead = (options: Parameters<typeof NodeRedis.layer>[0], samples: 
 
 export const runScaleout = Effect.fnUntraced(function*(ctx: ScenarioContext) {
   const durationMs = ctx.tiny ? 1500 : ctx.full ? 10_000 : 4000
+  const loadAtStart = loadavg()[0]!
   const redisHost = yield* startRedisHost
   const scope = yield* Effect.scope
   const context = yield* Layer.buildWithScope(
@@ -368,7 +375,8 @@ export const runScaleout = Effect.fnUntraced(function*(ctx: ScenarioContext) {
     crash,
     leaseOverheadMs,
     bars,
-    cpus: yield* cpuSplitLabel
+    cpus: yield* cpuSplitLabel,
+    loadAverage: { start: round3(loadAtStart), end: round3(loadavg()[0]!) }
   }
   return report
 })
@@ -412,7 +420,9 @@ const scaleoutTable = (report: ScaleoutReport): string =>
     `Per-lease overhead (acquire + release, ms): unix socket p50 ${report.leaseOverheadMs.unixSocket.p50}, p99 ${report.leaseOverheadMs.unixSocket.p99}; ` +
     `loopback TCP p50 ${report.leaseOverheadMs.loopbackTcp.p50}, p99 ${report.leaseOverheadMs.loopbackTcp.p99}.`,
     "",
-    ...Object.entries(report.bars).map(([bar, holds]) => `- ${holds ? "holds" : "FAILS"}: ${bar}`)
+    ...Object.entries(report.bars).map(([bar, holds]) => `- ${holds ? "holds" : "FAILS"}: ${bar}`),
+    "",
+    `CPUs: ${report.cpus}; load average ${report.loadAverage.start} → ${report.loadAverage.end}.`
   ].join("\n")
 
 export const scaleout: Scenario = {
