@@ -31,6 +31,9 @@ export interface ScaleoutWorkerResult {
   readonly rejected429: number
   readonly otherErrors: number
   readonly servedPerBucket: ReadonlyArray<number>
+  /** CPU time this process used from `go` to the end (user + system), and wall time, in ms. */
+  readonly cpuMs: number
+  readonly wallMs: number
 }
 
 const args = JSON.parse(process.argv[2]!) as ScaleoutWorkerArgs
@@ -71,6 +74,8 @@ const program = Effect.gen(function*() {
   const buckets = new Array<number>(Math.ceil(args.durationMs / args.bucketMs)).fill(0)
   process.stdout.write("ready\n")
   yield* waitForGo
+  const cpuAtGo = process.cpuUsage()
+  const wentAt = yield* Clock.currentTimeMillis
   const start = (yield* Clock.currentTimeMillis) + args.warmupMs
   const deadline = start + args.durationMs
   // An answer counts when it arrives inside the measured window (after the warm-up, before the deadline).
@@ -102,12 +107,15 @@ const program = Effect.gen(function*() {
     }
   })
   yield* Effect.forEach(Array.from({ length: args.loops }), () => counted, { concurrency: "unbounded", discard: true })
+  const cpu = process.cpuUsage(cpuAtGo)
   const result: ScaleoutWorkerResult = {
     workerId: args.workerId,
     served,
     rejected429,
     otherErrors,
-    servedPerBucket: buckets
+    servedPerBucket: buckets,
+    cpuMs: Math.round((cpu.user + cpu.system) / 1000),
+    wallMs: (yield* Clock.currentTimeMillis) - wentAt
   }
   process.stdout.write(`${JSON.stringify(result)}\n`)
 })

@@ -32,6 +32,10 @@ export interface ScaleoutRun {
   readonly rejected429: number
   readonly leakedLeases: number
   readonly jain: number
+  /** Calls that failed in the workers (admission errors, transport errors): 0 expected. */
+  readonly failedCalls: number
+  /** Share of one CPU the workers used together while calling (their CPU time ÷ wall time). */
+  readonly workersCpu: number
 }
 
 export interface ScaleoutReport {
@@ -186,7 +190,9 @@ const scalingRun = Effect.fnUntraced(function*(
       peakInFlight: stats.maxConcurrent,
       rejected429: stats.rejected429,
       leakedLeases: yield* leasesIn(redis, keyPrefix),
-      jain: round3(jainIndex(perWorker))
+      jain: round3(jainIndex(perWorker)),
+      failedCalls: results.reduce((a, r) => a + r.otherErrors, 0),
+      workersCpu: round3(results.reduce((a, r) => a + r.cpuMs / Math.max(1, r.wallMs), 0))
     } satisfies ScaleoutRun
   }))
 })
@@ -384,7 +390,17 @@ export const runScaleout = Effect.fnUntraced(function*(ctx: ScenarioContext) {
 const scaleoutTable = (report: ScaleoutReport): string =>
   [
     markdownTable(
-      ["workers", "rps", "per worker", "peak in flight", "429", "leaked leases", "Jain"],
+      [
+        "workers",
+        "rps",
+        "per worker",
+        "peak in flight",
+        "429",
+        "leaked leases",
+        "Jain",
+        "failed calls",
+        "workers' CPU"
+      ],
       report.runs.map((r) => [
         r.workers,
         r.requestsPerSecond,
@@ -392,7 +408,9 @@ const scaleoutTable = (report: ScaleoutReport): string =>
         r.peakInFlight,
         r.rejected429,
         r.leakedLeases,
-        r.jain
+        r.jain,
+        r.failedCalls,
+        r.workersCpu
       ])
     ),
     "",
