@@ -71,7 +71,7 @@ const program = Effect.gen(function*() {
   let served = 0
   let rejected429 = 0
   let otherErrors = 0
-  const buckets = new Array<number>(Math.ceil(args.durationMs / args.bucketMs)).fill(0)
+  const buckets = Array.from({ length: Math.ceil(args.durationMs / args.bucketMs) }, () => 0)
   process.stdout.write("ready\n")
   yield* waitForGo
   const cpuAtGo = process.cpuUsage()
