@@ -188,6 +188,16 @@ layer(TestLayer, { timeout: 30_000 })("lease scripts", (it) => {
       }))
   })
 
+  describe("loading", () => {
+    it.effect("scripts run by EVALSHA and are loaded again after Redis forgot them (NOSCRIPT)", () =>
+      Effect.gen(function*() {
+        const { redis, store, resource } = yield* fixture
+        assert.strictEqual((yield* store.acquire(resource, "a", 1, 1000, aimd(4), 500)).granted.length, 1)
+        yield* redis.send("SCRIPT", "FLUSH")
+        assert.strictEqual((yield* store.acquire(resource, "a", 1, 1000, aimd(4), 500)).granted.length, 1)
+      }))
+  })
+
   describe("leases with a TTL", () => {
     it.effect("a crashed worker's leases expire and are reaped; its late release is stale and changes no limit", () =>
       Effect.gen(function*() {
