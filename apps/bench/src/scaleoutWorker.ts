@@ -130,8 +130,7 @@ const layer = SharedRequestAdmission.layer(
     keyPrefix: args.keyPrefix,
     workerId: args.workerId,
     leaseTtlSeconds: args.leaseTtlSeconds,
-    heartbeatSeconds: args.heartbeatSeconds,
-    pollSeconds: 0.05
+    heartbeatSeconds: args.heartbeatSeconds
   }
 ).pipe(Layer.provide(NodeRedis.layer({ socket: { path: args.socket, tls: false } })))
 
