@@ -95,6 +95,11 @@ interface Pump {
   readonly keys: ResourceKeys
   aimd: AimdParams
   waiters: Array<Waiter>
+  /**
+   * The last ask got fewer leases than wanted (the limit or this worker's share is full, or a cooldown runs): a new
+   * waiter then does not ask again by itself — a wake-up, the cooldown's end or the poll interval does.
+   */
+  full: boolean
   /** Coalescing wake-up: a new waiter, a release here or anywhere (pub/sub). */
   readonly signal: Queue.Queue<void>
 }
@@ -188,6 +193,7 @@ export const make = Effect.fnUntraced(function*(input: SharedAdmissionConfigInpu
     Effect.forever(Effect.gen(function*() {
       const want = liveWaiters(pump)
       if (want === 0) {
+        pump.full = false
         yield* Queue.take(pump.signal)
         return
       }
@@ -199,6 +205,7 @@ export const make = Effect.fnUntraced(function*(input: SharedAdmissionConfigInpu
         return
       }
       const grant = reply.success
+      pump.full = grant.granted.length < want
       const surplus = handOut(pump, grant.granted, sentAt + ttlMs)
       for (const lease of surplus) yield* release(lease, { kind: "local_cancelled" })
       if (liveWaiters(pump) > 0) {
@@ -218,7 +225,7 @@ export const make = Effect.fnUntraced(function*(input: SharedAdmissionConfigInpu
         const label = requestResourceLabel(resource)
         const raced = pumps.get(label)
         if (raced !== undefined) return Effect.succeed(raced)
-        const pump: Pump = { resource, keys: store.keys(resource), aimd, waiters: [], signal }
+        const pump: Pump = { resource, keys: store.keys(resource), aimd, waiters: [], full: false, signal }
         pumps.set(label, pump)
         // Releases anywhere wake the pump; if the subscription fails, polling still serves the waiters.
         const listen = Effect.scoped(Effect.gen(function*() {
@@ -239,7 +246,8 @@ export const make = Effect.fnUntraced(function*(input: SharedAdmissionConfigInpu
         const pump = yield* pumpOf(resource, aimd)
         const waiter: Waiter = { deferred: Deferred.makeUnsafe(), cancelled: false, lease: undefined }
         pump.waiters.push(waiter)
-        Queue.offerUnsafe(pump.signal, undefined)
+        // While the table is known full, asking again at every new waiter would only cost calls.
+        if (!pump.full) Queue.offerUnsafe(pump.signal, undefined)
         return yield* restore(Effect.interruptible(Deferred.await(waiter.deferred))).pipe(
           Effect.onInterrupt(() =>
             Effect.suspend(() => {
