@@ -28,5 +28,7 @@ export interface ScenarioOutput {
 export interface Scenario {
   readonly name: string
   readonly describe: string
+  /** `false`: run only by name, not by `all` (it needs more than the harness, e.g. a `redis-server`). */
+  readonly inAll?: false
   readonly run: (ctx: ScenarioContext) => Effect.Effect<ScenarioOutput, BenchError, FileSystem.FileSystem | Path.Path>
 }

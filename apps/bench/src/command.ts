@@ -74,7 +74,9 @@ export const benchCommand = Command.make(
     }
     const ctx: ScenarioContext = { full, tiny, placement: mock as MockPlacement, rounds: tiny ? 1 : rounds }
     const outDir = Option.getOrUndefined(out)
-    const selected = scenario === "all" ? scenarios : scenarios.filter((s) => s.name === scenario)
+    const selected = scenario === "all"
+      ? scenarios.filter((s) => s.inAll !== false)
+      : scenarios.filter((s) => s.name === scenario)
     const results: Array<BenchResult | PeersReport | ScaleoutReport> = []
     const runAll = Effect.gen(function*() {
       for (const s of selected) results.push(yield* runOne(s, ctx, json, outDir))

@@ -8,7 +8,7 @@ import { pressure725 } from "./scenarios/pressure725.js"
 import { scale } from "./scenarios/scale.js"
 import { scaleout } from "./scenarios/scaleout.js"
 
-/** Every `pnpm bench` scenario, in the order `all` runs them. */
+/** Every `pnpm bench` scenario, in the order `all` runs them (`scaleout` by name only). */
 export const scenarios: ReadonlyArray<Scenario> = [
   pressure725,
   heavyRoot,

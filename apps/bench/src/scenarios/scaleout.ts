@@ -445,6 +445,8 @@ const scaleoutTable = (report: ScaleoutReport): string =>
 
 export const scaleout: Scenario = {
   name: "scaleout",
+  // Needs `redis-server`, and takes ≈ 4.5 min: run by name only.
+  inAll: false,
   describe:
     `workers in separate processes share one provider (cap ${CAP}, ${LATENCY_MS} ms) through Redis: N = 1, 2, 4, 8; AIMD from above the cap; a worker killed holding leases`,
   run: (ctx: ScenarioContext) =>
