@@ -206,4 +206,33 @@ describe("Redis unreachable", () => {
       }),
     60_000
   )
+
+  it.live(
+    "a worker that cannot renew its leases before their TTL runs out aborts the calls holding them",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* startRedisServer
+        const scope = yield* Scope.make()
+        const context = yield* Layer.buildWithScope(
+          NodeRedis.layer({ socket: { path: server.socket, tls: false } }),
+          scope
+        ).pipe(Effect.orDie)
+        const admission = yield* makeSharedRequestAdmission(
+          { models: [{ provider: "p", model: "m", maxParallelRequests: 2 }], slowStart: false },
+          fast(prefix(), "w", { leaseTtlSeconds: 0.6, heartbeatSeconds: 0.1, commandTimeoutSeconds: 0.1 })
+        ).pipe(Effect.provideContext(context), Scope.provide(scope))
+        const fiber = yield* Effect.forkChild(admission.withLease({ resource }, () => Effect.never), {
+          startImmediately: true
+        })
+        while ((yield* admission.shared.held) < 1) yield* Effect.sleep(5)
+        yield* server.stop
+        // The heartbeats fail; before the lease can expire in Redis, the call holding it is aborted.
+        const exit = yield* Fiber.await(fiber)
+        assert.include(String(Exit.isFailure(exit) ? exit.cause : ""), "SharedAdmissionLeaseLost")
+        assert.strictEqual((yield* admission.local.inspect).activeLeases, 0)
+        assert.strictEqual(yield* admission.shared.held, 0)
+        yield* Effect.forkDetach(Scope.close(scope, Exit.void))
+      }),
+    60_000
+  )
 })
