@@ -48,11 +48,12 @@ const call = Effect.tryPromise({
       headers: { "content-type": "application/json" },
       body,
       signal
-    }).then(async (response) => {
-      await response.arrayBuffer()
-      const retryAfter = Number(response.headers.get("retry-after") ?? Number.NaN)
-      return { status: response.status, retryAfter: Number.isFinite(retryAfter) ? retryAfter : undefined }
-    }),
+    }).then((response) =>
+      response.arrayBuffer().then(() => {
+        const retryAfter = Number(response.headers.get("retry-after") ?? Number.NaN)
+        return { status: response.status, retryAfter: Number.isFinite(retryAfter) ? retryAfter : undefined }
+      })
+    ),
   catch: (cause) => cause
 })
 
