@@ -29,7 +29,7 @@ export interface PeersReport {
 
 export interface AllReport {
   readonly scenario: "all"
-  readonly results: ReadonlyArray<BenchResult | PeersReport>
+  readonly results: ReadonlyArray<BenchResult | PeersReport | { readonly scenario: "scaleout" }>
 }
 
 /** A point of a scenario's timeline (for the SVG): per provider in flight and limit, and rows completed. */

@@ -1,6 +1,7 @@
 import type { Effect, FileSystem, Path } from "effect"
 import type { BenchResult, PeersReport, TimelineMarks, TimelinePoint } from "./BenchResult.js"
 import type { BenchError, MockPlacement } from "./mockHost.js"
+import type { ScaleoutReport } from "./scenarios/scaleout.js"
 
 export interface ScenarioContext {
   /** `--full`: the documented full size instead of the CI-sized default. */
@@ -17,7 +18,7 @@ export interface ScenarioContext {
 }
 
 export interface ScenarioOutput {
-  readonly result: BenchResult | PeersReport
+  readonly result: BenchResult | PeersReport | ScaleoutReport
   readonly table: string
   readonly timeline: ReadonlyArray<TimelinePoint>
   /** What the timeline plot draws beside the series (`peers` draws its bar chart from `result` instead). */
@@ -27,5 +28,7 @@ export interface ScenarioOutput {
 export interface Scenario {
   readonly name: string
   readonly describe: string
+  /** `false`: run only by name, not by `all` (it needs more than the harness, e.g. a `redis-server`). */
+  readonly inAll?: false
   readonly run: (ctx: ScenarioContext) => Effect.Effect<ScenarioOutput, BenchError, FileSystem.FileSystem | Path.Path>
 }

@@ -6,6 +6,7 @@ import { BenchError, type MockPlacement } from "./mockHost.js"
 import { scenarioNames, scenarios } from "./registry.js"
 import { defaultRounds } from "./rounds.js"
 import type { Scenario, ScenarioContext } from "./Scenario.js"
+import type { ScaleoutReport } from "./scenarios/scaleout.js"
 import { renderSvg, scenarioPlot } from "./plots.js"
 
 const runOne = Effect.fnUntraced(
@@ -73,8 +74,10 @@ export const benchCommand = Command.make(
     }
     const ctx: ScenarioContext = { full, tiny, placement: mock as MockPlacement, rounds: tiny ? 1 : rounds }
     const outDir = Option.getOrUndefined(out)
-    const selected = scenario === "all" ? scenarios : scenarios.filter((s) => s.name === scenario)
-    const results: Array<BenchResult | PeersReport> = []
+    const selected = scenario === "all"
+      ? scenarios.filter((s) => s.inAll !== false)
+      : scenarios.filter((s) => s.name === scenario)
+    const results: Array<BenchResult | PeersReport | ScaleoutReport> = []
     const runAll = Effect.gen(function*() {
       for (const s of selected) results.push(yield* runOne(s, ctx, json, outDir))
     })

@@ -6,8 +6,9 @@ import { hiddenCapacity } from "./scenarios/hiddenCapacity.js"
 import { peers } from "./scenarios/peers.js"
 import { pressure725 } from "./scenarios/pressure725.js"
 import { scale } from "./scenarios/scale.js"
+import { scaleout } from "./scenarios/scaleout.js"
 
-/** Every `pnpm bench` scenario, in the order `all` runs them. */
+/** Every `pnpm bench` scenario, in the order `all` runs them (`scaleout` by name only). */
 export const scenarios: ReadonlyArray<Scenario> = [
   pressure725,
   heavyRoot,
@@ -15,7 +16,8 @@ export const scenarios: ReadonlyArray<Scenario> = [
   coolingProvider,
   dagShapes,
   scale,
-  peers
+  peers,
+  scaleout
 ]
 
 export const scenarioNames = scenarios.map((s) => s.name)

@@ -30,7 +30,8 @@ describe("bench scenarios (tiny)", () => {
       "hidden-capacity",
       "peers",
       "pressure-725",
-      "scale"
+      "scale",
+      "scaleout"
     ])
   })
 

@@ -1,0 +1,3 @@
+import { sluiceVitestConfig } from "@sluice/vitest-config"
+
+export default sluiceVitestConfig()
