@@ -8,6 +8,7 @@ import { renderTemplate, type TemplateError } from "../templates/Template.js"
 import { describeSchemaErrors } from "./jsonSchemas.js"
 import { type ChatMessage, ModelGateway } from "./ModelGateway.js"
 import { cellRandom, sampleCategory, sampleUniform, sampleUuid } from "./samplers.js"
+import { seedColumn } from "../seed/seedColumn.js"
 
 export interface ColumnBuildContext {
   /** Seeds the samplers: the same seed and row give the same value. */
@@ -144,6 +145,8 @@ export const buildColumns = (
     const scheduling = context.scheduling.get(config.name)
     const sample = (draw: (random: () => number) => unknown) => sampler(column, scheduling, context.seed, draw)
     switch (config.type) {
+      case "seed":
+        return seedColumn(config.name, config.source, scheduling)
       case "category":
         return sample((random) => sampleCategory(config.values, config.weights, random))
       case "uniform":

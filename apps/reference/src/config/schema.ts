@@ -1,6 +1,7 @@
 import { RequestAdmissionConfig } from "@sluice/request-admission"
 import { Effect, Schema, Struct } from "effect"
 import { MockOptions } from "@sluice/mock-provider"
+import { SeedDataset } from "./seedSchema.js"
 
 // The config file's shape. Other tools read these names: keep them exactly. Every field carries a description
 // (and its default): `sluice schema` and the README's config reference are generated from them.
@@ -177,6 +178,11 @@ const column = <Type extends string, Fields extends Schema.Struct.Fields>(
   Schema.Struct({
     name: documented(Name, { description: "The column's name (a key of every row).", examples: ["review"] }),
     type: documented(Schema.Literal(type), { description }),
+    // Optional, not defaulted: a config without it keeps its hash and data identity.
+    drop: optional(Schema.Boolean, {
+      description: "Generate the column and let other columns use it, but leave it out of the written rows " +
+        "(default `false`)."
+    }),
     ...fields
   })
 
@@ -348,6 +354,10 @@ export const SluiceConfig = Schema.Struct({
   }),
   models: withDefault(Schema.Array(ModelConfig), [], {
     description: "The models columns call, each with its provider, limits and inference parameters."
+  }),
+  seed: optional(SeedDataset, {
+    description: "A seed table (CSV, JSONL or Parquet): its columns become columns of every row, usable in " +
+      "templates and prompts, and written first."
   }),
   columns: documented(Schema.Array(ColumnConfig).check(Schema.isMinLength(1)), {
     description: "The dataset's columns, in output order; dependencies come from template references."

@@ -19,6 +19,8 @@ export interface DataFields {
   readonly columns: ReadonlyArray<unknown>
   readonly models: ReadonlyArray<unknown>
   readonly providers: ReadonlyArray<unknown>
+  /** sha256 of the seed table's file, when the config has one. */
+  readonly seedTable?: string
 }
 
 const encodeConfig = Schema.encodeSync(SluiceConfig)
@@ -35,7 +37,7 @@ const canonical = (value: unknown): unknown => {
   return out
 }
 
-export const dataFieldsOf = (config: SluiceConfig): DataFields => {
+export const dataFieldsOf = (config: SluiceConfig, seedTableSha256?: string): DataFields => {
   const encoded = encodeConfig(config)
   return canonical({
     run: { rows: config.run.rows, bufferSize: config.run.bufferSize, seed: config.run.seed },
@@ -53,12 +55,13 @@ export const dataFieldsOf = (config: SluiceConfig): DataFields => {
         type: p.type,
         baseUrl: p.baseUrl
       }
-    )
+    ),
+    seedTable: seedTableSha256
   }) as DataFields
 }
 
-export const dataIdentityOf = (config: SluiceConfig): DataIdentity => {
-  const fields = dataFieldsOf(config)
+export const dataIdentityOf = (config: SluiceConfig, seedTableSha256?: string): DataIdentity => {
+  const fields = dataFieldsOf(config, seedTableSha256)
   return { hash: createHash("sha256").update(JSON.stringify(fields)).digest("hex"), fields }
 }
 

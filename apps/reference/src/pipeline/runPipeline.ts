@@ -5,6 +5,7 @@ import { Clock, Effect, FileSystem, Layer, Path, Redacted, Schedule, Schema } fr
 import packageJson from "../../package.json" with { type: "json" }
 import { OpenAiClientLayer } from "../client/index.js"
 import { buildColumns } from "../columns/buildColumns.js"
+import { writtenColumns } from "../config/checkReferences.js"
 import type { LoadedConfig } from "../config/loadConfig.js"
 import { redactedConfig } from "../config/redactedConfig.js"
 import { SluiceConfig } from "../config/schema.js"
@@ -87,7 +88,7 @@ export const runPipeline = Effect.fnUntraced(function*(loaded: LoadedConfig, opt
   const path = yield* Path.Path
   const { config } = loaded
   const run = config.run
-  const identity = dataIdentityOf(config)
+  const identity = dataIdentityOf(config, loaded.seed?.sha256)
   const output = yield* openOutput(options.out, {
     mode: modeOf(options),
     rowsRequested: run.rows,
@@ -171,7 +172,7 @@ export const runPipeline = Effect.fnUntraced(function*(loaded: LoadedConfig, opt
 
     const generate = Effect.fnUntraced(function*(plan: RowPlan) {
       const failures = new FailureLog(run.bufferSize, secrets)
-      const columnOrder = loaded.columns.flatMap((column) => column.outputs)
+      const columnOrder = writtenColumns(loaded.columns)
       const assembly = new GroupAssembly(plan, state, failures, columnOrder)
       const scheduler = yield* makeScheduler({
         columns: planColumns(columns, plan, run.bufferSize, failures),

@@ -3,7 +3,7 @@ import { Effect } from "effect"
 import { buildColumns } from "../../src/columns/buildColumns.js"
 import { ModelGateway } from "../../src/columns/ModelGateway.js"
 import { cellRandom, sampleCategory, sampleUniform, sampleUuid } from "../../src/columns/samplers.js"
-import { resolveConfig } from "../../src/config/loadConfig.js"
+import { resolveConfig } from "../fixtures/resolveConfig.js"
 
 const config = {
   providers: [{ name: "local", type: "mock" }],

@@ -13,7 +13,8 @@ import { Effect, Fiber, Stream } from "effect"
 import { buildColumns } from "../../src/columns/buildColumns.js"
 import { ModelGateway } from "../../src/columns/ModelGateway.js"
 import { cellRandom, sampleCategory, sampleUniform, sampleUuid } from "../../src/columns/samplers.js"
-import { type LoadedConfig, resolveConfig } from "../../src/config/loadConfig.js"
+import type { LoadedConfig } from "../../src/config/loadConfig.js"
+import { resolveConfig } from "../fixtures/resolveConfig.js"
 import { makeProgressState, progressFromStats, rowsDone } from "../../src/progress/ProgressState.js"
 
 // Whole scheduler runs over several row groups (10 rows in groups of 4, 4, 2): the full-column samplers must write

@@ -4,7 +4,7 @@ import { readdirSync, readFileSync } from "node:fs"
 import { parse } from "yaml"
 import { configJsonSchemaText } from "../../src/config/configJsonSchema.js"
 import { configReference } from "../../src/config/configReference.js"
-import { resolveConfig } from "../../src/config/loadConfig.js"
+import { resolveConfig } from "../fixtures/resolveConfig.js"
 
 const appFile = (name: string) => new URL(`../../${name}`, import.meta.url)
 const examplesDir = new URL("../../../../examples/", import.meta.url)
