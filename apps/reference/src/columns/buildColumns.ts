@@ -7,7 +7,8 @@ import type { LlmColumnConfig } from "../config/schema.js"
 import { renderTemplate, type TemplateError } from "../templates/Template.js"
 import { describeSchemaErrors } from "./jsonSchemas.js"
 import { type ChatMessage, ModelGateway } from "./ModelGateway.js"
-import { cellRandom, sampleCategory, sampleUniform, sampleUuid } from "./samplers.js"
+import { conditionalDraw, type Draw, drawOf } from "./samplerDraws.js"
+import { cellRandom } from "./samplers.js"
 import { seedColumn } from "../seed/seedColumn.js"
 
 export interface ColumnBuildContext {
@@ -120,7 +121,7 @@ const sampler = (
   column: ResolvedColumn,
   scheduling: SchedulingMetadata | undefined,
   seed: number,
-  draw: (random: () => number) => unknown
+  draw: Draw
 ): FullColumn<ModelGateway> => {
   const name = column.config.name
   return {
@@ -130,7 +131,9 @@ const sampler = (
     ...(scheduling === undefined ? {} : { scheduling }),
     generate: (input) =>
       Effect.sync(() =>
-        input.rowIndexes.map((index) => value(name, draw(cellRandom(seed, name, input.firstRow + index))))
+        input.rowIndexes.map((index, i) =>
+          value(name, draw(cellRandom(seed, name, input.firstRow + index), input.rows[i] ?? {}))
+        )
       )
   }
 }
@@ -143,16 +146,12 @@ export const buildColumns = (
   columns.map((column): Column<ModelGateway> => {
     const config = column.config
     const scheduling = context.scheduling.get(config.name)
-    const sample = (draw: (random: () => number) => unknown) => sampler(column, scheduling, context.seed, draw)
+    if (config.type === "seed") return seedColumn(config.name, config.source, scheduling)
+    const draw = drawOf(config)
+    if (draw !== undefined) {
+      return sampler(column, scheduling, context.seed, conditionalDraw(draw, column.conditions))
+    }
     switch (config.type) {
-      case "seed":
-        return seedColumn(config.name, config.source, scheduling)
-      case "category":
-        return sample((random) => sampleCategory(config.values, config.weights, random))
-      case "uniform":
-        return sample((random) => sampleUniform(config.min, config.max, config.integer, random))
-      case "uuid":
-        return sample(sampleUuid)
       case "template":
         return cell<ModelGateway>(column, scheduling, (input) =>
           renderOrFail(column, "template", input).pipe(Effect.map((text) =>
@@ -162,5 +161,7 @@ export const buildColumns = (
       case "llm-structured":
       case "llm-judge":
         return llmColumn(column, config, scheduling)
+      default:
+        return cell(column, scheduling, () => Effect.die(`column ${config.name} has no generator`))
     }
   })

@@ -2,6 +2,7 @@ import { compileOutputSchema, type OutputSchema, outputSchemaOf } from "../colum
 import { compileTemplate, type CompiledTemplate } from "../templates/Template.js"
 import type { SeedSource } from "../seed/seedColumn.js"
 import type { SeedTable } from "../seed/SeedTable.js"
+import { checkSampler, type SamplerConditions } from "./checkSamplers.js"
 import type { ConfigIssue } from "./ConfigError.js"
 import type { ColumnConfig, ModelConfig, OnTruncated, ProviderConfig, SluiceConfig } from "./schema.js"
 
@@ -30,6 +31,8 @@ export interface ResolvedColumn {
   readonly outputSchema?: OutputSchema
   /** LLM columns: what a truncated answer does (the column's `onTruncated`, else its model's). */
   readonly onTruncated?: OnTruncated
+  /** A sampler's parameters per value of another column (`conditionalParams`). */
+  readonly conditions?: SamplerConditions
   /** The row fields the column writes: its name, and `<name>__truncated` when it keeps truncated answers. */
   readonly outputs: ReadonlyArray<string>
 }
@@ -69,7 +72,11 @@ const duplicates = <A>(items: ReadonlyArray<A>, key: (a: A) => string): Readonly
  * The checks a schema cannot make: names are unique, every reference (provider, model alias, template column)
  * exists, templates parse, and the columns form no cycle. Every issue names its path.
  */
-export const checkReferences = (config: SluiceConfig, seed?: SeedTable): {
+export const checkReferences = (
+  config: SluiceConfig,
+  seed?: SeedTable,
+  personLocales: ReadonlyArray<string> = []
+): {
   readonly issues: ReadonlyArray<ConfigIssue>
   readonly columns: ReadonlyArray<ResolvedColumn>
 } => {
@@ -125,6 +132,9 @@ export const checkReferences = (config: SluiceConfig, seed?: SeedTable): {
         }
       }
     }
+    const sampler = checkSampler(column, index, columnNames, config.columns, personLocales)
+    issues.push(...sampler.issues)
+    for (const name of sampler.dependencies) dependencies.add(name)
     const model = "model" in column ? models.get(column.model) : undefined
     if ("model" in column && model === undefined) {
       issues.push({ path: `columns[${index}].model`, problem: `unknown model alias "${column.model}"` })
@@ -146,6 +156,7 @@ export const checkReferences = (config: SluiceConfig, seed?: SeedTable): {
       ...(provider === undefined ? {} : { provider }),
       ...(outputSchema === undefined ? {} : { outputSchema }),
       ...(onTruncated === undefined ? {} : { onTruncated }),
+      ...(sampler.conditions === undefined ? {} : { conditions: sampler.conditions }),
       outputs: onTruncated === "keep" ? [column.name, truncatedFlagColumn(column.name)] : [column.name]
     }
   })

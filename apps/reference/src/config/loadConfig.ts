@@ -5,6 +5,7 @@ import { checkReferences, type ResolvedColumn } from "./checkReferences.js"
 import { ConfigError, type ConfigIssue, formatPath } from "./ConfigError.js"
 import { configJsonSchema, type JsonSchemaNode } from "./configJsonSchema.js"
 import { SluiceConfig } from "./schema.js"
+import { loadFakers } from "../columns/person.js"
 import { readSeedTable } from "../seed/readSeedTable.js"
 import type { SeedTable } from "../seed/SeedTable.js"
 import { unknownKeyIssues } from "./unknownKeys.js"
@@ -49,7 +50,23 @@ const parseText = (file: string, text: string) => {
   return Effect.succeed(document.toJS() as unknown)
 }
 
-const columnTypes = ["category", "uniform", "uuid", "template", "llm-text", "llm-structured", "llm-judge"]
+const columnTypes = [
+  "category",
+  "subcategory",
+  "uniform",
+  "gaussian",
+  "bernoulli",
+  "binomial",
+  "poisson",
+  "datetime",
+  "timedelta",
+  "person",
+  "uuid",
+  "template",
+  "llm-text",
+  "llm-structured",
+  "llm-judge"
+]
 const providerTypes = ["mock", "openai-compatible"]
 
 // A union's own message lists every member's shape; name the unknown `type` instead.
@@ -109,7 +126,8 @@ const hashOf = (config: SluiceConfig, seed: SeedTable | undefined): string => {
 export const resolveConfig = Effect.fnUntraced(function*(file: string, raw: unknown) {
   const config = yield* decode(file, raw)
   const seed = config.seed === undefined ? undefined : yield* readSeedTable(file, config.seed)
-  const { issues, columns } = checkReferences(config, seed)
+  const personLocales = config.columns.some((column) => column.type === "person") ? yield* loadFakers : []
+  const { issues, columns } = checkReferences(config, seed, personLocales)
   if (issues.length > 0) return yield* fail(file, issues)
   return {
     file,

@@ -6,31 +6,18 @@ import { SeedDataset } from "./seedSchema.js"
 // The config file's shape. Other tools read these names: keep them exactly. Every field carries a description
 // (and its default): `sluice schema` and the README's config reference are generated from them.
 
-const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
-const NonNegativeNumber = Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0))
-const PositiveNumber = Schema.Finite.check(Schema.isGreaterThan(0))
-const Name = Schema.NonEmptyString
-
-interface Docs {
-  readonly description: string
-  readonly examples?: ReadonlyArray<unknown>
-}
-
-const annotationsOf = (docs: Docs) => ({
-  description: docs.description,
-  ...(docs.examples === undefined ? {} : { examples: docs.examples })
-})
-
-const documented = <S extends Schema.Top>(schema: S, docs: Docs): S["Rebuild"] => schema.annotate(annotationsOf(docs))
-
-/** A field that may be left out: the value is filled in when the config is decoded (and shown in the schema). */
-const withDefault = <S extends Schema.Top>(schema: S, value: S["Encoded"], docs: Docs) =>
-  // The annotations go on the inner schema: the JSON Schema generator keeps those (not the defaulting wrapper's).
-  (schema.annotate({ ...annotationsOf(docs), default: value }) as unknown as S).pipe(
-    Schema.withDecodingDefault(Effect.succeed(value))
-  )
-
-const optional = <S extends Schema.Top>(schema: S, docs: Docs) => Schema.optional(documented(schema, docs))
+import {
+  annotationsOf,
+  column,
+  documented,
+  Name,
+  NonNegativeNumber,
+  optional,
+  PositiveInt,
+  PositiveNumber,
+  withDefault
+} from "./schemaDocs.js"
+import { samplerColumns } from "./samplerSchema.js"
 
 /** The `mock:` block is the embedded mock provider's own options schema (one definition, one set of defaults). */
 export const MockSettings = MockOptions
@@ -170,44 +157,6 @@ export const ModelConfig = Schema.Struct({
 })
 export type ModelConfig = typeof ModelConfig.Type
 
-const column = <Type extends string, Fields extends Schema.Struct.Fields>(
-  type: Type,
-  description: string,
-  fields: Fields
-) =>
-  Schema.Struct({
-    name: documented(Name, { description: "The column's name (a key of every row).", examples: ["review"] }),
-    type: documented(Schema.Literal(type), { description }),
-    // Optional, not defaulted: a config without it keeps its hash and data identity.
-    drop: optional(Schema.Boolean, {
-      description: "Generate the column and let other columns use it, but leave it out of the written rows " +
-        "(default `false`)."
-    }),
-    ...fields
-  })
-
-export const CategoryColumn = column("category", "A value drawn from a list.", {
-  values: documented(Schema.NonEmptyArray(Schema.Union([Schema.String, Schema.Finite])), {
-    description: "The values to draw from.",
-    examples: [["shoes", "tents"]]
-  }),
-  weights: optional(Schema.NonEmptyArray(NonNegativeNumber), {
-    description: "Relative weights, one per value (default: all equal).",
-    examples: [[2, 1]]
-  })
-}).check(Schema.makeFilter((c) =>
-  c.weights === undefined || c.weights.length === c.values.length ||
-  { path: ["weights"], issue: `Expected ${c.values.length} weights, one per value` }
-))
-
-export const UniformColumn = column("uniform", "A number drawn uniformly from [min, max].", {
-  min: documented(Schema.Finite, { description: "Smallest value.", examples: [1] }),
-  max: documented(Schema.Finite, { description: "Largest value.", examples: [5] }),
-  integer: withDefault(Schema.Boolean, false, { description: "Draw whole numbers (both ends included)." })
-}).check(Schema.makeFilter((c) => c.min <= c.max || { path: ["max"], issue: "Expected max >= min" }))
-
-export const UuidColumn = column("uuid", "A random (seeded) UUID.", {})
-
 export const TemplateColumn = column("template", "Text rendered from other columns.", {
   template: documented(Schema.String, {
     description: "A Jinja template over the row's columns.",
@@ -257,9 +206,7 @@ export const LlmJudgeColumn = column("llm-judge", "Scores from a model: `{ <rubr
 })
 
 export const ColumnConfig = Schema.Union([
-  CategoryColumn,
-  UniformColumn,
-  UuidColumn,
+  ...samplerColumns,
   TemplateColumn,
   LlmTextColumn,
   LlmStructuredColumn,
