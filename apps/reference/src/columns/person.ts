@@ -7,7 +7,8 @@ import { Effect } from "effect"
 export interface PersonOptions {
   readonly locale: string
   readonly sex?: "female" | "male" | undefined
-  readonly ageRange: readonly [number, number]
+  readonly minAge: number
+  readonly maxAge: number
 }
 
 // Faker with every locale takes a noticeable part of a second to load: it is loaded only for a config with a
@@ -36,7 +37,7 @@ export const samplePerson = (options: PersonOptions, random: () => number): Reco
   const sex = options.sex ?? (random() < 0.5 ? "female" : "male")
   const firstName = faker.person.firstName(sex)
   const lastName = faker.person.lastName(sex)
-  const age = options.ageRange[0] + Math.floor(random() * (options.ageRange[1] - options.ageRange[0] + 1))
+  const age = options.minAge + Math.floor(random() * (options.maxAge - options.minAge + 1))
   // The birth date is a day of the year the age implies, counted back from a fixed reference year so it does not
   // depend on when the run happens.
   const birthYear = 2025 - age

@@ -140,7 +140,9 @@ export const TimeUnit = Schema.Literals(["D", "h", "m", "s"])
 export type TimeUnit = typeof TimeUnit.Type
 
 const IsoDate = Schema.String.check(
-  Schema.makeFilter((text) => !Number.isNaN(Date.parse(text)) || "Expected an ISO 8601 date or date-time")
+  Schema.isPattern(/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?$/, {
+    message: "Expected an ISO 8601 date (2024-01-31) or date-time (2024-01-31T12:00:00Z)"
+  })
 )
 
 export const DatetimeColumn = sampler(
@@ -155,7 +157,11 @@ export const DatetimeColumn = sampler(
   }
 ).check(
   Schema.makeFilter((c) =>
-    Date.parse(c.start) <= Date.parse(c.end) || { path: ["end"], issue: "Expected end >= start" }
+    Number.isNaN(Date.parse(c.start)) ?
+      { path: ["start"], issue: "Expected a valid date" }
+      : Number.isNaN(Date.parse(c.end)) ?
+      { path: ["end"], issue: "Expected a valid date" }
+      : Date.parse(c.start) <= Date.parse(c.end) || { path: ["end"], issue: "Expected end >= start" }
   )
 )
 
@@ -187,15 +193,10 @@ export const PersonColumn = sampler(
       examples: ["de"]
     }),
     sex: optional(PersonSex, { description: "Only this sex (default: either)." }),
-    ageRange: withDefault(
-      Schema.Tuple([NonNegativeInt, NonNegativeInt]).check(
-        Schema.makeFilter((r) => r[0] <= r[1] || "Expected [youngest, oldest]")
-      ),
-      [18, 85],
-      { description: "Youngest and oldest age, inclusive." }
-    )
+    minAge: withDefault(NonNegativeInt, 18, { description: "The youngest age (Data Designer's `age_range[0]`)." }),
+    maxAge: withDefault(NonNegativeInt, 85, { description: "The oldest age, inclusive." })
   }
-)
+).check(Schema.makeFilter((c) => c.minAge <= c.maxAge || { path: ["maxAge"], issue: "Expected maxAge >= minAge" }))
 
 /** Every sampler column, in the order the reference lists them. */
 export const samplerColumns = [
