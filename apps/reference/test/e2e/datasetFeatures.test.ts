@@ -1,0 +1,181 @@
+import { readFileSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { parse as parseCsv } from "csv-parse/sync"
+import { parquetWriteBuffer } from "hyparquet-writer"
+import { assertJournalVerifies, readRows, summaryOf, writeConfig } from "./helpers.js"
+import { repoRoot, runCli, tempDir } from "./runCli.js"
+
+// The examples of the dataset features (seed tables, samplers, dropped columns), each run through the real CLI on
+// the mock provider, and their data checked.
+
+const seedCsv = parseCsv(readFileSync(join(repoRoot, "examples/seed-products.csv"), "utf8"), {
+  columns: true
+}) as ReadonlyArray<Record<string, string>>
+
+describe("examples/seed.yaml (through the CLI process)", () => {
+  it.live(
+    "every row carries one seed row's columns; shuffle visits each seed row once per pass",
+    () =>
+      Effect.gen(function*() {
+        const dir = yield* tempDir
+        const out = join(dir, "out")
+        const run = yield* runCli(["generate", "examples/seed.yaml", "--out", out, "--no-check"])
+        assert.strictEqual(run.code, 0, run.stderr)
+        assertJournalVerifies(out)
+        const rows = readRows(out)
+        assert.strictEqual(rows.length, 12)
+        assert.deepStrictEqual(Object.keys(rows[0]!), ["sku", "product", "category", "price", "id", "review", "label"])
+        for (const row of rows) {
+          const seed = seedCsv.find((s) => s["sku"] === row["sku"])
+          assert.isDefined(seed, JSON.stringify(row))
+          for (const key of ["product", "category", "price"]) assert.strictEqual(row[key], seed![key])
+          assert.strictEqual(row["label"], `${seed!["sku"]}: ${seed!["product"]}`)
+          assert.isString(row["review"])
+        }
+        // 12 rows over a 6-row table: two passes, each a permutation of the table, not in file order.
+        for (const pass of [rows.slice(0, 6), rows.slice(6, 12)]) {
+          assert.sameMembers(pass.map((r) => r["sku"]), seedCsv.map((s) => s["sku"]))
+        }
+        assert.notDeepEqual(rows.slice(0, 6).map((r) => r["sku"]), seedCsv.map((s) => s["sku"]))
+      }),
+    120_000
+  )
+
+  it.live(
+    "ordered, replacement, JSONL and Parquet seeds; bad seeds are config errors naming the field",
+    () =>
+      Effect.gen(function*() {
+        const dir = yield* tempDir
+        const table = [{ city: "Oslo", pop: 700 }, { city: "Lima", pop: 10_000 }, { city: "Pune", pop: 7000 }]
+        writeFileSync(join(dir, "cities.jsonl"), table.map((r) => JSON.stringify(r)).join("\n") + "\n")
+        writeFileSync(
+          join(dir, "cities.parquet"),
+          new Uint8Array(parquetWriteBuffer({
+            columnData: [
+              { name: "city", data: table.map((r) => r.city), type: "STRING" },
+              { name: "pop", data: table.map((r) => r.pop), type: "DOUBLE" }
+            ]
+          }))
+        )
+        writeFileSync(join(dir, "empty.csv"), "city,pop\n")
+        const config = (seed: Record<string, unknown>, template = "{{ city }} has {{ pop }} people") => ({
+          providers: [{ name: "local", type: "mock" }],
+          seed,
+          columns: [{ name: "line", type: "template", template }],
+          run: { rows: 7, bufferSize: 3 }
+        })
+        const generate = (name: string, seed: Record<string, unknown>, template?: string) =>
+          Effect.gen(function*() {
+            const file = writeConfig(dir, `${name}.json`, config(seed, template))
+            const out = join(dir, `out-${name}`)
+            return { run: yield* runCli(["generate", file, "--out", out, "--no-check"]), out, file }
+          })
+
+        const ordered = yield* generate("ordered", { path: "cities.jsonl", sampling: "ordered" })
+        assert.strictEqual(ordered.run.code, 0, ordered.run.stderr)
+        assert.deepStrictEqual(
+          readRows(ordered.out).map((r) => r["city"]),
+          ["Oslo", "Lima", "Pune", "Oslo", "Lima", "Pune", "Oslo"]
+        )
+        assert.deepStrictEqual(readRows(ordered.out)[1], { city: "Lima", pop: 10000, line: "Lima has 10000 people" })
+
+        const parquet = yield* generate("parquet", { path: "cities.parquet" })
+        assert.strictEqual(parquet.run.code, 0, parquet.run.stderr)
+        assert.deepStrictEqual(readRows(parquet.out), readRows(ordered.out))
+
+        const replacement = yield* generate("replacement", { path: "cities.jsonl", sampling: "replacement", seed: 5 })
+        assert.strictEqual(replacement.run.code, 0, replacement.run.stderr)
+        const drawn = readRows(replacement.out).map((r) => r["city"])
+        assert.strictEqual(drawn.length, 7)
+        for (const city of drawn) assert.include(["Oslo", "Lima", "Pune"], city)
+        // The same seed draws the same rows.
+        const again = yield* generate("replacement-again", { path: "cities.jsonl", sampling: "replacement", seed: 5 })
+        assert.deepStrictEqual(readRows(again.out).map((r) => r["city"]), drawn)
+
+        const missing = yield* generate("missing", { path: "nope.csv" })
+        assert.strictEqual(missing.run.code, 2)
+        assert.match(missing.run.stderr, /seed\.path: no such file: .*nope\.csv/)
+        const empty = yield* generate("empty", { path: "empty.csv" })
+        assert.strictEqual(empty.run.code, 2)
+        assert.include(empty.run.stderr, "seed.path: empty.csv has no rows")
+        const unknown = yield* generate("unknown", { path: "cities.jsonl" }, "{{ country }}")
+        assert.strictEqual(unknown.run.code, 2)
+        assert.include(unknown.run.stderr, `columns[0].template: unknown column "country" in template`)
+        const format = yield* generate("format", { path: "cities.txt" })
+        assert.strictEqual(format.run.code, 2)
+        assert.include(format.run.stderr, "seed.format: cannot tell the format of cities.txt")
+      }),
+    180_000
+  )
+})
+
+describe("examples/samplers.yaml (through the CLI process)", () => {
+  it.live(
+    "subcategories follow their parent, conditional prices follow the product, dropped columns stay out",
+    () =>
+      Effect.gen(function*() {
+        const dir = yield* tempDir
+        const out = join(dir, "out")
+        const run = yield* runCli(["generate", "examples/samplers.yaml", "--out", out, "--no-check"])
+        assert.strictEqual(run.code, 0, run.stderr)
+        assertJournalVerifies(out)
+        assert.strictEqual(summaryOf(out).rowsCompleted, 40)
+        const rows = readRows(out)
+        assert.strictEqual(rows.length, 40)
+        const variants: Record<string, ReadonlyArray<string>> = {
+          tent: ["two-person", "family", "ultralight"],
+          headlamp: ["rechargeable", "AAA"],
+          stove: ["gas", "wood"]
+        }
+        for (const row of rows) {
+          assert.notProperty(row, "discounted")
+          const product = row["product"] as string
+          assert.include(variants[product], row["variant"])
+          const price = row["price"] as number
+          if (product === "tent") assert.isTrue(price >= 150 && price <= 600, `${price}`)
+          else assert.isTrue(price >= 10 && price <= 60, `${price}`)
+          assert.include([0, 1], row["returned"])
+          assert.isTrue(Number.isInteger(row["units"]) && (row["units"] as number) <= 10)
+          assert.isTrue(Number.isInteger(row["questions"]) && (row["questions"] as number) >= 0)
+          assert.strictEqual(Math.round((row["rating"] as number) * 10) / 10, row["rating"])
+          const ordered = row["ordered_at"] as string
+          assert.match(ordered, /^2024-\d{2}-\d{2}$/)
+          const days = (Date.parse(row["delivered_at"] as string) - Date.parse(ordered)) / 86_400_000
+          assert.isTrue(Number.isInteger(days) && days >= 1 && days <= 9, `${days}`)
+          const customer = row["customer"] as Record<string, unknown>
+          assert.isString(customer["first_name"])
+          assert.isTrue((customer["age"] as number) >= 21 && (customer["age"] as number) <= 70)
+          // The prompt used the person and the dropped column (the mock echoes words of its prompt).
+          assert.isString(row["note"])
+        }
+        assert.sameMembers([...new Set(rows.map((r) => r["product"]))], ["tent", "headlamp", "stove"])
+        // Deterministic under the run seed: a second run writes the same rows.
+        const out2 = join(dir, "out2")
+        const second = yield* runCli(["generate", "examples/samplers.yaml", "--out", out2, "--no-check"])
+        assert.strictEqual(second.code, 0, second.stderr)
+        assert.deepStrictEqual(readRows(out2), rows)
+      }),
+    120_000
+  )
+})
+
+describe("examples/drop.yaml (through the CLI process)", () => {
+  it.live("a dropped column is generated and used in prompts, but not written", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const out = join(dir, "out")
+      const run = yield* runCli(["generate", "examples/drop.yaml", "--out", out, "--no-check", "--json"])
+      assert.strictEqual(run.code, 0, run.stderr)
+      assertJournalVerifies(out)
+      const rows = readRows(out)
+      assert.strictEqual(rows.length, 8)
+      for (const row of rows) {
+        assert.deepStrictEqual(Object.keys(row), ["topic", "fact"])
+        assert.isString(row["fact"])
+      }
+      // Both model columns ran for every row: the draft was generated (two requests per row).
+      assert.strictEqual(summaryOf(out).requests.succeeded, 16)
+    }), 120_000)
+})
