@@ -64,7 +64,9 @@ export const previewCommand = Command.make(
     const path = yield* Path.Path
     // The rows go to a temporary directory that is removed afterwards: a preview writes no dataset.
     const scratch = yield* fs.makeTempDirectoryScoped({ prefix: "sluice-preview-" })
-    const { summary } = yield* runPipeline(loaded, { out: scratch, resume: false, progress: "off" })
+    // Read back as JSON lines, whatever `run.format` says.
+    const asJsonl = { ...loaded, config: { ...loaded.config, run: { ...loaded.config.run, format: "jsonl" as const } } }
+    const { summary } = yield* runPipeline(asJsonl, { out: scratch, resume: false, progress: "off" })
     const dataDir = path.join(scratch, "data")
     const files = (yield* fs.readDirectory(dataDir)).filter((file) => file.endsWith(".jsonl")).sort()
     const written: Array<Record<string, unknown>> = []

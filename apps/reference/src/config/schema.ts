@@ -17,6 +17,7 @@ import {
   PositiveNumber,
   withDefault
 } from "./schemaDocs.js"
+import { outputRunFields } from "./outputSchema.js"
 import { samplerColumns } from "./samplerSchema.js"
 
 /** The `mock:` block is the embedded mock provider's own options schema (one definition, one set of defaults). */
@@ -242,6 +243,7 @@ export const runLimits = {
 const count = (n: number): string => n.toLocaleString("en-US")
 
 const RunSettingsFields = Schema.Struct({
+  ...outputRunFields,
   rows: withDefault(
     PositiveInt.check(Schema.isLessThanOrEqualTo(runLimits.rows, {
       message: `Expected at most ${count(runLimits.rows)} rows; split a larger job into several datasets`

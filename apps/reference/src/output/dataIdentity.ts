@@ -3,7 +3,7 @@ import { Schema } from "effect"
 import { SluiceConfig } from "../config/schema.js"
 
 // The data identity of a config: the fields that decide what a dataset's rows are — rows and row groups, the
-// sampler seed, every column, each model's identity and generation parameters, and each provider's identity (for
+// sampler seed, the row-group format, every column, each model's identity and generation parameters, and each provider's identity (for
 // the mock, its response seed). `--resume` continues a dataset only under the same identity. Everything else —
 // `maxParallelRequests`, timeouts, request-admission tuning, `maxConcurrentRowGroups`, `maxInFlightTasks`, the
 // mock's capacity, latency and fault rates, the API key variable — may change between attempts.
@@ -15,7 +15,13 @@ export interface DataIdentity {
 }
 
 export interface DataFields {
-  readonly run: { readonly rows: number; readonly bufferSize: number; readonly seed: number }
+  /** `format` only when it is not the default (older datasets keep their identity). */
+  readonly run: {
+    readonly rows: number
+    readonly bufferSize: number
+    readonly seed: number
+    readonly format?: "parquet"
+  }
   readonly columns: ReadonlyArray<unknown>
   readonly models: ReadonlyArray<unknown>
   readonly providers: ReadonlyArray<unknown>
@@ -40,7 +46,12 @@ const canonical = (value: unknown): unknown => {
 export const dataFieldsOf = (config: SluiceConfig, seedTableSha256?: string): DataFields => {
   const encoded = encodeConfig(config)
   return canonical({
-    run: { rows: config.run.rows, bufferSize: config.run.bufferSize, seed: config.run.seed },
+    run: {
+      rows: config.run.rows,
+      bufferSize: config.run.bufferSize,
+      seed: config.run.seed,
+      format: config.run.format === "parquet" ? "parquet" : undefined
+    },
     columns: encoded.columns,
     models: config.models.map((m) => ({
       alias: m.alias,

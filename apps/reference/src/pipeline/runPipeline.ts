@@ -103,7 +103,8 @@ export const runPipeline = Effect.fnUntraced(function*(loaded: LoadedConfig, opt
   const { state } = output
   if (options.beforeRun !== undefined) yield* options.beforeRun
   const writer = yield* makeGroupWriter(options.out, state, {
-    metadata: { configHash: loaded.hash, dataIdentity: identity.hash }
+    metadata: { configHash: loaded.hash, dataIdentity: identity.hash },
+    format: run.format ?? "jsonl"
   })
   const providers = yield* startProviders(loaded.file, config)
   const secrets = [...providers.values()].flatMap((p) => (p.apiKey === undefined ? [] : [Redacted.value(p.apiKey)]))
