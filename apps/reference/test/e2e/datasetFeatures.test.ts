@@ -1,10 +1,11 @@
+import { createHash } from "node:crypto"
 import { readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { parse as parseCsv } from "csv-parse/sync"
 import { parquetWriteBuffer } from "hyparquet-writer"
-import { assertJournalVerifies, readRows, summaryOf, writeConfig } from "./helpers.js"
+import { assertJournalVerifies, journalOf, readRows, summaryOf, writeConfig } from "./helpers.js"
 import { repoRoot, runCli, tempDir } from "./runCli.js"
 
 // The examples of the dataset features (seed tables, samplers, dropped columns), each run through the real CLI on
@@ -178,4 +179,89 @@ describe("examples/drop.yaml (through the CLI process)", () => {
       // Both model columns ran for every row: the draft was generated (two requests per row).
       assert.strictEqual(summaryOf(out).requests.succeeded, 16)
     }), 120_000)
+})
+
+const readParquet = (file: string) =>
+  Effect.promise(() =>
+    import("hyparquet").then(({ parquetReadObjects }) => {
+      const bytes = readFileSync(file)
+      return parquetReadObjects({
+        file: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer
+      }) as Promise<Array<Record<string, unknown>>>
+    })
+  )
+
+describe("examples/parquet.yaml and sluice export (through the CLI process)", () => {
+  it.live(
+    "Parquet row groups verify like JSONL; export merges them in order; rows are identical to the JSONL",
+    () =>
+      Effect.gen(function*() {
+        const dir = yield* tempDir
+        const out = join(dir, "out")
+        const run = yield* runCli(["generate", "examples/parquet.yaml", "--out", out, "--no-check"])
+        assert.strictEqual(run.code, 0, run.stderr)
+        // The journal records every Parquet file's size and sha256, and its rows.
+        const journal = [...journalOf(out).values()].sort((a, b) => a.group - b.group)
+        assert.deepStrictEqual(journal.map((e) => e.file), [0, 1, 2, 3].map((g) => `data/row-group-0000${g}.parquet`))
+        const groups: Array<Array<Record<string, unknown>>> = []
+        for (const entry of journal) {
+          const bytes = readFileSync(join(out, entry.file))
+          assert.strictEqual(bytes.byteLength, entry.bytes)
+          assert.strictEqual(createHash("sha256").update(bytes).digest("hex"), entry.sha256)
+          const rows = yield* readParquet(join(out, entry.file))
+          assert.strictEqual(rows.length, entry.rows)
+          groups.push(rows)
+        }
+        assert.deepStrictEqual(groups.map((g) => g.length), [8, 8, 8, 6])
+
+        // Exports: one file each, rows in row-group order; the Parquet export reads back to the JSONL export's rows.
+        for (const format of ["jsonl", "parquet", "csv"]) {
+          const exported = yield* runCli(["export", out, "--format", format, "--to", join(dir, `all.${format}`)])
+          assert.strictEqual(exported.code, 0, exported.stderr)
+          assert.include(exported.stdout, `30 rows from 4 row groups as ${format}`)
+        }
+        const jsonlText = readFileSync(join(dir, "all.jsonl"), "utf8")
+        const parquetRows = yield* readParquet(join(dir, "all.parquet"))
+        assert.strictEqual(parquetRows.map((row) => JSON.stringify(row) + "\n").join(""), jsonlText)
+        assert.deepStrictEqual(parquetRows, groups.flat())
+        const first = parquetRows[0]!
+        assert.deepStrictEqual(Object.keys(first), [
+          "id",
+          "product",
+          "rating",
+          "score",
+          "in_stock",
+          "review",
+          "verdict"
+        ])
+        assert.isNumber(first["rating"])
+        assert.isObject(first["verdict"])
+        const csvRows = parseCsv(readFileSync(join(dir, "all.csv"), "utf8"), { columns: true }) as Array<
+          Record<string, string>
+        >
+        assert.strictEqual(csvRows.length, 30)
+        assert.strictEqual(csvRows[3]!["review"], parquetRows[3]!["review"])
+        assert.deepStrictEqual(JSON.parse(csvRows[3]!["verdict"]!), parquetRows[3]!["verdict"])
+        // An existing --to is not replaced without --overwrite.
+        const again = yield* runCli(["export", out, "--to", join(dir, "all.parquet")])
+        assert.strictEqual(again.code, 2)
+        assert.include(again.stderr, "already exists; pass --overwrite")
+
+        // A damaged Parquet group is found on --resume and regenerated; export refuses a damaged group.
+        const victim = join(out, journal[1]!.file)
+        const damaged = readFileSync(victim)
+        damaged.writeUInt8(damaged.readUInt8(damaged.byteLength - 20) ^ 0xff, damaged.byteLength - 20)
+        writeFileSync(victim, damaged)
+        const refused = yield* runCli(["export", out, "--to", join(dir, "broken.parquet")])
+        assert.strictEqual(refused.code, 2)
+        assert.include(refused.stderr, "does not match what the journal recorded")
+        const resumed = yield* runCli(["generate", "examples/parquet.yaml", "--out", out, "--no-check", "--resume"])
+        assert.strictEqual(resumed.code, 0, resumed.stderr)
+        assert.include(resumed.stderr, "row group 1 (data/row-group-00001.parquet) does not match its recorded sha256")
+        const repaired = yield* readParquet(victim)
+        assert.strictEqual(repaired.length, 8)
+        assert.deepStrictEqual(repaired.map((r) => r["id"]), groups[1]!.map((r) => r["id"]))
+      }),
+    180_000
+  )
 })
