@@ -1,5 +1,6 @@
 import { generationValidationError } from "@sluice/errors"
 import type { SchedulingMetadata } from "@sluice/resolver"
+import { taskId } from "@sluice/scheduling-resources"
 import type { CellColumn, CellInput, Column, FullColumn, GenerationFailure, RowValues } from "@sluice/scheduler"
 import { Effect } from "effect"
 import { type ResolvedColumn, truncatedFlagColumn } from "../config/checkReferences.js"
@@ -15,6 +16,8 @@ export interface ColumnBuildContext {
   /** Seeds the samplers: the same seed and row give the same value. */
   readonly seed: number
   readonly scheduling: ReadonlyMap<string, SchedulingMetadata>
+  /** `run.events`: model calls carry their task's ids. */
+  readonly events?: boolean
 }
 
 const value = (name: string, result: unknown) => ({ [name]: result })
@@ -47,10 +50,17 @@ const judgeInstructions = (config: Extract<LlmColumnConfig, { readonly type: "ll
     ...config.rubrics.map((r) => `- ${r.name} (${r.minScore}-${r.maxScore}): ${r.description}`)
   ].join("\n")
 
+const taskOf = (column: string, input: CellInput) => ({
+  taskId: taskId({ type: "cell", rowGroup: input.rowGroup, rowIndex: input.rowIndex, column }),
+  rowGroup: input.rowGroup,
+  row: input.row
+})
+
 const llmColumn = (
   column: ResolvedColumn,
   config: LlmColumnConfig,
-  scheduling: SchedulingMetadata | undefined
+  scheduling: SchedulingMetadata | undefined,
+  events: boolean
 ): CellColumn<ModelGateway> => {
   const model = column.model
   // The config check resolves every LLM column's model; a missing one is a bug, reported as a defect.
@@ -75,6 +85,8 @@ const llmColumn = (
     const strict = config.type === "llm-structured" && config.strict
     const answer = yield* gateway.complete({
       column: config.name,
+      // Only with `run.events`: the ids are built for the event log alone.
+      ...(events ? { task: taskOf(config.name, input) } : {}),
       model,
       messages,
       ...(column.onTruncated === undefined ? {} : { onTruncated: column.onTruncated }),
@@ -160,7 +172,7 @@ export const buildColumns = (
       case "llm-text":
       case "llm-structured":
       case "llm-judge":
-        return llmColumn(column, config, scheduling)
+        return llmColumn(column, config, scheduling, context.events === true)
       default:
         return cell(column, scheduling, () => Effect.die(`column ${config.name} has no generator`))
     }

@@ -11,7 +11,10 @@ import { redactedConfig } from "../config/redactedConfig.js"
 import { SluiceConfig } from "../config/schema.js"
 import { dataIdentityOf } from "../output/dataIdentity.js"
 import { makeGroupWriter } from "../output/GroupWriter.js"
-import { summaryFile } from "../output/layout.js"
+import { eventsFile, summaryFile } from "../output/layout.js"
+import { ioError } from "../output/OutputError.js"
+import { EventLog } from "../events/EventLog.js"
+import { recordEvents } from "../events/recordEvents.js"
 import { replaceFileDurably } from "../output/durable.js"
 import { openOutput, type OutputMode } from "../output/OutputDirectory.js"
 import { redactSecrets } from "../output/redact.js"
@@ -106,6 +109,16 @@ export const runPipeline = Effect.fnUntraced(function*(loaded: LoadedConfig, opt
     metadata: { configHash: loaded.hash, dataIdentity: identity.hash },
     format: run.format ?? "jsonl"
   })
+  // `run.events`: events.jsonl, appended to by each attempt; the run id names the dataset and the attempt.
+  const eventsPath = path.join(options.out, eventsFile)
+  const events = run.events === true
+    ? EventLog.open(
+      `${identity.hash.slice(0, 12)}-${output.attempt}`,
+      yield* fs.open(eventsPath, { flag: "a" }).pipe(Effect.mapError(ioError(eventsPath))),
+      eventsPath
+    )
+    : EventLog.disabled
+  const statusCounts = new Map<string, Record<string, number>>()
   const providers = yield* startProviders(loaded.file, config)
   const secrets = [...providers.values()].flatMap((p) => (p.apiKey === undefined ? [] : [Redacted.value(p.apiKey)]))
   const redact = (text: string) => redactSecrets(text, secrets)
@@ -120,7 +133,15 @@ export const runPipeline = Effect.fnUntraced(function*(loaded: LoadedConfig, opt
   const tokens = emptyTokenTally()
   const admissionLayer = RequestAdmission.layer(requestAdmissionConfig(loaded))
   const servicesLayer = Layer.mergeAll(
-    liveGatewayLayer({ file: loaded.file, models: config.models, providers, counts: requests, tokens }).pipe(
+    liveGatewayLayer({
+      file: loaded.file,
+      models: config.models,
+      providers,
+      counts: requests,
+      tokens,
+      events,
+      statusCounts
+    }).pipe(
       Layer.provide(ModelRequestExecutor.layer()),
       Layer.provide(OpenAiClientLayer)
     )
@@ -131,7 +152,11 @@ export const runPipeline = Effect.fnUntraced(function*(loaded: LoadedConfig, opt
 
   return yield* Effect.gen(function*() {
     const admission = yield* RequestAdmission
-    const columns = buildColumns(loaded.columns, { seed: run.seed, scheduling: metadataByColumn })
+    const columns = buildColumns(loaded.columns, {
+      seed: run.seed,
+      scheduling: metadataByColumn,
+      events: events.enabled
+    })
     // Nanoseconds: a millisecond clock would put ±1 ms of rounding into benchmark comparisons.
     const started = yield* Clock.currentTimeNanos
 
@@ -192,6 +217,14 @@ export const runPipeline = Effect.fnUntraced(function*(loaded: LoadedConfig, opt
         ...schedulerFailureOptions(run)
       })
       const taskLeases = Effect.map(scheduler.stats, (stats) => stats.taskLeases)
+      const finishEvents = events.enabled
+        ? yield* recordEvents(events, {
+          scheduler,
+          admission,
+          providerHealth: providerHealthOf(providers),
+          statusCounts: () => Object.fromEntries(statusCounts)
+        })
+        : Effect.void
 
       const planned = plannedRowCount(plan, state)
       const start = makeProgressState(run.rows, planned * columns.length, run.rows - planned)
@@ -213,6 +246,7 @@ export const runPipeline = Effect.fnUntraced(function*(loaded: LoadedConfig, opt
 
       // Interrupted (Ctrl-C, SIGTERM): publish the row groups already complete, then say where things stand.
       const onInterrupt = Effect.gen(function*() {
+        yield* Effect.ignore(finishEvents)
         yield* writer.drain
         yield* writer.finish
         const summary = yield* summarize({ interrupted: true, taskLeases: yield* taskLeases })
@@ -221,6 +255,7 @@ export const runPipeline = Effect.fnUntraced(function*(loaded: LoadedConfig, opt
 
       return yield* Effect.gen(function*() {
         const result = yield* scheduler.run
+        yield* finishEvents
         const recordOf = (dropped: SchedulerResult["droppedRows"][number]) =>
           dropRecordOf(dropped, datasetRowOf(plan, dropped.row), run.bufferSize, secrets)
         for (const publication of assembly.onRunEnd(result.droppedRows, recordOf)) yield* writer.publish(publication)
