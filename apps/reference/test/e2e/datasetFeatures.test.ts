@@ -1,11 +1,11 @@
 import { createHash } from "node:crypto"
-import { readFileSync, writeFileSync } from "node:fs"
+import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { parse as parseCsv } from "csv-parse/sync"
 import { parquetWriteBuffer } from "hyparquet-writer"
-import { assertJournalVerifies, journalOf, readRows, summaryOf, writeConfig } from "./helpers.js"
+import { assertJournalVerifies, journalOf, jsonLines, readRows, summaryOf, writeConfig } from "./helpers.js"
 import { repoRoot, runCli, tempDir } from "./runCli.js"
 
 // The examples of the dataset features (seed tables, samplers, dropped columns), each run through the real CLI on
@@ -25,6 +25,7 @@ describe("examples/seed.yaml (through the CLI process)", () => {
         const run = yield* runCli(["generate", "examples/seed.yaml", "--out", out, "--no-check"])
         assert.strictEqual(run.code, 0, run.stderr)
         assertJournalVerifies(out)
+        assert.isFalse(existsSync(join(out, "events.jsonl")), "no event log unless run.events")
         const rows = readRows(out)
         assert.strictEqual(rows.length, 12)
         assert.deepStrictEqual(Object.keys(rows[0]!), ["sku", "product", "category", "price", "id", "review", "label"])
@@ -213,6 +214,26 @@ describe("examples/parquet.yaml and sluice export (through the CLI process)", ()
           groups.push(rows)
         }
         assert.deepStrictEqual(groups.map((g) => g.length), [8, 8, 8, 6])
+
+        // events.jsonl: one run id; each model attempt names its task (which the scheduler completed) and its lease
+        // (which request admission granted); capacity snapshots and the provider's first sighting.
+        const events = jsonLines(join(out, "events.jsonl"))
+        assert.strictEqual(new Set(events.map((e) => e["runId"])).size, 1)
+        const tags = (tag: string) => events.filter((e) => e["_tag"] === tag)
+        const attempts = tags("model_attempt_completed")
+        assert.strictEqual(attempts.length, 60)
+        const completedTasks = new Set(tags("task_completed").map((e) => e["taskId"]))
+        const leases = new Set(tags("request_lease_acquired").map((e) => e["leaseId"]))
+        for (const attempt of attempts) {
+          assert.isTrue(completedTasks.has(attempt["taskId"]), JSON.stringify(attempt))
+          assert.isTrue(leases.has(attempt["leaseId"]), JSON.stringify(attempt))
+          assert.strictEqual(attempt["status"], "ok")
+          assert.strictEqual(String(attempt["taskId"]).split(":")[1], String(attempt["rowGroup"]))
+        }
+        assert.isAtLeast(tags("capacity_snapshot").length, 1)
+        assert.deepStrictEqual(tags("provider_first_seen").map((e) => e["provider"]), ["local"])
+        assert.strictEqual(tags("row_group_checkpointed").length, 4)
+        assert.strictEqual(tags("scheduler_job_completed").length, 1)
 
         // Exports: one file each, rows in row-group order; the Parquet export reads back to the JSONL export's rows.
         for (const format of ["jsonl", "parquet", "csv"]) {
