@@ -243,7 +243,6 @@ export const runLimits = {
 const count = (n: number): string => n.toLocaleString("en-US")
 
 const RunSettingsFields = Schema.Struct({
-  ...outputRunFields,
   rows: withDefault(
     PositiveInt.check(Schema.isLessThanOrEqualTo(runLimits.rows, {
       message: `Expected at most ${count(runLimits.rows)} rows; split a larger job into several datasets`
@@ -269,7 +268,8 @@ const RunSettingsFields = Schema.Struct({
   preserveDeadlineSeconds: withDefault(Schema.NullOr(PositiveNumber), null, {
     description: "How long a row may keep waiting on rate limits, in total, before it is dropped as " +
       "`preserve_deadline_exceeded` (`null`: as long as the provider needs)."
-  })
+  }),
+  ...outputRunFields
 })
 
 // Bounds across fields: row-group files per dataset and rows held in memory at once.
