@@ -71,8 +71,8 @@ export const exportDataset = Effect.fnUntraced(function*(
     if (bytes.byteLength !== entry.bytes || createHash("sha256").update(bytes).digest("hex") !== entry.sha256) {
       return yield* new OutputError({
         path: file,
-        problem: "does not match what the journal recorded; run `sluice generate <config> --out " +
-          `${directory} --resume` + "` to regenerate it, then export again"
+        problem: `does not match what the journal recorded; run \`sluice generate <config> --out ${directory} ` +
+          "--resume` to regenerate it, then export again"
       })
     }
     count += entry.rows
