@@ -83,6 +83,13 @@ describe("examples/seed.yaml (through the CLI process)", () => {
         )
         assert.deepStrictEqual(readRows(ordered.out)[1], { city: "Lima", pop: 10000, line: "Lima has 10000 people" })
 
+        // The table is part of the dataset's identity: a resume over a changed table is refused, naming it.
+        writeFileSync(join(dir, "cities.jsonl"), table.map((r) => JSON.stringify({ ...r, pop: 1 })).join("\n") + "\n")
+        const resumed = yield* runCli(["generate", ordered.file, "--out", ordered.out, "--no-check", "--resume"])
+        assert.strictEqual(resumed.code, 2, resumed.stderr)
+        assert.include(resumed.stderr, "seedTable changed")
+        writeFileSync(join(dir, "cities.jsonl"), table.map((r) => JSON.stringify(r)).join("\n") + "\n")
+
         const parquet = yield* generate("parquet", { path: "cities.parquet" })
         assert.strictEqual(parquet.run.code, 0, parquet.run.stderr)
         assert.deepStrictEqual(readRows(parquet.out), readRows(ordered.out))
