@@ -18,7 +18,7 @@ const permutation = (seed: number, pass: number, size: number): Uint32Array => {
   return order
 }
 
-/** Maps a dataset row to a seed-table row. The last pass's permutation is kept: rows arrive in row-group order. */
+/** Maps a dataset row to a seed-table row. */
 export const seedRowPicker = (sampling: SeedSampling, seed: number, size: number): (row: number) => number => {
   switch (sampling) {
     case "ordered":
@@ -26,15 +26,17 @@ export const seedRowPicker = (sampling: SeedSampling, seed: number, size: number
     case "replacement":
       return (row) => Math.floor(cellRandom(seed, "\u0000seed-replacement", row)() * size)
     case "shuffle": {
-      let cachedPass = -1
-      let cached: Uint32Array = new Uint32Array(0)
+      // A few passes are kept: concurrent row groups near a pass boundary ask for two passes in turn.
+      const passes = new Map<number, Uint32Array>()
       return (row) => {
         const pass = Math.floor(row / size)
-        if (pass !== cachedPass) {
-          cached = permutation(seed, pass, size)
-          cachedPass = pass
+        let order = passes.get(pass)
+        if (order === undefined) {
+          order = permutation(seed, pass, size)
+          if (passes.size >= 4) passes.delete(passes.keys().next().value!)
+          passes.set(pass, order)
         }
-        return cached[row % size]!
+        return order[row % size]!
       }
     }
   }
