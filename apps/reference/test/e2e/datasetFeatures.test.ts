@@ -15,6 +15,16 @@ const seedCsv = parseCsv(readFileSync(join(repoRoot, "examples/seed-products.csv
   columns: true
 }) as ReadonlyArray<Record<string, string>>
 
+const readParquet = (file: string) =>
+  Effect.promise(() =>
+    import("hyparquet").then(({ parquetReadObjects }) => {
+      const bytes = readFileSync(file)
+      return parquetReadObjects({
+        file: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer
+      }) as Promise<Array<Record<string, unknown>>>
+    })
+  )
+
 describe("examples/seed.yaml (through the CLI process)", () => {
   it.live(
     "every row carries one seed row's columns; shuffle visits each seed row once per pass",
@@ -186,18 +196,16 @@ describe("examples/drop.yaml (through the CLI process)", () => {
       }
       // Both model columns ran for every row: the draft was generated (two requests per row).
       assert.strictEqual(summaryOf(out).requests.succeeded, 16)
+      // A JSONL dataset exported as Parquet reads back to the same rows, byte for byte as JSON.
+      const exported = yield* runCli(["export", out, "--to", join(dir, "drop.parquet")])
+      assert.strictEqual(exported.code, 0, exported.stderr)
+      const back = yield* readParquet(join(dir, "drop.parquet"))
+      assert.strictEqual(
+        back.map((row) => JSON.stringify(row)).join("\n"),
+        rows.map((row) => JSON.stringify(row)).join("\n")
+      )
     }), 120_000)
 })
-
-const readParquet = (file: string) =>
-  Effect.promise(() =>
-    import("hyparquet").then(({ parquetReadObjects }) => {
-      const bytes = readFileSync(file)
-      return parquetReadObjects({
-        file: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer
-      }) as Promise<Array<Record<string, unknown>>>
-    })
-  )
 
 describe("examples/parquet.yaml and sluice export (through the CLI process)", () => {
   it.live(
