@@ -4,6 +4,7 @@ import { CliOutput, Command } from "effect/cli"
 import { mockProviderCommand } from "@sluice/mock-provider/cli"
 import packageJson from "../package.json" with { type: "json" }
 import { checkCommand } from "./commands/check.js"
+import { exportCommand } from "./commands/export.js"
 import { generateCommand } from "./commands/generate.js"
 import { previewCommand } from "./commands/preview.js"
 import { schemaCommand } from "./commands/schema.js"
@@ -19,6 +20,7 @@ const sluice = Command.make("sluice").pipe(
     validateCommand,
     checkCommand,
     previewCommand,
+    exportCommand,
     schemaCommand,
     mockProviderCommand("mock-provider")
   ])

@@ -1,6 +1,7 @@
 import type { ModelError } from "@sluice/errors"
 import { Context, type Effect } from "effect"
 import type { ModelConfig, OnTruncated } from "../config/schema.js"
+import type { TaskCorrelation } from "../events/EventLog.js"
 
 export interface ChatMessage {
   readonly role: "system" | "user"
@@ -20,6 +21,8 @@ export interface ModelRequest {
   }
   /** What to do with an answer cut off by its token limit; default: the model's `onTruncated`. */
   readonly onTruncated?: OnTruncated
+  /** The task the call is for (in `run.events`). */
+  readonly task?: TaskCorrelation
 }
 
 /** A model's answer: its text, and whether it was cut off by its token limit (kept with `onTruncated: keep`). */

@@ -1,5 +1,6 @@
 import { generationValidationError } from "@sluice/errors"
 import type { SchedulingMetadata } from "@sluice/resolver"
+import { taskId } from "@sluice/scheduling-resources"
 import type { CellColumn, CellInput, Column, FullColumn, GenerationFailure, RowValues } from "@sluice/scheduler"
 import { Effect } from "effect"
 import { type ResolvedColumn, skipWhenField, truncatedFlagColumn } from "../config/checkReferences.js"
@@ -8,12 +9,16 @@ import { evaluateCondition } from "../templates/condition.js"
 import { renderTemplate, type TemplateError } from "../templates/Template.js"
 import { describeSchemaErrors } from "./jsonSchemas.js"
 import { type ChatMessage, ModelGateway } from "./ModelGateway.js"
-import { cellRandom, sampleCategory, sampleUniform, sampleUuid } from "./samplers.js"
+import { conditionalDraw, type Draw, drawOf } from "./samplerDraws.js"
+import { cellRandom } from "./samplers.js"
+import { seedColumn } from "../seed/seedColumn.js"
 
 export interface ColumnBuildContext {
   /** Seeds the samplers: the same seed and row give the same value. */
   readonly seed: number
   readonly scheduling: ReadonlyMap<string, SchedulingMetadata>
+  /** `run.events`: model calls carry their task's ids. */
+  readonly events?: boolean
 }
 
 const value = (name: string, result: unknown) => ({ [name]: result })
@@ -66,10 +71,17 @@ const judgeInstructions = (config: Extract<LlmColumnConfig, { readonly type: "ll
     ...config.rubrics.map((r) => `- ${r.name} (${r.minScore}-${r.maxScore}): ${r.description}`)
   ].join("\n")
 
+const taskOf = (column: string, input: CellInput) => ({
+  taskId: taskId({ type: "cell", rowGroup: input.rowGroup, rowIndex: input.rowIndex, column }),
+  rowGroup: input.rowGroup,
+  row: input.row
+})
+
 const llmColumn = (
   column: ResolvedColumn,
   config: LlmColumnConfig,
-  scheduling: SchedulingMetadata | undefined
+  scheduling: SchedulingMetadata | undefined,
+  events: boolean
 ): CellColumn<ModelGateway> => {
   const model = column.model
   // The config check resolves every LLM column's model; a missing one is a bug, reported as a defect.
@@ -94,6 +106,8 @@ const llmColumn = (
     const strict = config.type === "llm-structured" && config.strict
     const answer = yield* gateway.complete({
       column: config.name,
+      // Only with `run.events`: the ids are built for the event log alone.
+      ...(events ? { task: taskOf(config.name, input) } : {}),
       model,
       messages,
       ...(column.onTruncated === undefined ? {} : { onTruncated: column.onTruncated }),
@@ -141,7 +155,7 @@ const sampler = (
   column: ResolvedColumn,
   scheduling: SchedulingMetadata | undefined,
   seed: number,
-  draw: (random: () => number) => unknown
+  draw: Draw
 ): FullColumn<ModelGateway> => {
   const name = column.config.name
   return {
@@ -152,7 +166,9 @@ const sampler = (
     ...skipOf(column),
     generate: (input) =>
       Effect.sync(() =>
-        input.rowIndexes.map((index) => value(name, draw(cellRandom(seed, name, input.firstRow + index))))
+        input.rowIndexes.map((index, i) =>
+          value(name, draw(cellRandom(seed, name, input.firstRow + index), input.rows[i] ?? {}))
+        )
       )
   }
 }
@@ -165,14 +181,12 @@ export const buildColumns = (
   columns.map((column): Column<ModelGateway> => {
     const config = column.config
     const scheduling = context.scheduling.get(config.name)
-    const sample = (draw: (random: () => number) => unknown) => sampler(column, scheduling, context.seed, draw)
+    if (config.type === "seed") return seedColumn(config.name, config.source, scheduling)
+    const draw = drawOf(config)
+    if (draw !== undefined) {
+      return sampler(column, scheduling, context.seed, conditionalDraw(draw, column.conditions))
+    }
     switch (config.type) {
-      case "category":
-        return sample((random) => sampleCategory(config.values, config.weights, random))
-      case "uniform":
-        return sample((random) => sampleUniform(config.min, config.max, config.integer, random))
-      case "uuid":
-        return sample(sampleUuid)
       case "template":
         return cell<ModelGateway>(column, scheduling, (input) =>
           renderOrFail(column, "template", input).pipe(Effect.map((text) =>
@@ -181,6 +195,8 @@ export const buildColumns = (
       case "llm-text":
       case "llm-structured":
       case "llm-judge":
-        return llmColumn(column, config, scheduling)
+        return llmColumn(column, config, scheduling, context.events === true)
+      default:
+        return cell(column, scheduling, () => Effect.die(`column ${config.name} has no generator`))
     }
   })

@@ -1,6 +1,7 @@
 import Table from "cli-table3"
 import { Console, Effect, FileSystem, Path } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
+import { writtenColumns } from "../config/checkReferences.js"
 import { loadConfig } from "../config/loadConfig.js"
 import { runPipeline } from "../pipeline/runPipeline.js"
 
@@ -63,7 +64,9 @@ export const previewCommand = Command.make(
     const path = yield* Path.Path
     // The rows go to a temporary directory that is removed afterwards: a preview writes no dataset.
     const scratch = yield* fs.makeTempDirectoryScoped({ prefix: "sluice-preview-" })
-    const { summary } = yield* runPipeline(loaded, { out: scratch, resume: false, progress: "off" })
+    // Read back as JSON lines, whatever `run.format` says.
+    const asJsonl = { ...loaded, config: { ...loaded.config, run: { ...loaded.config.run, format: "jsonl" as const } } }
+    const { summary } = yield* runPipeline(asJsonl, { out: scratch, resume: false, progress: "off" })
     const dataDir = path.join(scratch, "data")
     const files = (yield* fs.readDirectory(dataDir)).filter((file) => file.endsWith(".jsonl")).sort()
     const written: Array<Record<string, unknown>> = []
@@ -71,7 +74,7 @@ export const previewCommand = Command.make(
       const text = yield* fs.readFileString(path.join(dataDir, file))
       for (const line of text.split("\n")) if (line !== "") written.push(JSON.parse(line) as Record<string, unknown>)
     }
-    const columns = loaded.columns.flatMap((column) => column.outputs)
+    const columns = writtenColumns(loaded.columns)
     if (written.length > 0) yield* Console.log(formatPreview(columns, written, process.stdout.columns ?? 120))
     const drops = Object.entries(summary.dropCauses).filter(([, n]) => n > 0).map(([kind, n]) => `${kind} ${n}`)
     yield* Console.log(

@@ -27,6 +27,13 @@ export const validateCommand = Command.make(
     const scheduling = yield* columnScheduling(loaded)
     yield* resolveScheduling(scheduling, { maxInFlightTasks: loaded.config.run.maxInFlightTasks })
     yield* Console.log(`${config}: valid (config hash ${loaded.hash.slice(0, 12)})`)
+    if (loaded.seed !== undefined) {
+      const { seed } = loaded
+      yield* Console.log(
+        `\nSeed table: ${seed.file} (${seed.rows.length} rows; columns ${seed.columns.join(", ")}; sampling ` +
+          `${loaded.config.seed?.sampling ?? "ordered"})`
+      )
+    }
     yield* Console.log(`\nColumns (${loaded.columns.length}):`)
     for (const column of loaded.columns) yield* Console.log(describeColumn(column))
     yield* Console.log("")

@@ -1,13 +1,28 @@
 import { compileOutputSchema, type OutputSchema, outputSchemaOf } from "../columns/jsonSchemas.js"
 import { conditionSource } from "../templates/condition.js"
 import { compileTemplate, type CompiledTemplate } from "../templates/Template.js"
+import type { SeedSource } from "../seed/seedColumn.js"
+import type { SeedTable } from "../seed/SeedTable.js"
+import { checkSampler, type SamplerConditions } from "./checkSamplers.js"
 import type { ConfigIssue } from "./ConfigError.js"
 import type { ColumnConfig, ModelConfig, OnTruncated, ProviderConfig, SluiceConfig } from "./schema.js"
 
+/** The seed table as one generator: it writes every column of the table (its `outputs`). */
+export interface SeedColumnConfig {
+  readonly name: string
+  readonly type: "seed"
+  readonly drop?: boolean
+  readonly source: SeedSource
+}
+
+/** The generator name of the seed table's columns (`sluice validate` shows it). */
+export const seedGeneratorName = "seed-dataset"
+
 /** A column with everything the run needs resolved: its templates, dependencies, model and provider. */
 export interface ResolvedColumn {
+  /** The column's index in `columns` (-1 for the seed table). */
   readonly index: number
-  readonly config: ColumnConfig
+  readonly config: ColumnConfig | SeedColumnConfig
   /** Columns this one reads, from its template references; sorted. */
   readonly dependencies: ReadonlyArray<string>
   readonly templates: Readonly<Record<string, CompiledTemplate>>
@@ -17,12 +32,18 @@ export interface ResolvedColumn {
   readonly outputSchema?: OutputSchema
   /** LLM columns: what a truncated answer does (the column's `onTruncated`, else its model's). */
   readonly onTruncated?: OnTruncated
+  /** A sampler's parameters per value of another column (`conditionalParams`). */
+  readonly conditions?: SamplerConditions
   /** The row fields the column writes: its name, and `<name>__truncated` when it keeps truncated answers. */
   readonly outputs: ReadonlyArray<string>
 }
 
 /** The flag column an LLM column with `onTruncated: keep` writes next to its value. */
 export const truncatedFlagColumn = (column: string): string => `${column}__truncated`
+
+/** The row fields written to the output, in order: every column's outputs except those of `drop: true` columns. */
+export const writtenColumns = (columns: ReadonlyArray<ResolvedColumn>): ReadonlyArray<string> =>
+  columns.flatMap((column) => (column.config.drop === true ? [] : column.outputs))
 
 /** The template field holding a column's compiled `skip.when` condition. */
 export const skipWhenField = "skip.when"
@@ -61,7 +82,11 @@ const duplicates = <A>(items: ReadonlyArray<A>, key: (a: A) => string): Readonly
  * The checks a schema cannot make: names are unique, every reference (provider, model alias, template column)
  * exists, templates parse, and the columns form no cycle. Every issue names its path.
  */
-export const checkReferences = (config: SluiceConfig): {
+export const checkReferences = (
+  config: SluiceConfig,
+  seed?: SeedTable,
+  personLocales: ReadonlyArray<string> = []
+): {
   readonly issues: ReadonlyArray<ConfigIssue>
   readonly columns: ReadonlyArray<ResolvedColumn>
 } => {
@@ -77,7 +102,19 @@ export const checkReferences = (config: SluiceConfig): {
   }
   const providers = new Map(config.providers.map((p) => [p.name, p]))
   const models = new Map(config.models.map((m) => [m.alias, m]))
-  const columnNames = new Set(config.columns.map((c) => c.name))
+  const seedColumns = seed?.columns ?? []
+  const columnNames = new Set([...config.columns.map((c) => c.name), ...seedColumns])
+  const seedNames = new Set(seedColumns)
+  config.columns.forEach((column, index) => {
+    if (seedNames.has(column.name)) {
+      issues.push({
+        path: `columns[${index}].name`,
+        problem: `"${column.name}" is already a column of the seed table (seed.path); rename one of them`
+      })
+    } else if (seedColumns.length > 0 && column.name === seedGeneratorName) {
+      issues.push({ path: `columns[${index}].name`, problem: `"${seedGeneratorName}" is reserved with a seed table` })
+    }
+  })
 
   config.models.forEach((model, index) => {
     if (!providers.has(model.provider)) {
@@ -85,7 +122,7 @@ export const checkReferences = (config: SluiceConfig): {
     }
   })
 
-  const columns = config.columns.map((column, index): ResolvedColumn => {
+  const columns: Array<ResolvedColumn> = config.columns.map((column, index): ResolvedColumn => {
     const templates: Record<string, CompiledTemplate> = {}
     const dependencies = new Set<string>()
     for (const [field, source] of templateFields(column)) {
@@ -105,6 +142,9 @@ export const checkReferences = (config: SluiceConfig): {
         }
       }
     }
+    const sampler = checkSampler(column, index, columnNames, config.columns, personLocales)
+    issues.push(...sampler.issues)
+    for (const name of sampler.dependencies) dependencies.add(name)
     const model = "model" in column ? models.get(column.model) : undefined
     if ("model" in column && model === undefined) {
       issues.push({ path: `columns[${index}].model`, problem: `unknown model alias "${column.model}"` })
@@ -126,10 +166,25 @@ export const checkReferences = (config: SluiceConfig): {
       ...(provider === undefined ? {} : { provider }),
       ...(outputSchema === undefined ? {} : { outputSchema }),
       ...(onTruncated === undefined ? {} : { onTruncated }),
+      ...(sampler.conditions === undefined ? {} : { conditions: sampler.conditions }),
       outputs: onTruncated === "keep" ? [column.name, truncatedFlagColumn(column.name)] : [column.name]
     }
   })
 
+  if (seed !== undefined) {
+    const source = {
+      table: seed,
+      sampling: config.seed?.sampling ?? "ordered",
+      seed: config.seed?.seed ?? config.run.seed
+    }
+    columns.unshift({
+      index: -1,
+      config: { name: seedGeneratorName, type: "seed", source },
+      dependencies: [],
+      templates: {},
+      outputs: seedColumns
+    })
+  }
   const cycle = findCycle(columns)
   if (cycle !== undefined) {
     issues.push({ path: "columns", problem: `dependency cycle: ${cycle.join(" -> ")}` })

@@ -6,6 +6,9 @@ import { checkReferences, type ResolvedColumn } from "./checkReferences.js"
 import { ConfigError, type ConfigIssue, formatPath } from "./ConfigError.js"
 import { configJsonSchema, type JsonSchemaNode } from "./configJsonSchema.js"
 import { SluiceConfig } from "./schema.js"
+import { loadFakers } from "../columns/person.js"
+import { readSeedTable } from "../seed/readSeedTable.js"
+import type { SeedTable } from "../seed/SeedTable.js"
 import { unknownKeyIssues } from "./unknownKeys.js"
 
 /** A config that passed every check, with its columns resolved and a hash that identifies it for `--resume`. */
@@ -15,7 +18,12 @@ export interface LoadedConfig {
   readonly columns: ReadonlyArray<ResolvedColumn>
   /** The row processors, with their conditions compiled. */
   readonly processors: ReadonlyArray<ResolvedProcessor>
-  /** sha256 of the decoded config (defaults filled in), so formatting changes do not count as a change. */
+  /** The table of `seed:`, read and checked. */
+  readonly seed?: SeedTable
+  /**
+   * sha256 of the decoded config (defaults filled in), so formatting changes do not count as a change; with a
+   * seed table, of the table's bytes too.
+   */
   readonly hash: string
 }
 
@@ -45,7 +53,23 @@ const parseText = (file: string, text: string) => {
   return Effect.succeed(document.toJS() as unknown)
 }
 
-const columnTypes = ["category", "uniform", "uuid", "template", "llm-text", "llm-structured", "llm-judge"]
+const columnTypes = [
+  "category",
+  "subcategory",
+  "uniform",
+  "gaussian",
+  "bernoulli",
+  "binomial",
+  "poisson",
+  "datetime",
+  "timedelta",
+  "person",
+  "uuid",
+  "template",
+  "llm-text",
+  "llm-structured",
+  "llm-judge"
+]
 const providerTypes = ["mock", "openai-compatible"]
 
 // A union's own message lists every member's shape; name the unknown `type` instead.
@@ -92,17 +116,32 @@ const decode = (file: string, raw: unknown) => {
   )
 }
 
-const hashOf = (config: SluiceConfig): string =>
-  createHash("sha256").update(JSON.stringify(Schema.encodeSync(SluiceConfig)(config))).digest("hex")
+const hashOf = (config: SluiceConfig, seed: SeedTable | undefined): string => {
+  const hash = createHash("sha256").update(JSON.stringify(Schema.encodeSync(SluiceConfig)(config)))
+  if (seed !== undefined) hash.update(`\u0000seed:${seed.sha256}`)
+  return hash.digest("hex")
+}
 
-/** Checks an already-parsed config value (what `loadConfig` does after reading and parsing the file). */
+/**
+ * Checks an already-parsed config value (what `loadConfig` does after reading and parsing the file); reads its
+ * seed table, if it has one, relative to `file`'s directory.
+ */
 export const resolveConfig = Effect.fnUntraced(function*(file: string, raw: unknown) {
   const config = yield* decode(file, raw)
-  const { issues, columns } = checkReferences(config)
+  const seed = config.seed === undefined ? undefined : yield* readSeedTable(file, config.seed)
+  const personLocales = config.columns.some((column) => column.type === "person") ? yield* loadFakers : []
+  const { issues, columns } = checkReferences(config, seed, personLocales)
   const checked = checkProcessors(config.processors, columns)
   const all = [...issues, ...checked.issues]
   if (all.length > 0) return yield* fail(file, all)
-  return { file, config, columns, processors: checked.processors, hash: hashOf(config) } satisfies LoadedConfig
+  return {
+    file,
+    config,
+    columns,
+    processors: checked.processors,
+    ...(seed === undefined ? {} : { seed }),
+    hash: hashOf(config, seed)
+  } satisfies LoadedConfig
 })
 
 export interface ConfigOverrides {

@@ -1,36 +1,25 @@
 import { RequestAdmissionConfig } from "@sluice/request-admission"
 import { Effect, Schema, Struct } from "effect"
 import { MockOptions } from "@sluice/mock-provider"
-import { processorsField, skipField } from "./conditionalSchema.js"
+import { processorsField } from "./conditionalSchema.js"
+import { SeedDataset } from "./seedSchema.js"
 
 // The config file's shape. Other tools read these names: keep them exactly. Every field carries a description
 // (and its default): `sluice schema` and the README's config reference are generated from them.
 
-const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
-const NonNegativeNumber = Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0))
-const PositiveNumber = Schema.Finite.check(Schema.isGreaterThan(0))
-const Name = Schema.NonEmptyString
-
-interface Docs {
-  readonly description: string
-  readonly examples?: ReadonlyArray<unknown>
-}
-
-const annotationsOf = (docs: Docs) => ({
-  description: docs.description,
-  ...(docs.examples === undefined ? {} : { examples: docs.examples })
-})
-
-const documented = <S extends Schema.Top>(schema: S, docs: Docs): S["Rebuild"] => schema.annotate(annotationsOf(docs))
-
-/** A field that may be left out: the value is filled in when the config is decoded (and shown in the schema). */
-const withDefault = <S extends Schema.Top>(schema: S, value: S["Encoded"], docs: Docs) =>
-  // The annotations go on the inner schema: the JSON Schema generator keeps those (not the defaulting wrapper's).
-  (schema.annotate({ ...annotationsOf(docs), default: value }) as unknown as S).pipe(
-    Schema.withDecodingDefault(Effect.succeed(value))
-  )
-
-const optional = <S extends Schema.Top>(schema: S, docs: Docs) => Schema.optional(documented(schema, docs))
+import {
+  annotationsOf,
+  column,
+  documented,
+  Name,
+  NonNegativeNumber,
+  optional,
+  PositiveInt,
+  PositiveNumber,
+  withDefault
+} from "./schemaDocs.js"
+import { outputRunFields } from "./outputSchema.js"
+import { samplerColumns } from "./samplerSchema.js"
 
 /** The `mock:` block is the embedded mock provider's own options schema (one definition, one set of defaults). */
 export const MockSettings = MockOptions
@@ -170,40 +159,6 @@ export const ModelConfig = Schema.Struct({
 })
 export type ModelConfig = typeof ModelConfig.Type
 
-const column = <Type extends string, Fields extends Schema.Struct.Fields>(
-  type: Type,
-  description: string,
-  fields: Fields
-) =>
-  Schema.Struct({
-    name: documented(Name, { description: "The column's name (a key of every row).", examples: ["review"] }),
-    type: documented(Schema.Literal(type), { description }),
-    ...fields,
-    skip: skipField
-  })
-
-export const CategoryColumn = column("category", "A value drawn from a list.", {
-  values: documented(Schema.NonEmptyArray(Schema.Union([Schema.String, Schema.Finite])), {
-    description: "The values to draw from.",
-    examples: [["shoes", "tents"]]
-  }),
-  weights: optional(Schema.NonEmptyArray(NonNegativeNumber), {
-    description: "Relative weights, one per value (default: all equal).",
-    examples: [[2, 1]]
-  })
-}).check(Schema.makeFilter((c) =>
-  c.weights === undefined || c.weights.length === c.values.length ||
-  { path: ["weights"], issue: `Expected ${c.values.length} weights, one per value` }
-))
-
-export const UniformColumn = column("uniform", "A number drawn uniformly from [min, max].", {
-  min: documented(Schema.Finite, { description: "Smallest value.", examples: [1] }),
-  max: documented(Schema.Finite, { description: "Largest value.", examples: [5] }),
-  integer: withDefault(Schema.Boolean, false, { description: "Draw whole numbers (both ends included)." })
-}).check(Schema.makeFilter((c) => c.min <= c.max || { path: ["max"], issue: "Expected max >= min" }))
-
-export const UuidColumn = column("uuid", "A random (seeded) UUID.", {})
-
 export const TemplateColumn = column("template", "Text rendered from other columns.", {
   template: documented(Schema.String, {
     description: "A Jinja template over the row's columns.",
@@ -253,9 +208,7 @@ export const LlmJudgeColumn = column("llm-judge", "Scores from a model: `{ <rubr
 })
 
 export const ColumnConfig = Schema.Union([
-  CategoryColumn,
-  UniformColumn,
-  UuidColumn,
+  ...samplerColumns,
   TemplateColumn,
   LlmTextColumn,
   LlmStructuredColumn,
@@ -316,7 +269,8 @@ const RunSettingsFields = Schema.Struct({
   preserveDeadlineSeconds: withDefault(Schema.NullOr(PositiveNumber), null, {
     description: "How long a row may keep waiting on rate limits, in total, before it is dropped as " +
       "`preserve_deadline_exceeded` (`null`: as long as the provider needs)."
-  })
+  }),
+  ...outputRunFields
 })
 
 // Bounds across fields: row-group files per dataset and rows held in memory at once.
@@ -350,6 +304,10 @@ export const SluiceConfig = Schema.Struct({
   }),
   models: withDefault(Schema.Array(ModelConfig), [], {
     description: "The models columns call, each with its provider, limits and inference parameters."
+  }),
+  seed: optional(SeedDataset, {
+    description: "A seed table (CSV, JSONL or Parquet): its columns become columns of every row, usable in " +
+      "templates and prompts, and written first."
   }),
   columns: documented(Schema.Array(ColumnConfig).check(Schema.isMinLength(1)), {
     description: "The dataset's columns, in output order; dependencies come from template references."

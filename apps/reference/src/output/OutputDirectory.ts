@@ -196,12 +196,20 @@ export const openOutput = Effect.fnUntraced(function*(directory: string, request
     yield* note(`${journalFile}: ignored unreadable line(s) ${journal.corruptLines.slice(0, 5).join(", ")}`)
   }
 
-  const fileOf = (group: number) => path.join(dataDir, rowGroupFileName(group))
-  const describeGroup = (group: number) => `row group ${group} (${dataDirectory}/${rowGroupFileName(group)})`
+  const describeGroup = (group: number, name = rowGroupFileName(group)) =>
+    `row group ${group} (${dataDirectory}/${name})`
+  // The journal names each group's file (`.jsonl` or `.parquet`); only a name Sluice gives that group is read.
+  const fileOf = (entry: JournalEntry): string | undefined => {
+    const name = entry.file.startsWith(`${dataDirectory}/`) ? entry.file.slice(dataDirectory.length + 1) : ""
+    const match = rowGroupFilePattern.exec(name)
+    return match !== null && Number(match[1]) === entry.group ? path.join(dataDir, name) : undefined
+  }
 
   const verify = (entry: JournalEntry) =>
     Effect.gen(function*() {
-      const bytes = yield* fs.readFile(fileOf(entry.group)).pipe(Effect.option)
+      const file = fileOf(entry)
+      if (file === undefined) return "is not a row-group file Sluice names"
+      const bytes = yield* fs.readFile(file).pipe(Effect.option)
       if (Option.isNone(bytes)) return "is missing"
       const size = bytes.value.byteLength
       if (size !== entry.bytes) {
@@ -229,7 +237,9 @@ export const openOutput = Effect.fnUntraced(function*(directory: string, request
   )
   for (const [entry, problem] of problems) {
     if (problem === undefined) state.record(entry, dropsOf(entry))
-    else yield* note(`${describeGroup(entry.group)} ${problem}; regenerating it`)
+    else {yield* note(
+        `${describeGroup(entry.group, entry.file.slice(dataDirectory.length + 1))} ${problem}; regenerating it`
+      )}
   }
 
   // Row-group files the journal does not list: the run stopped between publishing a file and journaling it.
@@ -245,6 +255,11 @@ export const openOutput = Effect.fnUntraced(function*(directory: string, request
     if (match === null) continue
     const group = Number(match[1])
     if (group >= state.groupCount || journal.entries.has(group)) continue
+    // A Parquet file cannot be checked row by row without the journal: it is regenerated.
+    if (match[2] !== "jsonl") {
+      yield* note(`${describeGroup(group, name)} is not in the journal; regenerating it`)
+      continue
+    }
     const bytes = yield* fs.readFile(full).pipe(Effect.mapError(ioError(full)))
     const lines = new TextDecoder().decode(bytes).split("\n")
     const complete = lines.pop() === "" && lines.length === state.groupSize(group) && lines.every(isJsonObject)

@@ -3,7 +3,7 @@ import { Schema } from "effect"
 import { SluiceConfig } from "../config/schema.js"
 
 // The data identity of a config: the fields that decide what a dataset's rows are — rows and row groups, the
-// sampler seed, every column, each model's identity and generation parameters, and each provider's identity (for
+// sampler seed, the row-group format, every column, each model's identity and generation parameters, and each provider's identity (for
 // the mock, its response seed). `--resume` continues a dataset only under the same identity. Everything else —
 // `maxParallelRequests`, timeouts, request-admission tuning, `maxConcurrentRowGroups`, `maxInFlightTasks`, the
 // mock's capacity, latency and fault rates, the API key variable — may change between attempts.
@@ -15,12 +15,20 @@ export interface DataIdentity {
 }
 
 export interface DataFields {
-  readonly run: { readonly rows: number; readonly bufferSize: number; readonly seed: number }
+  /** `format` only when it is not the default (older datasets keep their identity). */
+  readonly run: {
+    readonly rows: number
+    readonly bufferSize: number
+    readonly seed: number
+    readonly format?: "parquet"
+  }
   readonly columns: ReadonlyArray<unknown>
   readonly models: ReadonlyArray<unknown>
   readonly providers: ReadonlyArray<unknown>
   /** Row processors decide which rows are written; absent when there are none (older identities unchanged). */
   readonly processors?: ReadonlyArray<unknown>
+  /** sha256 of the seed table's file, when the config has one. */
+  readonly seedTable?: string
 }
 
 const encodeConfig = Schema.encodeSync(SluiceConfig)
@@ -37,10 +45,15 @@ const canonical = (value: unknown): unknown => {
   return out
 }
 
-export const dataFieldsOf = (config: SluiceConfig): DataFields => {
+export const dataFieldsOf = (config: SluiceConfig, seedTableSha256?: string): DataFields => {
   const encoded = encodeConfig(config)
   return canonical({
-    run: { rows: config.run.rows, bufferSize: config.run.bufferSize, seed: config.run.seed },
+    run: {
+      rows: config.run.rows,
+      bufferSize: config.run.bufferSize,
+      seed: config.run.seed,
+      format: config.run.format === "parquet" ? "parquet" : undefined
+    },
     columns: encoded.columns,
     processors: config.processors.length === 0 ? undefined : encoded.processors,
     models: config.models.map((m) => ({
@@ -56,12 +69,13 @@ export const dataFieldsOf = (config: SluiceConfig): DataFields => {
         type: p.type,
         baseUrl: p.baseUrl
       }
-    )
+    ),
+    seedTable: seedTableSha256
   }) as DataFields
 }
 
-export const dataIdentityOf = (config: SluiceConfig): DataIdentity => {
-  const fields = dataFieldsOf(config)
+export const dataIdentityOf = (config: SluiceConfig, seedTableSha256?: string): DataIdentity => {
+  const fields = dataFieldsOf(config, seedTableSha256)
   return { hash: createHash("sha256").update(JSON.stringify(fields)).digest("hex"), fields }
 }
 

@@ -10,12 +10,18 @@ export const droppedFile = "dropped.jsonl"
 /** A summary of the journal, refreshed at the end of each run and every few seconds during it. */
 export const metadataFile = "metadata.json"
 export const summaryFile = "summary.json"
+/** With `run.events: true`: one line per scheduler, request, health and capacity event. */
+export const eventsFile = "events.jsonl"
 /** Held for the whole run: pid, host and start time of the run that holds it. */
 export const lockFile = "sluice.lock"
 export const dataDirectory = "data"
 
-export const rowGroupFileName = (rowGroup: number): string => `row-group-${String(rowGroup).padStart(5, "0")}.jsonl`
-export const rowGroupFilePattern = /^row-group-(\d{5,})\.jsonl$/
+/** The row-group files' formats (`run.format`). */
+export type RowGroupFormat = "jsonl" | "parquet"
+
+export const rowGroupFileName = (rowGroup: number, format: RowGroupFormat = "jsonl"): string =>
+  `row-group-${String(rowGroup).padStart(5, "0")}.${format}`
+export const rowGroupFilePattern = /^row-group-(\d{5,})\.(jsonl|parquet)$/
 
 /** Files are written as `<name>.tmp-<pid>`, fsynced, then renamed over `<name>`: a reader sees all or nothing. */
 export const temporaryFileOf = (target: string, pid: number): string => `${target}.tmp-${pid}`
@@ -27,5 +33,6 @@ export const ownedTopLevelFiles: ReadonlyArray<string> = [
   droppedFile,
   metadataFile,
   summaryFile,
+  eventsFile,
   manifestFile
 ]

@@ -1,5 +1,9 @@
 import { type ModelError, type ProviderError, toModelError, truncatedResponseError } from "@sluice/errors"
-import { ModelRequestExecutor, type ModelRequest as ExecutorRequest } from "@sluice/request-admission"
+import {
+  type AttemptContext,
+  ModelRequestExecutor,
+  type ModelRequest as ExecutorRequest
+} from "@sluice/request-admission"
 import { requestResourceKey } from "@sluice/scheduling-resources"
 import { Clock, Console, Effect, Exit, Layer } from "effect"
 import {
@@ -10,6 +14,7 @@ import {
 } from "../client/index.js"
 import { type ModelAnswer, ModelGateway, type ModelRequest } from "../columns/ModelGateway.js"
 import type { ModelConfig } from "../config/schema.js"
+import { EventLog } from "../events/EventLog.js"
 import { resolveModelHeaders, tokenLimitOf, wireRequestOf } from "./modelRequests.js"
 import type { ProviderRuntime } from "./providers.js"
 import {
@@ -30,6 +35,18 @@ export interface LiveGatewayOptions {
   readonly counts: RequestCounts
   /** Token usage per model alias, from every answer's `usage`. */
   readonly tokens: TokenTally
+  /** `run.events`: each attempt, with its task, row group, row and lease (default: off). */
+  readonly events?: EventLog
+  /** Answers per provider and HTTP status (`ok`, `429`, `connection`…), kept while events are on. */
+  readonly statusCounts?: Map<string, Record<string, number>>
+}
+
+const statusOf = (exit: Exit.Exit<unknown, ProviderError>): string => {
+  if (Exit.isSuccess(exit)) return "ok"
+  const error = exit.cause.reasons.find((reason) => reason._tag === "Fail")
+  if (error === undefined || error._tag !== "Fail") return "interrupted"
+  const failure = error.error as { readonly status?: unknown; readonly kind?: unknown }
+  return typeof failure.status === "number" && failure.status > 0 ? String(failure.status) : String(failure.kind)
 }
 
 /**
@@ -86,13 +103,20 @@ export const liveGatewayLayer = (options: LiveGatewayOptions) =>
       }
 
       /** One attempt: refused locally while the provider is down, else sent, counted, and judged by the breaker. */
-      const attemptOf = (runtime: ProviderRuntime, alias: string, wire: ChatCompletionRequest) => () => {
+      const events = options.events ?? EventLog.disabled
+      const attemptOf = (
+        runtime: ProviderRuntime,
+        alias: string,
+        wire: ChatCompletionRequest,
+        request: ModelRequest
+      ) =>
+      (context: AttemptContext) => {
         const down = runtime.health.downError(wire.model)
         if (down !== undefined) {
           countNotSent(counts)
           return Effect.fail(down)
         }
-        return chatCompletion(wire).pipe(
+        const call = chatCompletion(wire).pipe(
           Effect.onExit((exit) =>
             Effect.sync(() => {
               countAttempt(counts, exit)
@@ -104,7 +128,38 @@ export const liveGatewayLayer = (options: LiveGatewayOptions) =>
           ),
           Effect.catch(judged(runtime))
         )
+        return events.enabled ? withAttemptEvents(call, runtime.name, alias, request, context) : call
       }
+
+      // Attempt events name the task and the lease, so a request event (by lease id) joins a scheduler event (by task).
+      const withAttemptEvents = <A>(
+        call: Effect.Effect<A, ProviderError>,
+        provider: string,
+        alias: string,
+        request: ModelRequest,
+        context: AttemptContext
+      ): Effect.Effect<A, ProviderError> =>
+        Effect.gen(function*() {
+          const started = yield* Clock.currentTimeMillis
+          const ids = {
+            ...request.task,
+            column: request.column,
+            provider,
+            model: alias,
+            attempt: context.attempt,
+            leaseId: context.lease.id
+          }
+          events.record({ _tag: "model_attempt_started", at: started, ...ids, waitedMs: context.lease.waitedMs })
+          return yield* call.pipe(Effect.onExit((exit) =>
+            Effect.map(Clock.currentTimeMillis, (at) => {
+              const status = statusOf(exit)
+              const byStatus = options.statusCounts?.get(provider) ?? {}
+              byStatus[status] = (byStatus[status] ?? 0) + 1
+              options.statusCounts?.set(provider, byStatus)
+              events.record({ _tag: "model_attempt_completed", at, ...ids, status, durationMs: at - started })
+            })
+          ))
+        })
 
       const execute = (
         request: ExecutorRequest,
@@ -136,23 +191,24 @@ export const liveGatewayLayer = (options: LiveGatewayOptions) =>
           request.responseFormat === undefined ? undefined : { type: "json_schema", ...request.responseFormat }
         )
         const onTruncated = request.onTruncated ?? request.model.onTruncated
-        return execute(executorRequest, attemptOf(runtime, request.model.alias, wire), malformedRetriesInPlace).pipe(
-          Effect.flatMap((completion): Effect.Effect<ModelAnswer, ModelError> => {
-            if (completion.finishReason !== "length") {
-              return Effect.succeed({ content: completion.content, truncated: false })
-            }
-            counts.truncated++
-            if (onTruncated === "keep") return Effect.succeed({ content: completion.content, truncated: true })
-            return Effect.fail(truncatedResponseError({
-              provider: runtime.name,
-              model: request.model.model,
-              maxTokens: tokenLimitOf(request.model),
-              retry: onTruncated === "retry",
-              purpose: executorRequest.purpose!
-            }))
-          }),
-          Effect.tapError(onFailure)
-        )
+        return execute(executorRequest, attemptOf(runtime, request.model.alias, wire, request), malformedRetriesInPlace)
+          .pipe(
+            Effect.flatMap((completion): Effect.Effect<ModelAnswer, ModelError> => {
+              if (completion.finishReason !== "length") {
+                return Effect.succeed({ content: completion.content, truncated: false })
+              }
+              counts.truncated++
+              if (onTruncated === "keep") return Effect.succeed({ content: completion.content, truncated: true })
+              return Effect.fail(truncatedResponseError({
+                provider: runtime.name,
+                model: request.model.model,
+                maxTokens: tokenLimitOf(request.model),
+                retry: onTruncated === "retry",
+                purpose: executorRequest.purpose!
+              }))
+            }),
+            Effect.tapError(onFailure)
+          )
       }
       return ModelGateway.of({ complete })
     })

@@ -5,12 +5,16 @@ import { Clock, Effect, FileSystem, Layer, Path, Redacted, Schedule, Schema } fr
 import packageJson from "../../package.json" with { type: "json" }
 import { OpenAiClientLayer } from "../client/index.js"
 import { buildColumns } from "../columns/buildColumns.js"
+import { writtenColumns } from "../config/checkReferences.js"
 import type { LoadedConfig } from "../config/loadConfig.js"
 import { redactedConfig } from "../config/redactedConfig.js"
 import { SluiceConfig } from "../config/schema.js"
 import { dataIdentityOf } from "../output/dataIdentity.js"
 import { makeGroupWriter } from "../output/GroupWriter.js"
-import { summaryFile } from "../output/layout.js"
+import { eventsFile, summaryFile } from "../output/layout.js"
+import { ioError } from "../output/OutputError.js"
+import { EventLog } from "../events/EventLog.js"
+import { recordEvents } from "../events/recordEvents.js"
 import { replaceFileDurably } from "../output/durable.js"
 import { openOutput, type OutputMode } from "../output/OutputDirectory.js"
 import { redactSecrets } from "../output/redact.js"
@@ -88,7 +92,7 @@ export const runPipeline = Effect.fnUntraced(function*(loaded: LoadedConfig, opt
   const path = yield* Path.Path
   const { config } = loaded
   const run = config.run
-  const identity = dataIdentityOf(config)
+  const identity = dataIdentityOf(config, loaded.seed?.sha256)
   const output = yield* openOutput(options.out, {
     mode: modeOf(options),
     rowsRequested: run.rows,
@@ -103,8 +107,19 @@ export const runPipeline = Effect.fnUntraced(function*(loaded: LoadedConfig, opt
   const { state } = output
   if (options.beforeRun !== undefined) yield* options.beforeRun
   const writer = yield* makeGroupWriter(options.out, state, {
-    metadata: { configHash: loaded.hash, dataIdentity: identity.hash }
+    metadata: { configHash: loaded.hash, dataIdentity: identity.hash },
+    format: run.format ?? "jsonl"
   })
+  // `run.events`: events.jsonl, appended to by each attempt; the run id names the dataset and the attempt.
+  const eventsPath = path.join(options.out, eventsFile)
+  const events = run.events === true
+    ? EventLog.open(
+      `${identity.hash.slice(0, 12)}-${output.attempt}`,
+      yield* fs.open(eventsPath, { flag: "a" }).pipe(Effect.mapError(ioError(eventsPath))),
+      eventsPath
+    )
+    : EventLog.disabled
+  const statusCounts = new Map<string, Record<string, number>>()
   const providers = yield* startProviders(loaded.file, config)
   const secrets = [...providers.values()].flatMap((p) => (p.apiKey === undefined ? [] : [Redacted.value(p.apiKey)]))
   const redact = (text: string) => redactSecrets(text, secrets)
@@ -119,7 +134,15 @@ export const runPipeline = Effect.fnUntraced(function*(loaded: LoadedConfig, opt
   const tokens = emptyTokenTally()
   const admissionLayer = RequestAdmission.layer(requestAdmissionConfig(loaded))
   const servicesLayer = Layer.mergeAll(
-    liveGatewayLayer({ file: loaded.file, models: config.models, providers, counts: requests, tokens }).pipe(
+    liveGatewayLayer({
+      file: loaded.file,
+      models: config.models,
+      providers,
+      counts: requests,
+      tokens,
+      events,
+      statusCounts
+    }).pipe(
       Layer.provide(ModelRequestExecutor.layer()),
       Layer.provide(OpenAiClientLayer)
     )
@@ -130,7 +153,11 @@ export const runPipeline = Effect.fnUntraced(function*(loaded: LoadedConfig, opt
 
   return yield* Effect.gen(function*() {
     const admission = yield* RequestAdmission
-    const columns = buildColumns(loaded.columns, { seed: run.seed, scheduling: metadataByColumn })
+    const columns = buildColumns(loaded.columns, {
+      seed: run.seed,
+      scheduling: metadataByColumn,
+      events: events.enabled
+    })
     // Nanoseconds: a millisecond clock would put ±1 ms of rounding into benchmark comparisons.
     const started = yield* Clock.currentTimeNanos
 
@@ -172,7 +199,7 @@ export const runPipeline = Effect.fnUntraced(function*(loaded: LoadedConfig, opt
 
     const generate = Effect.fnUntraced(function*(plan: RowPlan) {
       const failures = new FailureLog(run.bufferSize, secrets)
-      const columnOrder = loaded.columns.flatMap((column) => column.outputs)
+      const columnOrder = writtenColumns(loaded.columns)
       const assembly = new GroupAssembly(plan, state, failures, columnOrder)
       const scheduler = yield* makeScheduler({
         columns: planColumns(columns, plan, run.bufferSize, failures),
@@ -192,6 +219,14 @@ export const runPipeline = Effect.fnUntraced(function*(loaded: LoadedConfig, opt
         ...schedulerFailureOptions(run)
       })
       const taskLeases = Effect.map(scheduler.stats, (stats) => stats.taskLeases)
+      const finishEvents = events.enabled
+        ? yield* recordEvents(events, {
+          scheduler,
+          admission,
+          providerHealth: providerHealthOf(providers),
+          statusCounts: () => Object.fromEntries(statusCounts)
+        })
+        : Effect.void
 
       const planned = plannedRowCount(plan, state)
       const start = makeProgressState(run.rows, planned * columns.length, run.rows - planned)
@@ -213,6 +248,7 @@ export const runPipeline = Effect.fnUntraced(function*(loaded: LoadedConfig, opt
 
       // Interrupted (Ctrl-C, SIGTERM): publish the row groups already complete, then say where things stand.
       const onInterrupt = Effect.gen(function*() {
+        yield* Effect.ignore(finishEvents)
         yield* writer.drain
         yield* writer.finish
         const summary = yield* summarize({ interrupted: true, taskLeases: yield* taskLeases })
@@ -221,6 +257,7 @@ export const runPipeline = Effect.fnUntraced(function*(loaded: LoadedConfig, opt
 
       return yield* Effect.gen(function*() {
         const result = yield* scheduler.run
+        yield* finishEvents
         const recordOf = (dropped: SchedulerResult["droppedRows"][number]) =>
           dropRecordOf(dropped, datasetRowOf(plan, dropped.row), run.bufferSize, secrets)
         for (const publication of assembly.onRunEnd(result.droppedRows, recordOf)) yield* writer.publish(publication)

@@ -1,9 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { buildColumns } from "../../src/columns/buildColumns.js"
-import { ModelGateway } from "../../src/columns/ModelGateway.js"
+import { ModelGateway, type ModelRequest } from "../../src/columns/ModelGateway.js"
 import { cellRandom, sampleCategory, sampleUniform, sampleUuid } from "../../src/columns/samplers.js"
-import { resolveConfig } from "../../src/config/loadConfig.js"
+import { resolveConfig } from "../fixtures/resolveConfig.js"
 
 const config = {
   providers: [{ name: "local", type: "mock" }],
@@ -41,6 +41,24 @@ describe("buildColumns", () => {
         rows.map((row) => ({ score: sampleUniform(0, 10, true, cellRandom(11, "score", row)) }))
       )
     }).pipe(Effect.provideService(ModelGateway, { complete: () => Effect.die("samplers never call a model") })))
+
+  it.effect("model calls carry their task's ids only with run.events (nothing is built when it is off)", () =>
+    Effect.gen(function*() {
+      const loaded = yield* resolveConfig("<test>", config)
+      const seen: Array<ModelRequest> = []
+      const gateway = ModelGateway.of({
+        complete: (request) => Effect.sync(() => (seen.push(request), { content: "ok", truncated: false }))
+      })
+      const input = { rowGroup: 1, rowIndex: 2, row: 6, values: { kind: "a" } }
+      for (const events of [false, true]) {
+        const text = buildColumns(loaded.columns, { seed: 11, scheduling: new Map(), events })
+          .find((c) => c.name === "text")!
+        assert.strictEqual(text.strategy, "cell")
+        if (text.strategy === "cell") yield* text.generate(input).pipe(Effect.provideService(ModelGateway, gateway))
+      }
+      assert.isUndefined(seen[0]?.task)
+      assert.deepStrictEqual(seen[1]?.task, { taskId: "cell:1:2:text", rowGroup: 1, row: 6 })
+    }))
 })
 
 describe("buildColumns: skip.when", () => {

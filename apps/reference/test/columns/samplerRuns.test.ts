@@ -13,7 +13,9 @@ import { Effect, Fiber, Stream } from "effect"
 import { buildColumns } from "../../src/columns/buildColumns.js"
 import { ModelGateway } from "../../src/columns/ModelGateway.js"
 import { cellRandom, sampleCategory, sampleUniform, sampleUuid } from "../../src/columns/samplers.js"
-import { type LoadedConfig, resolveConfig } from "../../src/config/loadConfig.js"
+import type { LoadedConfig } from "../../src/config/loadConfig.js"
+import { uniformRange } from "../../src/config/samplerSchema.js"
+import { resolveConfig } from "../fixtures/resolveConfig.js"
 import { makeProgressState, progressFromStats, rowsDone } from "../../src/progress/ProgressState.js"
 
 // Whole scheduler runs over several row groups (10 rows in groups of 4, 4, 2): the full-column samplers must write
@@ -46,7 +48,7 @@ const cellSamplers = (loaded: LoadedConfig): ReadonlyArray<CellColumn<never>> =>
         case "category":
           return sampleCategory(c.values, c.weights, random)
         case "uniform":
-          return sampleUniform(c.min, c.max, c.integer, random)
+          return sampleUniform(uniformRange(c).min, uniformRange(c).max, c.integer, random)
         case "uuid":
           return sampleUuid(random)
         default:

@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { dataIdentityOf } from "../../src/output/dataIdentity.js"
-import { resolveConfig } from "../../src/config/loadConfig.js"
+import { resolveConfig } from "../fixtures/resolveConfig.js"
 import { valid } from "../fixtures/configs.js"
 
 const issuesOf = (raw: unknown) =>

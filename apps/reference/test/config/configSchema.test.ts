@@ -1,10 +1,11 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { readdirSync, readFileSync } from "node:fs"
+import { fileURLToPath } from "node:url"
 import { parse } from "yaml"
 import { configJsonSchemaText } from "../../src/config/configJsonSchema.js"
 import { configReference } from "../../src/config/configReference.js"
-import { resolveConfig } from "../../src/config/loadConfig.js"
+import { resolveConfig } from "../fixtures/resolveConfig.js"
 
 const appFile = (name: string) => new URL(`../../${name}`, import.meta.url)
 const examplesDir = new URL("../../../../examples/", import.meta.url)
@@ -62,7 +63,7 @@ describe("the config's JSON Schema and reference", () => {
           text.startsWith("# yaml-language-server: $schema=../apps/reference/sluice.schema.json\n"),
           `${file} starts with the schema line`
         )
-        yield* resolveConfig(file, parse(text))
+        yield* resolveConfig(fileURLToPath(new URL(file, examplesDir)), parse(text))
       }
     }))
 })

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { resolveConfig } from "../../src/config/loadConfig.js"
+import { resolveConfig } from "../fixtures/resolveConfig.js"
 import { formatRunPlan, planRun } from "../../src/config/runPlan.js"
 import { valid } from "../fixtures/configs.js"
 

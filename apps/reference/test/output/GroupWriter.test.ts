@@ -6,20 +6,23 @@ import { DatasetState } from "../../src/output/DatasetState.js"
 import type { DropRecord } from "../../src/output/dropped.js"
 import { makeGroupWriter } from "../../src/output/GroupWriter.js"
 import { journalHeaderLine } from "../../src/output/journal.js"
+import { decodeParquet } from "../../src/output/parquetRows.js"
 
 const drop = (row: number, kind = "timeout"): DropRecord => ({ row, group: Math.floor(row / 4), kind, message: kind })
 
-const setUp = Effect.gen(function*() {
-  const fs = yield* FileSystem.FileSystem
-  const dir = yield* fs.makeTempDirectoryScoped()
-  yield* fs.makeDirectory(`${dir}/data`)
-  yield* fs.writeFileString(`${dir}/journal.jsonl`, journalHeaderLine)
-  const state = new DatasetState(10, 4)
-  const writer = yield* makeGroupWriter(dir, state, { metadata: { configHash: "c", dataIdentity: "d" } })
-  const lines = (file: string) =>
-    Effect.map(fs.readFileString(`${dir}/${file}`), (text) => text.split("\n").filter((line) => line !== ""))
-  return { fs, dir, state, writer, lines }
-})
+const setUpWith = (format: "jsonl" | "parquet") =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const dir = yield* fs.makeTempDirectoryScoped()
+    yield* fs.makeDirectory(`${dir}/data`)
+    yield* fs.writeFileString(`${dir}/journal.jsonl`, journalHeaderLine)
+    const state = new DatasetState(10, 4)
+    const writer = yield* makeGroupWriter(dir, state, { metadata: { configHash: "c", dataIdentity: "d" }, format })
+    const lines = (file: string) =>
+      Effect.map(fs.readFileString(`${dir}/${file}`), (text) => text.split("\n").filter((line) => line !== ""))
+    return { fs, dir, state, writer, lines }
+  })
+const setUp = setUpWith("jsonl")
 
 describe("makeGroupWriter", () => {
   it.effect("publishes each group as a file, then one journal line with its size, sha256 and dropped rows", () =>
@@ -84,5 +87,29 @@ describe("makeGroupWriter", () => {
       assert.include(failure.message, "row-group-00000.jsonl")
       const later = yield* Effect.flip(writer.publish({ group: 1, rows: new Map([[0, {}]]), dropped: new Map() }))
       assert.strictEqual(later._tag, "OutputError")
+    }).pipe(Effect.provide(NodeServices.layer)))
+
+  it.effect("Parquet: a group is one Parquet file, journaled by size and sha256; republishing merges in row order", () =>
+    Effect.gen(function*() {
+      const { fs, dir, state, writer, lines } = yield* setUpWith("parquet")
+      yield* writer.publish({
+        group: 0,
+        rows: new Map([[0, { a: 0, s: "x" }], [2, { a: 2, s: "z" }]]),
+        dropped: new Map([[1, drop(1)], [3, drop(3, "authentication")]])
+      })
+      yield* writer.publish({ group: 0, rows: new Map([[1, { a: 1, s: "y" }]]), dropped: new Map() })
+      yield* writer.drain
+      const bytes = yield* fs.readFile(`${dir}/data/row-group-00000.parquet`)
+      assert.deepStrictEqual(yield* decodeParquet(bytes), [{ a: 0, s: "x" }, { a: 1, s: "y" }, { a: 2, s: "z" }])
+      const journal = (yield* lines("journal.jsonl")).slice(1).map((line) => JSON.parse(line))
+      assert.deepStrictEqual(journal.at(-1), {
+        group: 0,
+        file: "data/row-group-00000.parquet",
+        rows: 3,
+        bytes: bytes.byteLength,
+        sha256: createHash("sha256").update(bytes).digest("hex"),
+        dropped: [3]
+      })
+      assert.strictEqual(state.rowsOnDisk, 3)
     }).pipe(Effect.provide(NodeServices.layer)))
 })

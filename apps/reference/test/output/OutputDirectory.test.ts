@@ -4,7 +4,7 @@ import { Effect, Exit, FileSystem, Path, Scope } from "effect"
 import { dataIdentityOf } from "../../src/output/dataIdentity.js"
 import { makeGroupWriter } from "../../src/output/GroupWriter.js"
 import { openOutput, type OutputMode } from "../../src/output/OutputDirectory.js"
-import { resolveConfig } from "../../src/config/loadConfig.js"
+import { resolveConfig } from "../fixtures/resolveConfig.js"
 import { valid } from "../fixtures/configs.js"
 
 const loaded = (run: Record<string, unknown> = {}, columns = valid.columns) =>

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { resolveConfig } from "../../src/config/loadConfig.js"
+import { resolveConfig } from "../fixtures/resolveConfig.js"
 import { dataChanges, dataIdentityOf } from "../../src/output/dataIdentity.js"
 import { valid } from "../fixtures/configs.js"
 
