@@ -92,14 +92,6 @@ const decode = (file: string, raw: unknown) => {
 const hashOf = (config: SluiceConfig): string =>
   createHash("sha256").update(JSON.stringify(Schema.encodeSync(SluiceConfig)(config))).digest("hex")
 
-/** Checks an already-parsed config value (what `loadConfig` does after reading and parsing the file). */
-export const resolveConfig = Effect.fnUntraced(function*(file: string, raw: unknown) {
-  const config = yield* decode(file, raw)
-  const { issues, columns } = checkReferences(config)
-  if (issues.length > 0) return yield* fail(file, issues)
-  return { file, config, columns, hash: hashOf(config) } satisfies LoadedConfig
-})
-
 export interface ConfigOverrides {
   /** `--rows`: replaces `run.rows` (and so changes the config hash). */
   readonly rows?: number | undefined
@@ -111,6 +103,17 @@ const applyOverrides = (raw: unknown, overrides: ConfigOverrides): unknown => {
   const run = typeof record["run"] === "object" && record["run"] !== null ? record["run"] : {}
   return { ...record, run: { ...run, rows: overrides.rows } }
 }
+
+/**
+ * Checks an already-parsed config value (what `loadConfig` does after reading and parsing the file). `file` only
+ * names the config in messages and in the output directory's manifest.
+ */
+export const resolveConfig = Effect.fnUntraced(function*(file: string, raw: unknown, overrides: ConfigOverrides = {}) {
+  const config = yield* decode(file, applyOverrides(raw, overrides))
+  const { issues, columns } = checkReferences(config)
+  if (issues.length > 0) return yield* fail(file, issues)
+  return { file, config, columns, hash: hashOf(config) } satisfies LoadedConfig
+})
 
 /** Reads, parses, decodes and checks a config file; every problem is a `ConfigError` naming its path. */
 export const loadConfig = Effect.fnUntraced(function*(file: string, overrides: ConfigOverrides = {}) {
@@ -124,5 +127,5 @@ export const loadConfig = Effect.fnUntraced(function*(file: string, overrides: C
     )
   )
   const raw = yield* parseText(file, text)
-  return yield* resolveConfig(file, applyOverrides(raw, overrides))
+  return yield* resolveConfig(file, raw, overrides)
 })
