@@ -143,6 +143,13 @@ export const generate = Effect.fnUntraced(function*(config: GenerateConfig, opti
   return summary
 }, Effect.provide(NodeServices.layer))
 
+/**
+ * Everything that can prevent a run, each a tagged error with a `message`: `ConfigError`, `GenerateOptionsError`,
+ * `OutputError` (an output directory Sluice may not use, or a lock held by another run), `ModelCheckFailedError`,
+ * and the configuration errors of the packages underneath.
+ */
+export type GenerateError = Effect.Error<ReturnType<typeof generate>>
+
 /** Options of `generatePromise`: those of `generate`, and a signal that stops the run as Ctrl-C does. */
 export interface GeneratePromiseOptions extends GenerateOptions {
   /** Aborting it interrupts the run: completed row groups are published, the summary says `interrupted`. */

@@ -7,6 +7,7 @@
  * @packageDocumentation
  */
 export { ConfigError, type ConfigIssue } from "../config/ConfigError.js"
+export { OutputError } from "../output/OutputError.js"
 export { ModelCheckFailedError, type ProbeResult } from "../pipeline/checkModels.js"
 export type { RunStatus, RunStop, RunSummary } from "../pipeline/summary.js"
 export type { ModelTokenSummary, TokenSummary } from "../pipeline/tokenSummary.js"
@@ -14,6 +15,7 @@ export type { ProviderLoad } from "../progress/ProgressState.js"
 export {
   generate,
   type GenerateConfig,
+  type GenerateError,
   type GenerateEvent,
   type GenerateMode,
   type GenerateOptions,
