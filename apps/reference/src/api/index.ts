@@ -9,6 +9,7 @@
 export { ConfigError, type ConfigIssue } from "../config/ConfigError.js"
 export { OutputError } from "../output/OutputError.js"
 export { ModelCheckFailedError, type ProbeResult } from "../pipeline/checkModels.js"
+export type { RequestCounts } from "../pipeline/requestCounters.js"
 export type { RunStatus, RunStop, RunSummary } from "../pipeline/summary.js"
 export type { ModelTokenSummary, TokenSummary } from "../pipeline/tokenSummary.js"
 export type { ProviderLoad } from "../progress/ProgressState.js"

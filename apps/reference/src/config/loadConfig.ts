@@ -11,6 +11,7 @@ import { unknownKeyIssues } from "./unknownKeys.js"
 export interface LoadedConfig {
   readonly file: string
   readonly config: SluiceConfig
+  /** @internal The columns with their templates compiled and references resolved, for the pipeline. */
   readonly columns: ReadonlyArray<ResolvedColumn>
   /** sha256 of the decoded config (defaults filled in), so formatting changes do not count as a change. */
   readonly hash: string
