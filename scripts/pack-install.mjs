@@ -148,7 +148,7 @@ const closure = (name, seen = new Set()) => {
 const examplesOf = (pkg) => {
   const readme = join(pkg.dir, "README.md")
   if (!existsSync(readme)) return []
-  return [...readFileSync(readme, "utf8").matchAll(/<!-- example: (\S+) -->/g)].map(([, path]) => {
+  return [...readFileSync(readme, "utf8").matchAll(/^<!-- example: (\S+) -->/gm)].map(([, path]) => {
     const source = readFileSync(join(pkg.dir, path), "utf8")
     const deps = [...source.matchAll(/^\/\/ example-deps:(.*)$/gm)].flatMap(([, list]) => list.trim().split(/\s+/))
     return { path, deps: deps.filter((dep) => dep !== "") }

@@ -30,9 +30,9 @@ const readmes = [
   )
 ].filter((file) => existsSync(file))
 
-// One block: the opening marker, a ```ts fence, anything, the closing fence and marker (with or without the blank
+// One block: the opening marker at the start of a line, a ```ts fence, anything, the closing fence and marker (with or without the blank
 // lines the Markdown formatter puts around a fence).
-const block = /<!-- example: (\S+) -->\n\n?```ts\n([\s\S]*?)```\n\n?<!-- \/example -->/g
+const block = /^<!-- example: (\S+) -->\n\n?```ts\n([\s\S]*?)```\n\n?<!-- \/example -->/gm
 
 const problems = []
 let blocks = 0
@@ -53,7 +53,7 @@ for (const readme of readmes) {
     return `<!-- example: ${path} -->\n\n\`\`\`ts\n${expected}\`\`\`\n\n<!-- /example -->`
   })
   // An opening marker the pattern did not match (no ```ts fence right after it, or no closing marker).
-  const opened = (text.match(/<!-- example: /g) ?? []).length
+  const opened = (text.match(/^<!-- example: /gm) ?? []).length
   const matched = [...text.matchAll(block)].length
   if (opened !== matched) {
     problems.push(
