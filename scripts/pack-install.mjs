@@ -2,7 +2,7 @@
 //
 // 1. Builds the publishable packages (turbo, cached) and packs each with `pnpm pack` (which turns `workspace:*`
 //    into real versions), then checks each tarball holds LICENSE (the root's), README.md, dist/*.js, dist/*.d.ts
-//    and a declaration map beside every .d.ts.
+//    and a declaration map beside every .d.ts, with the sources each map names.
 // 2. For each package, a scratch project under the OS temp directory — outside the workspace, so nothing resolves
 //    through workspace links — installs with plain npm: that package's tarball, the tarballs of the @sluice
 //    packages it depends on (transitively), `effect` (the peer dependency, at the workspace's version) and what
@@ -14,7 +14,7 @@
 // Ends with "pack-install: N passed, N failed" and exits non-zero if anything failed. `--keep` keeps the scratch
 // projects; `--only <name>` (repeatable) limits the run to some packages.
 import { spawn, spawnSync } from "node:child_process"
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { delimiter, dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -118,12 +118,25 @@ for (const pkg of packages) {
     ].filter(([, pattern]) => !files.some((file) => pattern.test(file))).map(([glob]) => glob),
     ...declarations.filter((file) => !files.includes(`${file}.map`)).map((file) => `${file}.map`)
   ]
-  const license = run("tar", ["-xOzf", pkg.tarball, "package/LICENSE"]).stdout
-  if (license !== rootLicense) missing.push("LICENSE identical to the repository's")
+  // Unpacked once, to read LICENSE and the declaration maps.
+  const unpacked = join(work, "unpacked", name.replace("@", "").replace("/", "-"))
+  mkdirSync(unpacked, { recursive: true })
+  run("tar", ["-xzf", pkg.tarball, "-C", unpacked])
+  const read = (file) => readFileSync(join(unpacked, "package", file), "utf8")
+  if (files.includes("LICENSE") && read("LICENSE") !== rootLicense) {
+    missing.push("LICENSE identical to the repository's")
+  }
+  // A declaration map is only useful if the sources it names ship too (go-to-definition lands in src/).
+  for (const map of files.filter((file) => file.endsWith(".d.ts.map"))) {
+    for (const source of JSON.parse(read(map)).sources) {
+      const path = join(dirname(map), source)
+      if (!files.includes(path)) missing.push(`${path} (named by ${map})`)
+    }
+  }
   record(
     name,
     `tarball (${files.length} files, ${declarations.length} .d.ts) holds LICENSE, README.md, dist/*.js, ` +
-      `dist/*.d.ts and their maps`,
+      `dist/*.d.ts, their maps and the sources the maps name`,
     missing.length === 0,
     `missing: ${missing.join(", ")}`
   )
