@@ -192,6 +192,7 @@ const checkPackage = async (pkg) => {
   const install = await runAsync("npm", [
     "install",
     "--no-package-lock",
+    "--prefer-offline",
     "--loglevel=error",
     ...local.map((dep) => byName.get(dep).tarball),
     `effect@${effectVersion}`,
