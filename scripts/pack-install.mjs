@@ -14,7 +14,17 @@
 // Ends with "pack-install: N passed, N failed" and exits non-zero if anything failed. `--keep` keeps the scratch
 // projects; `--only <name>` (repeatable) limits the run to some packages.
 import { spawn, spawnSync } from "node:child_process"
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  writeFileSync
+} from "node:fs"
 import { tmpdir } from "node:os"
 import { delimiter, dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -26,10 +36,12 @@ const only = argv.flatMap((arg, i) => (argv[i - 1] === "--only" ? [arg] : []))
 const started = performance.now()
 const seconds = (from) => ((performance.now() - from) / 1000).toFixed(1)
 
-// Children run on the Node that runs this script (the pinned Node 22 under pnpm): examples and bins alike.
+// Children — examples and bins alike — run on the pinned Node 22 (the root devDependency `node`), whatever Node runs
+// this script: its directory goes first on PATH (it holds that binary alone, unlike node_modules/.bin).
+const pinnedNode = realpathSync(join(root, "node_modules", ".bin", "node"))
 const env = {
   ...process.env,
-  PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ""}`,
+  PATH: `${dirname(pinnedNode)}${delimiter}${process.env.PATH ?? ""}`,
   npm_config_audit: "false",
   npm_config_fund: "false",
   npm_config_update_notifier: "false",
@@ -209,7 +221,7 @@ const checkPackage = async (pkg) => {
 
   for (const example of examples) {
     const exampleStarted = performance.now()
-    const result = await runAsync("node", [example.path], { cwd: project, timeoutMs: 60_000 })
+    const result = await runAsync(pinnedNode, [example.path], { cwd: project, timeoutMs: 60_000 })
     record(
       name,
       `node ${example.path} (${seconds(exampleStarted)} s)`,
