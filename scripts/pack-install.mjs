@@ -8,7 +8,8 @@
 //    packages it depends on (transitively), `effect` (the peer dependency, at the workspace's version) and what
 //    its examples declare on an `// example-deps:` line (`@sluice/…` from tarballs, anything else from the npm
 //    registry at the exact version given).
-// 3. Runs there, with Node 22, every example its README embeds (`<!-- example: examples/<name>.ts -->`) as
+// 3. Type-checks its examples there against the installed .d.ts (skipLibCheck off), then runs, with Node 22,
+//    every example its README embeds (`<!-- example: examples/<name>.ts -->`) as
 //    `node examples/<name>.ts`, and `npx <bin> --help` for each bin.
 //
 // Ends with "pack-install: N passed, N failed" and exits non-zero if anything failed. `--keep` keeps the scratch
@@ -157,7 +158,24 @@ for (const pkg of packages) {
 console.log(`packed in ${seconds(started)} s`)
 
 // --- install each package alone and run its examples ----------------------------------------------------------
-const effectVersion = /^\s+effect:\s*(\S+)/m.exec(readFileSync(join(root, "pnpm-workspace.yaml"), "utf8"))?.[1]
+const catalog = readFileSync(join(root, "pnpm-workspace.yaml"), "utf8")
+const catalogVersion = (name) => new RegExp(`^\\s+"?${name}"?:\\s*(\\S+)`, "m").exec(catalog)?.[1]
+const effectVersion = catalogVersion("effect")
+// The examples are type-checked against the installed .d.ts as a user's project would, library checks included:
+// a .d.ts that names a type the package does not bring fails here.
+const typecheckDeps = [`typescript@${catalogVersion("typescript")}`, `@types/node@${catalogVersion("@types/node")}`]
+const scratchTsconfig = {
+  compilerOptions: {
+    target: "ES2022",
+    module: "NodeNext",
+    moduleResolution: "NodeNext",
+    types: ["node"],
+    strict: true,
+    noEmit: true,
+    skipLibCheck: false
+  },
+  include: ["examples"]
+}
 
 // The @sluice packages `name` needs at run time, itself included.
 const closure = (name, seen = new Set()) => {
@@ -196,6 +214,7 @@ const checkPackage = async (pkg) => {
 
   const project = join(work, name.replace("@", "").replace("/", "-"))
   cpSync(pkg.dir + "/examples", join(project, "examples"), { recursive: true })
+  writeFileSync(join(project, "tsconfig.json"), JSON.stringify(scratchTsconfig, null, 2) + "\n")
   writeFileSync(
     join(project, "package.json"),
     JSON.stringify({ name: "scratch", private: true, type: "module" }, null, 2) + "\n"
@@ -208,6 +227,7 @@ const checkPackage = async (pkg) => {
     "--loglevel=error",
     ...local.map((dep) => byName.get(dep).tarball),
     `effect@${effectVersion}`,
+    ...typecheckDeps,
     ...registry
   ], { cwd: project, timeoutMs: 240_000 })
   record(
@@ -219,6 +239,12 @@ const checkPackage = async (pkg) => {
   )
   if (!install.ok) return
 
+  if (examples.length > 0) {
+    const typecheckStarted = performance.now()
+    const tsc = join(project, "node_modules", "typescript", "bin", "tsc")
+    const result = await runAsync(pinnedNode, [tsc, "-p", "."], { cwd: project, timeoutMs: 120_000 })
+    record(name, `tsc over its examples (${seconds(typecheckStarted)} s)`, result.ok, result.out)
+  }
   for (const example of examples) {
     const exampleStarted = performance.now()
     const result = await runAsync(pinnedNode, [example.path], { cwd: project, timeoutMs: 60_000 })
