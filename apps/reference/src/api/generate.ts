@@ -137,7 +137,7 @@ export const generate = Effect.fnUntraced(function*(config: GenerateConfig, opti
         cellsTotal: sample.progress.cellsTotal,
         providers: providerLoads(sample.pressures)
       }),
-    onInterrupted: (summary) => emit({ _tag: "run_finished", summary: summary as GenerateSummary })
+    onInterrupted: (summary) => emit({ _tag: "run_finished", summary })
   }).pipe(Effect.scoped)
   yield* emit({ _tag: "run_finished", summary })
   return summary

@@ -46,7 +46,9 @@ export interface PipelineOptions<BeforeRunError = never> {
    */
   readonly beforeRun?: Effect.Effect<void, BeforeRunError> | undefined
   /** Runs after an interrupted run has published what it finished and written its summary. */
-  readonly onInterrupted?: ((summary: RunSummary) => Effect.Effect<void>) | undefined
+  readonly onInterrupted?:
+    | ((summary: RunSummary & { readonly tokens: TokenSummary }) => Effect.Effect<void>)
+    | undefined
 }
 
 export interface PipelineSample {
