@@ -1,10 +1,11 @@
 import { defineConfig } from "tsup"
 
-// Two entries: the `sluice` bin, and `@sluice/reference/pipeline` (with its `.d.ts`) for the benchmark harness.
+// The `sluice` bin, the programmatic API (`@sluice/reference`) and `@sluice/reference/pipeline` (the benchmark
+// harness's entry). Entries keep their `src/` paths so each `.js` sits beside the `.d.ts` (and declaration map)
+// that `tsc -p tsconfig.build.json` emits after this build.
 export default defineConfig({
-  entry: { cli: "src/cli.ts", pipeline: "src/api/pipeline.ts" },
+  entry: { cli: "src/cli.ts", "api/index": "src/api/index.ts", "api/pipeline": "src/api/pipeline.ts" },
   format: "esm",
-  dts: { entry: { pipeline: "src/api/pipeline.ts" } },
   clean: true,
   sourcemap: true,
   target: "node22"

@@ -1,5 +1,5 @@
-// The README's example: a mock provider that serves one request at a time, asked the same thing three times at
-// once; then its counters, as `GET /stats` reports them.
+// A mock provider that serves one request at a time, asked the same thing three times at once; then its counters,
+// as `GET /stats` reports them.
 import { Effect } from "effect"
 import { type MockChatCompletion, startMockProvider } from "@sluice/mock-provider"
 
@@ -14,7 +14,7 @@ const ask = (baseUrl: string, prompt: string) =>
     return { status: response.status, retryAfter: response.headers.get("retry-after"), body }
   })
 
-export const program = Effect.scoped(
+const program = Effect.scoped(
   Effect.gen(function*() {
     // Closed with the scope: the server, its connections and any request still in service.
     const mock = yield* startMockProvider({ capacity: 1, latencyMs: { min: 500, max: 500 }, retryAfterSeconds: 2 })
@@ -37,3 +37,5 @@ export const program = Effect.scoped(
     }
   })
 )
+
+console.log(JSON.stringify(await Effect.runPromise(program)))

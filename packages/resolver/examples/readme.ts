@@ -1,5 +1,5 @@
-// The README's example: three generators — a local sampler and two LLM columns on one endpoint — resolved into
-// task groups, resource requests, limits and a capacity plan.
+// Three generators — a local sampler and two LLM columns on one endpoint — resolved into task groups, resource
+// requests, limits and a capacity plan.
 import { Effect } from "effect"
 import {
   formatCapacityPlan,
@@ -19,7 +19,7 @@ const models: ReadonlyArray<ModelAlias> = [
 const metadataOf = (column: string, aliases: ReadonlyArray<string>) =>
   metadataForModelAliases(column, aliases, models).pipe(Effect.catch((error) => Effect.succeed(error)))
 
-export const program = Effect.gen(function*() {
+const program = Effect.gen(function*() {
   const scheduling = yield* resolveScheduling(
     [
       { generator: "topic", outputColumns: ["topic"], metadata: localMetadata() },
@@ -37,3 +37,7 @@ export const program = Effect.gen(function*() {
     plan: formatCapacityPlan(scheduling.capacityPlan)
   }
 })
+
+const { plan, ...values } = Effect.runSync(program)
+console.log(JSON.stringify(values)) // the values in the comments above, on one line
+console.log(plan)

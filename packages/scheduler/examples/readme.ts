@@ -1,3 +1,5 @@
+// example-deps: @sluice/request-admission
+// A local sampler, an LLM column and a judge column, against an in-process fake model behind request admission.
 import { ProviderError } from "@sluice/errors"
 import { make as makeRequestAdmission, makeExecutor } from "@sluice/request-admission"
 import { localMetadata, modelMetadata } from "@sluice/resolver"
@@ -14,7 +16,7 @@ const fakeModel = (prompt: string): Effect.Effect<string, ProviderError> =>
     ? Effect.succeed(prompt.includes("great") ? "yes" : "no")
     : Effect.succeed(prompt.includes("tents") ? "Sturdy and dry, a great buy." : "Fine, nothing special.")
 
-export const program = Effect.gen(function*() {
+const program = Effect.gen(function*() {
   // Request admission owns "may this call start now?": AIMD limits, cooldowns, leases.
   const admission = yield* makeRequestAdmission({
     models: [{ provider: "local", model: "writer", maxParallelRequests: 4 }]
@@ -63,3 +65,15 @@ export const program = Effect.gen(function*() {
   // written: two checkpoints of three rows, e.g. { topic: "tents", review: "Sturdy and dry…", verdict: "positive" }
   return { result, written }
 }).pipe(Effect.scoped)
+
+const { result, written } = await Effect.runPromise(program)
+console.log(JSON.stringify(
+  {
+    rowsCompleted: result.rowsCompleted,
+    rowsDropped: result.rowsDropped,
+    maxRequestWaiters: result.maxRequestWaiters,
+    checkpoints: written.map((checkpoint) => checkpoint.rows)
+  },
+  null,
+  2
+))

@@ -1,18 +1,21 @@
 import { assert, it } from "@effect/vitest"
-import { Effect } from "effect"
-import { program } from "../examples/readme.js"
+import { execFileSync } from "node:child_process"
+import { fileURLToPath } from "node:url"
 
-it.effect("the README example fills three columns through request admission", () =>
-  Effect.gen(function*() {
-    const { result, written } = yield* program
-    assert.strictEqual(result.rowsCompleted, 6)
-    assert.strictEqual(result.rowsDropped, 0)
-    assert.strictEqual(result.maxRequestWaiters, 0)
-    assert.deepStrictEqual(written.map((c) => c.rows.length), [3, 3])
-    assert.deepStrictEqual(written[0]!.rows[1], {
-      topic: "tents",
-      review: "Sturdy and dry, a great buy.",
-      verdict: "positive"
-    })
-    assert.deepStrictEqual(written[1]!.rows[0]!.verdict, "neutral")
-  }))
+const packageDir = fileURLToPath(new URL("..", import.meta.url))
+
+it("`node examples/readme.ts` fills three columns through request admission", () => {
+  // As a user runs it: plain node, the packages imported by their published names (resolved to the built dist/).
+  const stdout = execFileSync(process.execPath, ["examples/readme.ts"], { cwd: packageDir, encoding: "utf8" })
+  const printed = JSON.parse(stdout)
+  assert.strictEqual(printed.rowsCompleted, 6)
+  assert.strictEqual(printed.rowsDropped, 0)
+  assert.strictEqual(printed.maxRequestWaiters, 0)
+  assert.deepStrictEqual(printed.checkpoints.map((rows: ReadonlyArray<unknown>) => rows.length), [3, 3])
+  assert.deepStrictEqual(printed.checkpoints[0][1], {
+    topic: "tents",
+    review: "Sturdy and dry, a great buy.",
+    verdict: "positive"
+  })
+  assert.strictEqual(printed.checkpoints[1][0].verdict, "neutral")
+})

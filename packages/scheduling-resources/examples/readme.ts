@@ -1,3 +1,4 @@
+// Keys, resource requests, a task group and a task id — and bad input as a typed failure.
 import { Effect } from "effect"
 import {
   llmWaitResource,
@@ -9,9 +10,9 @@ import {
   submissionResource,
   taskGroupLabel,
   taskId
-} from "../src/index.js"
+} from "@sluice/scheduling-resources"
 
-export const program = Effect.gen(function*() {
+const program = Effect.gen(function*() {
   // a model name containing "/" stays unambiguous in every label
   const endpoint = providerModelKey("together", "meta/llama-3")
 
@@ -40,3 +41,5 @@ export const program = Effect.gen(function*() {
     error: `${bad._tag} at ${bad.field}: ${bad.message}`
   }
 })
+
+console.log(JSON.stringify(Effect.runSync(program), null, 2))

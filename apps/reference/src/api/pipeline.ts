@@ -5,7 +5,9 @@
  */
 export { ConfigError, type ConfigIssue } from "../config/ConfigError.js"
 export { type ConfigOverrides, type LoadedConfig, loadConfig, resolveConfig } from "../config/loadConfig.js"
+export type { RequestCounts } from "../pipeline/requestCounters.js"
 export { type PipelineOptions, type PipelineSample, runPipeline } from "../pipeline/runPipeline.js"
 export type { RunSummary } from "../pipeline/summary.js"
 export type { ModelTokenSummary, TokenSummary } from "../pipeline/tokenSummary.js"
+export type { ProgressMode } from "../progress/ProgressReporter.js"
 export { type ProgressState, type ProviderLoad, providerLoads } from "../progress/ProgressState.js"

@@ -2,19 +2,23 @@ import { Console, Effect } from "effect"
 import { Argument, Command } from "effect/cli"
 import { OpenAiClientLayer } from "../client/index.js"
 import { type LoadedConfig, loadConfig } from "../config/loadConfig.js"
-import { checkModels, formatProbe, ModelCheckFailedError } from "../pipeline/checkModels.js"
+import { checkModels, formatProbe, ModelCheckFailedError, type ProbeResult } from "../pipeline/checkModels.js"
 
 /**
  * Checks a config's models before a run: loads the config (exit 2 on a config error), sends each model one tiny
  * request (and a structured-output probe where structured columns need one), prints each answer's status and
  * latency or the provider's error, and fails with exit 4 unless every model answered.
  */
-export const runModelCheck = Effect.fnUntraced(function*(
+export const runModelCheck = (loaded: LoadedConfig, log: (line: string) => Effect.Effect<void>) =>
+  checkEachModel(loaded, (result) => log(formatProbe(result)))
+
+/** `runModelCheck` with each model's result as a value (the programmatic `generate` reports them as events). */
+export const checkEachModel = Effect.fnUntraced(function*(
   loaded: LoadedConfig,
-  log: (line: string) => Effect.Effect<void>
+  onResult: (result: ProbeResult) => Effect.Effect<void>
 ) {
   const results = yield* checkModels(loaded).pipe(Effect.provide(OpenAiClientLayer))
-  for (const result of results) yield* log(formatProbe(result))
+  for (const result of results) yield* onResult(result)
   const failed = results.filter((result) => !result.ok)
   if (failed.length > 0) return yield* new ModelCheckFailedError({ failed })
   return results

@@ -15,6 +15,7 @@ import { unknownKeyIssues } from "./unknownKeys.js"
 export interface LoadedConfig {
   readonly file: string
   readonly config: SluiceConfig
+  /** @internal The columns with their templates compiled and references resolved, for the pipeline. */
   readonly columns: ReadonlyArray<ResolvedColumn>
   /** The row processors, with their conditions compiled. */
   readonly processors: ReadonlyArray<ResolvedProcessor>
@@ -122,12 +123,24 @@ const hashOf = (config: SluiceConfig, seed: SeedTable | undefined): string => {
   return hash.digest("hex")
 }
 
+export interface ConfigOverrides {
+  /** `--rows`: replaces `run.rows` (and so changes the config hash). */
+  readonly rows?: number | undefined
+}
+
+const applyOverrides = (raw: unknown, overrides: ConfigOverrides): unknown => {
+  if (overrides.rows === undefined || typeof raw !== "object" || raw === null) return raw
+  const record = raw as Record<string, unknown>
+  const run = typeof record["run"] === "object" && record["run"] !== null ? record["run"] : {}
+  return { ...record, run: { ...run, rows: overrides.rows } }
+}
+
 /**
- * Checks an already-parsed config value (what `loadConfig` does after reading and parsing the file); reads its
- * seed table, if it has one, relative to `file`'s directory.
+ * Checks an already-parsed config value (what `loadConfig` does after reading and parsing the file). `file` names
+ * the config in messages and in the output directory's manifest; a seed table is read relative to its directory.
  */
-export const resolveConfig = Effect.fnUntraced(function*(file: string, raw: unknown) {
-  const config = yield* decode(file, raw)
+export const resolveConfig = Effect.fnUntraced(function*(file: string, raw: unknown, overrides: ConfigOverrides = {}) {
+  const config = yield* decode(file, applyOverrides(raw, overrides))
   const seed = config.seed === undefined ? undefined : yield* readSeedTable(file, config.seed)
   const personLocales = config.columns.some((column) => column.type === "person") ? yield* loadFakers : []
   const { issues, columns } = checkReferences(config, seed, personLocales)
@@ -144,18 +157,6 @@ export const resolveConfig = Effect.fnUntraced(function*(file: string, raw: unkn
   } satisfies LoadedConfig
 })
 
-export interface ConfigOverrides {
-  /** `--rows`: replaces `run.rows` (and so changes the config hash). */
-  readonly rows?: number | undefined
-}
-
-const applyOverrides = (raw: unknown, overrides: ConfigOverrides): unknown => {
-  if (overrides.rows === undefined || typeof raw !== "object" || raw === null) return raw
-  const record = raw as Record<string, unknown>
-  const run = typeof record["run"] === "object" && record["run"] !== null ? record["run"] : {}
-  return { ...record, run: { ...run, rows: overrides.rows } }
-}
-
 /** Reads, parses, decodes and checks a config file; every problem is a `ConfigError` naming its path. */
 export const loadConfig = Effect.fnUntraced(function*(file: string, overrides: ConfigOverrides = {}) {
   const fs = yield* FileSystem.FileSystem
@@ -168,5 +169,5 @@ export const loadConfig = Effect.fnUntraced(function*(file: string, overrides: C
     )
   )
   const raw = yield* parseText(file, text)
-  return yield* resolveConfig(file, applyOverrides(raw, overrides))
+  return yield* resolveConfig(file, raw, overrides)
 })

@@ -32,7 +32,7 @@ import { rowProcessors } from "./rowProcessors.js"
 import { buildSummary, type RunStop, type RunSummary, stopOf } from "./summary.js"
 import { type TokenSummary, tokenSummaryOf, withTokenSummary } from "./tokenSummary.js"
 
-export interface PipelineOptions {
+export interface PipelineOptions<BeforeRunError = never> {
   /** Output directory; see the README for what Sluice writes there. */
   readonly out: string
   /** Continue the dataset in `out` (`--resume`). */
@@ -49,9 +49,11 @@ export interface PipelineOptions {
    * Runs once the output directory is open and locked, before any provider starts (`generate` checks the models
    * here): a usage problem with the directory is reported before any network traffic.
    */
-  readonly beforeRun?: Effect.Effect<void, unknown> | undefined
+  readonly beforeRun?: Effect.Effect<void, BeforeRunError> | undefined
   /** Runs after an interrupted run has published what it finished and written its summary. */
-  readonly onInterrupted?: ((summary: RunSummary) => Effect.Effect<void>) | undefined
+  readonly onInterrupted?:
+    | ((summary: RunSummary & { readonly tokens: TokenSummary }) => Effect.Effect<void>)
+    | undefined
 }
 
 export interface PipelineSample {
@@ -79,7 +81,7 @@ const requestAdmissionConfig = (loaded: LoadedConfig) => {
   }
 }
 
-const modeOf = (options: PipelineOptions): OutputMode =>
+const modeOf = (options: PipelineOptions<unknown>): OutputMode =>
   options.resume ? "resume" : options.overwrite === true ? "overwrite" : "fresh"
 
 /**
@@ -87,7 +89,10 @@ const modeOf = (options: PipelineOptions): OutputMode =>
  * every model call behind request admission, runs the scheduler over the rows still to generate, publishes row
  * groups as they complete, and returns the summary it wrote — also when the run is interrupted.
  */
-export const runPipeline = Effect.fnUntraced(function*(loaded: LoadedConfig, options: PipelineOptions) {
+export const runPipeline = Effect.fnUntraced(function*<BeforeRunError = never>(
+  loaded: LoadedConfig,
+  options: PipelineOptions<BeforeRunError>
+) {
   const fs = yield* FileSystem.FileSystem
   const path = yield* Path.Path
   const { config } = loaded
