@@ -29,7 +29,9 @@ const throwawayRedis = Effect.acquireRelease(
   }),
   ({ child, dir }) =>
     Effect.callback<void>((resume) => {
-      child.once("exit", () => resume(Effect.sync(() => rmSync(dir, { recursive: true, force: true }))))
+      const removeDir = Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
+      if (child.exitCode !== null || child.signalCode !== null) return resume(removeDir)
+      child.once("exit", () => resume(removeDir))
       child.kill()
     })
 )
