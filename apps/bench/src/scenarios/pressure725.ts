@@ -32,7 +32,9 @@ export const pressure725Spec = (rows = 128, seed = 725): PipelineBenchSpec => ({
     rows,
     bufferSize: rows,
     maxInFlightTasks: 128,
-    requestAdmission: { queueWaitTimeoutSeconds: 0.15 }
+    requestAdmission: { queueWaitTimeoutSeconds: 0.15 },
+    // `SLUICE_BENCH_EVENTS=1` measures the same run writing `events.jsonl` (the event log's cost).
+    ...(process.env["SLUICE_BENCH_EVENTS"] === "1" ? { events: true } : {})
   }
 })
 
