@@ -101,17 +101,20 @@ const run = (bufferSize) =>
       // groupTimes[0] is the journal's header line.
       const groups = groupTimes.slice(1)
       const cpuAt = groupCpu.slice(1)
-      const per1000 = (share) => {
+      // What `values` (one per group) grew by over the 1,000 groups from `share` of the run: wall milliseconds ÷
+      // 1,000 for the times, CPU seconds for the CPU readings (insensitive to other load on the machine).
+      const over1000 = (values, share, scale) => {
         const from = Math.max(1, Math.floor(groups.length * share))
-        return groups.length >= from + 1000 ? (groups[from + 999] - groups[from - 1]) / 1000 : undefined
+        const [start, end] = [values[from - 1], values[from + 999]]
+        return start === undefined || end === undefined ? undefined : (end - start) * scale
       }
-      // CPU seconds the process spent per 1,000 groups: the same curve, insensitive to other load on the machine.
-      const cpuPer1000 = (share) => {
-        const from = Math.max(1, Math.floor(groups.length * share))
-        return groups.length >= from + 1000 && cpuAt[from + 999] !== undefined && cpuAt[from - 1] !== undefined
-          ? cpuAt[from + 999] - cpuAt[from - 1]
-          : undefined
-      }
+      const per1000 = (share) => over1000(groups, share, 1 / 1000)
+      // The whole curve, every 10 % of the groups: where a cost that grows with the run would show.
+      const series = (of) =>
+        [0.05, 0.15, 0.25, 0.35, 0.45, 0.55, 0.65, 0.75, 0.85].map((share) => {
+          const value = of(share)
+          return value === undefined ? null : Math.round(value * 1000) / 1000
+        })
       rmSync(out, { recursive: true, force: true })
       resolve({
         bufferSize,
@@ -125,15 +128,8 @@ const run = (bufferSize) =>
         secondsPer1000GroupsAt10: per1000(0.1),
         secondsPer1000GroupsAt50: per1000(0.5),
         secondsPer1000GroupsAt85: per1000(0.85),
-        // The whole curve, every 10 % of the groups: where a cost that grows with the run would show.
-        secondsPer1000GroupsSeries: [0.05, 0.15, 0.25, 0.35, 0.45, 0.55, 0.65, 0.75, 0.85].map((share) => {
-          const value = per1000(share)
-          return value === undefined ? null : Math.round(value * 1000) / 1000
-        }),
-        cpuSecondsPer1000GroupsSeries: [0.05, 0.15, 0.25, 0.35, 0.45, 0.55, 0.65, 0.75, 0.85].map((share) => {
-          const value = cpuPer1000(share)
-          return value === undefined ? null : Math.round(value * 1000) / 1000
-        })
+        secondsPer1000GroupsSeries: series(per1000),
+        cpuSecondsPer1000GroupsSeries: series((share) => over1000(cpuAt, share, 1))
       })
     })
   })

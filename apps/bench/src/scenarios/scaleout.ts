@@ -1,5 +1,5 @@
 import { NodeRedis } from "@effect/platform-node"
-import { makeLeaseStore, makeSharedAdmission } from "@sluice/request-admission-redis"
+import { type AimdParams, makeLeaseStore, makeSharedAdmission } from "@sluice/request-admission-redis"
 import { requestResourceKey } from "@sluice/scheduling-resources"
 import { Clock, Context, Deferred, Effect, Layer, type Scope } from "effect"
 import * as Redis from "effect/persistence/Redis"
@@ -16,6 +16,17 @@ import type { ScaleoutWorkerArgs, ScaleoutWorkerResult } from "../scaleoutWorker
 
 /** The provider's hard cap (requests in service at once; one more is answered 429) and its latency. */
 const CAP = 32
+/** The shared limit's rules where the scenario calls the lease store itself: the in-process defaults, at the cap. */
+const staticAimd: AimdParams = {
+  max: CAP,
+  initial: CAP,
+  decreaseFactor: 0.75,
+  additiveIncreaseStep: 1,
+  successesUntilIncrease: 25,
+  cooldownMs: 2000,
+  decreaseToInFlight: true,
+  ceilingProbeBackoff: true
+}
 const LATENCY_MS = 300
 /** Concurrent call loops per worker in the scaling runs: 4 workers reach the cap, 8 are limited by it. */
 const LOOPS = 8
@@ -268,16 +279,7 @@ const crashRun = Effect.fnUntraced(function*(
     if (now < ttlEnds + 100) yield* Effect.sleep(ttlEnds + 100 - now)
     // One acquire of nothing runs the reaper, as any worker's next acquire would.
     const store = makeLeaseStore(redis, { keyPrefix, commandTimeoutMs: 5000 })
-    yield* Effect.orDie(store.acquire(resource, "bench", 0, 1000, {
-      max: CAP,
-      initial: CAP,
-      decreaseFactor: 0.75,
-      additiveIncreaseStep: 1,
-      successesUntilIncrease: 25,
-      cooldownMs: 2000,
-      decreaseToInFlight: true,
-      ceilingProbeBackoff: true
-    }, 1000))
+    yield* Effect.orDie(store.acquire(resource, "bench", 0, 1000, staticAimd, 1000))
     const left = yield* leasesIn(redis, keyPrefix)
     // Survivors' answers per 100 ms bucket: before the TTL ran out (the victim's slots still held) and after.
     const bucketMs = 100
@@ -308,20 +310,10 @@ const leaseOverhead = (options: Parameters<typeof NodeRedis.layer>[0], samples: 
       Effect.provideContext(context),
       Effect.orDie
     )
-    const aimd = {
-      max: CAP,
-      initial: CAP,
-      decreaseFactor: 0.75,
-      additiveIncreaseStep: 1,
-      successesUntilIncrease: 25,
-      cooldownMs: 2000,
-      decreaseToInFlight: true,
-      ceilingProbeBackoff: true
-    }
     const timings: Array<number> = []
     for (let i = 0; i < samples + 200; i++) {
       const started = process.hrtime.bigint()
-      const lease = yield* Effect.orDie(shared.acquire(resource, aimd))
+      const lease = yield* Effect.orDie(shared.acquire(resource, staticAimd))
       yield* shared.release(lease, { kind: "success" })
       // The first 200 warm up the connection, the script cache and the JIT.
       if (i >= 200) timings.push(Number(process.hrtime.bigint() - started) / 1e6)
