@@ -118,27 +118,24 @@ export const makeScheduler = Effect.fnUntraced(function*<R>(
     const completion = new Completion(state, new FailurePolicy(state, capacity, lifecycle))
     const dispatcher = new Dispatcher(state, capacity)
 
-    // One worker per dispatched task, forked right after the dispatcher's step. Its exit — success, typed failure,
-    // defect or interruption — releases the lease once (the completion runs uninterruptibly). It starts at once: no
-    // extra event-loop turn before generating. The retry jitter is only drawn for a failure.
+    // One worker per dispatched task, forked right after the dispatcher's step; it starts at once (no extra
+    // event-loop turn before generating). Only the generator runs interruptibly: its exit — success, typed failure,
+    // defect or interruption — is always completed, and the completion releases the lease once. The retry jitter is
+    // only drawn for a failure.
     const workerOf = ({ dispatch, input, task }: Spawn): Effect.Effect<void, never, R> => {
       const column = spec.columns[task.generator]!
       const generate: Effect.Effect<unknown, GenerationFailure, R> = Effect.suspend(
         (): Effect.Effect<unknown, GenerationFailure, R> =>
           column.strategy === "cell" ? column.generate(input as CellInput) : column.generate(input as BatchInput)
       )
-      return generate.pipe(
-        Effect.exit,
-        Effect.flatMap((exit) =>
-          Exit.isSuccess(exit)
-            ? completion.complete(task, dispatch, input, exit, 0)
-            : Effect.flatMap(Random.next, (jitter) => completion.complete(task, dispatch, input, exit, jitter))
-        ),
-        // Interrupted before its completion began (the scheduler is interrupting it): completed as cancelled.
-        Effect.onExit((exit) =>
-          completion.isRunning(task, dispatch) && Exit.isFailure(exit)
-            ? completion.complete(task, dispatch, input, exit, 0)
-            : Effect.void
+      return Effect.uninterruptibleMask((restore) =>
+        restore(generate).pipe(
+          Effect.exit,
+          Effect.flatMap((exit) =>
+            Exit.isSuccess(exit)
+              ? completion.complete(task, dispatch, input, exit, 0)
+              : Effect.flatMap(Random.next, (jitter) => completion.complete(task, dispatch, input, exit, jitter))
+          )
         )
       )
     }
@@ -217,16 +214,20 @@ export const makeScheduler = Effect.fnUntraced(function*<R>(
         yield* refreshCapacity
         wake = Deferred.makeUnsafe<void>()
         const outcome = yield* dispatcher.step
-        for (const spawn of dispatcher.spawned.splice(0)) fork(workerOf(spawn))
-        for (const rg of dispatcher.admitted.splice(0)) {
-          state.spans.set(
-            rg.id,
-            yield* Effect.makeSpan("sluice.scheduler.row_group", {
-              attributes: { "sluice.row_group": rg.id, "sluice.first_row": rg.firstRow, "sluice.rows": rg.size }
-            })
-          )
+        const spawned = dispatcher.spawned
+        for (let i = 0; i < spawned.length; i++) fork(workerOf(spawned[i]!))
+        spawned.length = 0
+        if (dispatcher.admitted.length > 0) {
+          for (const rg of dispatcher.admitted.splice(0)) {
+            state.spans.set(
+              rg.id,
+              yield* Effect.makeSpan("sluice.scheduler.row_group", {
+                attributes: { "sluice.row_group": rg.id, "sluice.first_row": rg.firstRow, "sluice.rows": rg.size }
+              })
+            )
+          }
         }
-        for (const line of state.logs.splice(0)) yield* Effect.logWarning(line)
+        if (state.logs.length > 0) { for (const line of state.logs.splice(0)) yield* Effect.logWarning(line) }
         if (state.stopRequested && !stopApplied) {
           // A stop on a failure kind: running tasks are interrupted now; their rows were dropped already.
           stopApplied = true
@@ -274,6 +275,9 @@ export const makeScheduler = Effect.fnUntraced(function*<R>(
         const woken = Deferred.await(wake)
         if (outcome.nextDueAt === undefined) yield* woken
         else yield* Effect.raceFirst(woken, Effect.sleep(Math.max(1, outcome.nextDueAt - now())))
+        // A wake resumes this loop inside the fiber that woke it (a worker completing). Yield once, so that every
+        // completion of the same event-loop turn is taken by one step instead of one step each.
+        yield* Effect.yieldNow
       }
     })
 

@@ -65,10 +65,9 @@ const ledgerOf = (
     policy
   )
 
-/** Evaluates `group` on freshly read semaphores and, when admitted, grants its lease and takes its permits. */
+/** Evaluates `group` on the ledger's view of the semaphores and, when admitted, grants its lease and takes its permits. */
 const tryAcquire = (ledger: AdmissionLedger, group: number, peers: ReadonlyArray<number>) =>
   Effect.gen(function*() {
-    yield* ledger.refresh
     const reason = ledger.evaluate(group, peers)
     if (reason === undefined) {
       ledger.acquire(group)
@@ -88,7 +87,6 @@ describe("admission ledger", () => {
       for (let i = 0; i < 8; i++) assert.isUndefined(yield* tryAcquire(ledger, 0, [0]))
       assert.strictEqual(yield* tryAcquire(ledger, 0, [0]), "no_capacity")
       yield* ledger.release(0)
-      yield* ledger.refresh
       // The peer's head could start now: the indebted heavy group must yield.
       assert.strictEqual(ledger.evaluate(0, [0, 1]), "borrow_debt")
       assert.isUndefined(ledger.evaluate(1, [0, 1]))
@@ -122,10 +120,8 @@ describe("admission ledger", () => {
       assert.strictEqual(yield* ledger.gates[0]!.semaphore.release(0), -2)
       yield* ledger.release(0)
       yield* ledger.release(0)
-      yield* ledger.refresh
       assert.strictEqual(ledger.evaluate(0, [0]), "no_capacity")
       yield* ledger.release(0)
-      yield* ledger.refresh
       assert.isUndefined(ledger.evaluate(0, [0]))
     }))
 
@@ -137,7 +133,6 @@ describe("admission ledger", () => {
       ], "strict-fair")
       assert.isUndefined(yield* tryAcquire(ledger, 0, [0]))
       assert.isUndefined(yield* tryAcquire(ledger, 0, [0]))
-      yield* ledger.refresh
       assert.isUndefined(ledger.evaluate(0, [0]))
       assert.strictEqual(ledger.evaluate(0, [0, 1]), "group_cap")
     }))

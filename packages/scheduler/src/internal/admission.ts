@@ -39,10 +39,11 @@ export class Gate {
  * Limits change at runtime (the request layer's live capacity) through `resize`: holders keep their permits and
  * nobody new gets in until fewer are held than the new limit.
  *
- * The dispatcher evaluates many candidates per step, so it reads the free permits of every semaphore once at the
- * start of its step (`refresh`), keeps that view in step with the leases the step grants, and takes their permits
- * from each semaphore at once when the step ends (`takeGranted`); nothing else runs during a step, and the next
- * step reads the semaphores again, so the view never drifts from them. A release returns its permits at once.
+ * The dispatcher evaluates many candidates per step, so the ledger keeps a view of the free permits of every
+ * semaphore. The view is always the semaphore's own answer, never a second count: each `release` stores the free
+ * count the semaphore reports after it, `resize` reads it back with `release(0)`, and a step's leases lower it and
+ * take the same permits from each semaphore at once when the step ends (`takeGranted`); nothing else runs during a
+ * step, and no one else touches the semaphores.
  *
  * Policies:
  * - `bounded-borrow` (default): a group's strict share of a resource is `limit × w / Σw` (rounded to nearest, at
@@ -63,6 +64,8 @@ export class AdmissionLedger {
   private readonly overCap: Array<number>
   private readonly debt: Array<Array<number>>
   private readonly pendingBorrow: Array<number> = []
+  /** Per group, the resources its share is judged on: all but `submission`, unless that is its only one. */
+  private readonly fairResources: ReadonlyArray<ReadonlyArray<number>>
   /** Permits granted by the current step, per resource and per group, not yet taken from the semaphores. */
   private readonly granted: Array<number>
   private readonly grantedGroup: Array<number>
@@ -75,55 +78,54 @@ export class AdmissionLedger {
   constructor(
     resources: ReadonlyArray<{ readonly key: string; readonly limit: number }>,
     private readonly groups: ReadonlyArray<GroupInfo & { readonly key: string }>,
-    private readonly policy: AdmissionPolicyName
+    private readonly policy: AdmissionPolicyName,
+    /** Runs after every release's permits are back (the dispatcher's wake-up). */
+    afterRelease: Effect.Effect<void> = Effect.void
   ) {
     this.gates = resources.map((r) => new Gate(r.key, r.limit))
     this.groupGates = groups.map((g) => g.admittedLimit === undefined ? undefined : new Gate(g.key, g.admittedLimit))
     this.free = resources.map((r) => r.limit)
     this.groupFree = groups.map((g) => g.admittedLimit ?? 0)
     this.overCap = groups.map(() => 0)
+    this.fairResources = groups.map((g) =>
+      g.resources.length > 1 ? g.resources.filter((r) => r !== SUBMISSION) : g.resources
+    )
     this.debt = groups.map(() => resources.map(() => 0))
     this.granted = resources.map(() => 0)
     this.grantedGroup = groups.map(() => 0)
-    const releaseOf = (gates: ReadonlyArray<Gate | undefined>): Effect.Effect<void> =>
-      gates.reduce<Effect.Effect<void>>(
-        (effect, gate) => gate === undefined ? effect : Effect.andThen(effect, gate.semaphore.release(1)),
-        Effect.void
-      )
-    this.releases = groups.map((g) => releaseOf(g.resources.map((r) => this.gates[r])))
-    this.releasesWithGroup = groups.map((g, i) =>
-      releaseOf([...g.resources.map((r) => this.gates[r]), this.groupGates[i]])
-    )
     const { free, grantedGroup, groupFree, granted } = this
+    // One permit back to each semaphore; the view takes the free count each one reports.
+    const releaseOf = (resources: ReadonlyArray<number>, group: number | undefined): Effect.Effect<void> => {
+      const steps: Array<Effect.Effect<void>> = resources.map((r) =>
+        Effect.map(this.gates[r]!.semaphore.release(1), (n) => void (free[r] = n))
+      )
+      const gate = group === undefined ? undefined : this.groupGates[group]
+      if (gate !== undefined) steps.push(Effect.map(gate.semaphore.release(1), (n) => void (groupFree[group!] = n)))
+      steps.push(afterRelease)
+      return steps.reduce((all, step) => Effect.andThen(all, step))
+    }
+    this.releases = groups.map((g) => releaseOf(g.resources, undefined))
+    this.releasesWithGroup = groups.map((g, i) => releaseOf(g.resources, i))
     const gates = this.gates
     const groupGates = this.groupGates
-    this.refresh = Effect.gen(function*() {
-      for (let i = 0; i < gates.length; i++) free[i] = yield* gates[i]!.semaphore.release(0)
-      for (let i = 0; i < groupGates.length; i++) {
-        const gate = groupGates[i]
-        if (gate !== undefined) groupFree[i] = yield* gate.semaphore.release(0)
-      }
-    })
-    const take = function*(gate: Gate, n: number) {
-      // The step granted these permits from the free ones it read, and nothing ran since: they are there.
-      if (!(yield* gate.semaphore.takeIfAvailable(n))) {
-        return yield* Effect.die(`task admission: ${gate.key} had no ${n} free permits for the step's leases`)
-      }
-    }
+    // The step granted these permits from the free ones in the view, and nothing ran since: they are there.
+    const missing = (gate: Gate, n: number) =>
+      Effect.die(`task admission: ${gate.key} had no ${n} free permits for the step's leases`)
     this.takeGranted = Effect.gen(function*() {
       for (let i = 0; i < gates.length; i++) {
-        if (granted[i]! > 0) yield* take(gates[i]!, granted[i]!)
+        const n = granted[i]!
+        if (n === 0) continue
         granted[i] = 0
+        if (!(yield* gates[i]!.semaphore.takeIfAvailable(n))) return yield* missing(gates[i]!, n)
       }
       for (let i = 0; i < groupGates.length; i++) {
-        if (grantedGroup[i]! > 0) yield* take(groupGates[i]!, grantedGroup[i]!)
+        const n = grantedGroup[i]!
+        if (n === 0) continue
         grantedGroup[i] = 0
+        if (!(yield* groupGates[i]!.semaphore.takeIfAvailable(n))) return yield* missing(groupGates[i]!, n)
       }
     })
   }
-
-  /** Reads the free permits of every semaphore (start of a dispatcher step). */
-  readonly refresh: Effect.Effect<void>
 
   limit(resource: number): number {
     return this.gates[resource]!.limit
@@ -134,7 +136,7 @@ export class AdmissionLedger {
     return Effect.suspend(() => {
       gate.limit = Math.max(0, limit)
       return gate.semaphore.resize(gate.limit)
-    })
+    }).pipe(Effect.andThen(gate.semaphore.release(0)), Effect.map((n) => void (this.free[resource] = n)))
   }
 
   hardEligible(group: number): boolean {
@@ -152,7 +154,7 @@ export class AdmissionLedger {
     this.pendingBorrow.length = 0
     if (info.admittedLimit === undefined) return undefined
     const held = this.held(group)
-    const fair = info.resources.length > 1 ? info.resources.filter((r) => r !== SUBMISSION) : info.resources
+    const fair = this.fairResources[group]!
     if (this.policy === "strict-fair") {
       if (held < info.admittedLimit) return undefined
       for (const r of fair) if (this.pressured(group, r, peers)) return "group_cap"

@@ -11,20 +11,16 @@ import type { Task } from "./task.js"
  * completes the task — writing its values and offering what it unblocks — or hands the failure to the policy.
  */
 export class Completion<R> {
-  private readonly signal: Effect.Effect<void>
-
-  constructor(private readonly state: RunState<R>, private readonly failures: FailurePolicy<R>) {
-    this.signal = Effect.sync(() => state.wake())
-  }
+  constructor(private readonly state: RunState<R>, private readonly failures: FailurePolicy<R>) {}
 
   isRunning(task: Task, dispatch: number): boolean {
     return task.state === "running" && task.dispatch === dispatch
   }
 
   /**
-   * Exactly once per dispatch: a late exit of an earlier attempt never touches the current one. Uninterruptible: the
-   * state changes happen in one synchronous call, the permits are released right after, then the dispatcher is
-   * woken.
+   * Exactly once per dispatch: a late exit of an earlier attempt never touches the current one. The state changes
+   * happen in one synchronous call, then the permits are released and the dispatcher is woken (the release ends with
+   * the wake). The caller runs it uninterruptibly (the worker's own uninterruptible region), so no permit is lost.
    */
   complete(
     task: Task,
@@ -33,7 +29,7 @@ export class Completion<R> {
     exit: Exit.Exit<unknown, GenerationFailure>,
     jitter: number
   ): Effect.Effect<void> {
-    return Effect.uninterruptible(Effect.suspend(() => {
+    return Effect.suspend(() => {
       if (!this.isRunning(task, dispatch)) return Effect.void
       const state = this.state
       state.running--
@@ -48,8 +44,8 @@ export class Completion<R> {
       const release = state.ledger.release(task.generator)
       this.apply(task, rg, input, exit, jitter)
       state.afterChange(rg)
-      return Effect.andThen(release, this.signal)
-    }))
+      return release
+    })
   }
 
   private apply(

@@ -34,12 +34,12 @@ export class Dispatcher<R> {
   /** Row groups admitted by the last step (the loop opens their tracing spans). */
   readonly admitted: Array<RowGroup> = []
   readonly step: Effect.Effect<StepOutcome>
+  /** The groups with queued work, rebuilt by each `select` (kept to spare an array per call). */
+  private readonly peers: Array<number> = []
 
   constructor(private readonly state: RunState<R>, private readonly capacity: LiveCapacity<R>) {
     // The loop runs the step without scheduler yields (see `Scheduler`); it must not be interrupted halfway either.
-    this.step = Effect.uninterruptible(
-      Effect.suspend(() => state.ledger.refresh.pipe(Effect.andThen(Effect.suspend(() => this.run()))))
-    )
+    this.step = Effect.uninterruptible(Effect.suspend(() => this.run()))
   }
 
   private run(): Effect.Effect<StepOutcome> {
@@ -119,7 +119,8 @@ export class Dispatcher<R> {
   /** The next eligible head in fair order, or undefined (then the reasons heads were refused are published). */
   private select(now: number): Task | undefined {
     const state = this.state
-    const peers: Array<number> = []
+    const peers = this.peers
+    peers.length = 0
     for (let g = 0; g < state.columns.length; g++) if (state.queue.queuedIn(g) > 0) peers.push(g)
     const reasons: Record<string, number> | undefined = state.listening ? {} : undefined
     const task = state.queue.select((head) => {

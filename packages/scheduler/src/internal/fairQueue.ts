@@ -22,6 +22,8 @@ export class FairQueue {
   private readonly heap = new MinHeap<Entry>((a, b) => a.finish < b.finish || (a.finish === b.finish && a.seq < b.seq))
   private virtualTime = 0
   private seq = 0
+  /** Entries `select` passed over, pushed back before it returns (kept to spare an array per call). */
+  private readonly skipped: Array<Entry> = []
   size = 0
 
   constructor(private readonly weights: ReadonlyArray<number>) {
@@ -68,7 +70,7 @@ export class FairQueue {
    * includes admission, so select → acquire → commit cannot fail in between).
    */
   select(eligible: (task: Task) => boolean): Task | undefined {
-    const skipped: Array<Entry> = []
+    const skipped = this.skipped
     let chosen: Task | undefined
     for (;;) {
       const entry = this.heap.pop()
@@ -87,6 +89,7 @@ export class FairQueue {
       skipped.push(entry)
     }
     for (const entry of skipped) this.heap.push(entry)
+    skipped.length = 0
     return chosen
   }
 

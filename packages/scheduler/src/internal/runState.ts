@@ -127,7 +127,8 @@ export class RunState<R> {
         admittedLimit: c.group.admittedLimit,
         resources: c.resources
       })),
-      options.options.admissionPolicy
+      options.options.admissionPolicy,
+      Effect.sync(() => options.wake())
     )
     this.window = new EarlyShutdownWindow(options.options.earlyShutdown)
     this.rowGroupCount = Math.ceil(options.options.rows / options.options.bufferSize)
