@@ -133,6 +133,7 @@ export const runCoordinator = Effect.fnUntraced(function*<BeforeRunError = never
       count: options.workers,
       redis: options.redis,
       runId,
+      graceMillis: timings.heartbeatMillis * 2 + 1000,
       onExit: (worker, code, signal) => {
         if (code !== 0) {
           lines.push(
@@ -219,11 +220,13 @@ export const runCoordinator = Effect.fnUntraced(function*<BeforeRunError = never
   })
 
   const usage = Effect.gen(function*() {
-    const entries = yield* reachable(redis.send<Array<string>>("HGETALL", keys.usage))
+    // node-redis answers HGETALL with an object (RESP3 style) or a flat array (RESP2): both are read.
+    const reply = yield* reachable(redis.send<Array<string> | Record<string, string>>("HGETALL", keys.usage))
+    const values = Array.isArray(reply) ? reply.filter((_, i) => i % 2 === 1) : Object.values(reply)
     const requests = emptyRequestCounts()
     const tokens = emptyTokenTally()
-    for (let i = 1; i < entries.length; i += 2) {
-      const parsed = JSON.parse(entries[i]!) as {
+    for (const value of values) {
+      const parsed = (yield* Effect.try(() => JSON.parse(value))) as {
         readonly requests: Partial<RequestCounts>
         readonly tokens: Record<string, { promptTokens: number; completionTokens: number; answersWithoutUsage: number }>
       }

@@ -6,13 +6,23 @@ export interface LocalWorker {
   readonly pid: number | undefined
 }
 
-const stop = (child: ChildProcess): Effect.Effect<void> =>
+const exited = (child: ChildProcess): Effect.Effect<void> =>
   Effect.callback<void>((resume) => {
     if (child.exitCode !== null || child.signalCode !== null) return resume(Effect.void)
     child.once("exit", () => resume(Effect.void))
-    child.kill("SIGTERM")
-  }).pipe(
-    Effect.timeoutOrElse({ duration: "5 seconds", orElse: () => Effect.sync(() => child.kill("SIGKILL")) })
+  })
+
+// A worker leaves by itself once it sees the run end (within a heartbeat); one that does not gets SIGTERM (it hands
+// its groups back), then SIGKILL.
+const stop = (child: ChildProcess, graceMillis: number): Effect.Effect<void> =>
+  exited(child).pipe(
+    Effect.timeoutOrElse({
+      duration: graceMillis,
+      orElse: () =>
+        Effect.andThen(Effect.sync(() => child.kill("SIGTERM")), exited(child)).pipe(
+          Effect.timeoutOrElse({ duration: "5 seconds", orElse: () => Effect.sync(() => child.kill("SIGKILL")) })
+        )
+    })
   )
 
 /**
@@ -23,6 +33,8 @@ export const startLocalWorkers = (options: {
   readonly count: number
   readonly redis: string
   readonly runId: string
+  /** How long a worker may take to leave by itself when the scope closes. */
+  readonly graceMillis: number
   readonly onExit: (worker: LocalWorker, code: number | null, signal: NodeJS.Signals | null) => void
 }) =>
   Effect.forEach(
@@ -39,6 +51,6 @@ export const startLocalWorkers = (options: {
           child.on("exit", (code, signal) => options.onExit(worker, code, signal))
           return { child, worker }
         }),
-        ({ child }) => stop(child)
+        ({ child }) => stop(child, options.graceMillis)
       ).pipe(Effect.map(({ worker }) => worker))
   )

@@ -142,9 +142,9 @@ export const runWorker = Effect.fnUntraced(function*(options: WorkerOptions) {
     Layer.provideMerge(admissionLayer),
     Layer.merge(groupQueueLayer(timings))
   )
-  const reportUsage = reachable(
+  const reportUsage = reachable(Effect.suspend(() =>
     redis.send("HSET", keys.usage, workerId, JSON.stringify({ requests, tokens: Object.fromEntries(tokens) }))
-  )
+  ))
 
   return yield* Effect.gen(function*() {
     const admission = yield* RequestAdmission
