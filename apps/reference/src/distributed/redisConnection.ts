@@ -46,8 +46,10 @@ export const redisLayer = (url: string): Layer.Layer<Redis.Redis, RedisUnavailab
         duration: commandTimeout,
         orElse: () => Effect.fail(new RedisUnavailableError({ url, problem: "did not answer PING in time" }))
       }),
-      Effect.catchTag("RedisError", (error) =>
-        Effect.fail(new RedisUnavailableError({ url, problem: `PING failed (${describe(error)})` })))
+      Effect.catchTag(
+        "RedisError",
+        (error) => Effect.fail(new RedisUnavailableError({ url, problem: `PING failed (${describe(error)})` }))
+      )
     )
     return Context.make(Redis.Redis, Context.get(context, Redis.Redis))
   }))

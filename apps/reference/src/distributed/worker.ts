@@ -46,8 +46,9 @@ const isLive = (runId: string) =>
 /** The run to join: `--run`, or the newest live one (waiting for one to start). */
 const findRun = Effect.fnUntraced(function*(options: WorkerOptions) {
   const redis = yield* Redis.Redis
+  const reachable = whileReachable(options.redis)
   if (options.runId !== undefined) {
-    const text = yield* redis.send<string | null>("GET", runKeysOf(options.runId).spec)
+    const text = yield* reachable(redis.send<string | null>("GET", runKeysOf(options.runId).spec))
     if (text === null) {
       return yield* new DistributedRunError({
         problem: `no run ${options.runId} in Redis (${options.redis}); check --run and --redis`,
@@ -58,10 +59,10 @@ const findRun = Effect.fnUntraced(function*(options: WorkerOptions) {
   }
   let said = false
   for (;;) {
-    const ids = yield* redis.send<Array<string>>("LRANGE", runsKey, "0", "15")
+    const ids = yield* reachable(redis.send<Array<string>>("LRANGE", runsKey, "0", "15"))
     for (const id of ids) {
-      if (yield* isLive(id)) {
-        const text = yield* redis.send<string | null>("GET", runKeysOf(id).spec)
+      if (yield* reachable(isLive(id))) {
+        const text = yield* reachable(redis.send<string | null>("GET", runKeysOf(id).spec))
         if (text !== null) return text
       }
     }
@@ -83,7 +84,7 @@ const findRun = Effect.fnUntraced(function*(options: WorkerOptions) {
 export const runWorker = Effect.fnUntraced(function*(options: WorkerOptions) {
   const redis = yield* Redis.Redis
   const reachable = whileReachable(options.redis)
-  const spec: RunSpec = yield* reachable(findRun(options)).pipe(
+  const spec: RunSpec = yield* findRun(options).pipe(
     Effect.flatMap((text) =>
       decodeRunSpec(text).pipe(
         Effect.mapError((error) =>
@@ -142,9 +143,11 @@ export const runWorker = Effect.fnUntraced(function*(options: WorkerOptions) {
     Layer.provideMerge(admissionLayer),
     Layer.merge(groupQueueLayer(timings))
   )
-  const reportUsage = reachable(Effect.suspend(() =>
-    redis.send("HSET", keys.usage, workerId, JSON.stringify({ requests, tokens: Object.fromEntries(tokens) }))
-  ))
+  const reportUsage = reachable(
+    Effect.suspend(() =>
+      redis.send("HSET", keys.usage, workerId, JSON.stringify({ requests, tokens: Object.fromEntries(tokens) }))
+    )
+  )
 
   return yield* Effect.gen(function*() {
     const admission = yield* RequestAdmission

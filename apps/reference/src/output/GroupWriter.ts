@@ -250,7 +250,8 @@ export const makeGroupWriter = Effect.fnUntraced(function*(
     Effect.fail(new OutputError({ path: directory, problem: "the row-group writer has stopped" }))
   )
 
-  const offer = (item: Item) => Effect.flatMap(Queue.offer(queue, item), (accepted) => (accepted ? Effect.void : stopped))
+  const offer = (item: Item) =>
+    Effect.flatMap(Queue.offer(queue, item), (accepted) => (accepted ? Effect.void : stopped))
 
   return {
     publish: (publication) => offer({ _tag: "Render", group: publication.group, publication }),
