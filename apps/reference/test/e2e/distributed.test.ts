@@ -1,7 +1,8 @@
-import { existsSync, readdirSync, readFileSync } from "node:fs"
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { NodeServices } from "@effect/platform-node"
-import { assert, describe, it } from "@effect/vitest"
+import { afterAll, assert, describe, it } from "@effect/vitest"
 import { Effect, FileSystem, Layer, Path } from "effect"
 import { type ChildProcess, spawn } from "node:child_process"
 import * as Redis from "effect/persistence/Redis"
@@ -79,13 +80,18 @@ const journaled = (out: string): number =>
 const attemptFiles = (out: string) =>
   existsSync(join(out, "data")) ? readdirSync(join(out, "data")).filter((name) => name.includes(".attempt-")) : []
 
-/** The single-process dataset of the same config: what every distributed run must match, file for file. */
-const reference = (dir: string, file: string) =>
+// The single-process dataset of the same config: what every distributed run must match, file for file. Generated
+// once for the file.
+const referenceDir = mkdtempSync(join(tmpdir(), "sluice-reference-"))
+afterAll(() => rmSync(referenceDir, { recursive: true, force: true }))
+let referenceOut: string | undefined
+const reference = (_dir: string, file: string) =>
   Effect.gen(function*() {
-    const out = join(dir, "reference")
+    if (referenceOut !== undefined) return referenceOut
+    const out = join(referenceDir, "out")
     const result = yield* runCli(["generate", file, "--out", out, "--no-check", "--progress", "off"])
     assert.strictEqual(result.code, 0, result.stderr)
-    return out
+    return referenceOut = out
   })
 
 /** Every row exactly once, every group's file what the single-process run wrote, and the journal verifies. */
