@@ -169,7 +169,7 @@ describe("distributed generate", () => {
           yield* assertVerifiesOnResume(out, file)
         })
       ),
-    60_000
+    120_000
   )
 
   it.live(
@@ -208,7 +208,7 @@ describe("distributed generate", () => {
           yield* assertVerifiesOnResume(out, file)
         })
       ),
-    60_000
+    120_000
   )
 
   it.live("Redis unreachable: a typed error at once, not a hang", () =>
