@@ -9,6 +9,7 @@ import { generateCommand } from "./commands/generate.js"
 import { previewCommand } from "./commands/preview.js"
 import { schemaCommand } from "./commands/schema.js"
 import { validateCommand } from "./commands/validate.js"
+import { workerCommand } from "./commands/worker.js"
 import { reportFailure } from "./reportFailure.js"
 
 const sluice = Command.make("sluice").pipe(
@@ -22,6 +23,7 @@ const sluice = Command.make("sluice").pipe(
     previewCommand,
     exportCommand,
     schemaCommand,
+    workerCommand,
     mockProviderCommand("mock-provider")
   ])
 )

@@ -4,6 +4,7 @@ import { loadConfig } from "../config/loadConfig.js"
 import { runModelCheck } from "./check.js"
 import type { ProgressMode } from "../progress/ProgressReporter.js"
 import { runPipeline } from "../pipeline/runPipeline.js"
+import { distributedFlags, generateDistributed } from "./generateDistributed.js"
 import type { RunSummary } from "../pipeline/summary.js"
 import { formatTokenLine, type TokenSummary } from "../pipeline/tokenSummary.js"
 
@@ -127,7 +128,10 @@ class GenerateUsageError extends Data.TaggedError("GenerateUsageError")<{ readon
   readonly exitCode = exitCodes.usage
 }
 
-/** `sluice generate <config> [--rows N] [--out DIR] [--resume [--retry-dropped] | --overwrite] [--json]`. */
+/**
+ * `sluice generate <config> [--rows N] [--out DIR] [--resume [--retry-dropped] | --overwrite] [--json]
+ * [--redis URL [--workers N]]`.
+ */
 export const generateCommand = Command.make(
   "generate",
   {
@@ -156,33 +160,26 @@ export const generateCommand = Command.make(
     progress: Flag.Literals("progress", ["auto", "bar", "lines", "off"]).pipe(
       Flag.withDescription("Progress on stderr: a live bar on a TTY, plain lines otherwise"),
       Flag.withDefault("auto")
-    )
+    ),
+    ...distributedFlags
   },
-  Effect.fnUntraced(function*({ config, rows, out, resume, retryDropped, overwrite, json, noCheck, progress }) {
-    if (resume && overwrite) {
-      return yield* new GenerateUsageError({ message: "--resume and --overwrite cannot be used together" })
-    }
-    if (retryDropped && !resume) {
-      return yield* new GenerateUsageError({ message: "--retry-dropped needs --resume" })
-    }
-    const invocation: GenerateInvocation = {
-      config,
-      out: Option.getOrElse(out, () => defaultOut(config)),
-      rows: Option.getOrUndefined(rows)
-    }
-    const loaded = yield* loadConfig(config, { rows: invocation.rows })
-    const report = (summary: RunSummary) =>
-      json ? Console.log(JSON.stringify(summary)) : Console.log(formatSummary(summary, invocation.out))
-    const { summary } = yield* runPipeline(loaded, {
-      out: invocation.out,
-      resume,
-      overwrite,
-      retryDropped,
-      progress: progressMode(progress, json),
-      // The same check as `sluice check` (cheap, even on the embedded mock): a wrong base URL, model or key ends
-      // here, once the output directory is known to be usable.
-      ...(noCheck ? {} : { beforeRun: runModelCheck(loaded, (line) => Console.error(`check${line.slice(1)}`)) }),
-      onInterrupted: (summary) =>
+  Effect.fnUntraced(
+    function*({ config, rows, out, resume, retryDropped, overwrite, json, noCheck, progress, ...distributed }) {
+      if (resume && overwrite) {
+        return yield* new GenerateUsageError({ message: "--resume and --overwrite cannot be used together" })
+      }
+      if (retryDropped && !resume) {
+        return yield* new GenerateUsageError({ message: "--retry-dropped needs --resume" })
+      }
+      const invocation: GenerateInvocation = {
+        config,
+        out: Option.getOrElse(out, () => defaultOut(config)),
+        rows: Option.getOrUndefined(rows)
+      }
+      const loaded = yield* loadConfig(config, { rows: invocation.rows })
+      const report = (summary: RunSummary) =>
+        json ? Console.log(JSON.stringify(summary)) : Console.log(formatSummary(summary, invocation.out))
+      const onInterrupted = (summary: RunSummary) =>
         Effect.andThen(
           report(summary),
           Console.error(
@@ -190,13 +187,39 @@ export const generateCommand = Command.make(
               `(${invocation.out}/summary.json). To continue: ${resumeCommand(invocation)}`
           )
         )
-    }).pipe(Effect.scoped)
-    yield* report(summary)
-    const message = incompleteMessage(summary, invocation)
-    if (message !== undefined) {
-      return yield* new GenerateIncompleteError({ message, exitCode: exitCodeOf(summary) })
+      const beforeRun = noCheck
+        ? undefined
+        : runModelCheck(loaded, (line) => Console.error(`check${line.slice(1)}`))
+      const { summary } = Option.isSome(distributed.redis)
+        ? yield* generateDistributed(loaded, {
+          ...distributed,
+          redis: distributed.redis.value,
+          out: invocation.out,
+          rows: invocation.rows,
+          resume,
+          overwrite,
+          retryDropped,
+          beforeRun,
+          onInterrupted
+        })
+        : yield* runPipeline(loaded, {
+          out: invocation.out,
+          resume,
+          overwrite,
+          retryDropped,
+          progress: progressMode(progress, json),
+          // The same check as `sluice check` (cheap, even on the embedded mock): a wrong base URL, model or key ends
+          // here, once the output directory is known to be usable.
+          ...(beforeRun === undefined ? {} : { beforeRun }),
+          onInterrupted
+        }).pipe(Effect.scoped)
+      yield* report(summary)
+      const message = incompleteMessage(summary, invocation)
+      if (message !== undefined) {
+        return yield* new GenerateIncompleteError({ message, exitCode: exitCodeOf(summary) })
+      }
     }
-  })
+  )
 ).pipe(Command.withDescription(
   "Generate a dataset from a config file. Exit codes: 0 every row on disk; 2 usage, config or output-directory " +
     "error; 3 finished with dropped rows; 4 stopped early or wrote nothing; 130 interrupted; 1 a bug"

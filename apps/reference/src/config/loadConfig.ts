@@ -168,6 +168,11 @@ export const loadConfig = Effect.fnUntraced(function*(file: string, overrides: C
       }])
     )
   )
+  return yield* loadConfigText(file, text, overrides)
+})
+
+/** `loadConfig` of a config's text (a distributed worker gets it from its run): `file` names it and anchors paths. */
+export const loadConfigText = Effect.fnUntraced(function*(file: string, text: string, overrides: ConfigOverrides = {}) {
   const raw = yield* parseText(file, text)
   return yield* resolveConfig(file, raw, overrides)
 })

@@ -22,12 +22,30 @@ export interface GroupPublication {
   readonly dropped: ReadonlyMap<number, DropRecord>
 }
 
+/**
+ * A new row group whose file another process already wrote durably (a distributed worker's winning attempt): the
+ * writer renames it into place and journals it like any other group.
+ */
+export interface WrittenGroup {
+  /** The file as written, in the output directory's `data/`. */
+  readonly source: string
+  /** Its journal entry, with its final name, size and sha256 (checked by the caller). */
+  readonly entry: JournalEntry
+  readonly drops: ReadonlyArray<DropRecord>
+}
+
+type Item =
+  | { readonly _tag: "Render"; readonly group: number; readonly publication: GroupPublication }
+  | { readonly _tag: "Written"; readonly group: number; readonly written: WrittenGroup }
+
 export interface GroupWriter {
   /**
    * Queues a row group for publishing; waits while the queue is full (so memory stays bounded). A group already
    * published is republished with the new rows merged in, in row order (`--retry-dropped`).
    */
   readonly publish: (publication: GroupPublication) => Effect.Effect<void, OutputError>
+  /** Queues a group another process wrote (see `WrittenGroup`); it is published in order with the others. */
+  readonly publishWritten: (written: WrittenGroup) => Effect.Effect<void, OutputError>
   /** Publishes everything queued and stops; fails with the writer's failure, if it had one. */
   readonly drain: Effect.Effect<void, OutputError>
   /** Rewrites `dropped.jsonl` and `metadata.json` from the state (after `drain`). */
@@ -76,7 +94,7 @@ export const makeGroupWriter = Effect.fnUntraced(function*(
   const journal = yield* fs.open(journalPath, { flag: "a" }).pipe(Effect.mapError(ioError(journalPath)))
   const droppedLog = yield* fs.open(droppedPath, { flag: "a" }).pipe(Effect.mapError(ioError(droppedPath)))
   const capacity = options.capacity ?? Math.max(4, Math.ceil(2048 / state.bufferSize))
-  const queue = yield* Queue.bounded<GroupPublication, Cause.Done>(capacity)
+  const queue = yield* Queue.bounded<Item, Cause.Done>(capacity)
   const finished = yield* Deferred.make<void, OutputError>()
   const metadataEvery = options.metadataEveryMillis ?? 5000
   let metadataAt = yield* Clock.currentTimeMillis
@@ -170,12 +188,21 @@ export const makeGroupWriter = Effect.fnUntraced(function*(
   const append = (handle: FileSystem.File, target: string, text: string) =>
     Effect.andThen(handle.writeAll(encoder.encode(text)), handle.sync).pipe(Effect.mapError(ioError(target)))
 
-  const commit = Effect.fnUntraced(function*(batch: ReadonlyArray<GroupPublication>) {
+  // A written group is renamed into place: its bytes were fsynced by the process that wrote them.
+  const place = (written: WrittenGroup) => {
+    const file = path.join(directory, written.entry.file)
+    return fs.rename(written.source, file).pipe(
+      Effect.mapError(ioError(file)),
+      Effect.as({ file, entry: written.entry, drops: written.drops, newDrops: written.drops })
+    )
+  }
+
+  const commit = Effect.fnUntraced(function*(batch: ReadonlyArray<Item>) {
     const rendered = yield* Effect.forEach(
       batch,
-      (publication) =>
-        Effect.flatMap(
-          render(publication),
+      (item) =>
+        item._tag === "Written" ? place(item.written) : Effect.flatMap(
+          render(item.publication),
           (group) => Effect.as(writeFileDurably(fs, group.file, group.bytes), group)
         ),
       { concurrency: options.concurrency ?? 16 }
@@ -194,7 +221,7 @@ export const makeGroupWriter = Effect.fnUntraced(function*(
 
   // A group published twice in one batch (a run never does; the API allows it) goes into the next commit: the
   // second publication merges with what the first one wrote.
-  const commitAll = Effect.fnUntraced(function*(batch: ReadonlyArray<GroupPublication>) {
+  const commitAll = Effect.fnUntraced(function*(batch: ReadonlyArray<Item>) {
     let start = 0
     while (start < batch.length) {
       const groups = new Set<number>()
@@ -223,9 +250,12 @@ export const makeGroupWriter = Effect.fnUntraced(function*(
     Effect.fail(new OutputError({ path: directory, problem: "the row-group writer has stopped" }))
   )
 
+  const offer = (item: Item) =>
+    Effect.flatMap(Queue.offer(queue, item), (accepted) => (accepted ? Effect.void : stopped))
+
   return {
-    publish: (publication) =>
-      Effect.flatMap(Queue.offer(queue, publication), (accepted) => (accepted ? Effect.void : stopped)),
+    publish: (publication) => offer({ _tag: "Render", group: publication.group, publication }),
+    publishWritten: (written) => offer({ _tag: "Written", group: written.entry.group, written }),
     drain: Effect.andThen(Queue.end(queue), Deferred.await(finished)),
     finish: Effect.suspend(() =>
       replaceFileDurably(

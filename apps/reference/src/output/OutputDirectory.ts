@@ -9,6 +9,8 @@ import { type JournalEntry, journalHeaderLine, journalLine, parseJournal } from 
 import {
   dataDirectory,
   droppedFile,
+  finalNameOf,
+  isPartialFileOf,
   journalFile,
   lockFile,
   manifestFile,
@@ -247,7 +249,7 @@ export const openOutput = Effect.fnUntraced(function*(directory: string, request
   const adopted: Array<JournalEntry> = []
   for (const name of yield* listData) {
     const full = path.join(dataDir, name)
-    if (temporaryFilePattern.test(name) && rowGroupFilePattern.test(name.replace(temporaryFilePattern, ""))) {
+    if (isPartialFileOf(name) && rowGroupFilePattern.test(finalNameOf(name))) {
       yield* fs.remove(full).pipe(Effect.ignore)
       continue
     }
@@ -315,7 +317,7 @@ const removeOwnedFiles = Effect.fnUntraced(function*(directory: string) {
   const listed = new Set(
     Option.isSome(journal) ? [...journal.value.entries.values()].map((entry) => path.basename(entry.file)) : []
   )
-  const isOurs = (name: string) => listed.has(name) || rowGroupFilePattern.test(name.replace(temporaryFilePattern, ""))
+  const isOurs = (name: string) => listed.has(name) || rowGroupFilePattern.test(finalNameOf(name))
   const dataFiles = yield* fs.readDirectory(dataDir).pipe(Effect.orElseSucceed((): ReadonlyArray<string> => []))
   let removed = 0
   for (const name of dataFiles.filter(isOurs)) {

@@ -27,6 +27,21 @@ export const rowGroupFilePattern = /^row-group-(\d{5,})\.(jsonl|parquet)$/
 export const temporaryFileOf = (target: string, pid: number): string => `${target}.tmp-${pid}`
 export const temporaryFilePattern = /\.tmp-\d+$/
 
+/**
+ * A distributed worker writes a row group as `<name>.attempt-<token>` (its own attempt, durable before it claims
+ * the group); the coordinator renames the one attempt that won the group's commit marker over `<name>`.
+ */
+export const attemptFileOf = (target: string, token: string): string => `${target}.attempt-${token}`
+export const attemptFilePattern = /\.attempt-[\w-]+$/
+
+/** A file Sluice writes on its way to `name`: a temporary file or a worker's attempt. */
+export const isPartialFileOf = (name: string): boolean =>
+  temporaryFilePattern.test(name) || attemptFilePattern.test(name)
+
+/** `name` without a temporary-file or attempt suffix. */
+export const finalNameOf = (name: string): string =>
+  name.replace(temporaryFilePattern, "").replace(attemptFilePattern, "")
+
 /** The files at the top of an output directory that Sluice writes (besides `data/`). */
 export const ownedTopLevelFiles: ReadonlyArray<string> = [
   journalFile,

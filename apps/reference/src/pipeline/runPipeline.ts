@@ -62,7 +62,8 @@ export interface PipelineSample {
   readonly pressures: ReadonlyArray<RequestPressure>
 }
 
-const requestAdmissionConfig = (loaded: LoadedConfig) => {
+/** The request-admission settings of a config (a distributed worker shares them through Redis). */
+export const requestAdmissionConfig = (loaded: LoadedConfig) => {
   const settings = loaded.config.run.requestAdmission
   return {
     models: loaded.config.models.map((model) => ({
