@@ -14,6 +14,7 @@ const withDefault = <S extends Schema.Top>(schema: S, value: S["Encoded"], descr
 
 const PositiveInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))
 const NonNegativeSeconds = Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0))
+const PerMinute = Schema.Finite.check(Schema.isGreaterThan(0))
 
 /** A static cap for one alias of a provider/model (`maxParallelRequests` in model configs). */
 export const ModelRegistration = Schema.Struct({
@@ -21,7 +22,21 @@ export const ModelRegistration = Schema.Struct({
   model: Schema.String,
   /** Aliases naming the same provider/model merge with the min rule. Defaults to `"provider/model"`. */
   alias: Schema.optional(Schema.String),
-  maxParallelRequests: PositiveInt
+  maxParallelRequests: PositiveInt,
+  /**
+   * Requests per minute (a token bucket holding one minute's worth, refilled continuously), shared by every
+   * domain of the provider/model; absent: no request budget. Aliases merge with the min rule.
+   */
+  requestsPerMinute: Schema.optional(
+    PerMinute.annotate({ description: "Most requests per minute to this model (absent: no limit)." })
+  ),
+  /**
+   * Tokens per minute, prompt and completion together, as a token bucket like `requestsPerMinute`: each call is
+   * charged its `estimatedTokens` (else `defaultEstimatedTokens`) and corrected by the usage its release reports.
+   */
+  tokensPerMinute: Schema.optional(
+    PerMinute.annotate({ description: "Most tokens (prompt + completion) per minute to this model (absent: no limit)." })
+  )
 })
 export type ModelRegistration = typeof ModelRegistration.Type
 
@@ -69,6 +84,12 @@ export const RequestAdmissionConfig = Schema.Struct({
     Schema.NullOr(NonNegativeSeconds),
     null,
     "How long a call may wait for a free slot before it is retried later (`null`: no limit)."
+  ),
+  /** Tokens charged to a `tokensPerMinute` budget for a call that gives no `estimatedTokens`. */
+  defaultEstimatedTokens: withDefault(
+    Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),
+    1000,
+    "Tokens a call is assumed to use when it gives no estimate (tokensPerMinute budgets)."
   ),
   /** Events buffered per subscriber before the oldest are dropped. */
   eventBufferSize: withDefault(PositiveInt, 4096),
@@ -118,6 +139,7 @@ export interface ResolvedConfig {
   readonly startupRampMs: number
   readonly queueWaitTimeoutSeconds: number | null
   readonly eventBufferSize: number
+  readonly defaultEstimatedTokens: number
   readonly decreaseToInFlight: boolean
   readonly halfOpenCooldown: boolean
   readonly ceilingProbeBackoff: boolean
@@ -174,6 +196,7 @@ export const resolveConfig = Effect.fnUntraced(function*(input: RequestAdmission
     startupRampMs: config.startupRampSeconds * 1000,
     queueWaitTimeoutSeconds: config.queueWaitTimeoutSeconds,
     eventBufferSize: config.eventBufferSize,
+    defaultEstimatedTokens: config.defaultEstimatedTokens,
     decreaseToInFlight: config.decreaseToInFlight,
     halfOpenCooldown: config.halfOpenCooldown,
     ceilingProbeBackoff: config.ceilingProbeBackoff,
