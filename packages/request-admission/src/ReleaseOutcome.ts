@@ -10,7 +10,11 @@ export type ReleaseOutcome =
     readonly retryAfterSeconds?: number | undefined
     readonly usage?: RequestUsage | undefined
   }
-  | { readonly kind: "provider_failure"; readonly status?: number | undefined; readonly usage?: RequestUsage | undefined }
+  | {
+    readonly kind: "provider_failure"
+    readonly status?: number | undefined
+    readonly usage?: RequestUsage | undefined
+  }
   | { readonly kind: "provider_timeout"; readonly usage?: RequestUsage | undefined }
   | { readonly kind: "local_cancelled"; readonly usage?: RequestUsage | undefined }
   | { readonly kind: "local_timeout"; readonly usage?: RequestUsage | undefined }

@@ -35,7 +35,9 @@ export const ModelRegistration = Schema.Struct({
    * charged its `estimatedTokens` (else `defaultEstimatedTokens`) and corrected by the usage its release reports.
    */
   tokensPerMinute: Schema.optional(
-    PerMinute.annotate({ description: "Most tokens (prompt + completion) per minute to this model (absent: no limit)." })
+    PerMinute.annotate({
+      description: "Most tokens (prompt + completion) per minute to this model (absent: no limit)."
+    })
   )
 })
 export type ModelRegistration = typeof ModelRegistration.Type

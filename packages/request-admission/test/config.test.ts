@@ -49,8 +49,14 @@ describe("configuration", () => {
         [{ cooldownSeconds: 0 }, "cooldownSeconds"],
         [{ successesUntilIncrease: 2.5 }, "successesUntilIncrease"],
         [{ queueWaitTimeoutSeconds: -1 }, "queueWaitTimeoutSeconds"],
-        [{ models: [{ provider: "p", model: "m", maxParallelRequests: 1, requestsPerMinute: 0 }] }, "models[0].requestsPerMinute"],
-        [{ models: [{ provider: "p", model: "m", maxParallelRequests: 1, tokensPerMinute: -5 }] }, "models[0].tokensPerMinute"],
+        [
+          { models: [{ provider: "p", model: "m", maxParallelRequests: 1, requestsPerMinute: 0 }] },
+          "models[0].requestsPerMinute"
+        ],
+        [
+          { models: [{ provider: "p", model: "m", maxParallelRequests: 1, tokensPerMinute: -5 }] },
+          "models[0].tokensPerMinute"
+        ],
         [{ defaultEstimatedTokens: 1.5 }, "defaultEstimatedTokens"],
         [{ startupRampSeconds: Infinity }, "startupRampSeconds"],
         [{ slowStartInitialWindow: 0 }, "slowStartInitialWindow"],

@@ -74,7 +74,9 @@ export const makePump = (leases: Leases, outbox: Outbox, budgets: BudgetGate): P
       const budget = pool.budget
       // Another fiber may have spent the budget since `serve` checked it: `serve` then arms the refill timer.
       const charge = budget === undefined ? undefined : budgets.charge(budget, headOf(domain.queue)!.item, now)
-      if (budget !== undefined && charge === undefined) return Effect.andThen(domain.giveBoth, serve(pool, full, grants))
+      if (budget !== undefined && charge === undefined) {
+        return Effect.andThen(domain.giveBoth, serve(pool, full, grants))
+      }
       const waiter = serveHead(domain.queue)!
       const waitedMs = Math.max(0, now - waiter.enqueuedAt)
       const lease = leases.admit(domain, waiter.flow.group, fiber, waitedMs, true)
