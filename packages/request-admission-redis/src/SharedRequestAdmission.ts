@@ -129,7 +129,11 @@ export const make = Effect.fnUntraced(function*(
       tpm = Math.min(tpm, alias.tpm)
     }
     if (rpm === Infinity && tpm === Infinity) return undefined
-    return { requestsPerMinute: rpm === Infinity ? 0 : rpm, tokensPerMinute: tpm === Infinity ? 0 : tpm }
+    return {
+      requestsPerMinute: rpm === Infinity ? 0 : rpm,
+      tokensPerMinute: tpm === Infinity ? 0 : tpm,
+      burstSeconds: config.budgetBurstSeconds
+    }
   }
   const tokensOf = (item: RequestAdmissionItem): number => {
     const estimate = item.estimatedTokens

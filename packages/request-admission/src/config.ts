@@ -93,6 +93,16 @@ export const RequestAdmissionConfig = Schema.Struct({
     1000,
     "Tokens a call is assumed to use when it gives no estimate (tokensPerMinute budgets)."
   ),
+  /**
+   * How much of a `requestsPerMinute` / `tokensPerMinute` budget may go out at once: each bucket holds this many
+   * seconds' worth (at least one request or token). 60: a full minute's worth; lower it when the provider enforces
+   * its per-minute limit over shorter windows.
+   */
+  budgetBurstSeconds: withDefault(
+    Schema.Finite.check(Schema.isGreaterThan(0), Schema.isLessThanOrEqualTo(60)),
+    60,
+    "How many seconds' worth of a per-minute budget may be sent at once (60: a full minute's)."
+  ),
   /** Events buffered per subscriber before the oldest are dropped. */
   eventBufferSize: withDefault(PositiveInt, 4096),
   /** On every 429, lower the limit to what the provider was serving: `max(1, min(limit, inFlight))`. */
@@ -142,6 +152,7 @@ export interface ResolvedConfig {
   readonly queueWaitTimeoutSeconds: number | null
   readonly eventBufferSize: number
   readonly defaultEstimatedTokens: number
+  readonly budgetBurstSeconds: number
   readonly decreaseToInFlight: boolean
   readonly halfOpenCooldown: boolean
   readonly ceilingProbeBackoff: boolean
@@ -199,6 +210,7 @@ export const resolveConfig = Effect.fnUntraced(function*(input: RequestAdmission
     queueWaitTimeoutSeconds: config.queueWaitTimeoutSeconds,
     eventBufferSize: config.eventBufferSize,
     defaultEstimatedTokens: config.defaultEstimatedTokens,
+    budgetBurstSeconds: config.budgetBurstSeconds,
     decreaseToInFlight: config.decreaseToInFlight,
     halfOpenCooldown: config.halfOpenCooldown,
     ceilingProbeBackoff: config.ceilingProbeBackoff,

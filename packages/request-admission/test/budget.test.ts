@@ -82,6 +82,20 @@ describe("RPM / TPM budgets", () => {
       yield* assertPermitsAtRest()
     }).pipe(Effect.provide(budgeted({ requestsPerMinute: 60 }))))
 
+  it.effect("budgetBurstSeconds bounds what goes out at once: rpm = 600 with a 1 s burst sends 10, then 10 a second", () =>
+    Effect.gen(function*() {
+      const { admitted } = yield* calls(40)
+      assert.strictEqual(admitted.count, 10)
+      yield* TestClock.adjust(100)
+      assert.strictEqual(admitted.count, 11)
+      yield* TestClock.adjust(900)
+      assert.strictEqual(admitted.count, 20)
+      // An idle bucket fills up to one second's worth, not more.
+      yield* TestClock.adjust(60_000)
+      assert.strictEqual(admitted.count, 40)
+      assert.strictEqual((yield* budgetOf).requestsAvailable, 10)
+    }).pipe(Effect.provide(budgeted({ requestsPerMinute: 600 }, { budgetBurstSeconds: 1 }))))
+
   it.effect("domains share the provider/model's budget; a waiting call tells subscribers once", () =>
     Effect.gen(function*() {
       const admission = yield* RequestAdmission

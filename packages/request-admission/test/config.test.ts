@@ -33,6 +33,7 @@ describe("configuration", () => {
         startupRampSeconds: 0,
         queueWaitTimeoutSeconds: null,
         defaultEstimatedTokens: 1000,
+        budgetBurstSeconds: 60,
         eventBufferSize: 4096,
         decreaseToInFlight: true,
         halfOpenCooldown: true,
@@ -58,6 +59,7 @@ describe("configuration", () => {
           "models[0].tokensPerMinute"
         ],
         [{ defaultEstimatedTokens: 1.5 }, "defaultEstimatedTokens"],
+        [{ budgetBurstSeconds: 0 }, "budgetBurstSeconds"],
         [{ startupRampSeconds: Infinity }, "startupRampSeconds"],
         [{ slowStartInitialWindow: 0 }, "slowStartInitialWindow"],
         [{ initialLimits: { "p/m/chat": 0 } }, "initialLimits.p/m/chat"],

@@ -122,6 +122,16 @@ export const ModelConfig = Schema.Struct({
   maxParallelRequests: withDefault(PositiveInt, 4, {
     description: "The most requests in flight to this model; lowered on 429s, then raised back."
   }),
+  requestsPerMinute: optional(PositiveNumber, {
+    description:
+      "The most requests per minute to this model (a token bucket holding one minute's worth; absent: none).",
+    examples: [500]
+  }),
+  tokensPerMinute: optional(PositiveNumber, {
+    description: "The most tokens (prompt + completion) per minute to this model: each call is charged an estimate " +
+      "(prompt characters / 4 + its token limit), corrected from the answer's `usage`.",
+    examples: [200000]
+  }),
   temperature: optional(Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 2 })), {
     description: "Sampling temperature (`temperature`).",
     examples: [0.7]

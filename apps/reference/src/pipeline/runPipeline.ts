@@ -69,7 +69,9 @@ const requestAdmissionConfig = (loaded: LoadedConfig) => {
       provider: model.provider,
       model: model.model,
       alias: model.alias,
-      maxParallelRequests: model.maxParallelRequests
+      maxParallelRequests: model.maxParallelRequests,
+      ...(model.requestsPerMinute === undefined ? {} : { requestsPerMinute: model.requestsPerMinute }),
+      ...(model.tokensPerMinute === undefined ? {} : { tokensPerMinute: model.tokensPerMinute })
     })),
     cooldownSeconds: settings.cooldownSeconds,
     decreaseFactor: settings.decreaseFactor,

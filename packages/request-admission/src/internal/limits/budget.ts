@@ -1,9 +1,10 @@
 /**
- * Per provider/model RPM / TPM budgets: two token buckets (requests, tokens), each holding at most one minute's
- * worth and refilled continuously at `perMinute / 60 000` per ms. A call is admitted only when it holds a
- * concurrency lease and its budget: 1 request and its estimated tokens. A call that needs more tokens than a
- * whole minute's worth waits for a full bucket and takes it into debt (later calls wait until the debt is
- * repaid), so it is neither refused nor starved. The estimate is corrected when the release reports the usage.
+ * Per provider/model RPM / TPM budgets: two token buckets (requests, tokens), each holding at most
+ * `budgetBurstSeconds` worth (default: one minute's) and refilled continuously at `perMinute / 60 000` per ms. A
+ * call is admitted only when it holds a concurrency lease and its budget: 1 request and its estimated tokens. A
+ * call that needs more tokens than a full bucket waits for a full bucket and takes it into debt (later calls wait
+ * until the debt is repaid), so it is neither refused nor starved. The estimate is corrected when the release
+ * reports the usage.
  *
  * Plain data and synchronous helpers, used inside the controller's synchronous steps; the refill timer that
  * re-runs the pump is `BudgetGate.ts`'s.
@@ -20,17 +21,20 @@ const EPSILON = 1e-9
 /** One token bucket. `level` may go below 0 (debt: an oversized call, or usage above its estimate). */
 export class Bucket {
   level: number
+  /** The most it holds: `burstSeconds` worth of the rate, at least 1. */
+  capacity: number
   private updatedAt: number
 
-  constructor(public perMinute: number, now: number) {
-    this.level = perMinute
+  constructor(public perMinute: number, private readonly burstSeconds: number, now: number) {
+    this.capacity = capacityOf(perMinute, burstSeconds)
+    this.level = this.capacity
     this.updatedAt = now
   }
 
   /** The level at `now`, without changing anything. */
   levelAt(now: number): number {
     const elapsed = now - this.updatedAt
-    return elapsed <= 0 ? this.level : Math.min(this.perMinute, this.level + elapsed * this.perMinute / MS_PER_MINUTE)
+    return elapsed <= 0 ? this.level : Math.min(this.capacity, this.level + elapsed * this.perMinute / MS_PER_MINUTE)
   }
 
   refill(now: number): void {
@@ -40,7 +44,7 @@ export class Bucket {
 
   /** Ms until `amount` (at most a full bucket) is available; 0 when it is now. Call after `refill`. */
   waitFor(amount: number): number {
-    const need = Math.min(amount, this.perMinute)
+    const need = Math.min(amount, this.capacity)
     if (this.level + EPSILON >= need) return 0
     return Math.max(1, Math.ceil((need - this.level) * MS_PER_MINUTE / this.perMinute))
   }
@@ -49,9 +53,17 @@ export class Bucket {
   setRate(perMinute: number, now: number): void {
     this.refill(now)
     this.perMinute = perMinute
-    if (this.level > perMinute) this.level = perMinute
+    this.capacity = capacityOf(perMinute, this.burstSeconds)
+    if (this.level > this.capacity) this.level = this.capacity
+  }
+
+  /** Gives back `amount` (never above a full bucket). */
+  give(amount: number): void {
+    this.level = Math.min(this.capacity, this.level + amount)
   }
 }
+
+const capacityOf = (perMinute: number, burstSeconds: number): number => Math.max(1, perMinute * burstSeconds / 60)
 
 /** What one admitted call took from its budget; kept on its lease until the release corrects or keeps it. */
 export interface Charge {
@@ -72,9 +84,15 @@ export class Budget {
   /** What the last failed check lacked (for the event and denials). */
   lacking: BudgetLimit = "requests_per_minute"
 
-  constructor(readonly pool: Pool, rpm: number | undefined, tpm: number | undefined, now: number) {
-    this.requests = rpm === undefined ? undefined : new Bucket(rpm, now)
-    this.tokens = tpm === undefined ? undefined : new Bucket(tpm, now)
+  constructor(
+    readonly pool: Pool,
+    private readonly burstSeconds: number,
+    rpm: number | undefined,
+    tpm: number | undefined,
+    now: number
+  ) {
+    this.requests = rpm === undefined ? undefined : new Bucket(rpm, burstSeconds, now)
+    this.tokens = tpm === undefined ? undefined : new Bucket(tpm, burstSeconds, now)
   }
 
   /** Ms until a call costing `tokens` fits; 0 when it fits now. Sets `lacking` when it does not. */
@@ -109,10 +127,10 @@ export class Budget {
 
   setRates(rpm: number | undefined, tpm: number | undefined, now: number): void {
     if (rpm === undefined) this.requests = undefined
-    else if (this.requests === undefined) this.requests = new Bucket(rpm, now)
+    else if (this.requests === undefined) this.requests = new Bucket(rpm, this.burstSeconds, now)
     else this.requests.setRate(rpm, now)
     if (tpm === undefined) this.tokens = undefined
-    else if (this.tokens === undefined) this.tokens = new Bucket(tpm, now)
+    else if (this.tokens === undefined) this.tokens = new Bucket(tpm, this.burstSeconds, now)
     else this.tokens.setRate(tpm, now)
   }
 }
@@ -137,7 +155,7 @@ export const settleCharge = (charge: Charge, outcome: ReleaseOutcome, now: numbe
   if (!(actual >= 0) || !Number.isFinite(actual)) return false
   bucket.refill(now)
   const delta = charge.tokens - actual
-  bucket.level = Math.min(bucket.perMinute, bucket.level + delta)
+  bucket.give(delta)
   charge.tokens = actual
   return delta > 0
 }
@@ -149,16 +167,18 @@ export const refundCharge = (charge: Charge, now: number): void => {
   const budget = charge.budget
   if (budget.requests !== undefined) {
     budget.requests.refill(now)
-    budget.requests.level = Math.min(budget.requests.perMinute, budget.requests.level + 1)
+    budget.requests.give(1)
   }
   if (budget.tokens !== undefined) {
     budget.tokens.refill(now)
-    budget.tokens.level = Math.min(budget.tokens.perMinute, budget.tokens.level + charge.tokens)
+    budget.tokens.give(charge.tokens)
   }
 }
 
 /** The budget of each provider/model: the minimum over its aliases of each rate (as for the static cap). */
 export class Budgets {
+  constructor(private readonly burstSeconds: number) {}
+
   private readonly byPool = new Map<Pool, Map<string, { rpm: number | undefined; tpm: number | undefined }>>()
 
   /** Records one alias's rates and sets (or drops) the pool's budget. True when the budget may admit more now. */
@@ -183,7 +203,7 @@ export class Budgets {
       return before !== undefined
     }
     if (before === undefined) {
-      pool.budget = new Budget(pool, minRpm, minTpm, now)
+      pool.budget = new Budget(pool, this.burstSeconds, minRpm, minTpm, now)
       return false
     }
     before.setRates(minRpm, minTpm, now)
