@@ -236,7 +236,19 @@ export const RequestAdmissionSettings = RequestAdmissionConfig.mapFields(Struct.
   "startupRampSeconds",
   "slowStart",
   "slowStartProbeSeconds"
-]))
+])).mapFields((fields) => ({
+  ...fields,
+  // The library's default is a full minute's burst; providers (and the mock) enforce per-minute limits over
+  // shorter windows, so the CLI sends at most one second's worth at once.
+  budgetBurstSeconds: withDefault(
+    Schema.Finite.check(Schema.isGreaterThan(0), Schema.isLessThanOrEqualTo(60)),
+    1,
+    {
+      description: "How many seconds' worth of a model's `requestsPerMinute` / `tokensPerMinute` may be sent at once " +
+        "(providers enforce per-minute limits over shorter windows; 60: a full minute's)."
+    }
+  )
+}))
 export type RequestAdmissionSettings = typeof RequestAdmissionSettings.Type
 
 /**

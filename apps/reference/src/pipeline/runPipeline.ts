@@ -79,7 +79,8 @@ const requestAdmissionConfig = (loaded: LoadedConfig) => {
     startupRampSeconds: settings.startupRampSeconds,
     queueWaitTimeoutSeconds: settings.queueWaitTimeoutSeconds,
     slowStart: settings.slowStart,
-    slowStartProbeSeconds: settings.slowStartProbeSeconds
+    slowStartProbeSeconds: settings.slowStartProbeSeconds,
+    budgetBurstSeconds: settings.budgetBurstSeconds
   }
 }
 
