@@ -124,7 +124,7 @@ export const ModelConfig = Schema.Struct({
   }),
   requestsPerMinute: optional(PositiveNumber, {
     description:
-      "The most requests per minute to this model (a token bucket holding one minute's worth; absent: none).",
+      "The most requests per minute to this model (absent: no limit); see `run.requestAdmission.budgetBurstSeconds`.",
     examples: [500]
   }),
   tokensPerMinute: optional(PositiveNumber, {
