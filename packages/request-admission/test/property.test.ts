@@ -191,6 +191,14 @@ const scenario = fc.record({
     weight: 2,
     arbitrary: fc.constant(2048)
   }),
+  /** An RPM / TPM budget on the model in about a third of the cases (items are charged 100 tokens each). */
+  budget: fc.option(
+    fc.record({
+      requestsPerMinute: fc.constantFrom(20, 60, 600),
+      tokensPerMinute: fc.option(fc.constantFrom(3000, 60_000), { nil: undefined })
+    }),
+    { freq: 2, nil: null }
+  ),
   commands: fc.array(command, { minLength: 8, maxLength: 30 }),
   /** In about a quarter of the cases the controller shuts down before this command (and admits nothing after). */
   shutdownAt: fc.option(fc.nat(30), { freq: 3, nil: null })
@@ -557,11 +565,19 @@ const run = (input: Scenario) =>
       }
     }
     if (input.domains === 1) checkFairness(events, input.weights)
+    if (input.budget !== null && input.budget !== undefined) checkBudget(events, input.budget.requestsPerMinute)
     if (trace) console.log("done")
   }).pipe(
     Effect.provide(
       RequestAdmission.layer({
-        models: [{ provider: "p", model: "m", alias: "a0", maxParallelRequests: input.cap }],
+        models: [{
+          provider: "p",
+          model: "m",
+          alias: "a0",
+          maxParallelRequests: input.cap,
+          ...(input.budget ?? {})
+        }],
+        defaultEstimatedTokens: 100,
         successesUntilIncrease: input.successesUntilIncrease,
         decreaseFactor: input.decreaseFactor,
         decreaseToInFlight: input.decreaseToInFlight,
@@ -572,6 +588,24 @@ const run = (input: Scenario) =>
     Effect.provideService(Scheduler.MaxOpsBeforeYield, input.yieldEvery),
     Effect.scoped
   )
+
+/**
+ * A request budget of `rpm` (a full minute's burst, from a full bucket at 0) never admits more than
+ * `rpm + rpm × t / 60 s` leases by time t, less what came back: a lease handed to a waiter interrupted before it
+ * ran returns its request (it is released as `local_cancelled`, which bounds how many did).
+ */
+const checkBudget = (events: ReadonlyArray<RequestEvent>, rpm: number) => {
+  const start = events.find((event) => event._tag === "request_resource_registered")?.atMillis ?? 0
+  let admitted = 0
+  let cancelled = 0
+  for (const event of events) {
+    if (event._tag === "request_lease_released" && event.outcome === "local_cancelled") cancelled++
+    if (event._tag !== "request_lease_acquired") continue
+    admitted++
+    const allowed = rpm + rpm * (event.atMillis - start) / 60_000 + cancelled
+    assert.isAtMost(admitted, Math.floor(allowed + 1e-9), `lease ${event.leaseId} admitted past the budget`)
+  }
+}
 
 /**
  * From the event log of a case with one domain: two groups that stay backlogged together are served in proportion
