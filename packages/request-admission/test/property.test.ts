@@ -194,7 +194,7 @@ const scenario = fc.record({
   /** An RPM / TPM budget on the model in about a third of the cases (items are charged 100 tokens each). */
   budget: fc.option(
     fc.record({
-      requestsPerMinute: fc.constantFrom(20, 60, 600),
+      requestsPerMinute: fc.constantFrom(6, 20, 120),
       tokensPerMinute: fc.option(fc.constantFrom(3000, 60_000), { nil: undefined })
     }),
     { freq: 2, nil: null }
@@ -218,7 +218,7 @@ interface Holder {
 }
 
 /** Steps that saw a half-open cooldown, and hand-offs interrupted before resuming, over all runs. */
-const reached = { halfOpen: 0, grantedThenInterrupted: 0, executorRetries: 0, shutdowns: 0 }
+const reached = { halfOpen: 0, grantedThenInterrupted: 0, executorRetries: 0, shutdowns: 0, budgetWaits: 0 }
 
 const providerError = (a: Exclude<Attempt, "ok" | "defect">) => {
   const base = { message: `fake ${a}`, provider: "p", model: "m" }
@@ -372,10 +372,16 @@ const run = (input: Scenario) =>
           }
           if (p.blockedUntilMillis !== null && p.halfOpen) reached.halfOpen++
           blockedUntil.set(key, p.blockedUntilMillis ?? undefined)
-          // no lost wake-up: an open (or half-open) domain with waiters is full
+          // no lost wake-up: an open (or half-open) domain with waiters is full, or its budget lacks a call's share
+          // (1 request, 100 tokens) and the refill timer will serve it
           const bound = p.slowStartWindow ?? p.currentLimit
+          const budgetShort = pm.budget !== undefined &&
+            ((pm.budget.requestsAvailable ?? Infinity) < 1 || (pm.budget.tokensAvailable ?? Infinity) < 100)
           if (p.waiters > 0 && (p.blockedUntilMillis === null || p.halfOpen)) {
-            assert.isTrue(p.inFlight >= bound || pm.inFlight >= pm.staticCap, `${step}: ${key} idle with waiters`)
+            assert.isTrue(
+              p.inFlight >= bound || pm.inFlight >= pm.staticCap || budgetShort,
+              `${step}: ${key} idle with waiters`
+            )
           }
           // the semaphore says what the leases say: free = size − in flight, nothing pending
           const semaphore = permits.domains.find((d) => d.label === `p/m/${key}`)
@@ -535,7 +541,14 @@ const run = (input: Scenario) =>
           yield* TestClock.adjust(c.ms)
           break
         case "cap":
-          yield* admission.register({ provider: "p", model: "m", alias: `a${c.alias}`, maxParallelRequests: c.cap })
+          // The budget goes with every registration: one without it would drop the alias's budget.
+          yield* admission.register({
+            provider: "p",
+            model: "m",
+            alias: `a${c.alias}`,
+            maxParallelRequests: c.cap,
+            ...(input.budget ?? {})
+          })
           break
       }
       yield* check(step)
@@ -543,7 +556,8 @@ const run = (input: Scenario) =>
 
     if (trace) console.log("settling")
     // Settle everything: finish every holder, let every timeout, cooldown and executor backoff pass.
-    for (let round = 0; round < 40; round++) {
+    // A request budget of 6 per minute needs long enough for every attempt of 30 commands.
+    for (let round = 0; round < (input.budget === null ? 40 : 200); round++) {
       for (const h of holding()) yield* signal(h, { _tag: "outcome", outcome: ReleaseOutcome.success })
       yield* TestClock.adjust("5 seconds")
       yield* quiesce
@@ -595,10 +609,12 @@ const run = (input: Scenario) =>
  * ran returns its request (it is released as `local_cancelled`, which bounds how many did).
  */
 const checkBudget = (events: ReadonlyArray<RequestEvent>, rpm: number) => {
-  const start = events.find((event) => event._tag === "request_resource_registered")?.atMillis ?? 0
+  // The controller (and its full bucket) starts at 0 on the TestClock.
+  const start = 0
   let admitted = 0
   let cancelled = 0
   for (const event of events) {
+    if (event._tag === "request_budget_wait") reached.budgetWaits++
     if (event._tag === "request_lease_released" && event.outcome === "local_cancelled") cancelled++
     if (event._tag !== "request_lease_acquired") continue
     admitted++
@@ -706,6 +722,7 @@ it.effect(
       assert.isAbove(reached.halfOpen, 0, "some interleavings reach a half-open cooldown")
       assert.isAbove(reached.grantedThenInterrupted, 0, "some waiters are interrupted between grant and resume")
       assert.isAbove(reached.executorRetries, 0, "some executor requests retry")
+      assert.isAbove(reached.budgetWaits, 0, "some calls wait for their budget")
     }),
   240_000
 )
