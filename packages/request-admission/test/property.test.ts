@@ -547,7 +547,7 @@ const run = (input: Scenario) =>
             model: "m",
             alias: `a${c.alias}`,
             maxParallelRequests: c.cap,
-            ...(input.budget ?? {})
+            ...input.budget
           })
           break
       }
@@ -589,7 +589,7 @@ const run = (input: Scenario) =>
           model: "m",
           alias: "a0",
           maxParallelRequests: input.cap,
-          ...(input.budget ?? {})
+          ...input.budget
         }],
         defaultEstimatedTokens: 100,
         successesUntilIncrease: input.successesUntilIncrease,
