@@ -1,6 +1,7 @@
 /**
  * `@sluice/request-admission-redis`: many workers share one provider's adaptive capacity through Redis.
  */
+export { budgetKey, type BudgetRates } from "./budgetScripts.js"
 export { SharedAdmissionConfig, type SharedAdmissionConfigInput } from "./config.js"
 export {
   SharedAdmissionConfigError,
@@ -17,6 +18,7 @@ export {
   type SharedLease,
   type SharedReleaseResult
 } from "./SharedAdmission.js"
+export { type BudgetCharge, makeSharedBudget, type SharedBudgetLevel, type SharedBudgetShape } from "./SharedBudget.js"
 export {
   make as makeSharedRequestAdmission,
   type SharedAcquireError,

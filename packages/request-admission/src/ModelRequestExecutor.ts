@@ -23,7 +23,7 @@ import type {
 import { internalsOf } from "./internal/AdmissionInternals.js"
 import { RequestAdmission, type RequestAdmissionShape } from "./RequestAdmission.js"
 import type { RequestLease } from "./RequestLease.js"
-import { ReleaseOutcome } from "./ReleaseOutcome.js"
+import { ReleaseOutcome, type RequestUsage } from "./ReleaseOutcome.js"
 
 export interface ModelRequest {
   readonly resource: RequestResourceKey
@@ -32,6 +32,13 @@ export interface ModelRequest {
   readonly queueWaitTimeoutSeconds?: number | null | undefined
   /** What the call is for, used in error messages ("generating column 'review'"). */
   readonly purpose?: string | undefined
+  /** Tokens the call is expected to use, charged to a `tokensPerMinute` budget (absent: `defaultEstimatedTokens`). */
+  readonly estimatedTokens?: number | undefined
+  /**
+   * Reads the usage from a successful attempt's value (e.g. `(c) => ({ totalTokens: c.usage.total_tokens })`); the
+   * release reports it, which corrects the `tokensPerMinute` budget. Typed loosely: it receives the attempt's `A`.
+   */
+  readonly usageOf?: ((value: never) => RequestUsage | undefined) | undefined
 }
 
 export interface AttemptContext {
@@ -97,6 +104,15 @@ export const outcomeOfAttempt = (exit: Exit.Exit<unknown, ProviderError>): Relea
   }
   if (Cause.hasDies(exit.cause)) return ReleaseOutcome.unexpectedException
   return Cause.hasInterrupts(exit.cause) ? ReleaseOutcome.localCancelled : ReleaseOutcome.unexpectedException
+}
+
+/** The attempt's outcome, with the usage `request.usageOf` reads from a success. */
+const releaseOutcomeOf = (request: ModelRequest, exit: Exit.Exit<unknown, ProviderError>): ReleaseOutcome => {
+  const outcome = outcomeOfAttempt(exit)
+  const usageOf = request.usageOf as ((value: unknown) => RequestUsage | undefined) | undefined
+  return usageOf === undefined || !Exit.isSuccess(exit)
+    ? outcome
+    : ReleaseOutcome.withUsage(outcome, usageOf(exit.value))
 }
 
 type AdmissionError = RequestAdmissionQueueTimeout | RequestAdmissionUnknownResource | RequestAdmissionShutdown
@@ -212,7 +228,7 @@ export const makeExecutor = (
           )
           return Effect.flatMap(
             observed(request, call, n, lease),
-            (exit) => Effect.as(admission.release(lease, outcomeOfAttempt(exit)), exit)
+            (exit) => Effect.as(admission.release(lease, releaseOutcomeOf(request, exit)), exit)
           )
         })),
       (exit) => exit

@@ -4,13 +4,29 @@
  * count as pressure.
  */
 export type ReleaseOutcome =
-  | { readonly kind: "success" }
-  | { readonly kind: "rate_limited"; readonly retryAfterSeconds?: number | undefined }
-  | { readonly kind: "provider_failure"; readonly status?: number | undefined }
-  | { readonly kind: "provider_timeout" }
-  | { readonly kind: "local_cancelled" }
-  | { readonly kind: "local_timeout" }
-  | { readonly kind: "unexpected_exception" }
+  | { readonly kind: "success"; readonly usage?: RequestUsage | undefined }
+  | {
+    readonly kind: "rate_limited"
+    readonly retryAfterSeconds?: number | undefined
+    readonly usage?: RequestUsage | undefined
+  }
+  | {
+    readonly kind: "provider_failure"
+    readonly status?: number | undefined
+    readonly usage?: RequestUsage | undefined
+  }
+  | { readonly kind: "provider_timeout"; readonly usage?: RequestUsage | undefined }
+  | { readonly kind: "local_cancelled"; readonly usage?: RequestUsage | undefined }
+  | { readonly kind: "local_timeout"; readonly usage?: RequestUsage | undefined }
+  | { readonly kind: "unexpected_exception"; readonly usage?: RequestUsage | undefined }
+
+/**
+ * What the call really used, as the provider reported it (OpenAI's `usage.total_tokens`). A release that carries
+ * it corrects the `tokensPerMinute` budget: the estimate charged at admission is replaced by `totalTokens`.
+ */
+export interface RequestUsage {
+  readonly totalTokens: number
+}
 
 export type ReleaseOutcomeKind = ReleaseOutcome["kind"]
 
@@ -24,7 +40,10 @@ export const ReleaseOutcome = {
   providerTimeout: { kind: "provider_timeout" } as ReleaseOutcome,
   localCancelled: { kind: "local_cancelled" } as ReleaseOutcome,
   localTimeout: { kind: "local_timeout" } as ReleaseOutcome,
-  unexpectedException: { kind: "unexpected_exception" } as ReleaseOutcome
+  unexpectedException: { kind: "unexpected_exception" } as ReleaseOutcome,
+  /** The outcome with the call's usage (`undefined` usage: the outcome unchanged). */
+  withUsage: (outcome: ReleaseOutcome, usage: RequestUsage | undefined): ReleaseOutcome =>
+    usage === undefined ? outcome : { ...outcome, usage }
 } as const
 
 /** True for outcomes that describe the provider (the rest are local and never count as pressure). */

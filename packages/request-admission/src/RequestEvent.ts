@@ -65,7 +65,29 @@ export interface RequestWaitCancelled extends About {
 export interface RequestAcquireDenied extends About {
   readonly _tag: "request_acquire_denied"
   readonly group: string
-  readonly reason: "cooldown" | "adaptive_limit" | "static_cap" | "queue_timeout"
+  readonly reason:
+    | "cooldown"
+    | "adaptive_limit"
+    | "static_cap"
+    | "requests_per_minute"
+    | "tokens_per_minute"
+    | "queue_timeout"
+}
+
+/**
+ * The next queued call of a provider/model lacks its RPM / TPM budget: the queue waits (nothing is admitted ahead
+ * of it) until the bucket has refilled. Emitted once per wait, when the refill timer is set.
+ */
+export interface RequestBudgetWait extends About {
+  readonly _tag: "request_budget_wait"
+  /** The waiting call's group. */
+  readonly group: string
+  /** The budget it lacks (the one it waits longest for). */
+  readonly limit: "requests_per_minute" | "tokens_per_minute"
+  /** When the queue is served again. */
+  readonly retryInMs: number
+  /** Queued over every domain of the provider/model. */
+  readonly waiters: number
 }
 
 export interface RequestLeaseAcquired extends About {
@@ -176,6 +198,7 @@ export type RequestEvent =
   | RequestWaitTimeout
   | RequestWaitCancelled
   | RequestAcquireDenied
+  | RequestBudgetWait
   | RequestLeaseAcquired
   | RequestLeaseReleased
   | RequestReleaseDiagnostic

@@ -26,4 +26,9 @@ export interface RequestAdmissionItem {
    * admitted, `0` means "try once, never wait" (fails with `QueueTimeout { waitedMs: 0 }` at once).
    */
   readonly queueWaitTimeoutSeconds?: number | null | undefined
+  /**
+   * Tokens (prompt + completion) this call is expected to use, charged to its provider/model's `tokensPerMinute`
+   * budget until the release reports the real usage. Absent (or not a finite number ≥ 0): `defaultEstimatedTokens`.
+   */
+  readonly estimatedTokens?: number | undefined
 }

@@ -43,6 +43,19 @@ export interface ProviderModelPressure {
   readonly caps: Readonly<Record<string, number>>
   /** Current adaptive limit per domain that has been used. */
   readonly domains: Readonly<Record<string, number>>
+  /** The RPM / TPM budget shared by every domain, when one is configured. */
+  readonly budget?: ProviderModelBudget | undefined
+}
+
+/**
+ * A provider/model's RPM / TPM budget now: each rate (`null`: not limited) and what its bucket holds (at most one
+ * minute's worth; negative while a call's usage above its estimate is being repaid).
+ */
+export interface ProviderModelBudget {
+  readonly requestsPerMinute: number | null
+  readonly requestsAvailable: number | null
+  readonly tokensPerMinute: number | null
+  readonly tokensAvailable: number | null
 }
 
 /** The leak view: all zeros once everything has settled. */

@@ -14,6 +14,7 @@ const withDefault = <S extends Schema.Top>(schema: S, value: S["Encoded"], descr
 
 const PositiveInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))
 const NonNegativeSeconds = Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0))
+const PerMinute = Schema.Finite.check(Schema.isGreaterThan(0))
 
 /** A static cap for one alias of a provider/model (`maxParallelRequests` in model configs). */
 export const ModelRegistration = Schema.Struct({
@@ -21,7 +22,23 @@ export const ModelRegistration = Schema.Struct({
   model: Schema.String,
   /** Aliases naming the same provider/model merge with the min rule. Defaults to `"provider/model"`. */
   alias: Schema.optional(Schema.String),
-  maxParallelRequests: PositiveInt
+  maxParallelRequests: PositiveInt,
+  /**
+   * Requests per minute (a token bucket holding one minute's worth, refilled continuously), shared by every
+   * domain of the provider/model; absent: no request budget. Aliases merge with the min rule.
+   */
+  requestsPerMinute: Schema.optional(
+    PerMinute.annotate({ description: "Most requests per minute to this model (absent: no limit)." })
+  ),
+  /**
+   * Tokens per minute, prompt and completion together, as a token bucket like `requestsPerMinute`: each call is
+   * charged its `estimatedTokens` (else `defaultEstimatedTokens`) and corrected by the usage its release reports.
+   */
+  tokensPerMinute: Schema.optional(
+    PerMinute.annotate({
+      description: "Most tokens (prompt + completion) per minute to this model (absent: no limit)."
+    })
+  )
 })
 export type ModelRegistration = typeof ModelRegistration.Type
 
@@ -69,6 +86,22 @@ export const RequestAdmissionConfig = Schema.Struct({
     Schema.NullOr(NonNegativeSeconds),
     null,
     "How long a call may wait for a free slot before it is retried later (`null`: no limit)."
+  ),
+  /** Tokens charged to a `tokensPerMinute` budget for a call that gives no `estimatedTokens`. */
+  defaultEstimatedTokens: withDefault(
+    Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),
+    1000,
+    "Tokens a call is assumed to use when it gives no estimate (tokensPerMinute budgets)."
+  ),
+  /**
+   * How much of a `requestsPerMinute` / `tokensPerMinute` budget may go out at once: each bucket holds this many
+   * seconds' worth (at least one request or token). 60: a full minute's worth; lower it when the provider enforces
+   * its per-minute limit over shorter windows.
+   */
+  budgetBurstSeconds: withDefault(
+    Schema.Finite.check(Schema.isGreaterThan(0), Schema.isLessThanOrEqualTo(60)),
+    60,
+    "How many seconds' worth of a per-minute budget may be sent at once (60: a full minute's)."
   ),
   /** Events buffered per subscriber before the oldest are dropped. */
   eventBufferSize: withDefault(PositiveInt, 4096),
@@ -118,6 +151,8 @@ export interface ResolvedConfig {
   readonly startupRampMs: number
   readonly queueWaitTimeoutSeconds: number | null
   readonly eventBufferSize: number
+  readonly defaultEstimatedTokens: number
+  readonly budgetBurstSeconds: number
   readonly decreaseToInFlight: boolean
   readonly halfOpenCooldown: boolean
   readonly ceilingProbeBackoff: boolean
@@ -174,6 +209,8 @@ export const resolveConfig = Effect.fnUntraced(function*(input: RequestAdmission
     startupRampMs: config.startupRampSeconds * 1000,
     queueWaitTimeoutSeconds: config.queueWaitTimeoutSeconds,
     eventBufferSize: config.eventBufferSize,
+    defaultEstimatedTokens: config.defaultEstimatedTokens,
+    budgetBurstSeconds: config.budgetBurstSeconds,
     decreaseToInFlight: config.decreaseToInFlight,
     halfOpenCooldown: config.halfOpenCooldown,
     ceilingProbeBackoff: config.ceilingProbeBackoff,

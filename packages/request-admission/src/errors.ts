@@ -48,8 +48,11 @@ export class RequestAdmissionCooldown
 export class RequestAdmissionNoCapacity
   extends Schema.TaggedError<RequestAdmissionNoCapacity>()("RequestAdmissionNoCapacity", {
     resource: RequestResourceKey,
-    /** Which limit is full: the adaptive per-domain limit, or the static per provider/model cap. */
-    limit: Schema.Literals(["adaptive_limit", "static_cap"])
+    /**
+     * Which limit is full: the adaptive per-domain limit, the static per provider/model cap, or the provider/model's
+     * requests-per-minute or tokens-per-minute budget.
+     */
+    limit: Schema.Literals(["adaptive_limit", "static_cap", "requests_per_minute", "tokens_per_minute"])
   })
 {}
 

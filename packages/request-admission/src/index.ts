@@ -24,10 +24,21 @@ export {
   type ModelRequestExecutorShape,
   outcomeOfAttempt
 } from "./ModelRequestExecutor.js"
-export { isProviderOutcome, ReleaseOutcome, type ReleaseOutcomeKind, type ReleaseResult } from "./ReleaseOutcome.js"
+export {
+  isProviderOutcome,
+  ReleaseOutcome,
+  type ReleaseOutcomeKind,
+  type ReleaseResult,
+  type RequestUsage
+} from "./ReleaseOutcome.js"
 export { make, RequestAdmission, type RequestAdmissionShape } from "./RequestAdmission.js"
 export type { RequestEvent, RequestEventOf, RequestEventTag } from "./RequestEvent.js"
 export type { RequestAdmissionItem, RequestLease } from "./RequestLease.js"
-export type { ProviderModelPressure, RequestAdmissionInspection, RequestPressure } from "./RequestPressure.js"
+export type {
+  ProviderModelBudget,
+  ProviderModelPressure,
+  RequestAdmissionInspection,
+  RequestPressure
+} from "./RequestPressure.js"
 /** The capacity port the scheduler reads (defined in `@sluice/scheduling-resources`). */
 export type { RequestCapacitySource, RequestCapacityView } from "@sluice/scheduling-resources"

@@ -8,6 +8,9 @@
  * await admission.close()
  * ```
  *
+ * With `requestsPerMinute` / `tokensPerMinute` on a model, a run also waits for its budget: give `estimatedTokens`
+ * and a `usage` reader (`(completion) => ({ totalTokens: completion.usage.total_tokens })`) to charge tokens.
+ *
  * A thin layer over the Effect API: one `RequestAdmission` controller and one `ModelRequestExecutor` in a
  * `ManagedRuntime`. Each `run` is one `execute` (a lease per attempt, AIMD, cooldowns, fair groups, retries of
  * 502/503/504 and connection failures), retried through admission while the provider answers 429.
@@ -88,8 +91,8 @@ export interface AdmissionOptionsInput extends RequestAdmissionConfigInput {
   readonly classify?: Classifier | undefined
 }
 
-/** Where one run goes. */
-export interface RunRequest {
+/** Where one run goes. `A` is what the call resolves with (read by `usage`). */
+export interface RunRequest<A = unknown> {
   readonly provider: string
   readonly model: string
   /** `"chat"` (default), `"embedding"`, `"image"` or `"healthcheck"`: each has its own adaptive limit. */
@@ -102,6 +105,21 @@ export interface RunRequest {
   readonly purpose?: string | undefined
   /** Aborting it ends the run: the running call's signal fires, and `run` rejects with the signal's reason. */
   readonly signal?: AbortSignal | undefined
+  /**
+   * Tokens (prompt + completion) the call is expected to use: charged to the model's `tokensPerMinute` budget until
+   * `usage` reports the real count. Absent: `defaultEstimatedTokens`.
+   */
+  readonly estimatedTokens?: number | undefined
+  /**
+   * Reads what a successful call used from its value, e.g. `(c) => ({ totalTokens: c.usage?.total_tokens ?? 0 })`
+   * for openai-node; it corrects the `tokensPerMinute` budget. Absent: the estimate stands.
+   */
+  readonly usage?: ((value: A) => RunUsage | undefined) | undefined
+}
+
+/** What a call used, as `RunRequest.usage` reads it from the call's value. */
+export interface RunUsage {
+  readonly totalTokens: number
 }
 
 /** What each call is told besides its signal. */
@@ -118,7 +136,7 @@ export interface Admission {
    * for a bad request, or an `AdmissionClosedError` after `close()`.
    */
   readonly run: <A>(
-    request: RunRequest,
+    request: RunRequest<A>,
     call: (signal: AbortSignal, info: AttemptInfo) => PromiseLike<A> | A
   ) => Promise<A>
   /** A plain snapshot: limits, calls in flight, queued runs, cooldowns, 429s, per model and in total. */
@@ -130,7 +148,7 @@ export interface Admission {
 const decodeOptions = decodeConfig(AdmissionOptions)
 const decodeTarget = decodeConfig(RunTarget)
 
-const runRequestKeys: ReadonlyArray<string> = [...Object.keys(RunTarget.fields), "signal"]
+const runRequestKeys: ReadonlyArray<string> = [...Object.keys(RunTarget.fields), "signal", "usage"]
 
 const rateLimited = (error: ModelError): error is ModelRateLimitError => error._tag === "ModelRateLimitError"
 
@@ -203,7 +221,8 @@ export const createAdmission = (options: AdmissionOptionsInput = {}): Admission 
   const program = <A>(
     target: RunTarget,
     resource: RequestResourceKey,
-    call: (signal: AbortSignal, info: AttemptInfo) => PromiseLike<A> | A
+    call: (signal: AbortSignal, info: AttemptInfo) => PromiseLike<A> | A,
+    usage: ((value: A) => RunUsage | undefined) | undefined
   ): Effect.Effect<A, ModelError> => {
     const identity: ProviderIdentity = { provider: target.provider, model: target.model }
     const counts = countsOf(requestResourceLabel(resource))
@@ -241,7 +260,9 @@ export const createAdmission = (options: AdmissionOptionsInput = {}): Admission 
         ? {}
         : { queueWaitTimeoutSeconds: target.queueWaitTimeoutSeconds }),
       // Quoted in error messages ("… timed out while answering prompt 12.").
-      purpose: target.purpose ?? "running a call through request admission"
+      purpose: target.purpose ?? "running a call through request admission",
+      ...(target.estimatedTokens === undefined ? {} : { estimatedTokens: target.estimatedTokens }),
+      ...(usage === undefined ? {} : { usageOf: usage })
     }
     return executor.execute(request, () => attempt).pipe(
       // A 429 goes back through admission: the cooldown it started holds the retry, without a lease.
@@ -251,10 +272,10 @@ export const createAdmission = (options: AdmissionOptionsInput = {}): Admission 
   }
 
   const run = <A>(
-    request: RunRequest,
+    request: RunRequest<A>,
     call: (signal: AbortSignal, info: AttemptInfo) => PromiseLike<A> | A
   ): Promise<A> => {
-    const { signal, ...where } = request
+    const { signal, usage, ...where } = request
     if (closed) return Promise.reject(closedError(String(where.provider), String(where.model)))
     const misspelt = Object.keys(request).find((key) => !runRequestKeys.includes(key))
     if (misspelt !== undefined) {
@@ -267,10 +288,18 @@ export const createAdmission = (options: AdmissionOptionsInput = {}): Admission 
     }
     const decodedTarget = Effect.runSync(Effect.result(decodeTarget(where)))
     if (Result.isFailure(decodedTarget)) return Promise.reject(decodedTarget.failure)
+    if (usage !== undefined && typeof usage !== "function") {
+      return Promise.reject(
+        new RequestAdmissionConfigError({
+          field: "usage",
+          message: "usage: expected a function (value) => ({ totalTokens }) | undefined"
+        })
+      )
+    }
     const target = decodedTarget.success
     const resource = requestResourceKey(target.provider, target.model, target.domain)
     let fiber: Fiber.Fiber<unknown, unknown> | undefined
-    return runtime.runPromiseExit(program(target, resource, call), {
+    return runtime.runPromiseExit(program(target, resource, call, usage), {
       signal,
       onFiberStart: (started) => {
         fiber = started
@@ -295,7 +324,10 @@ export const createAdmission = (options: AdmissionOptionsInput = {}): Admission 
       if (!pressures.has(label)) pressures.set(label, yield* Effect.orDie(admission.pressure(resource)))
     }
     const models: Array<ModelStats> = []
-    for (const [label, pressure] of pressures) models.push(modelStats(pressure, { ...countsOf(label) }))
+    for (const [label, pressure] of pressures) {
+      const pool = yield* Effect.orDie(admission.providerModelPressure(pressure.resource))
+      models.push(modelStats(pressure, { ...countsOf(label) }, pool.budget))
+    }
     const stats: AdmissionStats = {
       closed,
       running: running.size,

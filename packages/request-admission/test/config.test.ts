@@ -32,6 +32,8 @@ describe("configuration", () => {
         successesUntilIncrease: 25,
         startupRampSeconds: 0,
         queueWaitTimeoutSeconds: null,
+        defaultEstimatedTokens: 1000,
+        budgetBurstSeconds: 60,
         eventBufferSize: 4096,
         decreaseToInFlight: true,
         halfOpenCooldown: true,
@@ -48,6 +50,16 @@ describe("configuration", () => {
         [{ cooldownSeconds: 0 }, "cooldownSeconds"],
         [{ successesUntilIncrease: 2.5 }, "successesUntilIncrease"],
         [{ queueWaitTimeoutSeconds: -1 }, "queueWaitTimeoutSeconds"],
+        [
+          { models: [{ provider: "p", model: "m", maxParallelRequests: 1, requestsPerMinute: 0 }] },
+          "models[0].requestsPerMinute"
+        ],
+        [
+          { models: [{ provider: "p", model: "m", maxParallelRequests: 1, tokensPerMinute: -5 }] },
+          "models[0].tokensPerMinute"
+        ],
+        [{ defaultEstimatedTokens: 1.5 }, "defaultEstimatedTokens"],
+        [{ budgetBurstSeconds: 0 }, "budgetBurstSeconds"],
         [{ startupRampSeconds: Infinity }, "startupRampSeconds"],
         [{ slowStartInitialWindow: 0 }, "slowStartInitialWindow"],
         [{ initialLimits: { "p/m/chat": 0 } }, "initialLimits.p/m/chat"],

@@ -191,6 +191,14 @@ const scenario = fc.record({
     weight: 2,
     arbitrary: fc.constant(2048)
   }),
+  /** An RPM / TPM budget on the model in about a third of the cases (items are charged 100 tokens each). */
+  budget: fc.option(
+    fc.record({
+      requestsPerMinute: fc.constantFrom(6, 20, 120),
+      tokensPerMinute: fc.option(fc.constantFrom(3000, 60_000), { nil: undefined })
+    }),
+    { freq: 2, nil: null }
+  ),
   commands: fc.array(command, { minLength: 8, maxLength: 30 }),
   /** In about a quarter of the cases the controller shuts down before this command (and admits nothing after). */
   shutdownAt: fc.option(fc.nat(30), { freq: 3, nil: null })
@@ -210,7 +218,7 @@ interface Holder {
 }
 
 /** Steps that saw a half-open cooldown, and hand-offs interrupted before resuming, over all runs. */
-const reached = { halfOpen: 0, grantedThenInterrupted: 0, executorRetries: 0, shutdowns: 0 }
+const reached = { halfOpen: 0, grantedThenInterrupted: 0, executorRetries: 0, shutdowns: 0, budgetWaits: 0 }
 
 const providerError = (a: Exclude<Attempt, "ok" | "defect">) => {
   const base = { message: `fake ${a}`, provider: "p", model: "m" }
@@ -364,10 +372,16 @@ const run = (input: Scenario) =>
           }
           if (p.blockedUntilMillis !== null && p.halfOpen) reached.halfOpen++
           blockedUntil.set(key, p.blockedUntilMillis ?? undefined)
-          // no lost wake-up: an open (or half-open) domain with waiters is full
+          // no lost wake-up: an open (or half-open) domain with waiters is full, or its budget lacks a call's share
+          // (1 request, 100 tokens) and the refill timer will serve it
           const bound = p.slowStartWindow ?? p.currentLimit
+          const budgetShort = pm.budget !== undefined &&
+            ((pm.budget.requestsAvailable ?? Infinity) < 1 || (pm.budget.tokensAvailable ?? Infinity) < 100)
           if (p.waiters > 0 && (p.blockedUntilMillis === null || p.halfOpen)) {
-            assert.isTrue(p.inFlight >= bound || pm.inFlight >= pm.staticCap, `${step}: ${key} idle with waiters`)
+            assert.isTrue(
+              p.inFlight >= bound || pm.inFlight >= pm.staticCap || budgetShort,
+              `${step}: ${key} idle with waiters`
+            )
           }
           // the semaphore says what the leases say: free = size − in flight, nothing pending
           const semaphore = permits.domains.find((d) => d.label === `p/m/${key}`)
@@ -527,7 +541,14 @@ const run = (input: Scenario) =>
           yield* TestClock.adjust(c.ms)
           break
         case "cap":
-          yield* admission.register({ provider: "p", model: "m", alias: `a${c.alias}`, maxParallelRequests: c.cap })
+          // The budget goes with every registration: one without it would drop the alias's budget.
+          yield* admission.register({
+            provider: "p",
+            model: "m",
+            alias: `a${c.alias}`,
+            maxParallelRequests: c.cap,
+            ...input.budget
+          })
           break
       }
       yield* check(step)
@@ -535,7 +556,8 @@ const run = (input: Scenario) =>
 
     if (trace) console.log("settling")
     // Settle everything: finish every holder, let every timeout, cooldown and executor backoff pass.
-    for (let round = 0; round < 40; round++) {
+    // A request budget of 6 per minute needs long enough for every attempt of 30 commands.
+    for (let round = 0; round < (input.budget === null ? 40 : 200); round++) {
       for (const h of holding()) yield* signal(h, { _tag: "outcome", outcome: ReleaseOutcome.success })
       yield* TestClock.adjust("5 seconds")
       yield* quiesce
@@ -557,11 +579,19 @@ const run = (input: Scenario) =>
       }
     }
     if (input.domains === 1) checkFairness(events, input.weights)
+    if (input.budget !== null && input.budget !== undefined) checkBudget(events, input.budget.requestsPerMinute)
     if (trace) console.log("done")
   }).pipe(
     Effect.provide(
       RequestAdmission.layer({
-        models: [{ provider: "p", model: "m", alias: "a0", maxParallelRequests: input.cap }],
+        models: [{
+          provider: "p",
+          model: "m",
+          alias: "a0",
+          maxParallelRequests: input.cap,
+          ...input.budget
+        }],
+        defaultEstimatedTokens: 100,
         successesUntilIncrease: input.successesUntilIncrease,
         decreaseFactor: input.decreaseFactor,
         decreaseToInFlight: input.decreaseToInFlight,
@@ -572,6 +602,26 @@ const run = (input: Scenario) =>
     Effect.provideService(Scheduler.MaxOpsBeforeYield, input.yieldEvery),
     Effect.scoped
   )
+
+/**
+ * A request budget of `rpm` (a full minute's burst, from a full bucket at 0) never admits more than
+ * `rpm + rpm × t / 60 s` leases by time t, less what came back: a lease handed to a waiter interrupted before it
+ * ran returns its request (it is released as `local_cancelled`, which bounds how many did).
+ */
+const checkBudget = (events: ReadonlyArray<RequestEvent>, rpm: number) => {
+  // The controller (and its full bucket) starts at 0 on the TestClock.
+  const start = 0
+  let admitted = 0
+  let cancelled = 0
+  for (const event of events) {
+    if (event._tag === "request_budget_wait") reached.budgetWaits++
+    if (event._tag === "request_lease_released" && event.outcome === "local_cancelled") cancelled++
+    if (event._tag !== "request_lease_acquired") continue
+    admitted++
+    const allowed = rpm + rpm * (event.atMillis - start) / 60_000 + cancelled
+    assert.isAtMost(admitted, Math.floor(allowed + 1e-9), `lease ${event.leaseId} admitted past the budget`)
+  }
+}
 
 /**
  * From the event log of a case with one domain: two groups that stay backlogged together are served in proportion
@@ -672,6 +722,7 @@ it.effect(
       assert.isAbove(reached.halfOpen, 0, "some interleavings reach a half-open cooldown")
       assert.isAbove(reached.grantedThenInterrupted, 0, "some waiters are interrupted between grant and resume")
       assert.isAbove(reached.executorRetries, 0, "some executor requests retry")
+      assert.isAbove(reached.budgetWaits, 0, "some calls wait for their budget")
     }),
   240_000
 )

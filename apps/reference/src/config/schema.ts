@@ -122,6 +122,16 @@ export const ModelConfig = Schema.Struct({
   maxParallelRequests: withDefault(PositiveInt, 4, {
     description: "The most requests in flight to this model; lowered on 429s, then raised back."
   }),
+  requestsPerMinute: optional(PositiveNumber, {
+    description:
+      "The most requests per minute to this model (absent: no limit); see `run.requestAdmission.budgetBurstSeconds`.",
+    examples: [500]
+  }),
+  tokensPerMinute: optional(PositiveNumber, {
+    description: "The most tokens (prompt + completion) per minute to this model: each call is charged an estimate " +
+      "(prompt characters / 4 + its token limit), corrected from the answer's `usage`.",
+    examples: [200000]
+  }),
   temperature: optional(Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 2 })), {
     description: "Sampling temperature (`temperature`).",
     examples: [0.7]
@@ -226,7 +236,19 @@ export const RequestAdmissionSettings = RequestAdmissionConfig.mapFields(Struct.
   "startupRampSeconds",
   "slowStart",
   "slowStartProbeSeconds"
-]))
+])).mapFields((fields) => ({
+  ...fields,
+  // The library's default is a full minute's burst; providers (and the mock) enforce per-minute limits over
+  // shorter windows, so the CLI sends at most one second's worth at once.
+  budgetBurstSeconds: withDefault(
+    Schema.Finite.check(Schema.isGreaterThan(0), Schema.isLessThanOrEqualTo(60)),
+    1,
+    {
+      description: "How many seconds' worth of a model's `requestsPerMinute` / `tokensPerMinute` may be sent at once " +
+        "(providers enforce per-minute limits over shorter windows; 60: a full minute's)."
+    }
+  )
+}))
 export type RequestAdmissionSettings = typeof RequestAdmissionSettings.Type
 
 /**

@@ -12,6 +12,7 @@ import {
   makeChatCompletion,
   ProviderTransport
 } from "../client/index.js"
+import { estimateTokens, usageOfCompletion } from "../client/tokenBudget.js"
 import { type ModelAnswer, ModelGateway, type ModelRequest } from "../columns/ModelGateway.js"
 import type { ModelConfig } from "../config/schema.js"
 import { EventLog } from "../events/EventLog.js"
@@ -87,7 +88,9 @@ export const liveGatewayLayer = (options: LiveGatewayOptions) =>
         if (cached === undefined) {
           cached = {
             resource: requestResourceKey(request.model.provider, request.model.model, "chat"),
-            purpose: `generating column '${request.column}'`
+            purpose: `generating column '${request.column}'`,
+            // The answer's usage corrects the model's tokensPerMinute budget, if it has one.
+            usageOf: usageOfCompletion
           }
           byModel.set(request.model, cached)
         }
@@ -191,7 +194,11 @@ export const liveGatewayLayer = (options: LiveGatewayOptions) =>
           request.responseFormat === undefined ? undefined : { type: "json_schema", ...request.responseFormat }
         )
         const onTruncated = request.onTruncated ?? request.model.onTruncated
-        return execute(executorRequest, attemptOf(runtime, request.model.alias, wire, request), malformedRetriesInPlace)
+        // A tokensPerMinute budget charges each call an estimate until its answer's usage comes back.
+        const budgeted = request.model.tokensPerMinute === undefined
+          ? executorRequest
+          : { ...executorRequest, estimatedTokens: estimateTokens(wire) }
+        return execute(budgeted, attemptOf(runtime, request.model.alias, wire, request), malformedRetriesInPlace)
           .pipe(
             Effect.flatMap((completion): Effect.Effect<ModelAnswer, ModelError> => {
               if (completion.finishReason !== "length") {

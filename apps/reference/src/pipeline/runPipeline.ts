@@ -70,7 +70,9 @@ export const requestAdmissionConfig = (loaded: LoadedConfig) => {
       provider: model.provider,
       model: model.model,
       alias: model.alias,
-      maxParallelRequests: model.maxParallelRequests
+      maxParallelRequests: model.maxParallelRequests,
+      ...(model.requestsPerMinute === undefined ? {} : { requestsPerMinute: model.requestsPerMinute }),
+      ...(model.tokensPerMinute === undefined ? {} : { tokensPerMinute: model.tokensPerMinute })
     })),
     cooldownSeconds: settings.cooldownSeconds,
     decreaseFactor: settings.decreaseFactor,
@@ -78,7 +80,8 @@ export const requestAdmissionConfig = (loaded: LoadedConfig) => {
     startupRampSeconds: settings.startupRampSeconds,
     queueWaitTimeoutSeconds: settings.queueWaitTimeoutSeconds,
     slowStart: settings.slowStart,
-    slowStartProbeSeconds: settings.slowStartProbeSeconds
+    slowStartProbeSeconds: settings.slowStartProbeSeconds,
+    budgetBurstSeconds: settings.budgetBurstSeconds
   }
 }
 

@@ -3,7 +3,8 @@
  * The construction order below is the dependency order; no part is filled in later.
  *
  * - `outbox/`  — deliveries after each step: waiter wake-ups, events, capacity views (its own fiber)
- * - `limits/`  — pools and domains with their semaphores, AIMD, pending resizes and timers (`Work`, `Settle`)
+ * - `limits/`  — pools and domains with their semaphores, AIMD, pending resizes and timers (`Work`, `Settle`),
+ *                and the RPM / TPM budgets of provider/models (`budget`, `BudgetGate`)
  * - `leases/`  — leases and their counts; releasing them exactly once
  * - `queue/`   — the weighted-fair waiter queue
  * - `handoff/` — the pump that hands free capacity to waiters, and a waiter's life (park, timeout, interrupt)
@@ -36,6 +37,8 @@ import { Leases } from "./leases/Leases.js"
 import { makeRelease, outcomeOfExit } from "./leases/Release.js"
 import { Lifecycle } from "./Lifecycle.js"
 import { isClosed } from "./limits/arithmetic.js"
+import { Budgets } from "./limits/budget.js"
+import { makeBudgetGate } from "./limits/BudgetGate.js"
 import { Pools } from "./limits/Pools.js"
 import { type Domain, LIMIT_FULL, Pool, TAKEN } from "./limits/records.js"
 import { makeSettle } from "./limits/Settle.js"
@@ -59,9 +62,10 @@ export const makeController = Effect.fnUntraced(function*(config: ResolvedConfig
   const outbox = yield* makeOutbox(config.eventBufferSize, scope)
   const lifecycle = new Lifecycle()
   const work = new Work(config, outbox)
-  const pools = new Pools(work, outbox)
+  const pools = new Pools(work, outbox, new Budgets(config.budgetBurstSeconds))
   const leases = new Leases(work, outbox)
-  const pump = makePump(leases, outbox)
+  const budgets = makeBudgetGate(config, outbox, lifecycle, scope)
+  const pump = makePump(leases, outbox, budgets)
   const settle = makeSettle(work, outbox, pump, lifecycle, scope)
   const release = makeRelease(leases, work, outbox, settle, pump)
   const handoff = makeHandoff(config, pools, outbox, pump, release)
@@ -96,7 +100,13 @@ export const makeController = Effect.fnUntraced(function*(config: ResolvedConfig
       if (domain.resizing || isClosed(domain, now)) {
         return Effect.andThen(rollback(domain), queueLater(pool, domain, item, restore))
       }
+      const budget = pool.budget
+      const charge = budget === undefined ? undefined : budgets.charge(budget, item, now)
+      if (budget !== undefined && charge === undefined) {
+        return Effect.andThen(rollback(domain), queueLater(pool, domain, item, restore))
+      }
       const lease = leases.admit(domain, groupOf(item, domain), fiber, 0, false)
+      lease.charge = charge
       outbox.schedule(fiber)
       // Admitting the last lease of a first wave starts its timer.
       return settled(Effect.succeed(lease))
@@ -189,7 +199,14 @@ export const makeController = Effect.fnUntraced(function*(config: ResolvedConfig
         const denied = new RequestAdmissionNoCapacity({ resource: item.resource, limit: "adaptive_limit" })
         return Effect.andThen(rollback(domain), deny(fiber, domain, item, denied))
       }
+      const budget = domain.pool.budget
+      const charge = budget === undefined ? undefined : budgets.charge(budget, item, now)
+      if (budget !== undefined && charge === undefined) {
+        const denied = new RequestAdmissionNoCapacity({ resource: item.resource, limit: budget.lacking })
+        return Effect.andThen(rollback(domain), deny(fiber, domain, item, denied))
+      }
       const lease = leases.admit(domain, groupOf(item, domain), fiber, 0, false)
+      lease.charge = charge
       outbox.schedule(fiber)
       return settled(Effect.succeed(lease))
     })
@@ -232,7 +249,7 @@ export const makeController = Effect.fnUntraced(function*(config: ResolvedConfig
   const readyDomain = (item: RequestAdmissionItem): Domain | undefined => {
     if (lifecycle.shutdown || work.pending) return undefined
     const pool = pools.poolOf(item.resource)
-    if (pool === undefined || pool.queue.queued !== 0) return undefined
+    if (pool === undefined || pool.queue.queued !== 0 || pool.budget !== undefined) return undefined
     const domain = pools.findDomain(pool, item.resource)
     return domain !== undefined && domain.blockedUntil === 0 && !domain.rampActive && !domain.resizing
       ? domain
@@ -256,8 +273,12 @@ export const makeController = Effect.fnUntraced(function*(config: ResolvedConfig
     restore: Restore
   ): Effect.Effect<A | typeof NOT_ADMITTED, E, R> =>
     Effect.withFiber((fiber): Effect.Effect<A | typeof NOT_ADMITTED, E, R> => {
-      // Other fibers may have run since the checks: a shutdown, a cooldown or a pending resize stops it here.
-      if (lifecycle.shutdown || domain.resizing || (domain.blockedUntil !== 0 && isClosed(domain, nowOf(fiber)))) {
+      // Other fibers may have run since the checks: a shutdown, a cooldown, a pending resize or a budget (registered
+      // meanwhile) stops it here.
+      if (
+        lifecycle.shutdown || domain.resizing || (domain.blockedUntil !== 0 && isClosed(domain, nowOf(fiber))) ||
+        domain.pool.budget !== undefined
+      ) {
         return NOT_ADMITTED_EFFECT
       }
       const lease = leases.make(domain, groupOf(item, domain), 0, false)

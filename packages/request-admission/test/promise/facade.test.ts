@@ -305,3 +305,43 @@ describe("bad options name the field", () => {
     settled(a)
   })
 })
+
+describe("budgets through the facade", () => {
+  it("charges estimatedTokens, corrects them from usage, and shows the buckets in stats", async () => {
+    const a = make({ models: [{ ...target, maxParallelRequests: 4, tokensPerMinute: 60_000, requestsPerMinute: 600 }] })
+    const value = await a.run(
+      { ...target, estimatedTokens: 50_000, usage: (answer) => ({ totalTokens: answer.tokens }) },
+      () => ({ text: "ok", tokens: 200 })
+    )
+    assert.strictEqual(value.text, "ok")
+    const budget = a.stats().models[0]!.budget!
+    assert.strictEqual(budget.tokensPerMinute, 60_000)
+    assert.strictEqual(budget.requestsPerMinute, 600)
+    // 60 000 − 200 (the usage replaced the 50 000 estimate), plus what refilled meanwhile (capped at 60 000).
+    assert.isAtLeast(budget.tokensAvailable!, 59_800)
+    assert.isAtMost(budget.requestsAvailable!, 600)
+    // A call larger than what is left waits in the queue for its budget, then runs.
+    await a.run({ ...target, estimatedTokens: 59_900 }, () => "spent")
+    const waiting = a.run({ ...target, estimatedTokens: 300 }, () => "later")
+    await until(() => a.stats().waiting === 1)
+    assert.strictEqual(await waiting, "later")
+    settled(a)
+  })
+
+  it("a bad estimate or usage reader is a RequestAdmissionConfigError naming the field", async () => {
+    const a = make({ models: [{ ...target, maxParallelRequests: 1, tokensPerMinute: 1000 }] })
+    const bad = await rejection(a.run({ ...target, estimatedTokens: -1 }, () => "x"))
+    assert.instanceOf(bad, RequestAdmissionConfigError)
+    assert.strictEqual((bad as RequestAdmissionConfigError).field, "estimatedTokens")
+    const notAFunction = await rejection(a.run({ ...target, usage: 3 as never }, () => "x"))
+    assert.strictEqual((notAFunction as RequestAdmissionConfigError).field, "usage")
+    const config = (() => {
+      try {
+        createAdmission({ models: [{ ...target, maxParallelRequests: 1, requestsPerMinute: 0 }] })
+      } catch (error) {
+        return error
+      }
+    })()
+    assert.strictEqual((config as RequestAdmissionConfigError).field, "models[0].requestsPerMinute")
+  })
+})

@@ -10,7 +10,9 @@ import { RequestAdmissionQueueTimeout, RequestAdmissionShutdown } from "../../er
 import type { RequestAdmissionItem, RequestLease } from "../../RequestLease.js"
 import { ReleaseOutcome } from "../../ReleaseOutcome.js"
 import { nowOf } from "../clock.js"
+import type { LeaseImpl } from "../leases/Leases.js"
 import type { Release } from "../leases/Release.js"
+import { refundCharge } from "../limits/budget.js"
 import { isClosed } from "../limits/arithmetic.js"
 import type { Domain, Pool } from "../limits/records.js"
 import type { Pools } from "../limits/Pools.js"
@@ -115,8 +117,13 @@ export const makeHandoff = (
   /** The wait ended without a lease (interrupted, or a defect): leave the queue, or give back a lease just handed. */
   const onWaitFailed = (waiter: Waiter): Effect.Effect<unknown> =>
     Effect.withFiber((fiber) => {
-      // Handed a lease but interrupted before it could use it: the lease goes back at once.
-      if (waiter.state === GRANTED) return release.releaseIfActive(waiter.lease!, ReleaseOutcome.localCancelled)
+      // Handed a lease but interrupted before it could use it: the lease goes back at once, and its budget with it
+      // (no call was made).
+      if (waiter.state === GRANTED) {
+        const charge = (waiter.lease as LeaseImpl).charge
+        if (charge !== undefined) refundCharge(charge, nowOf(fiber))
+        return release.releaseIfActive(waiter.lease!, ReleaseOutcome.localCancelled)
+      }
       if (waiter.state === GONE) return Effect.void
       dropWaiter(waiter)
       if (outbox.listening()) {

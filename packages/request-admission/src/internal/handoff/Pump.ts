@@ -6,14 +6,19 @@
  * then, in one synchronous step, admits the waiter and queues its wake-up in the outbox. Other fibers may run
  * between taking the permits and that step; if the queue, the cooldown or a pending resize no longer allow the
  * admission, the permits go back and the turn starts over.
+ *
+ * A provider/model with an RPM / TPM budget admits its next waiter only when the budget holds that call's share
+ * too; otherwise the pump stops and the budget's refill timer runs it again (`BudgetGate`). The waiter keeps its
+ * place: no later, cheaper call overtakes it, so a large call is never starved.
  */
 import { Effect } from "effect"
 import { nowOf } from "../clock.js"
 import type { Leases } from "../leases/Leases.js"
+import type { BudgetGate } from "../limits/BudgetGate.js"
 import { isClosed } from "../limits/arithmetic.js"
 import { type Domain, LIMIT_FULL, type Pool, TAKEN } from "../limits/records.js"
 import type { Outbox } from "../outbox/Outbox.js"
-import { compareHeads, GRANTED, serveHead } from "../queue/WaiterQueue.js"
+import { compareHeads, GRANTED, headOf, serveHead } from "../queue/WaiterQueue.js"
 
 /**
  * Serves the pool's queue: at most `grants` admissions (a release frees one lease's permits, so it pumps for one),
@@ -21,7 +26,7 @@ import { compareHeads, GRANTED, serveHead } from "../queue/WaiterQueue.js"
  */
 export type Pump = (pool: Pool, grants?: number) => Effect.Effect<void>
 
-export const makePump = (leases: Leases, outbox: Outbox): Pump => {
+export const makePump = (leases: Leases, outbox: Outbox, budgets: BudgetGate): Pump => {
   /** The open domain (not in `full`) whose next waiter is served first, if any may be admitted now. */
   const best = (pool: Pool, now: number, full: number): Domain | undefined => {
     if (pool.permits.resizing !== 0) return undefined
@@ -42,8 +47,15 @@ export const makePump = (leases: Leases, outbox: Outbox): Pump => {
   const serve = (pool: Pool, full: number, grants: number): Effect.Effect<void> =>
     Effect.withFiber((fiber) => {
       if (pool.queue.queued === 0 || grants === 0) return Effect.void
-      const domain = best(pool, nowOf(fiber), full)
+      const now = nowOf(fiber)
+      const domain = best(pool, now, full)
       if (domain === undefined) return Effect.void
+      const budget = pool.budget
+      if (budget !== undefined) {
+        const head = headOf(domain.queue)!
+        const waitMs = budgets.waitFor(budget, head.item, now)
+        if (waitMs > 0) return budgets.blocked(budget, head, waitMs, now, fiber, serve(pool, 0, Infinity))
+      }
       return Effect.flatMap(domain.takeBoth, (taken) =>
         taken === TAKEN
           ? grant(pool, domain, full, grants)
@@ -59,9 +71,17 @@ export const makePump = (leases: Leases, outbox: Outbox): Pump => {
       if (domain.queue.heap.size === 0 || domain.resizing || isClosed(domain, now)) {
         return Effect.andThen(domain.giveBoth, serve(pool, full, grants))
       }
+      const budget = pool.budget
+      // Another fiber may have spent the budget since `serve` checked it: `serve` then arms the refill timer.
+      const charge = budget === undefined ? undefined : budgets.charge(budget, headOf(domain.queue)!.item, now)
+      if (budget !== undefined && charge === undefined) {
+        return Effect.andThen(domain.giveBoth, serve(pool, full, grants))
+      }
       const waiter = serveHead(domain.queue)!
       const waitedMs = Math.max(0, now - waiter.enqueuedAt)
-      waiter.lease = leases.admit(domain, waiter.flow.group, fiber, waitedMs, true)
+      const lease = leases.admit(domain, waiter.flow.group, fiber, waitedMs, true)
+      lease.charge = charge
+      waiter.lease = lease
       waiter.state = GRANTED
       outbox.pushGrant(waiter)
       outbox.schedule(fiber)

@@ -9,6 +9,7 @@ import type { RequestLease } from "../../RequestLease.js"
 import { nowOf } from "../clock.js"
 import type { ReleaseOutcome } from "../../ReleaseOutcome.js"
 import { onAdmitted, onFirstWaveFull, onRelease } from "../limits/aimd.js"
+import { type Charge, settleCharge } from "../limits/budget.js"
 import type { Domain } from "../limits/records.js"
 import type { Work } from "../limits/Work.js"
 import type { Outbox } from "../outbox/Outbox.js"
@@ -19,6 +20,8 @@ const RELEASED = 1
 /** The concrete lease: only the controller that made it (`owner`) can release it, exactly once (`state`). */
 export class LeaseImpl implements RequestLease {
   state: typeof ACTIVE | typeof RELEASED = ACTIVE
+  /** What it took from its provider/model's RPM / TPM budget (`undefined`: no budget). */
+  charge: Charge | undefined = undefined
   constructor(
     readonly id: number,
     readonly group: string,
@@ -135,6 +138,8 @@ export class Leases {
   record(lease: LeaseImpl, outcome: ReleaseOutcome, clock: () => number): void {
     const domain = lease.domain
     domain.lastOutcome = outcome.kind
+    // Reported usage corrects the budget; tokens given back may let waiters through.
+    if (lease.charge !== undefined && settleCharge(lease.charge, outcome, clock())) this.work.budgetChanged(domain.pool)
     onRelease(this.work, domain, lease, outcome, clock)
     if (this.outbox.listening()) {
       this.outbox.emit(clock(), {

@@ -13,6 +13,7 @@ import type { ModelRegistration } from "../../config.js"
 import type { Outbox } from "../outbox/Outbox.js"
 import { onCapChanged, refreshRamp } from "./aimd.js"
 import { startingLimits } from "./arithmetic.js"
+import type { Budgets } from "./budget.js"
 import { Domain, Pool } from "./records.js"
 import type { Work } from "./Work.js"
 
@@ -21,7 +22,7 @@ export class Pools {
   /** Pools by provider, then model: no label string is built on the hot path. */
   private readonly byProvider = new Map<string, Map<string, Pool>>()
 
-  constructor(private readonly work: Work, private readonly outbox: Outbox) {}
+  constructor(private readonly work: Work, private readonly outbox: Outbox, private readonly budgets: Budgets) {}
 
   poolOf(key: { readonly provider: string; readonly model: string }): Pool | undefined {
     return this.byProvider.get(key.provider)?.get(key.model)
@@ -78,6 +79,8 @@ export class Pools {
     for (const value of pool.capsByAlias.values()) staticCap = Math.min(staticCap, value)
     const previousCap = pool.staticCap
     pool.staticCap = staticCap
+    // A budget raised or dropped may let waiters through: the pool's queue is served after this step.
+    if (this.budgets.register(pool, alias, registration, now)) this.work.budgetChanged(pool)
     if (this.outbox.listening()) {
       this.outbox.emit(now, { _tag: "request_resource_registered", providerModel: key, alias, previousCap, staticCap })
     }

@@ -48,6 +48,12 @@ export class Work {
     this.pending = true
   }
 
+  /** The pool's RPM / TPM budget grew (or was dropped), or a call's usage gave tokens back: serve its queue. */
+  budgetChanged(pool: Pool): void {
+    this.opened.push(pool)
+    this.pending = true
+  }
+
   /** The pool's semaphore must follow its static cap. */
   resizePool(pool: Pool): void {
     pool.permits.changed()

@@ -6,6 +6,7 @@
 import type { RequestCapacityView, RequestResourceKey } from "@sluice/scheduling-resources"
 import { defaultSlowStartWindow, type ResolvedConfig } from "../../config.js"
 import type { ProviderModelPressure, RequestPressure } from "../../RequestPressure.js"
+import { budgetView } from "./budget.js"
 import type { Domain, Pool } from "./records.js"
 
 /** `max(1, min(static cap, clamp))`: the ceiling additive increase climbs to. */
@@ -151,7 +152,8 @@ export const providerModelView = (config: ResolvedConfig, pool: Pool, now: numbe
     waiters: pool.queued,
     aliases: [...pool.capsByAlias.keys()].sort(),
     caps: Object.fromEntries(pool.capsByAlias),
-    domains
+    domains,
+    ...(pool.budget === undefined ? {} : { budget: budgetView(pool.budget, now) })
   }
 }
 

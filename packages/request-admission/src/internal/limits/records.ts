@@ -8,6 +8,7 @@ import { Effect, type Option } from "effect"
 import type { ReleaseOutcomeKind } from "../../ReleaseOutcome.js"
 import { DomainQueue, PoolQueue } from "../queue/WaiterQueue.js"
 import { admissionLimit } from "./arithmetic.js"
+import type { Budget } from "./budget.js"
 import { Permits } from "./Permits.js"
 
 export class Pool {
@@ -18,6 +19,8 @@ export class Pool {
   inFlight = 0
   readonly domains: Array<Domain> = []
   readonly queue = new PoolQueue()
+  /** The RPM / TPM budget shared by every domain (`budget.ts`); `undefined`: none, and the hot path stays open. */
+  budget: Budget | undefined = undefined
 
   constructor(readonly key: ProviderModelKey, readonly label: string, public staticCap: number) {
     this.permits = new Permits(() => this.staticCap)

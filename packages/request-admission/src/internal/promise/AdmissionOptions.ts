@@ -47,6 +47,8 @@ export const RunTarget = Schema.Struct({
   /** `undefined`: the configured default; `null`: wait until admitted; `0`: fail at once unless a slot is free. */
   queueWaitTimeoutSeconds: Schema.optional(Schema.NullOr(Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0)))),
   /** What the call is for, quoted in error messages ("answering prompt 12"). */
-  purpose: Schema.optional(Schema.String)
+  purpose: Schema.optional(Schema.String),
+  /** Tokens the call is expected to use (prompt + completion), charged to the model's `tokensPerMinute`. */
+  estimatedTokens: Schema.optional(Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0)))
 })
 export type RunTarget = typeof RunTarget.Type

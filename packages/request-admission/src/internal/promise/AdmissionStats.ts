@@ -2,7 +2,7 @@
  * `admission.stats()`: a plain snapshot of the controller (limits, in flight, waiters, cooldowns) and of what the
  * facade counted (runs, calls, 429s), per provider/model/domain and in total.
  */
-import type { RequestPressure } from "../../RequestPressure.js"
+import type { ProviderModelBudget, RequestPressure } from "../../RequestPressure.js"
 
 /** One provider/model/domain. */
 export interface ModelStats {
@@ -27,6 +27,11 @@ export interface ModelStats {
   /** Runs that resolved / rejected. */
   readonly succeeded: number
   readonly failed: number
+  /**
+   * The provider/model's RPM / TPM budget (shared by its domains), when one is configured: each rate and what its
+   * bucket holds now (`null`: that rate is not limited).
+   */
+  readonly budget?: ProviderModelBudget | undefined
 }
 
 export interface AdmissionStats {
@@ -55,7 +60,11 @@ export interface Counts {
 
 export const emptyCounts = (): Counts => ({ attempts: 0, rateLimited: 0, succeeded: 0, failed: 0 })
 
-export const modelStats = (pressure: RequestPressure, counts: Counts): ModelStats => ({
+export const modelStats = (
+  pressure: RequestPressure,
+  counts: Counts,
+  budget: ProviderModelBudget | undefined
+): ModelStats => ({
   provider: pressure.resource.provider,
   model: pressure.resource.model,
   domain: pressure.resource.domain,
@@ -65,5 +74,6 @@ export const modelStats = (pressure: RequestPressure, counts: Counts): ModelStat
   waiting: pressure.waiters,
   coolingDown: pressure.blockedUntilMillis !== null,
   cooldownRemainingMs: pressure.cooldownRemainingMs,
-  ...counts
+  ...counts,
+  ...(budget === undefined ? {} : { budget })
 })
