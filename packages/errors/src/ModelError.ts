@@ -13,7 +13,8 @@ const modelErrorFields = {
   cause: Schema.optional(Schema.Defect())
 }
 
-interface ModelErrorFacts {
+/** What `formatModelErrorMessage` reads from an error. */
+export interface ModelErrorFacts {
   readonly provider: string
   readonly model: string
   readonly reason: string

@@ -57,7 +57,8 @@ export const providerErrorKindPolicies = {
   provider_unreachable: "fail"
 } as const satisfies Record<ProviderErrorKind, RetryPolicy>
 
-type TagsWithPolicy<P extends RetryPolicy> = {
+/** The `ModelError` tags whose retry policy is `P`. */
+export type TagsWithPolicy<P extends RetryPolicy> = {
   readonly [Tag in ModelErrorTag]: (typeof modelErrorPolicies)[Tag] extends P ? Tag : never
 }[ModelErrorTag]
 

@@ -17,6 +17,7 @@ export { type HeadersInput, headerValue } from "./headers.js"
 export { classifyHttpStatus, extractBodyMessage } from "./httpClassification.js"
 export {
   formatModelErrorMessage,
+  type ModelErrorFacts,
   ModelAPIConnectionError,
   ModelAPIError,
   ModelAuthenticationError,
@@ -68,7 +69,8 @@ export {
   type PreservedRetryable,
   providerErrorKindPolicies,
   type RetryPolicy,
-  retryPolicyOf
+  retryPolicyOf,
+  type TagsWithPolicy
 } from "./RetryPolicy.js"
 export {
   type AdmissionRejectedFacts,

@@ -32,7 +32,30 @@ export {
   type RequestUsage
 } from "./ReleaseOutcome.js"
 export { make, RequestAdmission, type RequestAdmissionShape } from "./RequestAdmission.js"
-export type { RequestEvent, RequestEventOf, RequestEventTag } from "./RequestEvent.js"
+export type {
+  ModelRequestCompleted,
+  ModelRequestStarted,
+  RequestAcquireDenied,
+  RequestAdmissionShutdownEvent,
+  RequestBudgetWait,
+  RequestCooldownEnded,
+  RequestEvent,
+  RequestEventOf,
+  RequestEventTag,
+  RequestFullyRecovered,
+  RequestLeaseAcquired,
+  RequestLeaseReleased,
+  RequestLimitDecreased,
+  RequestLimitIncreased,
+  RequestRateLimited,
+  RequestReleaseDiagnostic,
+  RequestResourceRegistered,
+  RequestSoftCeilingRecovered,
+  RequestWaitCancelled,
+  RequestWaitCompleted,
+  RequestWaitStarted,
+  RequestWaitTimeout
+} from "./RequestEvent.js"
 export type { RequestAdmissionItem, RequestLease } from "./RequestLease.js"
 export type {
   ProviderModelBudget,
