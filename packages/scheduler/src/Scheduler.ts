@@ -100,6 +100,8 @@ export const makeScheduler = Effect.fnUntraced(function*<R>(
     const fibers = yield* FiberSet.make<void, never>()
     const fork = yield* FiberSet.runtime(fibers)<R>()
     let wake = Deferred.makeUnsafe<void>()
+    /** Wake-ups since the dispatcher's last step. */
+    let wakes = 0
     const state: RunState<R> = new RunState({
       columns: spec.columns,
       processors: spec.processors ?? [],
@@ -109,6 +111,7 @@ export const makeScheduler = Effect.fnUntraced(function*<R>(
       now,
       events: eventSink,
       wake: () => {
+        wakes++
         Deferred.doneUnsafe(wake, Effect.void)
       }
     })
@@ -213,6 +216,8 @@ export const makeScheduler = Effect.fnUntraced(function*<R>(
       for (;;) {
         yield* refreshCapacity
         wake = Deferred.makeUnsafe<void>()
+        dispatcher.batch = options.dispatchBatch * Math.max(1, wakes)
+        wakes = 0
         const outcome = yield* dispatcher.step
         const spawned = dispatcher.spawned
         for (let i = 0; i < spawned.length; i++) fork(workerOf(spawned[i]!))

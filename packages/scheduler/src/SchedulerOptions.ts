@@ -101,8 +101,8 @@ const RowGroupIds = Schema.declare<Iterable<number>>(
  *   `maxInFlightTasks`) used when the scheduler resolves the columns' scheduling itself; with a resolved
  *   `scheduling` in the spec they must match its limits;
  * - `admissionPolicy` (`bounded-borrow`);
- * - `dispatchBatch` (4): tasks dispatched per dispatcher step; when more are ready, the dispatcher yields to the
- *   event loop first, so answers that arrived meanwhile — a 429 that lowers a request limit, a cooldown — are seen
+ * - `dispatchBatch` (4): tasks dispatched per dispatcher step and per wake-up it answers (completions of one
+ *   event-loop turn are answered by one step); when more are ready, the dispatcher yields to the event loop first, so answers that arrived meanwhile — a 429 that lowers a request limit, a cooldown — are seen
  *   before more requests go out;
  * - `retry`, `earlyShutdown` (`false` disables it);
  * - `stopOnKinds` (`["authentication"]`): a task failure of one of these kinds stops the run at once;

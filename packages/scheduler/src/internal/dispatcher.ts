@@ -25,7 +25,7 @@ export interface StepOutcome {
 
 /**
  * Moves work from the plan to the workers: admits row groups, puts due retries back in the ready queue, and runs
- * select → acquire → commit for up to `dispatchBatch` tasks, all in one step that cannot be interrupted halfway and,
+ * select → acquire → commit for up to `batch` tasks, all in one step that cannot be interrupted halfway and,
  * run by the dispatcher loop (which never yields to the scheduler on its own), does not yield halfway either. The workers to fork are left in `spawned` for the loop to start right after the step, so a
  * generator that completes synchronously never re-enters a step.
  */
@@ -34,10 +34,16 @@ export class Dispatcher<R> {
   /** Row groups admitted by the last step (the loop opens their tracing spans). */
   readonly admitted: Array<RowGroup> = []
   readonly step: Effect.Effect<StepOutcome>
+  /**
+   * Tasks the next step may start: `dispatchBatch` per wake-up it answers. Wake-ups that arrive in the same
+   * event-loop turn (workers completing) are answered by one step, which may then refill every slot they freed.
+   */
+  batch: number
   /** The groups with queued work, rebuilt by each `select` (kept to spare an array per call). */
   private readonly peers: Array<number> = []
 
   constructor(private readonly state: RunState<R>, private readonly capacity: LiveCapacity<R>) {
+    this.batch = state.options.dispatchBatch
     // The loop runs the step without scheduler yields (see `Scheduler`); it must not be interrupted halfway either.
     this.step = Effect.uninterruptible(Effect.suspend(() => this.run()))
   }
@@ -60,7 +66,7 @@ export class Dispatcher<R> {
     })
     let dispatched = 0
     // select → acquire → commit → spawn, with no yield in between; the permits are taken once the batch is chosen.
-    while (state.queue.size > 0 && dispatched < state.options.dispatchBatch) {
+    while (state.queue.size > 0 && dispatched < this.batch) {
       const task = this.select(now)
       if (task === undefined) break
       state.ledger.acquire(task.generator)
@@ -80,7 +86,7 @@ export class Dispatcher<R> {
     return {
       done,
       deadlock,
-      more: dispatched >= state.options.dispatchBatch && state.queue.size > 0,
+      more: dispatched >= this.batch && state.queue.size > 0,
       nextDueAt: state.stopRequested ? undefined : state.retries.nextDueAt()
     }
   }
