@@ -7,11 +7,17 @@
  * between taking the permits and that step; if the queue, the cooldown or a pending resize no longer allow the
  * admission, the permits go back and the turn starts over.
  *
+ * One pump per pool at a time. A fiber may yield between any two effects, so two pumps running side by side could
+ * each fail to take a permit the other holds for a moment, and both stop with a waiter left behind (a lost
+ * wake-up). Asked for while one runs, a pump only marks the pool; the running one serves the queue again before
+ * it stops. Whoever else takes permits outside a pump and gives them back (a rollback, a hot-path miss, a static
+ * cap found full) asks for a pump afterwards when the queue is not empty.
+ *
  * A provider/model with an RPM / TPM budget admits its next waiter only when the budget holds that call's share
  * too; otherwise the pump stops and the budget's refill timer runs it again (`BudgetGate`). The waiter keeps its
  * place: no later, cheaper call overtakes it, so a large call is never starved.
  */
-import { Effect } from "effect"
+import { Effect, Exit } from "effect"
 import { nowOf } from "../clock.js"
 import type { Leases } from "../leases/Leases.js"
 import type { BudgetGate } from "../limits/BudgetGate.js"
@@ -54,7 +60,7 @@ export const makePump = (leases: Leases, outbox: Outbox, budgets: BudgetGate): P
       if (budget !== undefined) {
         const head = headOf(domain.queue)!
         const waitMs = budgets.waitFor(budget, head.item, now)
-        if (waitMs > 0) return budgets.blocked(budget, head, waitMs, now, fiber, serve(pool, 0, Infinity))
+        if (waitMs > 0) return budgets.blocked(budget, head, waitMs, now, fiber, pump(pool))
       }
       return Effect.flatMap(domain.takeBoth, (taken) =>
         taken === TAKEN
@@ -88,5 +94,32 @@ export const makePump = (leases: Leases, outbox: Outbox, budgets: BudgetGate): P
       return serve(pool, full, grants - 1)
     })
 
-  return (pool, grants = Infinity) => serve(pool, 0, grants)
+  /** Serves again while another pump was asked for meanwhile; stops in the same step that finds none was. */
+  const finish = (pool: Pool): Effect.Effect<void> =>
+    Effect.suspend(() => {
+      if (!pool.pumpAgain) {
+        pool.pumping = false
+        return Effect.void
+      }
+      pool.pumpAgain = false
+      return Effect.andThen(serve(pool, 0, Infinity), finish(pool))
+    })
+
+  /** A defect inside a pump must not leave the pool marked as pumped forever. */
+  const unmark = (pool: Pool) => (exit: Exit.Exit<void>) => {
+    if (Exit.isFailure(exit)) pool.pumping = false
+    return undefined
+  }
+
+  const pump: Pump = (pool, grants = Infinity) =>
+    Effect.suspend(() => {
+      if (pool.pumping) {
+        pool.pumpAgain = true
+        return Effect.void
+      }
+      pool.pumping = true
+      return Effect.onExitPrimitive(Effect.andThen(serve(pool, 0, grants), finish(pool)), unmark(pool))
+    })
+
+  return pump
 }

@@ -21,6 +21,12 @@ export class Pool {
   readonly queue = new PoolQueue()
   /** The RPM / TPM budget shared by every domain (`budget.ts`); `undefined`: none, and the hot path stays open. */
   budget: Budget | undefined = undefined
+  /**
+   * A pump serves this pool's queue now (`Pump.ts`), and whether another was asked for meanwhile: pumps of one pool
+   * never run side by side, so that one's passing hold on a permit cannot make both give up.
+   */
+  pumping = false
+  pumpAgain = false
 
   constructor(readonly key: ProviderModelKey, readonly label: string, public staticCap: number) {
     this.permits = new Permits(() => this.staticCap)
