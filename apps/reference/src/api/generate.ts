@@ -120,10 +120,8 @@ export const generate = Effect.fnUntraced(function*(config: GenerateConfig, opti
     overwrite: mode === "overwrite",
     retryDropped: options.retryDropped,
     progress: "off",
-    beforeRun: Effect.andThen(
-      check,
-      emit({ _tag: "run_started", out: options.out, rowsRequested: loaded.config.run.rows })
-    ),
+    check,
+    beforeRun: emit({ _tag: "run_started", out: options.out, rowsRequested: loaded.config.run.rows }),
     sampleEveryMs: options.progressEveryMs ?? 250,
     onSample: options.onEvent === undefined ? undefined : (sample) =>
       options.onEvent?.({

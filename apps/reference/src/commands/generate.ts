@@ -187,7 +187,9 @@ export const generateCommand = Command.make(
               `(${invocation.out}/summary.json). To continue: ${resumeCommand(invocation)}`
           )
         )
-      const beforeRun = noCheck
+      // The same check as `sluice check` (cheap, even on the embedded mock): a wrong base URL, model or key ends
+      // here, once the output directory is known to be usable and before anything in it is written.
+      const check = noCheck
         ? undefined
         : runModelCheck(loaded, (line) => Console.error(`check${line.slice(1)}`))
       const { summary } = Option.isSome(distributed.redis)
@@ -199,7 +201,7 @@ export const generateCommand = Command.make(
           resume,
           overwrite,
           retryDropped,
-          beforeRun,
+          check,
           onInterrupted
         })
         : yield* runPipeline(loaded, {
@@ -208,9 +210,7 @@ export const generateCommand = Command.make(
           overwrite,
           retryDropped,
           progress: progressMode(progress, json),
-          // The same check as `sluice check` (cheap, even on the embedded mock): a wrong base URL, model or key ends
-          // here, once the output directory is known to be usable.
-          ...(beforeRun === undefined ? {} : { beforeRun }),
+          ...(check === undefined ? {} : { check }),
           onInterrupted
         }).pipe(Effect.scoped)
       yield* report(summary)

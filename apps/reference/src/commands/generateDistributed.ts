@@ -60,7 +60,7 @@ export const generateDistributed = Effect.fnUntraced(function*<BeforeRunError>(
     readonly resume: boolean
     readonly overwrite: boolean
     readonly retryDropped: boolean
-    readonly beforeRun: Effect.Effect<void, BeforeRunError> | undefined
+    readonly check: Effect.Effect<void, BeforeRunError> | undefined
     readonly onInterrupted: (summary: RunSummary) => Effect.Effect<void>
   }
 ) {
@@ -88,7 +88,7 @@ export const generateDistributed = Effect.fnUntraced(function*<BeforeRunError>(
     workers: options.workers,
     timings,
     stallMillis: options.stallSeconds * 1000,
-    beforeRun: options.beforeRun,
+    check: options.check,
     say: (line) => Console.error(`sluice: ${line}`),
     onInterrupted: options.onInterrupted
   }).pipe(

@@ -32,7 +32,8 @@ export interface CoordinatorOptions<BeforeRunError> {
   readonly timings: RunTimings
   /** The run stops (exit 4) when no row group was committed for this long while some remain. */
   readonly stallMillis: number
-  readonly beforeRun?: Effect.Effect<void, BeforeRunError> | undefined
+  /** The models' check: before anything in the output directory is created, replaced or removed. */
+  readonly check?: Effect.Effect<void, BeforeRunError> | undefined
   readonly say: (line: string) => Effect.Effect<void>
   readonly onInterrupted?:
     | ((summary: RunSummary & { readonly tokens: TokenSummary }) => Effect.Effect<void>)
@@ -73,9 +74,8 @@ export const runCoordinator = Effect.fnUntraced(function*<BeforeRunError = never
     configFile: loaded.file,
     config: Schema.encodeSync(SluiceConfig)(redactedConfig(config)),
     createdBy: `sluice ${packageJson.version}`
-  })
+  }, options.check)
   const { state } = output
-  if (options.beforeRun !== undefined) yield* options.beforeRun
   const writer = yield* makeGroupWriter(out, state, {
     metadata: { configHash: loaded.hash, dataIdentity: identity.hash },
     format: run.format ?? "jsonl"

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto"
+import { rmdir } from "node:fs/promises"
 import { Clock, Console, Effect, FileSystem, Option, Path, Result } from "effect"
 import type { DataIdentity } from "./dataIdentity.js"
 import { dataChanges } from "./dataIdentity.js"
@@ -56,14 +57,53 @@ const isJsonObject = (line: string): boolean => {
 }
 
 /**
+ * Creates `directory` (and its missing parents) for a run. If the run does not get as far as writing its manifest
+ * (a failed check, a lock lost to another run), the directories created here are removed again when the scope
+ * closes — each only while still empty, so nothing anybody else put there meanwhile is touched.
+ */
+const makeOwnDirectory = Effect.fnUntraced(function*(directory: string) {
+  const fs = yield* FileSystem.FileSystem
+  const path = yield* Path.Path
+  const created: Array<string> = []
+  for (
+    let dir = path.resolve(directory);
+    !(yield* fs.exists(dir).pipe(Effect.mapError(ioError(dir))));
+    dir = path.dirname(dir)
+  ) {
+    created.push(dir)
+  }
+  yield* fs.makeDirectory(directory, { recursive: true }).pipe(Effect.mapError(ioError(directory)))
+  yield* Effect.addFinalizer(() =>
+    Effect.gen(function*() {
+      // `rmdir` removes only an empty directory, atomically: it fails (and we stop) on anything inside.
+      for (const dir of created) {
+        const removed = yield* Effect.tryPromise(() => rmdir(dir)).pipe(
+          Effect.as(true),
+          Effect.orElseSucceed(() => false)
+        )
+        if (!removed) return
+      }
+    })
+  )
+})
+
+/**
  * Opens `directory` for a run, holding its lock for the life of the scope.
  *
  * Sluice writes only into a directory that does not exist yet (it creates it), is empty, or carries its
  * `manifest.json`; anything else is refused before a byte is written. A new run refuses an existing dataset;
  * `--overwrite` removes the files Sluice wrote there (never others); `--resume` checks the data identity, verifies
  * every journaled row group against its size and sha256, and leaves the rest to be regenerated.
+ *
+ * `beforeWrite` (the models' check) runs under the lock, once the directory is known to be usable, and before
+ * anything in it is created, replaced or removed: a run that cannot start leaves the directory as it found it (a
+ * directory it had to create is removed again while still empty).
  */
-export const openOutput = Effect.fnUntraced(function*(directory: string, request: OutputRequest) {
+export const openOutput = Effect.fnUntraced(function*<BeforeWriteError = never>(
+  directory: string,
+  request: OutputRequest,
+  beforeWrite?: Effect.Effect<void, BeforeWriteError>
+) {
   const fs = yield* FileSystem.FileSystem
   const path = yield* Path.Path
   const at = (name: string) => path.join(directory, name)
@@ -82,7 +122,7 @@ export const openOutput = Effect.fnUntraced(function*(directory: string, request
     if (request.mode === "resume") {
       return yield* new OutputError({ path: directory, problem: "--resume refused: the directory does not exist" })
     }
-    yield* fs.makeDirectory(directory, { recursive: true }).pipe(Effect.mapError(ioError(directory)))
+    yield* makeOwnDirectory(directory)
   } else {
     const info = yield* fs.stat(directory).pipe(Effect.mapError(ioError(directory)))
     if (info.type !== "Directory") {
@@ -99,17 +139,25 @@ export const openOutput = Effect.fnUntraced(function*(directory: string, request
           "into a new or empty directory, or one holding a dataset it wrote; choose another --out"
       })
     }
-    if (!ours && request.mode === "resume") {
-      return yield* new OutputError({
-        path: directory,
-        problem: "--resume refused: this is not a Sluice output (no manifest.json), so there is nothing to resume"
-      })
-    }
   }
 
-  // 2. One run at a time; everything below happens under the lock.
+  // 2. One run at a time; everything below happens under the lock (a run still starting there holds it too).
   yield* acquireOutputLock(directory)
   const manifest = yield* readManifest
+  const nothingToResume = () =>
+    new OutputError({
+      path: directory,
+      problem: "--resume refused: this is not a Sluice output (no manifest.json), so there is nothing to resume"
+    })
+  if (request.mode === "resume" && Option.isNone(manifest)) return yield* nothingToResume()
+  if (request.mode === "fresh" && Option.isSome(manifest)) {
+    return yield* new OutputError({
+      path: directory,
+      problem: `already holds a Sluice dataset (${manifest.value.rowsRequested} rows, ${manifest.value.configFile}); ` +
+        "pass --resume to continue it, --overwrite to replace it, or choose another --out"
+    })
+  }
+  if (beforeWrite !== undefined) yield* beforeWrite
   const now = new Date(yield* Clock.currentTimeMillis).toISOString()
 
   const writeManifest = (attempts: number, createdAt: string) =>
@@ -142,24 +190,12 @@ export const openOutput = Effect.fnUntraced(function*(directory: string, request
   })
 
   if (request.mode !== "resume") {
-    if (Option.isSome(manifest)) {
-      if (request.mode === "fresh") {
-        return yield* new OutputError({
-          path: directory,
-          problem:
-            `already holds a Sluice dataset (${manifest.value.rowsRequested} rows, ${manifest.value.configFile}); ` +
-            "pass --resume to continue it, --overwrite to replace it, or choose another --out"
-        })
-      }
-      yield* removeOwnedFiles(directory)
-    }
+    if (Option.isSome(manifest)) yield* removeOwnedFiles(directory)
     return yield* initialize
   }
 
   // 3. --resume: same data identity, a journal, and every journaled group verified.
-  if (Option.isNone(manifest)) {
-    return yield* new OutputError({ path: directory, problem: "--resume refused: no manifest.json" })
-  }
+  if (Option.isNone(manifest)) return yield* nothingToResume()
   const previous = manifest.value
   if (previous.dataIdentity !== request.identity.hash) {
     const changes = dataChanges(previous.data, request.identity.fields)

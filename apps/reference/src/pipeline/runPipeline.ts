@@ -46,9 +46,11 @@ export interface PipelineOptions<BeforeRunError = never> {
   readonly onSample?: ((sample: PipelineSample) => void) | undefined
   readonly sampleEveryMs?: number | undefined
   /**
-   * Runs once the output directory is open and locked, before any provider starts (`generate` checks the models
-   * here): a usage problem with the directory is reported before any network traffic.
+   * The models' check: runs once the output directory is known to be usable and before anything in it is created,
+   * replaced or removed, so a run that cannot start leaves it as it was.
    */
+  readonly check?: Effect.Effect<void, BeforeRunError> | undefined
+  /** Runs once the output directory is open and locked, before any provider starts. */
   readonly beforeRun?: Effect.Effect<void, BeforeRunError> | undefined
   /** Runs after an interrupted run has published what it finished and written its summary. */
   readonly onInterrupted?:
@@ -112,7 +114,7 @@ export const runPipeline = Effect.fnUntraced(function*<BeforeRunError = never>(
     // Header values and keys never reach the output directory.
     config: Schema.encodeSync(SluiceConfig)(redactedConfig(config)),
     createdBy: `sluice ${packageJson.version}`
-  })
+  }, options.check)
   const { state } = output
   if (options.beforeRun !== undefined) yield* options.beforeRun
   const writer = yield* makeGroupWriter(options.out, state, {

@@ -134,6 +134,47 @@ describe("sluice generate: the output directory is Sluice's own", () => {
     60_000
   )
 
+  it.live(
+    "a run whose model check fails leaves --out as it was: nothing created, an --overwrite keeps the dataset",
+    () =>
+      Effect.gen(function*() {
+        const dir = yield* tempDir
+        // A provider nobody listens on: the check fails at once (connection refused).
+        const port = yield* Effect.callback<number>((resume) => {
+          const server = createServer().listen(0, "127.0.0.1", () => {
+            const { port } = server.address() as AddressInfo
+            server.close(() => resume(Effect.succeed(port)))
+          })
+        })
+        const dead = writeConfig(dir, "dead.json", {
+          ...fastConfig(20),
+          providers: [{ name: "local", type: "openai-compatible", baseUrl: `http://127.0.0.1:${port}/v1` }]
+        })
+        const fresh = join(dir, "new", "out")
+        const refused = yield* runCli(["generate", dead, "--out", fresh])
+        assert.notStrictEqual(refused.code, 0, refused.stderr)
+        assert.include(refused.stderr, "did not answer the check")
+        assert.isFalse(existsSync(join(dir, "new")), "the directories the run would have used are not left behind")
+
+        const out = join(dir, "out")
+        const first = yield* runCli(["generate", writeConfig(dir, "fast.json", fastConfig(20)), "--out", out])
+        assert.strictEqual(first.code, 0, first.stderr)
+        const snapshot = () =>
+          readdirSync(out, { recursive: true, encoding: "utf8" }).sort().map((name) => {
+            const file = join(out, name)
+            return statSync(file).isFile() ? `${name}: ${readFileSync(file, "utf8")}` : `${name}/`
+          })
+        const before = snapshot()
+        for (const flag of ["--overwrite", "--resume"]) {
+          const failed = yield* runCli(["generate", dead, "--out", out, flag])
+          assert.notStrictEqual(failed.code, 0, failed.stderr)
+          assert.include(failed.stderr, "did not answer the check")
+          assert.deepStrictEqual(snapshot(), before, flag)
+        }
+      }),
+    60_000
+  )
+
   it.live("--resume refuses what it cannot resume (exit 2) and deletes nothing", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir

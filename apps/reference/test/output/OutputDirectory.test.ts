@@ -180,4 +180,59 @@ describe("openOutput", () => {
         openOutput(dir, yield* requestOf("resume", { maxInFlightTasks: 7, maxConcurrentRowGroups: 1 }))
       )
     })))
+
+  /** Every file under `dir` with its content: what a failed start must leave as it was. */
+  const snapshot = (dir: string) =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      if (!(yield* fs.exists(dir))) return "absent"
+      const files = (yield* fs.readDirectory(dir, { recursive: true })).sort()
+      const contents: Array<string> = []
+      for (const file of files) {
+        const info = yield* fs.stat(`${dir}/${file}`)
+        contents.push(info.type === "File" ? `${file}: ${yield* fs.readFileString(`${dir}/${file}`)}` : `${file}/`)
+      }
+      return contents.join("\n")
+    })
+
+  it.effect("a failed check leaves the directory as it found it, in every mode; nothing is created or removed", () =>
+    run(Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const base = yield* fs.makeTempDirectoryScoped()
+      const failing = Effect.fail("the models did not answer" as const)
+      // A directory that does not exist yet is not created.
+      const absent = `${base}/new/out`
+      assert.strictEqual(
+        yield* Effect.flip(Effect.scoped(openOutput(absent, yield* requestOf("fresh"), failing))),
+        "the models did not answer"
+      )
+      assert.strictEqual(yield* snapshot(absent), "absent")
+      // An existing dataset survives a failed --overwrite and a failed --resume, byte for byte.
+      const dir = `${base}/dataset`
+      yield* writeDataset(dir, "fresh", [[0, 1, 2, 3]])
+      const before = yield* snapshot(dir)
+      for (const mode of ["overwrite", "resume"] as const) {
+        assert.strictEqual(
+          yield* Effect.flip(Effect.scoped(openOutput(dir, yield* requestOf(mode), failing))),
+          "the models did not answer"
+        )
+        assert.strictEqual(yield* snapshot(dir), before, mode)
+      }
+      // A passing check goes on as before.
+      yield* Effect.scoped(openOutput(dir, yield* requestOf("resume"), Effect.void))
+    })))
+
+  it.effect("a new run into an existing dataset is refused before the check runs", () =>
+    run(Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* fs.makeTempDirectoryScoped()
+      yield* writeDataset(dir, "fresh", [[0, 1, 2, 3]])
+      let checked = false
+      const check = Effect.sync(() => {
+        checked = true
+      })
+      const refused = yield* Effect.flip(Effect.scoped(openOutput(dir, yield* requestOf("fresh"), check)))
+      assert.include(String(refused), "already holds a Sluice dataset")
+      assert.isFalse(checked)
+    })))
 })
