@@ -27,16 +27,17 @@ export type MockSettings = MockOptions
 
 /**
  * When a provider is declared down (its calls then fail at once, without network traffic): after
- * `consecutiveFailures` connection failures in a row (refused, reset, DNS, TLS, connect timeout) with no answer in
- * between — at once for a provider that has not answered yet in this run; for one that has, only once the
- * failures have also lasted `graceSeconds`, so a blip does not end a long run. A 401 marks it down at once.
+ * `consecutiveFailures` connection failures (refused, reset, DNS, TLS, connect timeout) or timeouts without an
+ * answer in a row, with no answer in between — at once for a provider that has not answered yet in this run and
+ * only refused; otherwise only once the failures have also lasted `graceSeconds`, so a blip or a stall does not end
+ * a long run. A 401 marks it down at once.
  */
 export const UnreachableAfter = Schema.Struct({
   consecutiveFailures: withDefault(PositiveInt, 5, {
-    description: "Connection failures in a row (no answer in between) after which the provider is declared down."
+    description: "Connection failures or timeouts in a row (no answer in between) after which the provider is down."
   }),
   graceSeconds: withDefault(NonNegativeNumber, 30, {
-    description: "For a provider that has answered in this run: how long the failures must also last."
+    description: "How long the failures must also last, if the provider has answered in this run or some timed out."
   })
 })
 export type UnreachableAfter = typeof UnreachableAfter.Type

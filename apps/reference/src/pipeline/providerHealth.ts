@@ -13,6 +13,8 @@ export interface ProviderDown {
   readonly failures: number
   /** Whether the provider had answered at all in this run before. */
   readonly hadAnswered: boolean
+  /** Some of the failures were attempts that timed out without an answer (a provider that hangs). */
+  readonly silent: boolean
 }
 
 /** What the progress display reads about a provider (a copy: reading it changes nothing). */
@@ -51,17 +53,25 @@ const isReachabilityFailure = (error: ProviderError): boolean => {
   return error.kind === "api_connection" || (error.kind === "timeout" && isConnectTimeout(error.cause))
 }
 
+/**
+ * Did this attempt time out without any answer? A provider that accepts connections and never answers is as dead as
+ * one that refuses them, but so may look a provider stalled for a while: these count only with the grace period.
+ */
+const isSilence = (error: ProviderError): boolean => error.kind === "timeout" && error.status === undefined
+
 const wordsOf = (error: ProviderError): string =>
   error.providerMessage !== undefined && error.providerMessage !== "" ? error.providerMessage : error.message
 
 /**
  * One provider's circuit breaker, for one run. It counts consecutive attempts that could not reach the provider
- * (see `isReachabilityFailure`); any answer resets the count. The provider is declared down:
+ * (see `isReachabilityFailure`) or timed out without an answer (`isSilence`); any answer resets the count. The
+ * provider is declared down:
  * - at once on an authentication failure (401): every other request would be rejected the same way;
- * - after `consecutiveFailures` failures in a row, when it has not answered yet in this run (dead from the start:
- *   the run learns it in seconds, not after every row's retries);
- * - after `consecutiveFailures` failures in a row that have lasted `graceSeconds`, when it had answered before
- *   (a provider that served thousands of requests gets time to come back from a blip).
+ * - after `consecutiveFailures` failures in a row, when it has not answered yet in this run and none of them was a
+ *   timeout (dead from the start: the run learns it in seconds, not after every row's retries);
+ * - after `consecutiveFailures` failures in a row that have lasted `graceSeconds`, when it had answered before or
+ *   the provider hangs (a provider that served thousands of requests gets time to come back from a blip; one that
+ *   answers nothing at all for that long, attempt after attempt, does not keep a run going for hours).
  *
  * Down is final for the run: calls fail at once with `provider_unreachable` (or the authentication error),
  * without network traffic, so rows that need the provider are dropped with that cause and the message, and rows
@@ -71,6 +81,7 @@ const wordsOf = (error: ProviderError): string =>
 export class ProviderHealth {
   private consecutiveFailures = 0
   private streakStartedAt = 0
+  private streakSilent = false
   private hasAnswered = false
   private down: ProviderDown | undefined = undefined
   private lastRateLimit: ProviderHealthSnapshot["lastRateLimit"] = undefined
@@ -115,14 +126,15 @@ export class ProviderHealth {
   /** Judges a failed attempt at `now`; the verdict's error is what the caller should fail with. */
   recordFailure(error: ProviderError, now: number): FailureVerdict {
     if (this.down !== undefined) {
-      const replaced = error.kind === "authentication" || isReachabilityFailure(error)
+      const replaced = error.kind === "authentication" || isReachabilityFailure(error) || isSilence(error)
       return { error: replaced ? this.downError(error.model ?? "unknown")! : error, wentDown: false }
     }
     if (error.kind === "authentication") {
       this.declareDown("authentication", wordsOf(error), now, 1)
       return { error, wentDown: true }
     }
-    if (!isReachabilityFailure(error)) {
+    const silent = !isReachabilityFailure(error) && isSilence(error)
+    if (!isReachabilityFailure(error) && !silent) {
       if (error.status !== undefined) {
         this.consecutiveFailures = 0
         this.hasAnswered = true
@@ -132,10 +144,15 @@ export class ProviderHealth {
       }
       return { error, wentDown: false }
     }
-    if (this.consecutiveFailures === 0) this.streakStartedAt = now
+    if (this.consecutiveFailures === 0) {
+      this.streakStartedAt = now
+      this.streakSilent = false
+    }
     this.consecutiveFailures++
+    if (silent) this.streakSilent = true
     const enough = this.consecutiveFailures >= this.settings.consecutiveFailures
-    const longEnough = !this.hasAnswered || now - this.streakStartedAt >= this.settings.graceSeconds * 1000
+    const graceOver = now - this.streakStartedAt >= this.settings.graceSeconds * 1000
+    const longEnough = (!this.hasAnswered && !this.streakSilent) || graceOver
     if (!enough || !longEnough) return { error, wentDown: false }
     this.declareDown("unreachable", wordsOf(error), now, this.consecutiveFailures)
     return { error: this.downError(error.model ?? "unknown")!, wentDown: true }
@@ -158,14 +175,22 @@ export class ProviderHealth {
       return `sluice: provider '${this.provider}' rejected the API key: ${down.message}; ` +
         "its rows are dropped (authentication)"
     }
-    const when = down.hadAnswered
+    const when = down.hadAnswered || down.silent
       ? `for ${this.settings.graceSeconds} s or more`
       : "and it has not answered since the run started"
-    return `sluice: provider '${this.provider}' is down: ${down.message} (${down.failures} connection failures in a ` +
+    const what = down.silent ? "attempts without an answer" : "connection failures"
+    return `sluice: provider '${this.provider}' is down: ${down.message} (${down.failures} ${what} in a ` +
       `row ${when}); rows that need it are dropped (provider_unreachable)`
   }
 
   private declareDown(reason: DownReason, message: string, now: number, failures: number): void {
-    this.down = { reason, message, sinceMillis: now, failures, hadAnswered: this.hasAnswered }
+    this.down = {
+      reason,
+      message,
+      sinceMillis: now,
+      failures,
+      hadAnswered: this.hasAnswered,
+      silent: reason === "unreachable" && this.streakSilent
+    }
   }
 }

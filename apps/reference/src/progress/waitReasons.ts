@@ -32,7 +32,7 @@ export const waitReasons = (
     reasons.push(
       down.reason === "authentication"
         ? `provider ${provider.provider} rejected the API key: ${down.message}`
-        : `provider ${provider.provider} unreachable: ${down.message}`
+        : `provider ${provider.provider} ${down.silent ? "not answering" : "unreachable"}: ${down.message}`
     )
   }
   if (!stalled) return reasons

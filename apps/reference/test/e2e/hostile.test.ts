@@ -353,6 +353,33 @@ describe("exit codes of hostile runs (the contract of the output work: 3 drops, 
       assert.strictEqual(generated.run.code, 4, generated.run.stderr)
     }), 60_000)
 
+  it.live(
+    "a provider that accepts and never answers: declared down after the grace, the run stops, exit 4",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* startHostileServer(mode({ _tag: "silent" }))
+        const rows = 200
+        const generated = yield* generate({
+          baseUrl: server.baseUrl,
+          rows,
+          maxParallelRequests: 4,
+          provider: { timeoutSeconds: 0.5, unreachableAfter: { graceSeconds: 2 } }
+        }, ["--json"])
+        const { summary } = generated
+        yield* record("a silent provider, 200 rows, 4 in flight, 0.5 s timeouts, 2 s grace", {
+          elapsedMs: Math.round(generated.elapsedMs),
+          requests: summary.requests,
+          dropCauses: summary.dropCauses
+        })
+        assert.strictEqual(generated.run.code, 4, generated.run.stderr)
+        assert.deepStrictEqual(summary.dropCauses, { provider_unreachable: rows })
+        assert.include(generated.run.stderr, "attempts without an answer in a row for 2 s or more")
+        // Without the breaker every row would take its 3 attempts of 0.5 s: 600 attempts, 75 s at 4 in flight.
+        assert.isBelow(summary.requests.attempts, 60)
+      }),
+    60_000
+  )
+
   it.live("a 401: the run stops, exit 4", () =>
     Effect.gen(function*() {
       const server = yield* startHostileServer(mode({ _tag: "unauthorized", message: "Incorrect API key provided." }))

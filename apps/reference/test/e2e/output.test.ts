@@ -24,6 +24,7 @@ import {
   summaryOf,
   writeConfig
 } from "./helpers.js"
+import { closedPort } from "../support/hostileServer.js"
 import { runCli, tempDir } from "./runCli.js"
 
 // The output directory through the real CLI: Sluice writes only where it may, never loses or misreports a row.
@@ -140,12 +141,7 @@ describe("sluice generate: the output directory is Sluice's own", () => {
       Effect.gen(function*() {
         const dir = yield* tempDir
         // A provider nobody listens on: the check fails at once (connection refused).
-        const port = yield* Effect.callback<number>((resume) => {
-          const server = createServer().listen(0, "127.0.0.1", () => {
-            const { port } = server.address() as AddressInfo
-            server.close(() => resume(Effect.succeed(port)))
-          })
-        })
+        const port = yield* closedPort
         const dead = writeConfig(dir, "dead.json", {
           ...fastConfig(20),
           providers: [{ name: "local", type: "openai-compatible", baseUrl: `http://127.0.0.1:${port}/v1` }]

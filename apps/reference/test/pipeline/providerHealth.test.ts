@@ -51,7 +51,8 @@ describe("ProviderHealth (the circuit breaker)", () => {
       message: "connect ECONNREFUSED 127.0.0.1:9",
       sinceMillis: 20,
       failures: 3,
-      hadAnswered: false
+      hadAnswered: false,
+      silent: false
     })
   })
 
@@ -83,7 +84,7 @@ describe("ProviderHealth (the circuit breaker)", () => {
     assert.include(breaker.downNotice()!, "for 30 s or more")
   })
 
-  it("any answer resets the count; 403 and connect timeouts count; a read timeout neither counts nor resets", () => {
+  it("any answer resets the count; 403 and connect timeouts count", () => {
     const breaker = health(3, 0)
     breaker.recordFailure(refused(), 0)
     breaker.recordFailure(refused(), 1)
@@ -102,7 +103,6 @@ describe("ProviderHealth (the circuit breaker)", () => {
       breaker.recordSuccess()
     }
     breaker.recordFailure(refused(), 5)
-    breaker.recordFailure(new ProviderError({ kind: "timeout", provider: "acme", model: "m", message: "slow" }), 6)
     breaker.recordFailure(answered(403, "permission_denied", { message: "Your account is locked." }), 7)
     assert.isFalse(breaker.isDown)
     const connectTimeout = new ProviderError({
@@ -114,6 +114,52 @@ describe("ProviderHealth (the circuit breaker)", () => {
     })
     assert.isTrue(breaker.recordFailure(connectTimeout, 8).wentDown)
     assert.deepStrictEqual(breaker.snapshot().lastRateLimit, { atMillis: 2, retryAfterSeconds: 4 })
+  })
+})
+
+const hung = () =>
+  new ProviderError({
+    kind: "timeout",
+    provider: "acme",
+    model: "m",
+    message: "Provider 'acme' did not answer within 120 s.",
+    providerMessage: "Provider 'acme' did not answer within 120 s."
+  })
+
+describe("ProviderHealth: a provider that accepts connections and never answers", () => {
+  it("timeouts without an answer count, always with the grace period, even before any answer", () => {
+    const breaker = health(3, 30)
+    // A stall: a burst of timeouts at one moment is not enough, however many.
+    for (let i = 0; i < 10; i++) assert.isFalse(breaker.recordFailure(hung(), 120_000).wentDown)
+    assert.isFalse(breaker.recordFailure(hung(), 149_999).wentDown)
+    // Still nothing after 30 s of attempts in a row: down, and the run stops grinding.
+    const last = breaker.recordFailure(hung(), 150_000)
+    assert.isTrue(last.wentDown)
+    assert.strictEqual(last.error.kind, "provider_unreachable")
+    assert.include(breaker.downNotice()!, "attempts without an answer in a row for 30 s or more")
+    assert.isTrue(breaker.snapshot().down!.silent)
+    // An attempt still in flight that times out now reports the same cause.
+    assert.strictEqual(breaker.recordFailure(hung(), 151_000).error.kind, "provider_unreachable")
+  })
+
+  it("any answer in between resets the count: a slow provider that still answers is never down", () => {
+    const breaker = health(3, 30)
+    for (let at = 0; at <= 600_000; at += 10_000) {
+      breaker.recordFailure(hung(), at)
+      breaker.recordFailure(hung(), at + 1)
+      if (at % 20_000 === 0) breaker.recordSuccess()
+      else breaker.recordFailure(answered(500, "internal_server"), at + 2)
+    }
+    assert.isFalse(breaker.isDown)
+  })
+
+  it("refusals and timeouts mixed in one streak take the grace period too", () => {
+    const breaker = health(3, 30)
+    breaker.recordFailure(refused(), 0)
+    breaker.recordFailure(hung(), 1_000)
+    assert.isFalse(breaker.recordFailure(refused(), 2_000).wentDown, "a timeout in the streak: it may be a stall")
+    assert.isTrue(breaker.recordFailure(refused(), 30_000).wentDown)
+    assert.isFalse(breaker.snapshot().down!.hadAnswered)
   })
 })
 

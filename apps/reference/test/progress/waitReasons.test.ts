@@ -67,7 +67,8 @@ describe("why nothing moves", () => {
         message: "connect ECONNREFUSED 127.0.0.1:9",
         sinceMillis: now,
         failures: 5,
-        hadAnswered: false
+        hadAnswered: false,
+        silent: false
       }
     })
     const keyless = health("openai", {
@@ -76,7 +77,8 @@ describe("why nothing moves", () => {
         message: "Incorrect API key provided: sk-[redacted].",
         sinceMillis: now,
         failures: 1,
-        hadAnswered: false
+        hadAnswered: false,
+        silent: false
       }
     })
     assert.deepStrictEqual(waitReasons([pressure("local", { inFlight: 3 })], [down, keyless], now, false), [

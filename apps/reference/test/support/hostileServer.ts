@@ -19,6 +19,8 @@ export type HostileMode =
   | { readonly _tag: "malformed"; readonly rate: number; readonly seed: number }
   | { readonly _tag: "rateLimited"; readonly retryAfter?: string }
   | { readonly _tag: "hugeBody"; readonly bytes: number; readonly contentLength: boolean }
+  /** Accepts every connection, reads every request, never answers (a hung gateway). */
+  | { readonly _tag: "silent" }
 
 export interface HostileServer {
   /** The base URL to configure (`…/v1`). */
@@ -94,6 +96,8 @@ export const startHostileServer = (mode: HostileMode) =>
         stats.authorizations.push(request.headers.authorization)
         const model = /"model"\s*:\s*"([^"]*)"/.exec(body)?.[1] ?? "hostile-model"
         switch (mode._tag) {
+          case "silent":
+            return
           case "healthy":
             return sent(json(response, 200, completion(model, `An answer (${stats.requests}).`)))
           case "unauthorized":
