@@ -133,8 +133,9 @@ export class ProviderHealth {
       this.declareDown("authentication", wordsOf(error), now, 1)
       return { error, wentDown: true }
     }
-    const silent = !isReachabilityFailure(error) && isSilence(error)
-    if (!isReachabilityFailure(error) && !silent) {
+    const unreachable = isReachabilityFailure(error)
+    const silent = !unreachable && isSilence(error)
+    if (!unreachable && !silent) {
       if (error.status !== undefined) {
         this.consecutiveFailures = 0
         this.hasAnswered = true

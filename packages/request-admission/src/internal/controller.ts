@@ -40,7 +40,7 @@ import { isClosed } from "./limits/arithmetic.js"
 import { Budgets } from "./limits/budget.js"
 import { makeBudgetGate } from "./limits/BudgetGate.js"
 import { Pools } from "./limits/Pools.js"
-import { CAP_FULL, type Domain, LIMIT_FULL, Pool, TAKEN } from "./limits/records.js"
+import { CAP_FULL, type Domain, LIMIT_FULL, Pool, TAKEN, type Taken } from "./limits/records.js"
 import { makeSettle } from "./limits/Settle.js"
 import { Work } from "./limits/Work.js"
 import { makeOutbox } from "./outbox/Outbox.js"
@@ -113,18 +113,20 @@ export const makeController = Effect.fnUntraced(function*(config: ResolvedConfig
     })
 
   /**
-   * Takes both permits and commits, or queues (or fails a zero timeout) when they are not free. A full static cap
-   * means the domain's permit was held for a moment and given back: a pump that ran meanwhile may have missed it.
+   * `next` after a `takeBoth` outside the pump that took nothing. A full static cap means the domain's permit was
+   * held for a moment and given back: a pump that ran meanwhile may have missed it, so the queue is served first.
    */
+  const afterMiss = <A, E>(pool: Pool, taken: Taken, next: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+    taken === CAP_FULL && pool.queue.queued !== 0 ? Effect.andThen(pump(pool), next) : next
+
+  /** Takes both permits and commits, or queues (or fails a zero timeout) when they are not free. */
   const take = (pool: Pool, domain: Domain, item: RequestAdmissionItem, restore: Restore) =>
     Effect.flatMap(
       domain.takeBoth,
       (taken) =>
         taken === TAKEN
           ? commitTaken(pool, domain, item, restore)
-          : taken === CAP_FULL && pool.queue.queued !== 0
-          ? Effect.andThen(pump(pool), queueLater(pool, domain, item, restore))
-          : queueLater(pool, domain, item, restore)
+          : afterMiss(pool, taken, queueLater(pool, domain, item, restore))
     )
 
   /** Acquire without the scope: the caller makes sure the lease is released (uninterruptible region). */
@@ -223,22 +225,24 @@ export const makeController = Effect.fnUntraced(function*(config: ResolvedConfig
     Effect.withFiber<RequestLease, TryFailure>((fiber) => {
       if (lifecycle.shutdown) return Effect.fail(new RequestAdmissionShutdown({ resource: item.resource }))
       if (isClosed(domain, nowOf(fiber))) return deny(fiber, domain, item, cooldown(domain, item))
-      return Effect.flatMap(domain.takeBoth, (taken) => {
-        if (taken === TAKEN) return commitTry(domain, item)
-        const denied = Effect.withFiber((fiber) =>
-          deny(
-            fiber,
-            domain,
-            item,
-            new RequestAdmissionNoCapacity({
-              resource: item.resource,
-              limit: taken === LIMIT_FULL ? "adaptive_limit" : "static_cap"
-            })
-          )
-        )
-        // The domain's permit was held for a moment and given back: a pump that ran meanwhile may have missed it.
-        return taken === CAP_FULL && domain.pool.queue.queued !== 0 ? Effect.andThen(pump(domain.pool), denied) : denied
-      })
+      return Effect.flatMap(domain.takeBoth, (taken) =>
+        taken === TAKEN
+          ? commitTry(domain, item)
+          : afterMiss(
+            domain.pool,
+            taken,
+            Effect.withFiber((fiber) =>
+              deny(
+                fiber,
+                domain,
+                item,
+                new RequestAdmissionNoCapacity({
+                  resource: item.resource,
+                  limit: taken === LIMIT_FULL ? "adaptive_limit" : "static_cap"
+                })
+              )
+            )
+          ))
     })
 
   const tryAcquireLease = (item: RequestAdmissionItem) =>
