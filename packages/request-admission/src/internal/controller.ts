@@ -320,14 +320,23 @@ export const makeController = Effect.fnUntraced(function*(config: ResolvedConfig
       const domain = readyDomain(item)
       if (domain === undefined) return useAcquired(item, use, restore)
       const pool = domain.pool
-      return Effect.flatMap(
-        Effect.onExitPrimitive(domain.withBoth(useHeld(domain, item, use, restore)), () => afterHeld(pool)),
-        (held) =>
-          held._tag === "Some" && held.value._tag === "Some" && held.value.value !== NOT_ADMITTED
+      // One frame for both outcomes rather than an exit handler and a continuation: at about 20 runtime steps per
+      // lease, each step is ~5 % of the hot path.
+      return Effect.matchCauseEffect(domain.withBoth(useHeld(domain, item, use, restore)), {
+        onFailure: (cause) => {
+          const after = afterHeld(pool)
+          // `ensuring` keeps `use`'s failure whatever the pump does.
+          return after === undefined ? Effect.failCause(cause) : Effect.ensuring(Effect.failCause(cause), after)
+        },
+        onSuccess: (held) => {
+          const after = afterHeld(pool)
+          const result = held._tag === "Some" && held.value._tag === "Some" && held.value.value !== NOT_ADMITTED
             ? Effect.succeed(held.value.value as A)
             // A permit was not free (or the checks failed once both were held): the general path queues.
             : useAcquired(item, use, restore)
-      )
+          return after === undefined ? result : Effect.andThen(after, result)
+        }
+      })
     })
 
   /** `withLease` through `acquire`: the lease returns its permits itself when it is released. */
