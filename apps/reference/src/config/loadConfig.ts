@@ -17,7 +17,7 @@ export interface LoadedConfig {
   readonly config: SluiceConfig
   /** @internal The columns with their templates compiled and references resolved, for the pipeline. */
   readonly columns: ReadonlyArray<ResolvedColumn>
-  /** The row processors, with their conditions compiled. */
+  /** @internal The row processors, with their conditions compiled, for the pipeline. */
   readonly processors: ReadonlyArray<ResolvedProcessor>
   /** The table of `seed:`, read and checked. */
   readonly seed?: SeedTable
@@ -147,14 +147,15 @@ export const resolveConfig = Effect.fnUntraced(function*(file: string, raw: unkn
   const checked = checkProcessors(config.processors, columns)
   const all = [...issues, ...checked.issues]
   if (all.length > 0) return yield* fail(file, all)
-  return {
+  const loaded: LoadedConfig = {
     file,
     config,
     columns,
     processors: checked.processors,
     ...(seed === undefined ? {} : { seed }),
     hash: hashOf(config, seed)
-  } satisfies LoadedConfig
+  }
+  return loaded
 })
 
 /** Reads, parses, decodes and checks a config file; every problem is a `ConfigError` naming its path. */
