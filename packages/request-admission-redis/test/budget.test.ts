@@ -19,10 +19,15 @@ const TestLayer = redisClient.pipe(Layer.provideMerge(RedisServer.layer))
 const worker = (
   keyPrefix: string,
   workerId: string,
-  budget: { requestsPerMinute?: number; tokensPerMinute?: number }
+  budget: { requestsPerMinute?: number; tokensPerMinute?: number },
+  budgetBurstSeconds?: number
 ) =>
   makeSharedRequestAdmission(
-    { models: [{ provider: "p", model: "m", maxParallelRequests: 50, ...budget }], slowStart: false },
+    {
+      models: [{ provider: "p", model: "m", maxParallelRequests: 50, ...budget }],
+      slowStart: false,
+      ...(budgetBurstSeconds === undefined ? {} : { budgetBurstSeconds })
+    },
     { keyPrefix, workerId, pollSeconds: 0.02 }
   )
 
@@ -66,6 +71,39 @@ layer(TestLayer, { timeout: 60_000, excludeTestServices: true })("shared budgets
         // Interrupted while waiting for budget: nothing taken, nothing held.
         yield* Fiber.interruptAll(fibers.flat())
         assert.strictEqual((yield* workers[0]!.budget(resource))!.requestsAvailable, 0)
+        for (const w of workers) yield* assertNothingHeld(w)
+      }))
+
+    it.effect("a 10 s burst: rpm = 120 starts with 20 at once, refills 2 per second and never holds more than 10 s", () =>
+      Effect.gen(function*() {
+        const keyPrefix = prefix()
+        yield* setRedisTime(keyPrefix, 2_000_000)
+        const workers = yield* Effect.forEach(
+          ["w1", "w2"],
+          (id) => worker(keyPrefix, id, { requestsPerMinute: 120, tokensPerMinute: 6_000 }, 10)
+        )
+        assert.strictEqual((yield* workers[0]!.budget(resource))!.requestsAvailable, 20)
+        assert.strictEqual((yield* workers[1]!.budget(resource))!.tokensAvailable, 1_000)
+        let sent = 0
+        const fibers = yield* Effect.forEach(
+          Array.from({ length: 60 }),
+          (_, i) =>
+            Effect.forkChild(
+              workers[i % 2]!.withLease({ resource, estimatedTokens: 10 }, () => Effect.sync(() => sent++)),
+              {
+                startImmediately: true
+              }
+            )
+        )
+        assert.strictEqual(yield* settledAt(() => sent, 20), 20)
+        yield* setRedisTime(keyPrefix, 2_003_000)
+        assert.strictEqual(yield* settledAt(() => sent, 26), 26)
+        yield* Fiber.interruptAll(fibers)
+        // A minute idle refills both buckets to their 10 s, not to a minute's worth.
+        yield* setRedisTime(keyPrefix, 2_063_000)
+        const refilled = (yield* workers[0]!.budget(resource))!
+        assert.strictEqual(refilled.requestsAvailable, 20)
+        assert.strictEqual(refilled.tokensAvailable, 1_000)
         for (const w of workers) yield* assertNothingHeld(w)
       }))
 
