@@ -1,12 +1,12 @@
 import { createHash } from "node:crypto"
 import { stringify as stringifyCsv } from "csv-stringify/sync"
-import { Effect, FileSystem, Option, Path } from "effect"
-import { writeFileDurably } from "./durable.js"
-import { parseJournal } from "./journal.js"
-import { journalFile, manifestFile } from "./layout.js"
+import { Effect, Exit, FileSystem, Option, Path } from "effect"
+import { syncDirectory } from "./durable.js"
+import { type JournalEntry, parseJournal } from "./journal.js"
+import { journalFile, manifestFile, temporaryFileOf } from "./layout.js"
 import { decodeManifest } from "./manifest.js"
 import { ioError, OutputError } from "./OutputError.js"
-import { decodeParquet, encodeParquet } from "./parquetRows.js"
+import { decodeParquet, ParquetColumns, parquetStream } from "./parquetRows.js"
 
 export type ExportFormat = "jsonl" | "parquet" | "csv"
 
@@ -28,17 +28,27 @@ const csvCell = (value: unknown): string | number | boolean =>
     ? JSON.stringify(value)
     : (value as string | number | boolean)
 
-const csvBytes = (rows: ReadonlyArray<Record<string, unknown>>): Uint8Array => {
-  const columns = [...new Set(rows.flatMap((row) => Object.keys(row)))]
-  const records = rows.map((row) => columns.map((column) => csvCell(row[column])))
-  return encoder.encode(stringifyCsv(records, { header: true, columns }))
-}
+const csvRows = (
+  rows: ReadonlyArray<Readonly<Record<string, unknown>>>,
+  columns: ReadonlyArray<string>,
+  header: boolean
+): Uint8Array =>
+  encoder.encode(
+    stringifyCsv(rows.map((row) => columns.map((column) => csvCell(row[column]))), {
+      header,
+      columns: [...columns]
+    })
+  )
 
 /**
  * Merges the row groups of the dataset in `directory` into one file, in row-group order: the groups its journal
  * lists, each verified against the size and sha256 the journal recorded (a damaged group fails the export and
  * names the command that repairs it). JSONL keeps each group's bytes; Parquet gets one row group per dataset row
  * group; CSV has a header of every column.
+ *
+ * Only one group's rows are in memory at a time. The file is written as `<to>.tmp-<pid>`, fsynced and renamed over
+ * `--to` at the end, so a failed or interrupted export leaves `--to` as it was (and removes its temporary file).
+ * CSV and Parquet read the groups twice: first for the columns (the CSV header, the Parquet schema), then to write.
  */
 export const exportDataset = Effect.fnUntraced(function*(
   directory: string,
@@ -62,45 +72,97 @@ export const exportDataset = Effect.fnUntraced(function*(
   )
   const entries = [...journal.entries.values()].sort((a, b) => a.group - b.group)
 
-  const jsonlParts: Array<Uint8Array> = []
-  const rows: Array<Record<string, unknown>> = []
-  let count = 0
-  for (const entry of entries) {
-    const file = path.join(directory, entry.file)
-    const bytes = yield* fs.readFile(file).pipe(Effect.mapError(ioError(file)))
-    if (bytes.byteLength !== entry.bytes || createHash("sha256").update(bytes).digest("hex") !== entry.sha256) {
-      return yield* new OutputError({
-        path: file,
-        problem: `does not match what the journal recorded; run \`sluice generate <config> --out ${directory} ` +
-          "--resume` to regenerate it, then export again"
-      })
-    }
-    count += entry.rows
-    const isParquet = entry.file.endsWith(".parquet")
-    if (format === "jsonl" && !isParquet) {
-      jsonlParts.push(bytes)
-      continue
-    }
-    const groupRows = isParquet
-      ? yield* decodeParquet(bytes).pipe(
-        Effect.mapError((error) => new OutputError({ path: file, problem: `cannot read it: ${error.message}` }))
+  /** A group's bytes, checked against the journal. */
+  const bytesOf = (entry: JournalEntry) =>
+    Effect.gen(function*() {
+      const file = path.join(directory, entry.file)
+      const bytes = yield* fs.readFile(file).pipe(Effect.mapError(ioError(file)))
+      if (bytes.byteLength !== entry.bytes || createHash("sha256").update(bytes).digest("hex") !== entry.sha256) {
+        return yield* new OutputError({
+          path: file,
+          problem: `does not match what the journal recorded; run \`sluice generate <config> --out ${directory} ` +
+            "--resume` to regenerate it, then export again"
+        })
+      }
+      return bytes
+    })
+
+  const rowsOf = (entry: JournalEntry, bytes: Uint8Array) =>
+    entry.file.endsWith(".parquet")
+      ? decodeParquet(bytes).pipe(
+        Effect.mapError((error) =>
+          new OutputError({ path: path.join(directory, entry.file), problem: `cannot read it: ${error.message}` })
+        )
       )
-      : decoder.decode(bytes).split("\n").filter((line) => line !== "").map((line) =>
-        JSON.parse(line) as Record<string, unknown>
+      : Effect.succeed(
+        decoder.decode(bytes).split("\n").filter((line) => line !== "").map((line) =>
+          JSON.parse(line) as Record<string, unknown>
+        )
       )
-    if (format === "jsonl") jsonlParts.push(encoder.encode(groupRows.map((r) => JSON.stringify(r) + "\n").join("")))
-    else for (const row of groupRows) rows.push(row)
+
+  // The columns over every group, before anything is written: a damaged group fails the export here.
+  const columns = new ParquetColumns()
+  if (format !== "jsonl") {
+    for (const entry of entries) columns.add(yield* rowsOf(entry, yield* bytesOf(entry)))
   }
 
-  const bytes = format === "jsonl"
-    ? Buffer.concat(jsonlParts)
-    : format === "parquet"
-    ? encodeParquet(rows, manifest.value.bufferSize)
-    : csvBytes(rows)
-  yield* writeFileDurably(fs, target, bytes)
-  return {
-    rows: count,
-    rowGroups: entries.length,
-    rowsMissing: manifest.value.rowsRequested - count
-  } satisfies ExportResult
+  const encoderOf = (): {
+    readonly start: Uint8Array
+    readonly group: (entry: JournalEntry, bytes: Uint8Array) => Effect.Effect<Uint8Array, OutputError>
+    readonly finish: () => Uint8Array
+  } => {
+    const none = new Uint8Array(0)
+    switch (format) {
+      case "jsonl":
+        return {
+          start: none,
+          // A JSONL group is copied as it is; a Parquet group is written as the JSON lines of its rows.
+          group: (entry, bytes) =>
+            entry.file.endsWith(".parquet")
+              ? Effect.map(
+                rowsOf(entry, bytes),
+                (rows) => encoder.encode(rows.map((row) => JSON.stringify(row) + "\n").join(""))
+              )
+              : Effect.succeed(bytes),
+          finish: () => none
+        }
+      case "csv": {
+        const names = columns.names
+        return {
+          start: csvRows([], names, true),
+          group: (entry, bytes) => Effect.map(rowsOf(entry, bytes), (rows) => csvRows(rows, names, false)),
+          finish: () => none
+        }
+      }
+      case "parquet": {
+        const parquet = parquetStream(columns.columns)
+        return {
+          start: parquet.start,
+          group: (entry, bytes) => Effect.map(rowsOf(entry, bytes), parquet.group),
+          finish: parquet.finish
+        }
+      }
+    }
+  }
+
+  const temporary = temporaryFileOf(target, process.pid)
+  const write = Effect.scoped(
+    Effect.gen(function*() {
+      const file = yield* fs.open(temporary, { flag: "w" }).pipe(Effect.mapError(ioError(temporary)))
+      const append = (bytes: Uint8Array) =>
+        bytes.byteLength === 0 ? Effect.void : file.writeAll(bytes).pipe(Effect.mapError(ioError(temporary)))
+      const encode = encoderOf()
+      yield* append(encode.start)
+      for (const entry of entries) yield* append(yield* encode.group(entry, yield* bytesOf(entry)))
+      yield* append(encode.finish())
+      yield* file.sync.pipe(Effect.mapError(ioError(temporary)))
+    })
+  )
+  yield* write.pipe(
+    Effect.andThen(fs.rename(temporary, target).pipe(Effect.mapError(ioError(target)))),
+    Effect.onExit((exit) => Exit.isSuccess(exit) ? Effect.void : fs.remove(temporary).pipe(Effect.ignore))
+  )
+  yield* syncDirectory(fs, path.dirname(target))
+  const rows = entries.reduce((sum, entry) => sum + entry.rows, 0)
+  return { rows, rowGroups: entries.length, rowsMissing: manifest.value.rowsRequested - rows } satisfies ExportResult
 })

@@ -1,5 +1,11 @@
 import { parquetReadObjects } from "hyparquet"
-import { type ColumnSource, parquetWriteBuffer } from "hyparquet-writer"
+import {
+  ByteWriter,
+  type ColumnSource,
+  ParquetWriter,
+  parquetWriteBuffer,
+  schemaFromColumnData
+} from "hyparquet-writer"
 import { Effect } from "effect"
 
 // Rows as Parquet, and back. Each column's type is inferred from its values, so a reader gets typed columns:
@@ -8,23 +14,31 @@ import { Effect } from "effect"
 
 type BasicType = NonNullable<ColumnSource["type"]>
 
+/** What a column's values seen so far allow: `none` until a non-null value. */
+type ValueKind = "none" | "string" | "int" | "double" | "boolean" | "json" | "mixed"
+
 const isInt32 = (value: number) => Number.isInteger(value) && value >= -2147483648 && value <= 2147483647
 
-const typeOf = (values: ReadonlyArray<unknown>): BasicType => {
-  let kind: "none" | "string" | "int" | "double" | "boolean" | "json" = "none"
-  for (const value of values) {
-    if (value === null || value === undefined) continue
-    const next = typeof value === "string"
-      ? "string"
-      : typeof value === "boolean"
-      ? "boolean"
-      : typeof value === "number"
-      ? isInt32(value) ? "int" : "double"
-      : "json"
-    if (kind === "none" || kind === next) kind = next
-    else if ((kind === "int" && next === "double") || (kind === "double" && next === "int")) kind = "double"
-    else return "JSON"
-  }
+const kindOfValue = (value: unknown): ValueKind =>
+  value === null || value === undefined
+    ? "none"
+    : typeof value === "string"
+    ? "string"
+    : typeof value === "boolean"
+    ? "boolean"
+    : typeof value === "number"
+    ? isInt32(value) ? "int" : "double"
+    : "json"
+
+/** The kind of a column holding values of both kinds: whole and fractional numbers make doubles. */
+const joinKinds = (kind: ValueKind, next: ValueKind): ValueKind => {
+  if (next === "none" || kind === next) return kind
+  if (kind === "none") return next
+  if ((kind === "int" && next === "double") || (kind === "double" && next === "int")) return "double"
+  return "mixed"
+}
+
+const typeOfKind = (kind: ValueKind): BasicType => {
   switch (kind) {
     case "none":
     case "string":
@@ -36,7 +50,41 @@ const typeOf = (values: ReadonlyArray<unknown>): BasicType => {
     case "boolean":
       return "BOOLEAN"
     case "json":
+    case "mixed":
       return "JSON"
+  }
+}
+
+const typeOf = (values: ReadonlyArray<unknown>): BasicType => {
+  let kind: ValueKind = "none"
+  for (const value of values) {
+    kind = joinKinds(kind, kindOfValue(value))
+    if (kind === "mixed") break
+  }
+  return typeOfKind(kind)
+}
+
+/**
+ * The Parquet columns of rows seen a batch at a time: names in first-seen order, each typed by every value it
+ * holds (as `encodeParquet` types them), so a file written in several row groups has one schema.
+ */
+export class ParquetColumns {
+  private readonly kinds = new Map<string, ValueKind>()
+
+  add(rows: ReadonlyArray<Readonly<Record<string, unknown>>>): void {
+    for (const row of rows) {
+      for (const name of Object.keys(row)) {
+        this.kinds.set(name, joinKinds(this.kinds.get(name) ?? "none", kindOfValue(row[name])))
+      }
+    }
+  }
+
+  get names(): ReadonlyArray<string> {
+    return [...this.kinds.keys()]
+  }
+
+  get columns(): ReadonlyArray<{ readonly name: string; readonly type: BasicType }> {
+    return [...this.kinds].map(([name, kind]) => ({ name, type: typeOfKind(kind) }))
   }
 }
 
@@ -57,6 +105,48 @@ export const encodeParquet = (
     return { name, data, type: typeOf(data), nullable: true }
   })
   return new Uint8Array(parquetWriteBuffer({ columnData, rowGroupSize, createdBy: "sluice" }))
+}
+
+/**
+ * One Parquet file written a row group at a time, so that only one group's rows are in memory: `start`, one
+ * `group` per batch of rows, then `finish`, each returning the bytes to append to the file. `columns` must cover
+ * every batch (see `ParquetColumns`); a row without a column holds null there.
+ */
+export interface ParquetStream {
+  readonly start: Uint8Array
+  readonly group: (rows: ReadonlyArray<Readonly<Record<string, unknown>>>) => Uint8Array
+  readonly finish: () => Uint8Array
+}
+
+export const parquetStream = (
+  columns: ReadonlyArray<{ readonly name: string; readonly type: BasicType }>
+): ParquetStream => {
+  const writer = new ByteWriter()
+  const schema = schemaFromColumnData({
+    columnData: columns.map(({ name, type }) => ({ name, data: [], type, nullable: true }))
+  })
+  const parquet = new ParquetWriter({ writer, schema, createdBy: "sluice" })
+  // The bytes since the last call; the writer keeps counting file offsets from where it was.
+  const taken = (): Uint8Array => {
+    const bytes = writer.getBytes().slice()
+    writer.index = 0
+    return bytes
+  }
+  return {
+    start: taken(),
+    group: (rows) => {
+      if (rows.length === 0) return new Uint8Array(0)
+      void parquet.write({
+        columnData: columns.map(({ name }) => ({ name, data: rows.map((row) => row[name] ?? null) })),
+        rowGroupSize: rows.length
+      })
+      return taken()
+    },
+    finish: () => {
+      void parquet.finish()
+      return taken()
+    }
+  }
 }
 
 /** The rows of a Parquet file written by `encodeParquet`. */

@@ -1,0 +1,98 @@
+import { NodeServices } from "@effect/platform-node"
+import { assert, describe, it } from "@effect/vitest"
+import { parse as parseCsv } from "csv-parse/sync"
+import { Effect, Exit, FileSystem } from "effect"
+import { DatasetState } from "../../src/output/DatasetState.js"
+import { exportDataset } from "../../src/output/exportDataset.js"
+import { makeGroupWriter } from "../../src/output/GroupWriter.js"
+import { journalHeaderLine } from "../../src/output/journal.js"
+import { manifestText } from "../../src/output/manifest.js"
+import { decodeParquet } from "../../src/output/parquetRows.js"
+
+// Three row groups whose columns differ: `score` is whole in the first group and fractional in the second (one
+// DOUBLE column), `note` first appears in the last group (a CSV header and a Parquet schema must have it anyway).
+const groups: ReadonlyArray<ReadonlyArray<Record<string, unknown>>> = [
+  [{ id: 0, score: 1, tags: ["a"] }, { id: 1, score: 2, tags: [] }],
+  [{ id: 2, score: 2.5, tags: ["b", "c"] }, { id: 3, score: null, tags: null }],
+  [{ id: 4, score: 3, tags: ["d"], note: "last, \"quoted\"" }]
+]
+const all = groups.flat()
+
+const dataset = (format: "jsonl" | "parquet") =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const dir = yield* fs.makeTempDirectoryScoped()
+    const out = `${dir}/out`
+    yield* fs.makeDirectory(`${out}/data`, { recursive: true })
+    yield* fs.writeFileString(`${out}/journal.jsonl`, journalHeaderLine)
+    yield* fs.writeFileString(
+      `${out}/manifest.json`,
+      manifestText({
+        format: "sluice-dataset/1",
+        createdBy: "test",
+        createdAt: "2026-12-07T00:00:00.000Z",
+        attempts: 1,
+        rowsRequested: 6,
+        bufferSize: 2,
+        dataIdentity: "d",
+        data: {},
+        configHash: "c",
+        configFile: "config.yaml",
+        config: {}
+      })
+    )
+    const state = new DatasetState(6, 2)
+    const writer = yield* makeGroupWriter(out, state, { metadata: { configHash: "c", dataIdentity: "d" }, format })
+    for (const [group, rows] of groups.entries()) {
+      yield* writer.publish({ group, rows: new Map(rows.map((row, i) => [i, row])), dropped: new Map() })
+    }
+    yield* writer.drain
+    yield* writer.finish
+    return { fs, dir, out }
+  })
+
+describe("exportDataset", () => {
+  for (const source of ["jsonl", "parquet"] as const) {
+    it.effect(`${source} groups: every format holds every row in order, with the columns of every group`, () =>
+      Effect.gen(function*() {
+        const { fs, dir, out } = yield* dataset(source)
+        const jsonl = yield* exportDataset(out, `${dir}/all.jsonl`, "jsonl", false)
+        assert.deepStrictEqual(jsonl, { rows: 5, rowGroups: 3, rowsMissing: 1 })
+        const lines = (yield* fs.readFileString(`${dir}/all.jsonl`)).split("\n").filter((line) => line !== "")
+        assert.deepStrictEqual(lines.map((line) => JSON.parse(line)), all)
+
+        yield* exportDataset(out, `${dir}/all.parquet`, "parquet", false)
+        const parquet = yield* decodeParquet(yield* fs.readFile(`${dir}/all.parquet`))
+        assert.deepStrictEqual(
+          parquet,
+          all.map((row) => ({ id: row["id"], score: row["score"], tags: row["tags"], note: row["note"] ?? null }))
+        )
+
+        yield* exportDataset(out, `${dir}/all.csv`, "csv", false)
+        const csv = parseCsv(yield* fs.readFileString(`${dir}/all.csv`), { columns: true }) as Array<
+          Record<string, string>
+        >
+        assert.deepStrictEqual(Object.keys(csv[0]!), ["id", "score", "tags", "note"])
+        assert.deepStrictEqual(csv.map((row) => row["score"]), ["1", "2", "2.5", "", "3"])
+        assert.deepStrictEqual(csv[4], { id: "4", score: "3", tags: "[\"d\"]", note: "last, \"quoted\"" })
+        // Nothing but the three exports was left next to them.
+        assert.deepStrictEqual((yield* fs.readDirectory(dir)).sort(), ["all.csv", "all.jsonl", "all.parquet", "out"])
+      }).pipe(Effect.provide(NodeServices.layer)))
+  }
+
+  it.effect("a damaged group fails the export: --to keeps what it held and no temporary file is left", () =>
+    Effect.gen(function*() {
+      const { fs, dir, out } = yield* dataset("jsonl")
+      const last = `${out}/data/row-group-00002.jsonl`
+      yield* fs.writeFileString(last, (yield* fs.readFileString(last)).replace("last", "LAST"))
+      for (const format of ["jsonl", "csv", "parquet"] as const) {
+        const target = `${dir}/all.${format}`
+        yield* fs.writeFileString(target, "mine")
+        const exit = yield* Effect.exit(exportDataset(out, target, format, true))
+        assert.isTrue(Exit.isFailure(exit))
+        assert.include(String(exit), "does not match what the journal recorded")
+        assert.strictEqual(yield* fs.readFileString(target), "mine")
+      }
+      assert.deepStrictEqual((yield* fs.readDirectory(dir)).sort(), ["all.csv", "all.jsonl", "all.parquet", "out"])
+    }).pipe(Effect.provide(NodeServices.layer)))
+})
