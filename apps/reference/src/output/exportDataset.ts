@@ -3,7 +3,7 @@ import { stringify as stringifyCsv } from "csv-stringify/sync"
 import { Effect, Exit, FileSystem, Option, Path } from "effect"
 import { syncDirectory } from "./durable.js"
 import { type JournalEntry, parseJournal } from "./journal.js"
-import { journalFile, manifestFile, temporaryFileOf } from "./layout.js"
+import { dataDirectory, journalFile, lockFile, manifestFile, ownedTopLevelFiles, temporaryFileOf } from "./layout.js"
 import { decodeManifest } from "./manifest.js"
 import { ioError, OutputError } from "./OutputError.js"
 import { decodeParquet, ParquetColumns, parquetStream } from "./parquetRows.js"
@@ -63,6 +63,20 @@ export const exportDataset = Effect.fnUntraced(function*(
   )
   if (Option.isNone(manifest)) {
     return yield* new OutputError({ path: directory, problem: "is not a Sluice output (no manifest.json)" })
+  }
+  // The export must not replace a file of the dataset it reads (a row group, the journal, the manifest...).
+  const dataset = path.resolve(directory)
+  const resolved = path.resolve(target)
+  if (
+    resolved.startsWith(path.join(dataset, dataDirectory) + path.sep) ||
+    (path.dirname(resolved) === dataset &&
+      [...ownedTopLevelFiles, lockFile, dataDirectory].includes(path.basename(resolved)))
+  ) {
+    return yield* new OutputError({
+      path: target,
+      problem: `is part of the dataset in ${directory}; write the export to a file outside its data/ directory ` +
+        "and other than its own files"
+    })
   }
   if (!overwrite && (yield* fs.exists(target).pipe(Effect.orElseSucceed(() => false)))) {
     return yield* new OutputError({ path: target, problem: "already exists; pass --overwrite to replace it" })

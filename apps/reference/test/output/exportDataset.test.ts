@@ -95,4 +95,26 @@ describe("exportDataset", () => {
       }
       assert.deepStrictEqual((yield* fs.readDirectory(dir)).sort(), ["all.csv", "all.jsonl", "all.parquet", "out"])
     }).pipe(Effect.provide(NodeServices.layer)))
+
+  it.effect("--to inside the dataset (a row group, the journal, data/) is refused before anything is written", () =>
+    Effect.gen(function*() {
+      const { fs, out } = yield* dataset("jsonl")
+      const group = `${out}/data/row-group-00000.jsonl`
+      const before = yield* fs.readFileString(group)
+      for (
+        const target of [group, `${out}/data/all.jsonl`, `${out}/journal.jsonl`, `${out}/manifest.json`, `${out}/data`]
+      ) {
+        const exit = yield* Effect.exit(exportDataset(out, target, "jsonl", true))
+        assert.isTrue(Exit.isFailure(exit), target)
+        assert.include(String(exit), "is part of the dataset")
+      }
+      assert.strictEqual(yield* fs.readFileString(group), before)
+      assert.deepStrictEqual(
+        (yield* fs.readDirectory(`${out}/data`)).sort(),
+        [0, 1, 2].map((g) => `row-group-0000${g}.jsonl`)
+      )
+      // Next to the dataset's files is fine.
+      yield* exportDataset(out, `${out}/all.jsonl`, "jsonl", false)
+      assert.strictEqual((yield* fs.readFileString(`${out}/all.jsonl`)).split("\n").length, 6)
+    }).pipe(Effect.provide(NodeServices.layer)))
 })
