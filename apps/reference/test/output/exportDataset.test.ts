@@ -18,7 +18,7 @@ const groups: ReadonlyArray<ReadonlyArray<Record<string, unknown>>> = [
 ]
 const all = groups.flat()
 
-const dataset = (format: "jsonl" | "parquet") =>
+const dataset = (format: "jsonl" | "parquet", published = groups) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const dir = yield* fs.makeTempDirectoryScoped()
@@ -43,7 +43,7 @@ const dataset = (format: "jsonl" | "parquet") =>
     )
     const state = new DatasetState(6, 2)
     const writer = yield* makeGroupWriter(out, state, { metadata: { configHash: "c", dataIdentity: "d" }, format })
-    for (const [group, rows] of groups.entries()) {
+    for (const [group, rows] of published.entries()) {
       yield* writer.publish({ group, rows: new Map(rows.map((row, i) => [i, row])), dropped: new Map() })
     }
     yield* writer.drain
@@ -116,5 +116,16 @@ describe("exportDataset", () => {
       // Next to the dataset's files is fine.
       yield* exportDataset(out, `${out}/all.jsonl`, "jsonl", false)
       assert.strictEqual((yield* fs.readFileString(`${out}/all.jsonl`)).split("\n").length, 6)
+    }).pipe(Effect.provide(NodeServices.layer)))
+
+  it.effect("a dataset with no row group on disk exports empty files in every format", () =>
+    Effect.gen(function*() {
+      const { fs, dir, out } = yield* dataset("parquet", [])
+      for (const format of ["jsonl", "csv", "parquet"] as const) {
+        const result = yield* exportDataset(out, `${dir}/none.${format}`, format, false)
+        assert.deepStrictEqual(result, { rows: 0, rowGroups: 0, rowsMissing: 6 })
+      }
+      assert.strictEqual(yield* fs.readFileString(`${dir}/none.jsonl`), "")
+      assert.deepStrictEqual(yield* decodeParquet(yield* fs.readFile(`${dir}/none.parquet`)), [])
     }).pipe(Effect.provide(NodeServices.layer)))
 })
