@@ -1,5 +1,5 @@
 import type { RequestAdmission } from "@sluice/request-admission"
-import type { Scheduler } from "@sluice/scheduler"
+import type { Scheduler, SchedulerEvent } from "@sluice/scheduler"
 import { Clock, Effect, type Scope, Schedule, Stream } from "effect"
 import type { ProviderHealthSnapshot } from "../pipeline/providerHealth.js"
 import type { EventLog } from "./EventLog.js"
@@ -11,6 +11,8 @@ export interface EventSources {
   /** Status counts per provider so far (the gateway tallies them from its attempts). */
   readonly statusCounts: () => Readonly<Record<string, Readonly<Record<string, number>>>>
   readonly snapshotEveryMillis?: number
+  /** Rewrites each scheduler event before it is recorded (the run's rows as dataset rows: `rowPlan.ts`). */
+  readonly schedulerEvent?: (event: SchedulerEvent) => Record<string, unknown>
 }
 
 const healthState = (snapshot: ProviderHealthSnapshot): string =>
@@ -25,8 +27,11 @@ const healthState = (snapshot: ProviderHealthSnapshot): string =>
 export const recordEvents = Effect.fnUntraced(function*(log: EventLog, sources: EventSources) {
   // Added before the consumers are forked, so it runs after they stop: the events they took last are written too.
   yield* Effect.addFinalizer(() => Effect.ignore(log.flush))
+  const schedulerEvent = sources.schedulerEvent
   yield* sources.scheduler.events.pipe(
-    Stream.runForEach((event) => Effect.sync(() => log.record(event as never))),
+    Stream.runForEach((event) =>
+      Effect.sync(() => log.record((schedulerEvent === undefined ? event : schedulerEvent(event)) as never))
+    ),
     Effect.forkScoped({ startImmediately: true })
   )
   yield* sources.admission.events.pipe(

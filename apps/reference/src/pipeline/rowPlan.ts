@@ -1,5 +1,6 @@
-import type { BatchInput, CellInput, Column } from "@sluice/scheduler"
-import { Effect } from "effect"
+import type { BatchInput, CellInput, Column, SchedulerEvent } from "@sluice/scheduler"
+import { parseTaskId, type TaskId, taskId } from "@sluice/scheduling-resources"
+import { Effect, Option } from "effect"
 import type { DatasetState } from "../output/DatasetState.js"
 import type { FailureLog } from "./dropCauses.js"
 import { processorDropKind } from "./summary.js"
@@ -97,6 +98,40 @@ export const planRows = (state: DatasetState, retryDropped: boolean): RowPlan | 
   }
   return { _tag: "Rows", rows: RowRanges.of(spans) }
 }
+
+/**
+ * A scheduler event as `events.jsonl` records it under a `Rows` plan, in the dataset's coordinates as model attempt
+ * events have them: a row-level event's `row` and `rowGroup`, and a cell task's id, name the dataset's row; the
+ * run's own are kept as `runRow`, `runRowGroup` and `runTaskId`. Group-level events and the ids of full-column
+ * tasks keep the run's row groups; `rowsPlannedEvent` maps those to dataset rows.
+ */
+export const datasetRowsOfEvent = (rows: RowRanges, bufferSize: number) => {
+  const cellTaskId = (id: TaskId): TaskId | undefined => {
+    const ref = Option.getOrUndefined(parseTaskId(id))
+    if (ref === undefined || ref.type !== "cell" || ref.rowIndex === null) return undefined
+    const row = rows.datasetRow(ref.rowGroup * bufferSize + ref.rowIndex)
+    return taskId({ ...ref, rowGroup: Math.floor(row / bufferSize), rowIndex: row % bufferSize })
+  }
+  return (event: SchedulerEvent): Record<string, unknown> => {
+    if ("row" in event) {
+      const row = rows.datasetRow(event.row)
+      return { ...event, rowGroup: Math.floor(row / bufferSize), row, runRowGroup: event.rowGroup, runRow: event.row }
+    }
+    if ("taskId" in event) {
+      const id = cellTaskId(event.taskId)
+      return id === undefined ? event : { ...event, taskId: id, runTaskId: event.taskId }
+    }
+    return event
+  }
+}
+
+/** Which dataset rows a `Rows` plan's run rows are: `[start, end)` ranges, in run-row order. */
+export const rowsPlannedEvent = (rows: RowRanges, at: number) => ({
+  _tag: "rows_planned",
+  at,
+  rows: rows.length,
+  datasetRows: rows.starts.map((start, i) => [start, rows.ends[i]!])
+})
 
 /** Rows the scheduler runs for this plan. */
 export const plannedRowCount = (plan: RowPlan, state: DatasetState): number =>

@@ -27,7 +27,15 @@ import { GroupAssembly } from "./groupAssembly.js"
 import { liveGatewayLayer } from "./liveGateway.js"
 import { providerHealthOf, startProviders } from "./providers.js"
 import { emptyRequestCounts, emptyTokenTally, totalTokens } from "./requestCounters.js"
-import { datasetRowOf, planColumns, plannedRowCount, type RowPlan, planRows } from "./rowPlan.js"
+import {
+  datasetRowOf,
+  datasetRowsOfEvent,
+  planColumns,
+  plannedRowCount,
+  type RowPlan,
+  planRows,
+  rowsPlannedEvent
+} from "./rowPlan.js"
 import { rowProcessors } from "./rowProcessors.js"
 import { buildSummary, type RunStop, type RunSummary, stopOf } from "./summary.js"
 import { type TokenSummary, tokenSummaryOf, withTokenSummary } from "./tokenSummary.js"
@@ -230,12 +238,17 @@ export const runPipeline = Effect.fnUntraced(function*<BeforeRunError = never>(
         ...schedulerFailureOptions(run)
       })
       const taskLeases = Effect.map(scheduler.stats, (stats) => stats.taskLeases)
+      if (events.enabled && plan._tag === "Rows") {
+        events.record(rowsPlannedEvent(plan.rows, yield* Clock.currentTimeMillis))
+      }
       const finishEvents = events.enabled
         ? yield* recordEvents(events, {
           scheduler,
           admission,
           providerHealth: providerHealthOf(providers),
-          statusCounts: () => Object.fromEntries(statusCounts)
+          statusCounts: () => Object.fromEntries(statusCounts),
+          // Retried rows run packed into row groups of their own: events name them by their dataset rows.
+          ...(plan._tag === "Rows" ? { schedulerEvent: datasetRowsOfEvent(plan.rows, run.bufferSize) } : {})
         })
         : Effect.void
 

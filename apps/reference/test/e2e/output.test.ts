@@ -313,9 +313,23 @@ describe("sluice generate: counts are what is on disk, across attempts", () => {
         assert.strictEqual(again.attempt, 2)
         assert.strictEqual(readRows(out).length, summary.rowsCompleted)
 
-        // The provider is healthy again (not a data change): the dropped rows are generated in place.
+        // The provider is healthy again (not a data change): the dropped rows are generated in place. With the event
+        // log on, since the retried rows run packed into row groups of their own.
+        const droppedRows = dropped.map((record) => record["row"] as number).sort((a, b) => a - b)
         const healthy = writeConfig(dir, "healthy.json", flakyConfig(0))
-        const retried = yield* runCli(["generate", healthy, "--out", out, "--resume", "--retry-dropped", "--json"])
+        const healthyWithEvents = writeConfig(dir, "healthy-events.json", {
+          ...flakyConfig(0),
+          run: { ...flakyConfig(0).run, events: true }
+        })
+        const retried = yield* runCli([
+          "generate",
+          healthyWithEvents,
+          "--out",
+          out,
+          "--resume",
+          "--retry-dropped",
+          "--json"
+        ])
         assert.strictEqual(retried.code, 0, retried.stderr)
         const final = jsonSummaryOf(retried.stdout)
         assert.strictEqual(final.status, "completed")
@@ -325,6 +339,32 @@ describe("sluice generate: counts are what is on disk, across attempts", () => {
         assert.strictEqual(final.requests.succeeded, summary.rowsDropped)
         assert.deepStrictEqual(jsonLines(join(out, "dropped.jsonl")), [])
         assertJournalVerifies(out)
+
+        // The events name every row by its dataset row, as a run without --retry-dropped would: the plan maps the
+        // run's packed rows to dataset rows, and each attempt joins its task by task id, which names its dataset row.
+        const events = jsonLines(join(out, "events.jsonl"))
+        const planned = events.filter((e) => e["_tag"] === "rows_planned")
+        assert.strictEqual(planned.length, 1)
+        const ranges = planned[0]!["datasetRows"] as Array<[number, number]>
+        const runRows = ranges.flatMap(([start, end]) => Array.from({ length: end - start }, (_, i) => start + i))
+        assert.deepStrictEqual(runRows, droppedRows)
+        const completedTasks = new Map(
+          events.filter((e) => e["_tag"] === "task_completed").map((e) => [e["taskId"], e] as const)
+        )
+        const attempts = events.filter((e) => e["_tag"] === "model_attempt_completed")
+        assert.strictEqual(attempts.length, droppedRows.length)
+        for (const attempt of attempts) {
+          const row = attempt["row"] as number
+          assert.include(droppedRows, row)
+          assert.strictEqual(attempt["rowGroup"], Math.floor(row / 16))
+          assert.strictEqual(attempt["taskId"], `cell:${Math.floor(row / 16)}:${row % 16}:review`)
+          const task = completedTasks.get(attempt["taskId"])
+          assert.isDefined(task, String(attempt["taskId"]))
+          const [, runGroup, runIndex] = String(task!["runTaskId"]).split(":")
+          assert.strictEqual(runRows[Number(runGroup) * 16 + Number(runIndex)], row)
+        }
+        const checkpointed = events.filter((e) => e["_tag"] === "row_group_checkpointed")
+        assert.strictEqual(checkpointed.length, Math.ceil(droppedRows.length / 16))
 
         // Exactly the dataset a healthy run writes in one go: same rows, same order.
         const reference = join(dir, "reference")

@@ -1,10 +1,11 @@
 import { assert, describe, it } from "@effect/vitest"
 import type { DroppedRow } from "@sluice/scheduler"
+import type { TaskId } from "@sluice/scheduling-resources"
 import { Effect } from "effect"
 import { DatasetState } from "../../src/output/DatasetState.js"
 import { FailureLog } from "../../src/pipeline/dropCauses.js"
 import { GroupAssembly } from "../../src/pipeline/groupAssembly.js"
-import { planColumns, planRows, RowRanges } from "../../src/pipeline/rowPlan.js"
+import { datasetRowsOfEvent, planColumns, planRows, RowRanges, rowsPlannedEvent } from "../../src/pipeline/rowPlan.js"
 
 const rowsOf = (ranges: RowRanges) => Array.from({ length: ranges.length }, (_, i) => ranges.datasetRow(i))
 
@@ -47,6 +48,41 @@ describe("planRows", () => {
     assert.strictEqual(ranges.countIn(10, 41), 7)
     assert.strictEqual(ranges.countIn(16, 40), 0)
     assert.strictEqual(ranges.countIn(150, 200), 14)
+  })
+})
+
+describe("scheduler events under a Rows plan", () => {
+  it("name dataset rows and cell tasks by their dataset row; group-level events and batch tasks keep the run's", () => {
+    // Run rows 0..5 are dataset rows 3, 8, 9, 10, 11, 40; groups of 4.
+    const toDataset = datasetRowsOfEvent(RowRanges.of([[3, 4], [8, 12], [40, 41]]), 4)
+    assert.deepStrictEqual(toDataset({ _tag: "row_dropped", at: 1, rowGroup: 1, row: 5, kind: "timeout" }), {
+      _tag: "row_dropped",
+      at: 1,
+      rowGroup: 10,
+      row: 40,
+      kind: "timeout",
+      runRowGroup: 1,
+      runRow: 5
+    })
+    const completed = {
+      _tag: "task_completed",
+      at: 2,
+      taskId: "cell:0:1:text" as TaskId,
+      column: "text",
+      outcome: "success",
+      rows: 1
+    } as const
+    assert.deepStrictEqual(toDataset(completed), { ...completed, taskId: "cell:2:0:text", runTaskId: "cell:0:1:text" })
+    const batch = { ...completed, taskId: "batch:1:-:score" as TaskId }
+    assert.strictEqual(toDataset(batch), batch)
+    const admitted = { _tag: "row_group_admitted", at: 3, rowGroup: 1, size: 2 } as const
+    assert.strictEqual(toDataset(admitted), admitted)
+    assert.deepStrictEqual(rowsPlannedEvent(RowRanges.of([[3, 4], [8, 12]]), 7), {
+      _tag: "rows_planned",
+      at: 7,
+      rows: 5,
+      datasetRows: [[3, 4], [8, 12]]
+    })
   })
 })
 
