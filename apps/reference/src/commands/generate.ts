@@ -201,6 +201,7 @@ export const generateCommand = Command.make(
           resume,
           overwrite,
           retryDropped,
+          progress: progressMode(progress, json),
           check,
           onInterrupted
         })

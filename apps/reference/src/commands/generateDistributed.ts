@@ -1,4 +1,5 @@
 import { Console, Effect, FileSystem, Layer } from "effect"
+import { progressLineEverySeconds, type ProgressMode } from "../progress/ProgressReporter.js"
 import { Flag } from "effect/cli"
 import { ConfigError } from "../config/ConfigError.js"
 import type { LoadedConfig } from "../config/loadConfig.js"
@@ -60,6 +61,8 @@ export const generateDistributed = Effect.fnUntraced(function*<BeforeRunError>(
     readonly resume: boolean
     readonly overwrite: boolean
     readonly retryDropped: boolean
+    /** `bar` shows plain lines too: workers log to the same stderr, which a live bar would overwrite. */
+    readonly progress: ProgressMode
     readonly check: Effect.Effect<void, BeforeRunError> | undefined
     readonly onInterrupted: (summary: RunSummary) => Effect.Effect<void>
   }
@@ -90,6 +93,7 @@ export const generateDistributed = Effect.fnUntraced(function*<BeforeRunError>(
     stallMillis: options.stallSeconds * 1000,
     check: options.check,
     say: (line) => Console.error(`sluice: ${line}`),
+    progressEveryMillis: options.progress === "off" ? undefined : progressLineEverySeconds * 1000,
     onInterrupted: options.onInterrupted
   }).pipe(
     Effect.scoped,

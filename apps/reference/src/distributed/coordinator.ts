@@ -17,6 +17,7 @@ import { buildSummary, type RunStop, type RunSummary } from "../pipeline/summary
 import { type TokenSummary, tokenSummaryOf, withTokenSummary } from "../pipeline/tokenSummary.js"
 import { startLocalWorkers } from "./localWorkers.js"
 import { whileReachable } from "./redisConnection.js"
+import { formatPlainLine, type ProgressLine } from "../progress/ProgressReporter.js"
 import { failedQueueKeyOf, queueNameOf, runKeysOf, runsKey } from "./runKeys.js"
 import { decodeCommitRecord, decodeStopRecord, encodeRunSpec, GroupTask, type RunTimings } from "./RunSpec.js"
 
@@ -35,6 +36,11 @@ export interface CoordinatorOptions<BeforeRunError> {
   /** The models' check: before anything in the output directory is created, replaced or removed. */
   readonly check?: Effect.Effect<void, BeforeRunError> | undefined
   readonly say: (line: string) => Effect.Effect<void>
+  /**
+   * A progress line (rows on disk, rows/s, ETA, row groups, live workers) at most this often, the first as soon as a
+   * row group is committed; `undefined`: none.
+   */
+  readonly progressEveryMillis?: number | undefined
   readonly onInterrupted?:
     | ((summary: RunSummary & { readonly tokens: TokenSummary }) => Effect.Effect<void>)
     | undefined
@@ -162,6 +168,39 @@ export const runCoordinator = Effect.fnUntraced(function*<BeforeRunError = never
   let cursor = 0
   let lastProgress = yield* Clock.currentTimeMillis
   let stop: RunStop | undefined
+
+  // Progress as the single-process run's plain lines show it; rows an earlier attempt wrote do not count toward the
+  // rate. Rows are counted from the commit records, as they are journaled.
+  const groupsTotal = state.groupCount
+  const startedMillis = lastProgress
+  const rowsBefore = state.rowsOnDisk + state.rowsDropped
+  let rowsDone = rowsBefore
+  let lastLine = Number.NEGATIVE_INFINITY
+  let linePending = false
+  const progressLine = Effect.gen(function*() {
+    const every = options.progressEveryMillis
+    if (every === undefined || !linePending) return
+    const now = yield* Clock.currentTimeMillis
+    if (now - lastLine < every) return
+    lastLine = now
+    linePending = false
+    const elapsed = (now - startedMillis) / 1000
+    const rate = elapsed > 0 ? (rowsDone - rowsBefore) / elapsed : 0
+    const line: ProgressLine = {
+      done: rowsDone,
+      total: run.rows,
+      rate,
+      eta: rate > 0 ? (run.rows - rowsDone) / rate : Number.POSITIVE_INFINITY,
+      loads: "",
+      waiting: ""
+    }
+    const alive = [...seenWorkers.values()].filter(Boolean).length
+    yield* options.say(
+      `${formatPlainLine(line, elapsed)} · row groups ${groupsTotal - pending.size}/${groupsTotal} · ` +
+        `${alive} worker${alive === 1 ? "" : "s"} alive`
+    )
+  })
+
   const poll = Effect.gen(function*() {
     const records = yield* reachable(redis.send<Array<string>>("LRANGE", keys.commits, String(cursor), "-1"))
     cursor += records.length
@@ -173,6 +212,8 @@ export const runCoordinator = Effect.fnUntraced(function*<BeforeRunError = never
       yield* verify(source, entry.bytes, entry.sha256)
       yield* writer.publishWritten({ source, entry, drops })
       pending.delete(entry.group)
+      rowsDone += entry.rows + drops.length
+      linePending = true
       lastProgress = yield* Clock.currentTimeMillis
     }
     for (const line of lines.splice(0)) yield* options.say(line)
@@ -306,6 +347,7 @@ export const runCoordinator = Effect.fnUntraced(function*<BeforeRunError = never
     if (pending.size > 0) {
       for (;;) {
         if (yield* poll) break
+        yield* progressLine
         yield* Effect.sleep(timings.pollMillis)
       }
     }

@@ -94,7 +94,7 @@ export const stallWatch = (initial: ProgressState, startedMillis: number) => {
 }
 
 /** Plain lines come this often; one more comes as soon as the run stalls, to say why. */
-const lineEverySeconds = 5
+export const progressLineEverySeconds = 5
 
 /**
  * Shows progress on stderr until the scope closes: a live bar on a TTY (rows, rows/s, ETA, in-flight vs adaptive
@@ -130,7 +130,7 @@ export const reportProgress = Effect.fnUntraced(function*(
     let lastPrinted = 0
     let wasStalled = false
     const tick = sample.pipe(Effect.flatMap(({ elapsed, line, stalled }) => {
-      const due = elapsed - lastPrinted >= lineEverySeconds || (stalled && !wasStalled)
+      const due = elapsed - lastPrinted >= progressLineEverySeconds || (stalled && !wasStalled)
       wasStalled = stalled
       if (!due) return Effect.void
       lastPrinted = elapsed

@@ -149,13 +149,21 @@ describe("distributed generate", () => {
             "1.5",
             "--no-check",
             "--progress",
-            "off"
+            "lines"
           ])
           yield* until(() => /started worker 4 \(pid (\d+)\)/.test(coordinator.stderr()), "worker 4")
           const pid = Number(/started worker 1 \(pid (\d+)\)/.exec(coordinator.stderr())![1])
           const runId = /run (\S+): \d+ row groups queued/.exec(coordinator.stderr())![1]!
           yield* until(() => journaled(out) >= 3, "3 journaled groups")
           assert.isBelow(journaled(out), groups, "the run ended before the kill")
+          // The first committed group brings a progress line at once (then one every 5 s at most).
+          const progress =
+            /sluice: \[\d+s\] rows (\d+)\/(\d+) · [\d.]+ rows\/s · ETA \S+ · row groups (\d+)\/(\d+) · \d+ workers? alive/
+          yield* until(() => progress.test(coordinator.stderr()), "a progress line")
+          const [, done, total, committed, groupCount] = progress.exec(coordinator.stderr())!.map(Number)
+          assert.deepStrictEqual([total, groupCount], [rows, groups])
+          assert.isAtLeast(done!, rows / groups)
+          assert.isAtLeast(committed!, 1)
           process.kill(pid, "SIGKILL")
           const restarted = yield* start(["worker", "--redis", redis, "--run", runId])
           const exit = yield* coordinator.exit
