@@ -15,7 +15,7 @@ import { Effect } from "effect"
 type BasicType = NonNullable<ColumnSource["type"]>
 
 /** What a column's values seen so far allow: `none` until a non-null value. */
-type ValueKind = "none" | "string" | "int" | "double" | "boolean" | "json" | "mixed"
+type ValueKind = "none" | "string" | "int" | "double" | "boolean" | "json"
 
 const isInt32 = (value: number) => Number.isInteger(value) && value >= -2147483648 && value <= 2147483647
 
@@ -30,12 +30,12 @@ const kindOfValue = (value: unknown): ValueKind =>
     ? isInt32(value) ? "int" : "double"
     : "json"
 
-/** The kind of a column holding values of both kinds: whole and fractional numbers make doubles. */
+/** The kind of a column holding values of both kinds: whole and fractional numbers make doubles, others JSON. */
 const joinKinds = (kind: ValueKind, next: ValueKind): ValueKind => {
   if (next === "none" || kind === next) return kind
   if (kind === "none") return next
   if ((kind === "int" && next === "double") || (kind === "double" && next === "int")) return "double"
-  return "mixed"
+  return "json"
 }
 
 const typeOfKind = (kind: ValueKind): BasicType => {
@@ -50,23 +50,13 @@ const typeOfKind = (kind: ValueKind): BasicType => {
     case "boolean":
       return "BOOLEAN"
     case "json":
-    case "mixed":
       return "JSON"
   }
 }
 
-const typeOf = (values: ReadonlyArray<unknown>): BasicType => {
-  let kind: ValueKind = "none"
-  for (const value of values) {
-    kind = joinKinds(kind, kindOfValue(value))
-    if (kind === "mixed") break
-  }
-  return typeOfKind(kind)
-}
-
 /**
  * The Parquet columns of rows seen a batch at a time: names in first-seen order, each typed by every value it
- * holds (as `encodeParquet` types them), so a file written in several row groups has one schema.
+ * holds, so a file written in several row groups has one schema (`encodeParquet` types one batch the same way).
  */
 export class ParquetColumns {
   private readonly kinds = new Map<string, ValueKind>()
@@ -88,22 +78,19 @@ export class ParquetColumns {
   }
 }
 
-/** Column names in first-seen order over the rows. */
-const columnsOf = (rows: ReadonlyArray<Readonly<Record<string, unknown>>>): ReadonlyArray<string> => {
-  const seen = new Set<string>()
-  for (const row of rows) for (const key of Object.keys(row)) seen.add(key)
-  return [...seen]
-}
-
 /** One Parquet file of `rows`, in row groups of at most `rowGroupSize` rows. */
 export const encodeParquet = (
   rows: ReadonlyArray<Readonly<Record<string, unknown>>>,
   rowGroupSize = 100_000
 ): Uint8Array => {
-  const columnData = columnsOf(rows).map((name): ColumnSource => {
-    const data = rows.map((row) => row[name] ?? null)
-    return { name, data, type: typeOf(data), nullable: true }
-  })
+  const columns = new ParquetColumns()
+  columns.add(rows)
+  const columnData = columns.columns.map(({ name, type }): ColumnSource => ({
+    name,
+    data: rows.map((row) => row[name] ?? null),
+    type,
+    nullable: true
+  }))
   return new Uint8Array(parquetWriteBuffer({ columnData, rowGroupSize, createdBy: "sluice" }))
 }
 
