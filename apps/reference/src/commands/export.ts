@@ -11,7 +11,7 @@ export const exportCommand = Command.make(
       Flag.withDescription("The file's format (default: from the --to extension, else jsonl)"),
       Flag.optional
     ),
-    to: Flag.String("to").pipe(Flag.withDescription("The file to write")),
+    to: Flag.String("to").pipe(Flag.withDescription("The file to write (`-`: stdout)")),
     overwrite: Flag.Boolean("overwrite").pipe(
       Flag.withDescription("Replace --to if it exists"),
       Flag.withDefault(false)
@@ -27,6 +27,10 @@ export const exportCommand = Command.make(
       : "jsonl"
     const result = yield* exportDataset(out, to, chosen, overwrite)
     const missing = result.rowsMissing > 0 ? ` (${result.rowsMissing} requested rows are not on disk)` : ""
-    yield* Console.log(`wrote ${to}: ${result.rows} rows from ${result.rowGroups} row groups as ${chosen}${missing}`)
+    const line = `wrote ${
+      to === "-" ? "stdout" : to
+    }: ${result.rows} rows from ${result.rowGroups} row groups as ${chosen}${missing}`
+    // With `--to -`, stdout carries the data only.
+    yield* to === "-" ? Console.error(`sluice: ${line}`) : Console.log(line)
   })
 ).pipe(Command.withDescription("Merge a dataset's row groups, in order, into one Parquet, CSV or JSONL file"))

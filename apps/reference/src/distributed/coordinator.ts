@@ -6,6 +6,7 @@ import packageJson from "../../package.json" with { type: "json" }
 import type { LoadedConfig } from "../config/loadConfig.js"
 import { redactedConfig } from "../config/redactedConfig.js"
 import { SluiceConfig } from "../config/schema.js"
+import { writtenColumns } from "../config/checkReferences.js"
 import { dataIdentityOf } from "../output/dataIdentity.js"
 import { replaceFileDurably } from "../output/durable.js"
 import { makeGroupWriter } from "../output/GroupWriter.js"
@@ -79,7 +80,10 @@ export const runCoordinator = Effect.fnUntraced(function*<BeforeRunError = never
     configHash: loaded.hash,
     configFile: loaded.file,
     config: Schema.encodeSync(SluiceConfig)(redactedConfig(config)),
-    createdBy: `sluice ${packageJson.version}`
+    createdBy: `sluice ${packageJson.version}`,
+    columns: writtenColumns(loaded.columns),
+    // A distributed run writes no event log.
+    events: false
   }, options.check)
   const { state } = output
   const writer = yield* makeGroupWriter(out, state, {

@@ -6,7 +6,14 @@ import { dataChanges } from "./dataIdentity.js"
 import { DatasetState } from "./DatasetState.js"
 import { type DropRecord, dropRecordLine, parseDropRecords, unrecordedCause } from "./dropped.js"
 import { replaceFileDurably, syncDirectory } from "./durable.js"
-import { type JournalEntry, journalHeaderLine, journalLine, parseJournal } from "./journal.js"
+import {
+  entryProblem,
+  fileProblem,
+  type JournalEntry,
+  journalHeaderLine,
+  journalLine,
+  parseJournal
+} from "./journal.js"
 import {
   dataDirectory,
   droppedFile,
@@ -15,12 +22,21 @@ import {
   journalFile,
   lockFile,
   manifestFile,
-  ownedTopLevelFiles,
+  eventsFile,
+  metadataFile,
+  summaryFile,
   rowGroupFileName,
   rowGroupFilePattern,
   temporaryFilePattern
 } from "./layout.js"
-import { decodeManifest, type Manifest, manifestFormat, manifestText } from "./manifest.js"
+import {
+  decodeManifest,
+  eventRunIdPrefix,
+  type Manifest,
+  manifestFormat,
+  manifestFormatOf,
+  manifestText
+} from "./manifest.js"
 import { ioError, OutputError } from "./OutputError.js"
 import { acquireOutputLock } from "./OutputLock.js"
 
@@ -39,6 +55,10 @@ export interface OutputRequest {
   readonly config: unknown
   /** `sluice <version>`, kept in the manifest. */
   readonly createdBy: string
+  /** The columns a row is written with, in order: a row-group file whose rows have others is not this dataset's. */
+  readonly columns: ReadonlyArray<string>
+  /** `run.events`: the run appends to `events.jsonl`, which must be this dataset's own if it exists. */
+  readonly events: boolean
 }
 
 export interface OpenedOutput {
@@ -51,9 +71,23 @@ export interface OpenedOutput {
 
 const sha256 = (bytes: Uint8Array): string => createHash("sha256").update(bytes).digest("hex")
 
-const isJsonObject = (line: string): boolean => {
+/**
+ * Whether a JSONL line is a row of a dataset written with `columns`: an object whose fields are some of those
+ * columns, in their order (a row has no field for a column it skipped), and at least one.
+ */
+const isRowOf = (columns: ReadonlyArray<string>) => (line: string): boolean => {
   const parsed = Result.try(() => JSON.parse(line) as unknown)
-  return Result.isSuccess(parsed) && typeof parsed.success === "object" && parsed.success !== null
+  if (!Result.isSuccess(parsed)) return false
+  const row = parsed.success
+  if (typeof row !== "object" || row === null || Array.isArray(row)) return false
+  const keys = Object.keys(row)
+  let at = -1
+  for (const key of keys) {
+    const index = columns.indexOf(key, at + 1)
+    if (index < 0) return false
+    at = index
+  }
+  return keys.length > 0
 }
 
 /**
@@ -157,6 +191,14 @@ export const openOutput = Effect.fnUntraced(function*<BeforeWriteError = never>(
         "pass --resume to continue it, --overwrite to replace it, or choose another --out"
     })
   }
+  // `events.jsonl` is appended to: one that is not this dataset's own event log is not Sluice's to extend or remove.
+  if (request.events) {
+    const events = at(eventsFile)
+    const own = Option.isSome(manifest) && (yield* isOwnEventLog(events, manifest.value.dataIdentity))
+    if (!own && (yield* fs.exists(events).pipe(Effect.mapError(ioError(events))))) {
+      return yield* foreignEventLog(events)
+    }
+  }
   if (beforeWrite !== undefined) yield* beforeWrite
   const now = new Date(yield* Clock.currentTimeMillis).toISOString()
 
@@ -190,7 +232,7 @@ export const openOutput = Effect.fnUntraced(function*<BeforeWriteError = never>(
   })
 
   if (request.mode !== "resume") {
-    if (Option.isSome(manifest)) yield* removeOwnedFiles(directory)
+    if (Option.isSome(manifest)) yield* removeOwnedFiles(directory, manifest.value)
     return yield* initialize
   }
 
@@ -236,26 +278,13 @@ export const openOutput = Effect.fnUntraced(function*<BeforeWriteError = never>(
 
   const describeGroup = (group: number, name = rowGroupFileName(group)) =>
     `row group ${group} (${dataDirectory}/${name})`
-  // The journal names each group's file (`.jsonl` or `.parquet`); only a name Sluice gives that group is read.
-  const fileOf = (entry: JournalEntry): string | undefined => {
-    const name = entry.file.startsWith(`${dataDirectory}/`) ? entry.file.slice(dataDirectory.length + 1) : ""
-    const match = rowGroupFilePattern.exec(name)
-    return match !== null && Number(match[1]) === entry.group ? path.join(dataDir, name) : undefined
-  }
 
+  /** What is wrong with a journaled group's file, or undefined (its line was checked on its own terms first). */
   const verify = (entry: JournalEntry) =>
     Effect.gen(function*() {
-      const file = fileOf(entry)
-      if (file === undefined) return "is not a row-group file Sluice names"
-      const bytes = yield* fs.readFile(file).pipe(Effect.option)
+      const bytes = yield* fs.readFile(path.join(directory, entry.file)).pipe(Effect.option)
       if (Option.isNone(bytes)) return "is missing"
-      const size = bytes.value.byteLength
-      if (size !== entry.bytes) {
-        return size < entry.bytes
-          ? `is truncated (${size} of ${entry.bytes} bytes)`
-          : `has ${size} bytes, not the ${entry.bytes} the journal recorded`
-      }
-      return sha256(bytes.value) === entry.sha256 ? undefined : "does not match its recorded sha256"
+      return fileProblem(entry, bytes.value, sha256(bytes.value))
     })
 
   const previousDrops = yield* fs.readFileString(at(droppedFile)).pipe(
@@ -268,17 +297,27 @@ export const openOutput = Effect.fnUntraced(function*<BeforeWriteError = never>(
       return previousDrops.get(row) ?? { row, group: entry.group, ...unrecordedCause }
     })
 
+  const readable: Array<JournalEntry> = []
+  for (const entry of journal.entries.values()) {
+    const wrong = entryProblem(entry, state)
+    if (wrong === undefined) readable.push(entry)
+    else {
+      yield* note(
+        `${journalFile}: the line for row group ${entry.group} ${wrong}; ` +
+          (entry.group < state.groupCount ? "regenerating the group" : "ignoring it")
+      )
+    }
+  }
   const problems = yield* Effect.forEach(
-    [...journal.entries.values()].filter((entry) => entry.group < state.groupCount),
+    readable,
     (entry) => Effect.map(verify(entry), (problem) => [entry, problem] as const),
     { concurrency: 4 }
   )
   for (const [entry, problem] of problems) {
     if (problem === undefined) state.record(entry, dropsOf(entry))
-    else {yield* note(
-        `${describeGroup(entry.group, entry.file.slice(dataDirectory.length + 1))} ${problem}; regenerating it`
-      )}
+    else yield* note(`${describeGroup(entry.group, path.basename(entry.file))} ${problem}; regenerating it`)
   }
+  const journaled = new Set(readable.map((entry) => entry.group))
 
   // Row-group files the journal does not list: the run stopped between publishing a file and journaling it.
   // A file holding every row of its group is adopted; anything else is regenerated.
@@ -292,7 +331,7 @@ export const openOutput = Effect.fnUntraced(function*<BeforeWriteError = never>(
     const match = rowGroupFilePattern.exec(name)
     if (match === null) continue
     const group = Number(match[1])
-    if (group >= state.groupCount || journal.entries.has(group)) continue
+    if (group >= state.groupCount || journaled.has(group)) continue
     // A Parquet file cannot be checked row by row without the journal: it is regenerated.
     if (match[2] !== "jsonl") {
       yield* note(`${describeGroup(group, name)} is not in the journal; regenerating it`)
@@ -300,9 +339,13 @@ export const openOutput = Effect.fnUntraced(function*<BeforeWriteError = never>(
     }
     const bytes = yield* fs.readFile(full).pipe(Effect.mapError(ioError(full)))
     const lines = new TextDecoder().decode(bytes).split("\n")
-    const complete = lines.pop() === "" && lines.length === state.groupSize(group) && lines.every(isJsonObject)
-    if (!complete) {
-      yield* note(`${describeGroup(group)} is not in the journal and is incomplete; regenerating it`)
+    const complete = lines.pop() === "" && lines.length === state.groupSize(group)
+    if (!complete || !lines.every(isRowOf(request.columns))) {
+      yield* note(
+        `${describeGroup(group)} is not in the journal and ${
+          complete ? "its rows are not rows of this dataset" : "is incomplete"
+        }; regenerating it`
+      )
       continue
     }
     const entry: JournalEntry = {
@@ -317,7 +360,14 @@ export const openOutput = Effect.fnUntraced(function*<BeforeWriteError = never>(
     state.record(entry, [])
     yield* note(`${describeGroup(group)} was written but not journaled before the run stopped; it is complete, kept`)
   }
-  if (adopted.length > 0) {
+  // A journal with lines that could not be used is rewritten to what was verified (and adopted): after a resume,
+  // every line of the journal stands for a file that is on disk as it says.
+  const unusable = journal.corruptLines.length > 0 || readable.length !== journal.entries.size ||
+    problems.some(([, problem]) => problem !== undefined)
+  if (unusable) {
+    const entries = [...state.published.values()].sort((a, b) => a.group - b.group)
+    yield* replaceFileDurably(fs, directory, journalPath, journalHeaderLine + entries.map(journalLine).join(""))
+  } else if (adopted.length > 0) {
     yield* fs.writeFileString(journalPath, adopted.map(journalLine).join(""), { flag: "a" }).pipe(
       Effect.andThen(Effect.scoped(Effect.flatMap(fs.open(journalPath, { flag: "a" }), (file) => file.sync))),
       Effect.mapError(ioError(journalPath))
@@ -338,38 +388,86 @@ export const openOutput = Effect.fnUntraced(function*<BeforeWriteError = never>(
 })
 
 /**
- * `--overwrite`: removes what Sluice wrote in `directory` — the row-group files its journal lists, files in
- * `data/` named as Sluice names them (a run killed before journaling leaves those), its own top-level files, and
- * `data/` itself if that leaves it empty — then the manifest, last, so an interrupted removal can be repeated.
+ * Whether `file` is the event log of the dataset with this data identity: its first line names one of the
+ * dataset's runs. (A file Sluice did not write there is neither extended nor removed.)
  */
-const removeOwnedFiles = Effect.fnUntraced(function*(directory: string) {
+const isOwnEventLog = Effect.fnUntraced(function*(file: string, dataIdentity: string) {
+  const fs = yield* FileSystem.FileSystem
+  const head = yield* Effect.scoped(Effect.gen(function*() {
+    const handle = yield* fs.open(file, { flag: "r" })
+    return yield* handle.readAlloc(64 * 1024)
+  })).pipe(Effect.orElseSucceed(() => Option.none<Uint8Array>()))
+  if (Option.isNone(head)) return false
+  const text = new TextDecoder().decode(head.value)
+  const first = Result.try(() => JSON.parse(text.slice(0, text.indexOf("\n"))) as unknown)
+  if (!Result.isSuccess(first) || typeof first.success !== "object" || first.success === null) return false
+  const runId = (first.success as { readonly runId?: unknown }).runId
+  return typeof runId === "string" && runId.startsWith(eventRunIdPrefix(dataIdentity))
+})
+
+const foreignEventLog = (file: string) =>
+  new OutputError({
+    path: file,
+    problem: "was not written by this dataset's runs, and run.events would append to it; move it away (or turn " +
+      "run.events off) and run again"
+  })
+
+/**
+ * `--overwrite`: removes the previous dataset's files, in an order that is safe to interrupt at any point — first
+ * the files that report its rows (`summary.json`, `metadata.json`), then its journal and drop list (so no reader
+ * takes what is left for a dataset), then its row-group files and event log, `data/` itself if that leaves it
+ * empty, and the manifest last (so a repeated `--overwrite` still recognises the directory as Sluice's).
+ *
+ * A file in `data/` is the dataset's if its journal lists it, or if it has the name Sluice gives one of the
+ * dataset's row groups in its format (a run killed between publishing a group and journaling it leaves one), with
+ * or without a temporary-file or attempt suffix. Other group numbers, other formats and other names are kept, as
+ * is an `events.jsonl` that is not the dataset's own.
+ */
+const removeOwnedFiles = Effect.fnUntraced(function*(directory: string, manifest: Manifest) {
   const fs = yield* FileSystem.FileSystem
   const path = yield* Path.Path
-  const dataDir = path.join(directory, dataDirectory)
-  const journal = yield* fs.readFileString(path.join(directory, journalFile)).pipe(
-    Effect.map(parseJournal),
-    Effect.option
-  )
+  const at = (name: string) => path.join(directory, name)
+  const dataDir = at(dataDirectory)
+  const journal = yield* fs.readFileString(at(journalFile)).pipe(Effect.map(parseJournal), Effect.option)
   const listed = new Set(
     Option.isSome(journal) ? [...journal.value.entries.values()].map((entry) => path.basename(entry.file)) : []
   )
-  const isOurs = (name: string) => listed.has(name) || rowGroupFilePattern.test(finalNameOf(name))
-  const dataFiles = yield* fs.readDirectory(dataDir).pipe(Effect.orElseSucceed((): ReadonlyArray<string> => []))
-  let removed = 0
-  for (const name of dataFiles.filter(isOurs)) {
-    yield* fs.remove(path.join(dataDir, name)).pipe(Effect.mapError(ioError(path.join(dataDir, name))))
-    removed++
+  const groupCount = Math.ceil(manifest.rowsRequested / Math.max(1, manifest.bufferSize))
+  const format = manifestFormatOf(manifest)
+  const isOurs = (name: string) => {
+    const final = finalNameOf(name)
+    if (listed.has(final)) return true
+    const match = rowGroupFilePattern.exec(final)
+    return match !== null && Number(match[1]) < groupCount && match[2] === format
   }
-  const kept = dataFiles.length - removed
-  if (kept === 0) yield* fs.remove(dataDir, { recursive: true }).pipe(Effect.ignore)
+  let removed = 0
+  const remove = (file: string) =>
+    fs.remove(file).pipe(
+      Effect.catchIf((error) => error.reason._tag === "NotFound", () => Effect.succeed(false)),
+      Effect.mapError(ioError(file)),
+      Effect.map((gone) => {
+        if (gone !== false) removed++
+      })
+    )
+  // With their temporary files (a run killed while replacing one leaves `<name>.tmp-<pid>`).
+  const reporting = [summaryFile, metadataFile, journalFile, droppedFile]
   const topLevel = yield* fs.readDirectory(directory).pipe(Effect.mapError(ioError(directory)))
   for (const name of topLevel) {
-    const base = name.replace(temporaryFilePattern, "")
-    if (name === manifestFile || !ownedTopLevelFiles.includes(base)) continue
-    yield* fs.remove(path.join(directory, name)).pipe(Effect.mapError(ioError(path.join(directory, name))))
-    removed++
+    if (reporting.includes(name.replace(temporaryFilePattern, ""))) yield* remove(at(name))
   }
-  yield* fs.remove(path.join(directory, manifestFile)).pipe(Effect.mapError(ioError(directory)))
+  yield* syncDirectory(fs, directory)
+  const dataFiles = yield* fs.readDirectory(dataDir).pipe(Effect.orElseSucceed((): ReadonlyArray<string> => []))
+  const dataRemoved = removed
+  for (const name of dataFiles.filter(isOurs)) yield* remove(path.join(dataDir, name))
+  const kept = dataFiles.length - (removed - dataRemoved)
+  if (kept === 0) yield* fs.remove(dataDir, { recursive: true }).pipe(Effect.ignore)
+  if (yield* isOwnEventLog(at(eventsFile), manifest.dataIdentity)) yield* remove(at(eventsFile))
+  for (const name of topLevel) {
+    if (temporaryFilePattern.test(name) && name.replace(temporaryFilePattern, "") === manifestFile) {
+      yield* remove(at(name))
+    }
+  }
+  yield* fs.remove(at(manifestFile)).pipe(Effect.mapError(ioError(directory)))
   yield* Console.error(
     `sluice: --overwrite: removed the previous dataset's ${removed + 1} files from ${directory}` +
       (kept > 0

@@ -1,5 +1,5 @@
 import { hostname } from "node:os"
-import { Clock, Console, Effect, FileSystem, Path, Schema, type Scope } from "effect"
+import { Clock, Console, Effect, FileSystem, Option, Path, Schema, type Scope } from "effect"
 import { lockFile } from "./layout.js"
 import { OutputError } from "./OutputError.js"
 
@@ -26,6 +26,21 @@ const isAlive = (pid: number): Effect.Effect<boolean> =>
   )
 
 const describe = (holder: LockHolder): string => `pid ${holder.pid} on host ${holder.host}, started ${holder.startedAt}`
+
+/**
+ * The run that holds the directory's lock now, if any: a readable lock whose holder is alive (or on another host,
+ * where that cannot be told). A lock left by a killed run on this host is no holder.
+ */
+export const currentLockHolder = Effect.fnUntraced(function*(directory: string) {
+  const fs = yield* FileSystem.FileSystem
+  const path = yield* Path.Path
+  const text = yield* fs.readFileString(path.join(directory, lockFile)).pipe(Effect.option)
+  if (Option.isNone(text)) return Option.none<string>()
+  const holder = decodeHolder(text.value.trim())
+  if (Option.isNone(holder)) return Option.some("a sluice run (its lock file is unreadable)")
+  const alive = holder.value.host !== hostname() || (yield* isAlive(holder.value.pid))
+  return alive ? Option.some(`a sluice run (${describe(holder.value)})`) : Option.none<string>()
+})
 
 /**
  * Takes the output directory's lock for the life of the scope; the scope's close (success, failure or
@@ -59,7 +74,7 @@ export const acquireOutputLock = Effect.fnUntraced(function*(directory: string) 
   if (!created) {
     const current = yield* fs.readFileString(file).pipe(Effect.orElseSucceed(() => ""))
     const holder = decodeHolder(current.trim())
-    if (holder._tag === "None") {
+    if (Option.isNone(holder)) {
       return yield* held("is locked by another sluice run (its lock file is unreadable)")
     }
     const previous = holder.value

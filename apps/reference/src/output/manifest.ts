@@ -26,3 +26,16 @@ export type Manifest = typeof Manifest.Type
 
 export const decodeManifest = Schema.decodeUnknownOption(Schema.fromJsonString(Manifest))
 export const manifestText = (manifest: Manifest): string => JSON.stringify(manifest, null, 2) + "\n"
+
+const runOf = (manifest: Manifest): Record<string, unknown> => {
+  const config = manifest.config
+  const run = typeof config === "object" && config !== null ? (config as Record<string, unknown>)["run"] : undefined
+  return typeof run === "object" && run !== null ? run as Record<string, unknown> : {}
+}
+
+/** The row-group format the dataset's latest attempt wrote (`run.format`, `jsonl` by default). */
+export const manifestFormatOf = (manifest: Manifest): "jsonl" | "parquet" =>
+  runOf(manifest)["format"] === "parquet" ? "parquet" : "jsonl"
+
+/** The prefix of the run ids in the dataset's `events.jsonl`: `<data identity, 12 hex>-` (then the attempt). */
+export const eventRunIdPrefix = (dataIdentity: string): string => `${dataIdentity.slice(0, 12)}-`

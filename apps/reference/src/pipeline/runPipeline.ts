@@ -16,6 +16,7 @@ import { ioError } from "../output/OutputError.js"
 import { EventLog } from "../events/EventLog.js"
 import { recordEvents } from "../events/recordEvents.js"
 import { replaceFileDurably } from "../output/durable.js"
+import { eventRunIdPrefix } from "../output/manifest.js"
 import { openOutput, type OutputMode } from "../output/OutputDirectory.js"
 import { redactSecrets } from "../output/redact.js"
 import { makeProgressState, progressFromStats, type ProgressState } from "../progress/ProgressState.js"
@@ -121,7 +122,9 @@ export const runPipeline = Effect.fnUntraced(function*<BeforeRunError = never>(
     configFile: loaded.file,
     // Header values and keys never reach the output directory.
     config: Schema.encodeSync(SluiceConfig)(redactedConfig(config)),
-    createdBy: `sluice ${packageJson.version}`
+    createdBy: `sluice ${packageJson.version}`,
+    columns: writtenColumns(loaded.columns),
+    events: run.events === true
   }, options.check)
   const { state } = output
   if (options.beforeRun !== undefined) yield* options.beforeRun
@@ -133,7 +136,7 @@ export const runPipeline = Effect.fnUntraced(function*<BeforeRunError = never>(
   const eventsPath = path.join(options.out, eventsFile)
   const events = run.events === true
     ? EventLog.open(
-      `${identity.hash.slice(0, 12)}-${output.attempt}`,
+      `${eventRunIdPrefix(identity.hash)}${output.attempt}`,
       yield* fs.open(eventsPath, { flag: "a" }).pipe(Effect.mapError(ioError(eventsPath))),
       eventsPath
     )

@@ -21,7 +21,9 @@ const requestOf = Effect.fnUntraced(
       configHash: config.hash,
       configFile: "test.json",
       config: {},
-      createdBy: "sluice test"
+      createdBy: "sluice test",
+      columns: ["row"],
+      events: false
     }
   }
 )
@@ -77,7 +79,7 @@ describe("openOutput", () => {
       assert.deepStrictEqual(yield* fs.readDirectory(dir), ["notes.txt"])
     })))
 
-  it.effect("an existing dataset is refused without --overwrite; --overwrite removes only Sluice's files", () =>
+  it.effect("an existing dataset is refused without --overwrite; --overwrite removes only the dataset's files", () =>
     run(Effect.gen(function*() {
       const fs = yield* FileSystem.FileSystem
       const dir = yield* fs.makeTempDirectoryScoped()
@@ -86,8 +88,14 @@ describe("openOutput", () => {
       yield* fs.writeFileString(`${dir}/data/notes/keep.txt`, "mine")
       yield* fs.writeFileString(`${dir}/data/keep.jsonl`, "mine")
       yield* fs.writeFileString(`${dir}/notes.txt`, "mine")
-      // What a killed run leaves: a temp file and a published but unjournaled file.
+      // What a killed run leaves: a temp file and a published but unjournaled file of one of its groups.
+      yield* fs.writeFileString(`${dir}/data/row-group-00002.jsonl.tmp-123`, "{")
+      // Named like row groups, but not of this dataset (10 rows in 3 groups, JSONL): a user's files, kept.
       yield* fs.writeFileString(`${dir}/data/row-group-00007.jsonl.tmp-123`, "{")
+      yield* fs.writeFileString(`${dir}/data/row-group-00099.jsonl`, "{}\n")
+      yield* fs.writeFileString(`${dir}/data/row-group-00001.parquet`, "PAR1")
+      // Not this dataset's event log.
+      yield* fs.writeFileString(`${dir}/events.jsonl`, "{\"mine\":true}\n")
 
       const refused = yield* Effect.flip(Effect.scoped(openOutput(dir, yield* requestOf("fresh"))))
       assert.include(refused.message, "already holds a Sluice dataset")
@@ -96,8 +104,12 @@ describe("openOutput", () => {
       assert.deepStrictEqual((yield* fs.readDirectory(`${dir}/data`)).sort(), [
         "keep.jsonl",
         "notes",
-        "row-group-00000.jsonl"
+        "row-group-00000.jsonl",
+        "row-group-00001.parquet",
+        "row-group-00007.jsonl.tmp-123",
+        "row-group-00099.jsonl"
       ])
+      assert.strictEqual(yield* fs.readFileString(`${dir}/events.jsonl`), "{\"mine\":true}\n")
       assert.strictEqual(yield* fs.readFileString(`${dir}/notes.txt`), "mine")
       assert.strictEqual(yield* fs.readFileString(`${dir}/data/notes/keep.txt`), "mine")
       const journal = (yield* fs.readFileString(`${dir}/journal.jsonl`)).trim().split("\n")
@@ -152,8 +164,11 @@ describe("openOutput", () => {
       const fs = yield* FileSystem.FileSystem
       const dir = yield* fs.makeTempDirectoryScoped()
       yield* writeDataset(dir, "fresh", [[0, 1, 2, 3]])
-      yield* fs.writeFileString(`${dir}/data/row-group-00001.jsonl`, "{\"a\":1}\n{\"a\":2}\n{\"a\":3}\n{\"a\":4}\n")
-      yield* fs.writeFileString(`${dir}/data/row-group-00002.jsonl`, "{\"a\":1}\n")
+      yield* fs.writeFileString(
+        `${dir}/data/row-group-00001.jsonl`,
+        "{\"row\":4}\n{\"row\":5}\n{\"row\":6}\n{\"row\":7}\n"
+      )
+      yield* fs.writeFileString(`${dir}/data/row-group-00002.jsonl`, "{\"row\":8}\n")
       yield* fs.writeFileString(`${dir}/data/row-group-00001.jsonl.tmp-42`, "{")
       yield* fs.writeFileString(`${dir}/journal.jsonl`, "{\"group\":2,\"fi", { flag: "a" })
       const opened = yield* Effect.scoped(openOutput(dir, yield* requestOf("resume")))
@@ -163,6 +178,70 @@ describe("openOutput", () => {
       assert.strictEqual(lines.at(-1), "")
       assert.strictEqual(lines.length, 4)
       assert.strictEqual(JSON.parse(lines[2]!).group, 1)
+    })))
+
+  it.effect("resume does not adopt an unjournaled file whose rows are not this dataset's", () =>
+    run(Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* fs.makeTempDirectoryScoped()
+      yield* writeDataset(dir, "fresh", [[0, 1, 2, 3]])
+      yield* fs.writeFileString(`${dir}/data/row-group-00001.jsonl`, "{\"hello\":1}\n".repeat(4))
+      // Fields out of the dataset's column order are not its rows either.
+      const opened = yield* Effect.scoped(openOutput(dir, { ...(yield* requestOf("resume")), columns: ["row", "b"] }))
+      assert.deepStrictEqual([...opened.state.published.keys()], [0])
+      yield* fs.writeFileString(`${dir}/data/row-group-00001.jsonl`, "{\"b\":1,\"row\":4}\n".repeat(4))
+      const again = yield* Effect.scoped(openOutput(dir, { ...(yield* requestOf("resume")), columns: ["row", "b"] }))
+      assert.deepStrictEqual([...again.state.published.keys()], [0])
+    })))
+
+  it.effect("resume drops journal lines that do not add up and rewrites the journal to what it verified", () =>
+    run(Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* fs.makeTempDirectoryScoped()
+      yield* writeDataset(dir, "fresh", [[0, 1, 2, 3], [0, 1, 2, 3]])
+      const journal = `${dir}/journal.jsonl`
+      const lines = (yield* fs.readFileString(journal)).trimEnd().split("\n")
+      const group1 = JSON.parse(lines[2]!)
+      yield* fs.writeFileString(`${dir}/secret.jsonl`, "{\"row\":8}\n{\"row\":9}\n")
+      yield* fs.writeFileString(
+        journal,
+        [
+          lines[0],
+          lines[1],
+          JSON.stringify({ ...group1, rows: 5 }),
+          "{garbage",
+          JSON.stringify({ group: 2, file: "../secret.jsonl", rows: 2, bytes: 22, sha256: "x", dropped: [] }),
+          JSON.stringify({ ...group1, group: 7, file: "data/row-group-00007.jsonl" })
+        ].join("\n") + "\n"
+      )
+      const opened = yield* Effect.scoped(openOutput(dir, yield* requestOf("resume")))
+      // Group 1's line does not add up, but its file is whole: adopted as an unjournaled file is.
+      assert.deepStrictEqual([...opened.state.published.keys()].sort(), [0, 1])
+      assert.strictEqual(opened.state.rowsMissing, 2)
+      assert.deepStrictEqual((yield* fs.readFileString(journal)).trimEnd().split("\n"), lines)
+    })))
+
+  it.effect("run.events never appends to an events.jsonl that is not the dataset's own", () =>
+    run(Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* fs.makeTempDirectoryScoped()
+      yield* writeDataset(dir, "fresh", [[0, 1, 2, 3]])
+      yield* fs.writeFileString(`${dir}/events.jsonl`, "{\"mine\":true}\n")
+      const before = yield* snapshot(dir)
+      for (const mode of ["resume", "overwrite"] as const) {
+        const error = yield* Effect.flip(Effect.scoped(openOutput(dir, { ...(yield* requestOf(mode)), events: true })))
+        assert.include(error.message, "events.jsonl: was not written by this dataset's runs")
+        assert.strictEqual(yield* snapshot(dir), before)
+      }
+      // The dataset's own log is appended to (resume) and removed with the dataset (overwrite).
+      const identity = (yield* requestOf("resume")).identity.hash
+      yield* fs.writeFileString(
+        `${dir}/events.jsonl`,
+        JSON.stringify({ _tag: "x", runId: `${identity.slice(0, 12)}-1` }) + "\n"
+      )
+      yield* Effect.scoped(openOutput(dir, { ...(yield* requestOf("resume")), events: true }))
+      yield* Effect.scoped(openOutput(dir, yield* requestOf("overwrite")))
+      assert.isFalse(yield* fs.exists(`${dir}/events.jsonl`))
     })))
 
   it.effect("resume refuses a change to the data, naming it; a change to parallelism is accepted", () =>

@@ -90,7 +90,8 @@ describe("exportDataset", () => {
         yield* fs.writeFileString(target, "mine")
         const exit = yield* Effect.exit(exportDataset(out, target, format, true))
         assert.isTrue(Exit.isFailure(exit))
-        assert.include(String(exit), "does not match what the journal recorded")
+        assert.include(String(exit), "does not match its recorded sha256")
+        assert.include(String(exit), "--resume")
         assert.strictEqual(yield* fs.readFileString(target), "mine")
       }
       assert.deepStrictEqual((yield* fs.readDirectory(dir)).sort(), ["all.csv", "all.jsonl", "all.parquet", "out"])
@@ -127,5 +128,83 @@ describe("exportDataset", () => {
       }
       assert.strictEqual(yield* fs.readFileString(`${dir}/none.jsonl`), "")
       assert.deepStrictEqual(yield* decodeParquet(yield* fs.readFile(`${dir}/none.parquet`)), [])
+    }).pipe(Effect.provide(NodeServices.layer)))
+
+  it.effect("--to through a symbolic link into the dataset is refused; a missing parent is created; a directory is not a file", () =>
+    Effect.gen(function*() {
+      const { fs, dir, out } = yield* dataset("jsonl")
+      yield* fs.symlink(out, `${dir}/link`)
+      yield* fs.symlink(`${out}/data`, `${dir}/datalink`)
+      const before = yield* fs.readFileString(`${out}/journal.jsonl`)
+      for (
+        const target of [
+          `${dir}/link/journal.jsonl`,
+          `${dir}/datalink/row-group-00000.jsonl`,
+          `${dir}/link/data/x.jsonl`
+        ]
+      ) {
+        const exit = yield* Effect.exit(exportDataset(out, target, "jsonl", true))
+        assert.include(String(exit), "is part of the dataset", target)
+      }
+      assert.strictEqual(yield* fs.readFileString(`${out}/journal.jsonl`), before)
+      const directory = yield* Effect.exit(exportDataset(out, dir, "jsonl", true))
+      assert.include(String(directory), "is a directory")
+      const nested = yield* exportDataset(out, `${dir}/new/sub/all.jsonl`, "jsonl", false)
+      assert.strictEqual(nested.rows, 5)
+    }).pipe(Effect.provide(NodeServices.layer)))
+
+  it.effect("a journal that does not add up fails the export, naming the repair: nothing outside data/ is read", () =>
+    Effect.gen(function*() {
+      const { fs, dir, out } = yield* dataset("jsonl")
+      const journal = `${out}/journal.jsonl`
+      const good = yield* fs.readFileString(journal)
+      const lines = good.trimEnd().split("\n")
+      yield* fs.writeFileString(`${dir}/secret.jsonl`, "{\"secret\":1}\n")
+      const outside = JSON.stringify({
+        group: 1,
+        file: "../secret.jsonl",
+        rows: 1,
+        bytes: 13,
+        sha256: "x",
+        dropped: []
+      })
+      const cases: ReadonlyArray<readonly [string, string]> = [
+        [good + outside + "\n", "not a row-group file Sluice names"],
+        [good + JSON.stringify({ ...JSON.parse(lines[1]!), rows: 3 }) + "\n", "records 3 rows and 0 dropped"],
+        [
+          good + JSON.stringify({ ...JSON.parse(lines[1]!), group: 9, file: "data/row-group-00009.jsonl" }) + "\n",
+          "beyond the dataset's 3 row groups"
+        ],
+        [[lines[0], lines[1], "{garbage", lines[2], lines[3]].join("\n") + "\n", "unreadable line(s) 3"],
+        ["", "is not a Sluice checkpoint journal"]
+      ]
+      for (const [text, problem] of cases) {
+        yield* fs.writeFileString(journal, text)
+        const exit = yield* Effect.exit(exportDataset(out, `${dir}/all.jsonl`, "jsonl", true))
+        assert.include(String(exit), problem)
+        assert.isFalse(yield* fs.exists(`${dir}/all.jsonl`))
+      }
+      yield* fs.writeFileString(journal, good)
+      yield* fs.remove(`${out}/data/row-group-00001.jsonl`)
+      const missing = yield* Effect.exit(exportDataset(out, `${dir}/all.jsonl`, "jsonl", true))
+      assert.include(String(missing), "row-group-00001.jsonl: is missing; run `sluice generate <config> --out")
+    }).pipe(Effect.provide(NodeServices.layer)))
+
+  it.effect("a dataset a live run holds is not exported", () =>
+    Effect.gen(function*() {
+      const { fs, dir, out } = yield* dataset("jsonl")
+      const { hostname } = yield* Effect.promise(() => import("node:os"))
+      yield* fs.writeFileString(
+        `${out}/sluice.lock`,
+        JSON.stringify({ pid: process.pid, host: hostname(), startedAt: "2026-12-07T00:00:00.000Z" })
+      )
+      const exit = yield* Effect.exit(exportDataset(out, `${dir}/all.jsonl`, "jsonl", false))
+      assert.include(String(exit), `is being written by a sluice run (pid ${process.pid}`)
+      // A lock left by a process that is gone does not stop it.
+      yield* fs.writeFileString(
+        `${out}/sluice.lock`,
+        JSON.stringify({ pid: 99_999_999, host: hostname(), startedAt: "2026-12-07T00:00:00.000Z" })
+      )
+      assert.strictEqual((yield* exportDataset(out, `${dir}/all.jsonl`, "jsonl", false)).rows, 5)
     }).pipe(Effect.provide(NodeServices.layer)))
 })
