@@ -45,3 +45,6 @@ sluice.pipe(
   Effect.provide(Layer.merge(NodeServices.layer, usagePresenter)),
   (program) => NodeRuntime.runMain(program, { disableErrorReporting: true })
 )
+
+// A closed terminal (SIGHUP) stops a run as SIGTERM does: what is finished is published and the lock released.
+process.on("SIGHUP", () => process.kill(process.pid, "SIGTERM"))

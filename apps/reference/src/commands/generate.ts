@@ -1,8 +1,9 @@
-import { Console, Data, Effect, Option } from "effect"
+import { Console, Data, Effect, FileSystem, Option, Path } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { loadConfig } from "../config/loadConfig.js"
 import { runModelCheck } from "./check.js"
 import type { ProgressMode } from "../progress/ProgressReporter.js"
+import { manifestFile } from "../output/layout.js"
 import { runPipeline } from "../pipeline/runPipeline.js"
 import { distributedFlags, generateDistributed } from "./generateDistributed.js"
 import type { RunSummary } from "../pipeline/summary.js"
@@ -99,6 +100,31 @@ export const incompleteMessage = (summary: RunSummary, invocation: GenerateInvoc
   ].filter((part) => part !== undefined).join("; ")
 }
 
+/**
+ * What an interruption before the run started leaves, and the command that goes on from there: an `--overwrite` may
+ * have removed part of the previous dataset (running it again replaces the rest); otherwise the dataset is as it
+ * was, or, once its manifest is written, an empty dataset that `--resume` continues.
+ */
+const beforeStartMessage = (
+  invocation: GenerateInvocation,
+  mode: "fresh" | "overwrite" | "resume",
+  retryDropped: boolean
+) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    if (mode === "overwrite") {
+      return "interrupted before the run started; the previous dataset may be partly removed. To start over, run " +
+        "the same command again"
+    }
+    const manifest = yield* fs.exists(path.join(invocation.out, manifestFile)).pipe(Effect.orElseSucceed(() => false))
+    return manifest
+      ? `interrupted before the run started; no row was generated. To continue: ${
+        resumeCommand(invocation, retryDropped)
+      }`
+      : "interrupted before the run started; nothing was written. Run the same command again to start"
+  })
+
 const formatSummary = (summary: RunSummary & { readonly tokens?: TokenSummary }, out: string): string => {
   const r = summary.requests
   const drops = describeDrops(summary)
@@ -179,21 +205,31 @@ export const generateCommand = Command.make(
       const loaded = yield* loadConfig(config, { rows: invocation.rows })
       const report = (summary: RunSummary) =>
         json ? Console.log(JSON.stringify(summary)) : Console.log(formatSummary(summary, invocation.out))
+      // Whether the run got as far as reporting an interruption itself (else it was interrupted before it started).
+      let interruptionReported = false
       const onInterrupted = (summary: RunSummary) =>
         Effect.andThen(
-          report(summary),
+          Effect.andThen(Effect.sync(() => (interruptionReported = true)), report(summary)),
           Console.error(
             `sluice: interrupted; ${summary.rowsCompleted}/${summary.rowsRequested} rows on disk ` +
-              `(${invocation.out}/summary.json). To continue: ${resumeCommand(invocation)}`
+              `(${invocation.out}/summary.json). To continue: ${resumeCommand(invocation, retryDropped)}`
           )
         )
+      const interruptedBeforeStart = Effect.suspend(() =>
+        interruptionReported ? Effect.void : Effect.flatMap(
+          beforeStartMessage(invocation, overwrite ? "overwrite" : resume ? "resume" : "fresh", retryDropped),
+          (message) => Console.error(`sluice: ${message}`)
+        )
+      )
       // The same check as `sluice check` (cheap, even on the embedded mock): a wrong base URL, model or key ends
       // here, once the output directory is known to be usable and before anything in it is written.
       const check = noCheck
         ? undefined
         : runModelCheck(loaded, (line) => Console.error(`check${line.slice(1)}`))
+      const reportingEarlyInterrupt = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+        Effect.onInterrupt(effect, () => interruptedBeforeStart)
       const { summary } = Option.isSome(distributed.redis)
-        ? yield* generateDistributed(loaded, {
+        ? yield* reportingEarlyInterrupt(generateDistributed(loaded, {
           ...distributed,
           redis: distributed.redis.value,
           out: invocation.out,
@@ -204,16 +240,18 @@ export const generateCommand = Command.make(
           progress: progressMode(progress, json),
           check,
           onInterrupted
-        })
-        : yield* runPipeline(loaded, {
-          out: invocation.out,
-          resume,
-          overwrite,
-          retryDropped,
-          progress: progressMode(progress, json),
-          ...(check === undefined ? {} : { check }),
-          onInterrupted
-        }).pipe(Effect.scoped)
+        }))
+        : yield* reportingEarlyInterrupt(
+          runPipeline(loaded, {
+            out: invocation.out,
+            resume,
+            overwrite,
+            retryDropped,
+            progress: progressMode(progress, json),
+            ...(check === undefined ? {} : { check }),
+            onInterrupted
+          }).pipe(Effect.scoped)
+        )
       yield* report(summary)
       const message = incompleteMessage(summary, invocation)
       if (message !== undefined) {
