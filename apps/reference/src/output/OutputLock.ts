@@ -5,12 +5,15 @@ import { OutputError } from "./OutputError.js"
 
 // One run at a time per output directory. The lock file is created with O_EXCL (`wx`), so of two runs starting
 // together exactly one gets it; it names its holder so the other can say who. A lock left by a run that was
-// killed (same host, its pid no longer alive) is stale: the next run says so and takes it over.
+// killed (same host, its pid no longer alive, or alive but another process since its start time differs) is stale:
+// the next run says so and takes it over.
 
 export const LockHolder = Schema.Struct({
   pid: Schema.Int,
   host: Schema.String,
-  startedAt: Schema.String
+  startedAt: Schema.String,
+  /** The kernel's start time of the holding process, where it can be read (Linux): tells a reused pid apart. */
+  processStart: Schema.optional(Schema.String)
 })
 export type LockHolder = typeof LockHolder.Type
 
@@ -25,6 +28,29 @@ const isAlive = (pid: number): Effect.Effect<boolean> =>
     Effect.catch((error) => Effect.succeed((error as { readonly code?: unknown }).code === "EPERM"))
   )
 
+/**
+ * The start time the kernel gives process `pid` (Linux: field 22 of `/proc/<pid>/stat`, in clock ticks since boot),
+ * or undefined where it cannot be read. The same pid with another start time is another process.
+ */
+const processStartOf = (pid: number) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const stat = yield* fs.readFileString(`/proc/${pid}/stat`).pipe(Effect.option)
+    if (Option.isNone(stat)) return undefined
+    // The command name (field 2) is in parentheses and may hold spaces: count fields after its closing one.
+    const fields = stat.value.slice(stat.value.lastIndexOf(")") + 2).split(" ")
+    return fields[19]
+  })
+
+/** Whether the lock's holder is still running: the pid is alive and, where it can be told, is the same process. */
+const holderRunning = (holder: LockHolder) =>
+  Effect.gen(function*() {
+    if (!(yield* isAlive(holder.pid))) return false
+    if (holder.processStart === undefined) return true
+    const start = yield* processStartOf(holder.pid)
+    return start === undefined || start === holder.processStart
+  })
+
 const describe = (holder: LockHolder): string => `pid ${holder.pid} on host ${holder.host}, started ${holder.startedAt}`
 
 /**
@@ -38,7 +64,7 @@ export const currentLockHolder = Effect.fnUntraced(function*(directory: string) 
   if (Option.isNone(text)) return Option.none<string>()
   const holder = decodeHolder(text.value.trim())
   if (Option.isNone(holder)) return Option.some("a sluice run (its lock file is unreadable)")
-  const alive = holder.value.host !== hostname() || (yield* isAlive(holder.value.pid))
+  const alive = holder.value.host !== hostname() || (yield* holderRunning(holder.value))
   return alive ? Option.some(`a sluice run (${describe(holder.value)})`) : Option.none<string>()
 })
 
@@ -51,7 +77,13 @@ export const acquireOutputLock = Effect.fnUntraced(function*(directory: string) 
   const path = yield* Path.Path
   const file = path.join(directory, lockFile)
   const millis = yield* Clock.currentTimeMillis
-  const me: LockHolder = { pid: process.pid, host: hostname(), startedAt: new Date(millis).toISOString() }
+  const processStart = yield* processStartOf(process.pid)
+  const me: LockHolder = {
+    pid: process.pid,
+    host: hostname(),
+    startedAt: new Date(millis).toISOString(),
+    ...(processStart === undefined ? {} : { processStart })
+  }
   const text = JSON.stringify(me) + "\n"
 
   const tryCreate = fs.writeFileString(file, text, { flag: "wx" }).pipe(
@@ -78,7 +110,7 @@ export const acquireOutputLock = Effect.fnUntraced(function*(directory: string) 
       return yield* held("is locked by another sluice run (its lock file is unreadable)")
     }
     const previous = holder.value
-    if (previous.host !== me.host || (yield* isAlive(previous.pid))) {
+    if (previous.host !== me.host || (yield* holderRunning(previous))) {
       return yield* held(`is in use by another sluice run (${describe(previous)})`)
     }
     yield* Console.error(

@@ -145,6 +145,29 @@ describe("openOutput", () => {
       assert.isFalse(yield* fs.exists(`${dir}/sluice.lock`))
     })))
 
+  it.effect.skipIf(process.platform !== "linux")(
+    "a lock whose pid now belongs to another process is taken over",
+    () =>
+      run(Effect.gen(function*() {
+        const fs = yield* FileSystem.FileSystem
+        const dir = yield* fs.makeTempDirectoryScoped()
+        yield* writeDataset(dir, "fresh", [[0, 1, 2, 3]])
+        const { hostname } = yield* Effect.promise(() => import("node:os"))
+        // This process's pid, but a start time it does not have: the run that held the lock is gone.
+        yield* fs.writeFileString(
+          `${dir}/sluice.lock`,
+          JSON.stringify({
+            pid: process.pid,
+            host: hostname(),
+            startedAt: "2026-01-01T00:00:00.000Z",
+            processStart: "1"
+          })
+        )
+        const opened = yield* Effect.scoped(openOutput(dir, yield* requestOf("resume")))
+        assert.strictEqual(opened.attempt, 2)
+      }))
+  )
+
   it.effect("resume verifies every journaled group: truncated, missing and altered groups are to be regenerated", () =>
     run(Effect.gen(function*() {
       const fs = yield* FileSystem.FileSystem
