@@ -1,5 +1,5 @@
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
-import { Console, Effect, Layer } from "effect"
+import { Console, Effect, Layer, Logger } from "effect"
 import { CliOutput, Command } from "effect/cli"
 import { mockProviderCommand } from "@sluice/mock-provider/cli"
 import packageJson from "../package.json" with { type: "json" }
@@ -42,6 +42,8 @@ const usagePresenter = Layer.succeed(CliOutput.Presenter, {
 sluice.pipe(
   Command.run({ version: packageJson.version }),
   reportFailure,
+  // Warnings (an early shutdown, a stop) go to stderr: stdout carries only a command's output (`--json`, a table).
+  Effect.provideService(Logger.LogToStderr, true),
   Effect.provide(Layer.merge(NodeServices.layer, usagePresenter)),
   (program) => NodeRuntime.runMain(program, { disableErrorReporting: true })
 )

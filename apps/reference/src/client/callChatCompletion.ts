@@ -172,6 +172,25 @@ const notACompletion = (identity: ProviderIdentity, status: number, secret: Secr
   })
 }
 
+const noTextAtTokenLimit = "the message has no text (finish_reason: length); the token limit was reached before any " +
+  "text (raise maxTokens)"
+
+/** An answer without text because the token limit was reached first: the model answered, its limit is too low. */
+export const isNoTextAtTokenLimit = (error: ProviderError): boolean => error.providerMessage === noTextAtTokenLimit
+
+const noText = (identity: ProviderIdentity, status: number, finishReason: string | undefined) => {
+  const problem = finishReason === "length"
+    ? noTextAtTokenLimit
+    : `the message has no text (finish_reason: ${finishReason ?? "none"})`
+  return new ProviderError({
+    ...identity,
+    kind: "malformed_response",
+    status,
+    message: `Provider '${identity.provider}' answered ${status}, but ${problem}`,
+    providerMessage: problem
+  })
+}
+
 /**
  * Decodes a 2xx body: `JSON.parse` and a direct check of the fields we read on the hot path; only a body that
  * fails either goes through the schema decoder, so the error message is the schema's, exactly as before.
@@ -212,7 +231,11 @@ const attempt = Effect.fnUntraced(function*(
     }, request.maxRetryAfterSeconds === undefined ? {} : { maxSeconds: request.maxRetryAfterSeconds }))
   }
   const wire = yield* decodeBody(response.body, response.status, identity, secret)
-  return toChatCompletion(wire, request.model)
+  const completion = toChatCompletion(wire, request.model)
+  // No text at all (empty, blank or null content) is no answer a column can use: retried like a garbled body,
+  // never written as a value.
+  if (completion.content.trim() === "") return yield* noText(identity, response.status, completion.finishReason)
+  return completion
 })
 
 const secretsOf = (request: ChatCompletionRequest): Secrets => {

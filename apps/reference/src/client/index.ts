@@ -2,7 +2,12 @@
  * The OpenAI-compatible chat-completions client: one attempt per call, typed `ProviderError` failures, the API
  * key kept `Redacted`. Provide the transport with `OpenAiClientLayer` (undici, see `ProviderTransport`).
  */
-export { type ChatCompletionCall, chatCompletion, makeChatCompletion } from "./callChatCompletion.js"
+export {
+  type ChatCompletionCall,
+  chatCompletion,
+  isNoTextAtTokenLimit,
+  makeChatCompletion
+} from "./callChatCompletion.js"
 export {
   type ChatCompletion,
   type ChatCompletionRequest,

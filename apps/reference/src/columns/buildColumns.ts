@@ -123,13 +123,22 @@ const llmColumn = (
     const invalid = (detail: string) =>
       generationValidationError({ provider: model.provider, model: model.model, detail, purpose })
     const parsed = yield* Effect.try({
-      try: () => JSON.parse(content) as unknown,
-      catch: () => invalid("the output is not JSON")
+      try: () => JSON.parse(unfenced(content)) as unknown,
+      catch: () => invalid(`the output is not JSON: ${JSON.stringify(content.slice(0, 120))}`)
     })
     if (!outputSchema.validate(parsed)) return yield* invalid(describeSchemaErrors(outputSchema.validate))
     return { ...value(config.name, parsed), ...flag }
   })
   return cell(column, scheduling, generate)
+}
+
+/**
+ * The JSON inside one Markdown code fence (```json … ```), which many servers wrap structured answers in even when
+ * asked for JSON; any other text as it is.
+ */
+export const unfenced = (text: string): string => {
+  const fenced = /^\s*```[\w-]*[ \t]*\r?\n([\s\S]*?)\r?\n?```\s*$/.exec(text)
+  return fenced === null ? text : fenced[1]!
 }
 
 const cell = <R>(

@@ -1,9 +1,10 @@
 import Table from "cli-table3"
-import { Console, Effect, FileSystem, Path } from "effect"
+import { Console, Data, Effect, FileSystem, Path } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { writtenColumns } from "../config/checkReferences.js"
 import { loadConfig } from "../config/loadConfig.js"
 import { runPipeline } from "../pipeline/runPipeline.js"
+import { describeDrops, exitCodeOf, exitCodes } from "./generate.js"
 
 // Long cells are cut here (then wrapped to the column's width): a preview is for reading prompts' effects.
 const maxCellChars = 400
@@ -51,6 +52,12 @@ export const formatPreview = (
   }).join("\n")
 }
 
+/** The preview did not get every row; the message says why. Carries the exit code, as `generate`'s does. */
+class PreviewIncompleteError extends Data.TaggedError("PreviewIncompleteError")<{
+  readonly message: string
+  readonly exitCode: number
+}> {}
+
 /** `sluice preview <config> [--rows N]`: a few rows, printed, not kept — for iterating on prompts. */
 export const previewCommand = Command.make(
   "preview",
@@ -66,7 +73,9 @@ export const previewCommand = Command.make(
     const scratch = yield* fs.makeTempDirectoryScoped({ prefix: "sluice-preview-" })
     // Read back as JSON lines, whatever `run.format` says.
     const asJsonl = { ...loaded, config: { ...loaded.config, run: { ...loaded.config.run, format: "jsonl" as const } } }
-    const { summary } = yield* runPipeline(asJsonl, { out: scratch, resume: false, progress: "off" })
+    // Progress on stderr (and why nothing moves, when nothing does): a preview against a struggling provider says so.
+    const progress = process.stderr.isTTY ? "bar" : "lines"
+    const { summary } = yield* runPipeline(asJsonl, { out: scratch, resume: false, progress })
     const dataDir = path.join(scratch, "data")
     const files = (yield* fs.readDirectory(dataDir)).filter((file) => file.endsWith(".jsonl")).sort()
     const written: Array<Record<string, unknown>> = []
@@ -76,9 +85,16 @@ export const previewCommand = Command.make(
     }
     const columns = writtenColumns(loaded.columns)
     if (written.length > 0) yield* Console.log(formatPreview(columns, written, process.stdout.columns ?? 120))
-    const drops = Object.entries(summary.dropCauses).filter(([, n]) => n > 0).map(([kind, n]) => `${kind} ${n}`)
-    yield* Console.log(
-      `${written.length} of ${rows} rows${drops.length === 0 ? "" : `; dropped: ${drops.join(", ")}`} (not saved)`
-    )
+    const drops = describeDrops(summary)
+    yield* Console.log(`${written.length} of ${rows} rows${drops === "" ? "" : `; dropped: ${drops}`} (not saved)`)
+    // Like `generate`: 0 only when every row came; 3 rows dropped, 4 the run stopped or wrote nothing.
+    const code = exitCodeOf(summary)
+    if (code !== exitCodes.completed) {
+      const stop = summary.stop === undefined ? "" : `the run stopped early (${summary.stop.message}); `
+      return yield* new PreviewIncompleteError({
+        message: `${stop}${written.length} of ${rows} rows came${drops === "" ? "" : ` (dropped: ${drops})`}`,
+        exitCode: code
+      })
+    }
   }, Effect.scoped)
 ).pipe(Command.withDescription("Generate a few rows and print them as a table, without writing a dataset"))

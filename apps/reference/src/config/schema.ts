@@ -38,6 +38,10 @@ export const UnreachableAfter = Schema.Struct({
   }),
   graceSeconds: withDefault(NonNegativeNumber, 30, {
     description: "How long the failures must also last, if the provider has answered in this run or some timed out."
+  }),
+  withoutSuccessSeconds: withDefault(Schema.NullOr(PositiveNumber), 300, {
+    description: "A provider that answers, but for this long only with errors — 5xx, 429, garbled or empty answers — " +
+      "and not once usably (after at least `consecutiveFailures` attempts), is down too; `null`: wait as long as it takes."
   })
 })
 export type UnreachableAfter = typeof UnreachableAfter.Type
@@ -54,7 +58,8 @@ const providerCommon = {
     description: "Answers with a longer body fail the attempt (`response_too_large`) and are read no further."
   }),
   unreachableAfter: withDefault(UnreachableAfter, {}, {
-    description: "When a provider that does not answer is declared down (its calls then fail at once)."
+    description: "When a provider that does not answer, or answers nothing usable, is declared down (its calls then " +
+      "fail at once)."
   })
 }
 

@@ -193,6 +193,7 @@ export const runCoordinator = Effect.fnUntraced(function*<BeforeRunError = never
     const line: ProgressLine = {
       done: rowsDone,
       total: run.rows,
+      dropped: state.rowsDropped,
       rate,
       eta: rate > 0 ? (run.rows - rowsDone) / rate : Number.POSITIVE_INFINITY,
       loads: "",

@@ -1,6 +1,13 @@
 import type { ProviderError } from "@sluice/errors"
 import { Clock, Data, Effect, Option } from "effect"
-import { type ChatCompletion, makeChatCompletion, ProviderTransport, type ResponseFormat } from "../client/index.js"
+import {
+  type ChatCompletion,
+  isNoTextAtTokenLimit,
+  makeChatCompletion,
+  ProviderTransport,
+  type ResponseFormat
+} from "../client/index.js"
+import { unfenced } from "../columns/buildColumns.js"
 import type { LoadedConfig } from "../config/loadConfig.js"
 import type { ModelConfig } from "../config/schema.js"
 import { resolveModelHeaders, wireRequestOf } from "./modelRequests.js"
@@ -46,12 +53,13 @@ const probeSchema = {
 const probeTokens = 64
 const maxProbeSeconds = 60
 
-const probeModel = (model: ModelConfig): ModelConfig => ({
+/** The model as the probe calls it: few tokens, and its own timeout (the model's, else its provider's), at most 60 s. */
+const probeModel = (model: ModelConfig, providerTimeoutSeconds: number): ModelConfig => ({
   ...model,
   ...(model.maxCompletionTokens === undefined
     ? { maxTokens: Math.min(model.maxTokens ?? probeTokens, probeTokens) }
     : {}),
-  timeoutSeconds: Math.min(model.timeoutSeconds ?? maxProbeSeconds, maxProbeSeconds)
+  timeoutSeconds: Math.min(model.timeoutSeconds ?? providerTimeoutSeconds, maxProbeSeconds)
 })
 
 const describeFailure = (error: ProviderError): string => {
@@ -87,7 +95,7 @@ export const checkModels = Effect.fnUntraced(function*(loaded: LoadedConfig) {
       const question = probe === "text" ? "Reply with the single word: ok" : "Reply with the JSON {\"ok\": true}"
       const request = wireRequestOf(
         runtime,
-        probeModel(model),
+        probeModel(model, runtime.timeoutSeconds),
         headers.get(model),
         [{ role: "user", content: question }],
         format
@@ -103,6 +111,10 @@ export const checkModels = Effect.fnUntraced(function*(loaded: LoadedConfig) {
       if (outcome._tag === "Failure" && outcome.failure.kind === "rate_limit") {
         // A 429 is an answer: the endpoint, the model and the key are right; the run will wait its turn.
         return { ...base, ok: true, note: "rate limited (429): endpoint, model and key accepted" }
+      }
+      if (outcome._tag === "Failure" && isNoTextAtTokenLimit(outcome.failure)) {
+        // The probe's few tokens went to the model's reasoning: it answered; a run's own token limit applies there.
+        return { ...base, ok: true, note: `answered, but the probe's ${probeTokens}-token limit came before any text` }
       }
       if (outcome._tag === "Failure") {
         const error = outcome.failure
@@ -123,7 +135,7 @@ export const checkModels = Effect.fnUntraced(function*(loaded: LoadedConfig) {
 const parseJson = Option.liftThrowable((text: string): unknown => JSON.parse(text))
 
 const structuredProblem = (completion: ChatCompletion): string | undefined =>
-  completion.finishReason === "length" || Option.isSome(parseJson(completion.content))
+  completion.finishReason === "length" || Option.isSome(parseJson(unfenced(completion.content)))
     ? undefined
     : `asked for JSON (response_format json_schema), got: ${completion.content.slice(0, 120)}`
 

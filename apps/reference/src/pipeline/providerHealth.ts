@@ -1,8 +1,11 @@
 import { ProviderError } from "@sluice/errors"
 import type { UnreachableAfter } from "../config/schema.js"
 
-/** Why a provider was declared down: it could not be reached, or it rejected the API key. */
-export type DownReason = "unreachable" | "authentication"
+/**
+ * Why a provider was declared down: it could not be reached, it rejected the API key, or it answered for a long
+ * time without one usable answer (only server errors, rate limits, garbled or empty answers).
+ */
+export type DownReason = "unreachable" | "authentication" | "failing"
 
 export interface ProviderDown {
   readonly reason: DownReason
@@ -15,6 +18,10 @@ export interface ProviderDown {
   readonly hadAnswered: boolean
   /** Some of the failures were attempts that timed out without an answer (a provider that hangs). */
   readonly silent: boolean
+  /** `failing`: every failure of the streak was a 429 (a provider that only says "later", for too long). */
+  readonly rateLimitedOnly: boolean
+  /** `failing`: how long the provider had answered without one usable answer, in seconds. */
+  readonly failingSeconds: number
 }
 
 /** What the progress display reads about a provider (a copy: reading it changes nothing). */
@@ -59,6 +66,21 @@ const isReachabilityFailure = (error: ProviderError): boolean => {
  */
 const isSilence = (error: ProviderError): boolean => error.kind === "timeout" && error.status === undefined
 
+/**
+ * Failures that mean the provider answered nothing usable: server errors, rate limits, garbled, empty or oversized
+ * answers, timeouts and connection failures. A request the provider refused on its own terms (400, 404, 422: this
+ * request, this model) says nothing about the provider's health and leaves the streak as it is.
+ */
+const noUsableAnswerKinds: ReadonlySet<string> = new Set([
+  "internal_server",
+  "rate_limit",
+  "malformed_response",
+  "response_too_large",
+  "api_error",
+  "timeout",
+  "api_connection"
+])
+
 const wordsOf = (error: ProviderError): string =>
   error.providerMessage !== undefined && error.providerMessage !== "" ? error.providerMessage : error.message
 
@@ -71,7 +93,10 @@ const wordsOf = (error: ProviderError): string =>
  *   timeout (dead from the start: the run learns it in seconds, not after every row's retries);
  * - after `consecutiveFailures` failures in a row that have lasted `graceSeconds`, when it had answered before or
  *   the provider hangs (a provider that served thousands of requests gets time to come back from a blip; one that
- *   answers nothing at all for that long, attempt after attempt, does not keep a run going for hours).
+ *   answers nothing at all for that long, attempt after attempt, does not keep a run going for hours);
+ * - after `consecutiveFailures` attempts and `withoutSuccessSeconds` without one usable answer, when it does answer
+ *   but only with server errors, rate limits, garbled or empty answers (a provider that answers 503 or 429 to
+ *   everything is as dead for the run as one that hangs; any usable answer starts the count again).
  *
  * Down is final for the run: calls fail at once with `provider_unreachable` (or the authentication error),
  * without network traffic, so rows that need the provider are dropped with that cause and the message, and rows
@@ -79,6 +104,10 @@ const wordsOf = (error: ProviderError): string =>
  * time.
  */
 export class ProviderHealth {
+  /** Attempts since the last usable answer that got none (any of `noUsableAnswerKinds`), and since when. */
+  private failing = 0
+  private failingSince = 0
+  private failingRateLimitedOnly = true
   private consecutiveFailures = 0
   private streakStartedAt = 0
   private streakSilent = false
@@ -120,6 +149,7 @@ export class ProviderHealth {
   /** An attempt got a usable answer. */
   recordSuccess(): void {
     this.consecutiveFailures = 0
+    this.failing = 0
     this.hasAnswered = true
   }
 
@@ -133,6 +163,14 @@ export class ProviderHealth {
       this.declareDown("authentication", wordsOf(error), now, 1)
       return { error, wentDown: true }
     }
+    if (noUsableAnswerKinds.has(error.kind)) {
+      if (this.failing === 0) {
+        this.failingSince = now
+        this.failingRateLimitedOnly = true
+      }
+      this.failing++
+      if (error.kind !== "rate_limit") this.failingRateLimitedOnly = false
+    }
     const unreachable = isReachabilityFailure(error)
     const silent = !unreachable && isSilence(error)
     if (!unreachable && !silent) {
@@ -143,7 +181,14 @@ export class ProviderHealth {
       if (error.kind === "rate_limit") {
         this.lastRateLimit = { atMillis: now, retryAfterSeconds: error.retryAfterSeconds }
       }
-      return { error, wentDown: false }
+      const limit = this.settings.withoutSuccessSeconds
+      if (
+        limit === null || this.failing < this.settings.consecutiveFailures || now - this.failingSince < limit * 1000
+      ) {
+        return { error, wentDown: false }
+      }
+      this.declareDown("failing", wordsOf(error), now, this.failing)
+      return { error: this.downError(error.model ?? "unknown")!, wentDown: true }
     }
     if (this.consecutiveFailures === 0) {
       this.streakStartedAt = now
@@ -176,6 +221,13 @@ export class ProviderHealth {
       return `sluice: provider '${this.provider}' rejected the API key: ${down.message}; ` +
         "its rows are dropped (authentication)"
     }
+    if (down.reason === "failing") {
+      const what = down.rateLimitedOnly ? "only rate limits (429)" : "only errors"
+      return `sluice: provider '${this.provider}' is down: it answered ${what} for ${
+        Math.round(down.failingSeconds)
+      } s, ${down.failures} attempts without one usable answer (last: ${down.message}); rows that need it are ` +
+        "dropped (provider_unreachable). See providers[].unreachableAfter.withoutSuccessSeconds"
+    }
     const when = down.hadAnswered || down.silent
       ? `for ${this.settings.graceSeconds} s or more`
       : "and it has not answered since the run started"
@@ -191,7 +243,9 @@ export class ProviderHealth {
       sinceMillis: now,
       failures,
       hadAnswered: this.hasAnswered,
-      silent: reason === "unreachable" && this.streakSilent
+      silent: reason === "unreachable" && this.streakSilent,
+      rateLimitedOnly: reason === "failing" && this.failingRateLimitedOnly,
+      failingSeconds: reason === "failing" ? (now - this.failingSince) / 1000 : 0
     }
   }
 }

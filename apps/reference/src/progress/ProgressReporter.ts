@@ -14,8 +14,11 @@ const formatDuration = (seconds: number): string => {
 }
 
 export interface ProgressLine {
+  /** Rows done: written, dropped, or as a fraction of their cells. */
   readonly done: number
   readonly total: number
+  /** Of them, rows dropped: done, but not on disk. */
+  readonly dropped: number
   readonly rate: number
   /** Seconds; infinite when unknown — nothing done yet, or nothing moving. */
   readonly eta: number
@@ -52,6 +55,7 @@ export const progressLine = (
   return {
     done,
     total: state.rowsTotal,
+    dropped: state.rowsDropped,
     rate,
     // While nothing moves, the average rate says nothing about when the run ends.
     eta: rate > 0 && !stalled ? (state.rowsTotal - done) / rate : Number.POSITIVE_INFINITY,
@@ -64,13 +68,15 @@ export const progressLine = (
   }
 }
 
+const formatDropped = (line: ProgressLine): string => line.dropped > 0 ? ` (${line.dropped} dropped)` : ""
+
 const formatTokenRate = (line: ProgressLine): string =>
   line.tokenRate === undefined ? "" : ` · ${line.tokenRate.toFixed(0)} tok/s`
 
 export const formatPlainLine = (line: ProgressLine, elapsedSeconds: number): string =>
-  `[${formatDuration(elapsedSeconds)}] rows ${Math.floor(line.done)}/${line.total} · ${line.rate.toFixed(1)} rows/s${
-    formatTokenRate(line)
-  } · ` +
+  `[${formatDuration(elapsedSeconds)}] rows ${Math.floor(line.done)}/${line.total}${formatDropped(line)} · ${
+    line.rate.toFixed(1)
+  } rows/s${formatTokenRate(line)} · ` +
   `ETA ${formatDuration(line.eta)}${line.loads === "" ? "" : ` · in flight/limit: ${line.loads}`}` +
   `${line.waiting === "" ? "" : ` · ${line.waiting}`}`
 
@@ -144,15 +150,17 @@ export const reportProgress = Effect.fnUntraced(function*(
     return
   }
   const bar = new SingleBar({
-    format: " {bar} {value}/{total} rows | {rate} rows/s{tokenRate} | ETA {etaText} | in flight/limit {loads}{waiting}",
+    format:
+      " {bar} {value}/{total} rows{dropped} | {rate} rows/s{tokenRate} | ETA {etaText} | in flight/limit {loads}{waiting}",
     stream: process.stderr,
     hideCursor: true,
     clearOnComplete: false
   }, Presets.shades_classic)
-  bar.start(initial.rowsTotal, 0, { rate: "0.0", tokenRate: "", etaText: "--", loads: "", waiting: "" })
+  bar.start(initial.rowsTotal, 0, { dropped: "", rate: "0.0", tokenRate: "", etaText: "--", loads: "", waiting: "" })
   const update = sample.pipe(
     Effect.map(({ line }) =>
       bar.update(Math.floor(line.done), {
+        dropped: formatDropped(line),
         rate: line.rate.toFixed(1),
         tokenRate: line.tokenRate === undefined ? "" : ` | ${line.tokenRate.toFixed(0)} tok/s`,
         etaText: formatDuration(line.eta),

@@ -32,6 +32,10 @@ export const waitReasons = (
     reasons.push(
       down.reason === "authentication"
         ? `provider ${provider.provider} rejected the API key: ${down.message}`
+        : down.reason === "failing"
+        ? `provider ${provider.provider} down (${down.rateLimitedOnly ? "only rate limits" : "only errors"} for ${
+          Math.round(down.failingSeconds)
+        } s): ${down.message}`
         : `provider ${provider.provider} ${down.silent ? "not answering" : "unreachable"}: ${down.message}`
     )
   }

@@ -216,16 +216,16 @@ describe("chatCompletion against misbehaving servers", () => {
       assert.include(error.providerMessage ?? "", "not a chat completion")
     })))
 
-  it.live("a 2xx JSON body that is not a completion → malformed_response; a null content decodes as empty", () =>
+  it.live("a 2xx JSON body that is not a completion, or a message with no text → malformed_response", () =>
     live(Effect.gen(function*() {
       const server = yield* startScriptedServer
       const error = yield* failure(chatCompletion(requestTo(`${server.origin}/wrong-shape/v1`)))
       assert.strictEqual(error.kind, "malformed_response")
       assert.strictEqual(error.status, 200)
-      const filtered = yield* chatCompletion(requestTo(`${server.origin}/null-content/v1`))
-      assert.strictEqual(filtered.content, "")
-      assert.strictEqual(filtered.finishReason, "content_filter")
-      assert.isUndefined(filtered.usage)
+      // A null (or empty) content is no answer: never a value written as "".
+      const filtered = yield* failure(chatCompletion(requestTo(`${server.origin}/null-content/v1`)))
+      assert.strictEqual(filtered.kind, "malformed_response")
+      assert.strictEqual(filtered.providerMessage, "the message has no text (finish_reason: content_filter)")
       // no key, no Authorization header
       assert.deepStrictEqual(server.seenAuthorization, [undefined, undefined])
     })))

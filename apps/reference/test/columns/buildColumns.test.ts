@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { buildColumns } from "../../src/columns/buildColumns.js"
+import { buildColumns, unfenced } from "../../src/columns/buildColumns.js"
 import { ModelGateway, type ModelRequest } from "../../src/columns/ModelGateway.js"
 import { cellRandom, sampleCategory, sampleUniform, sampleUuid } from "../../src/columns/samplers.js"
 import { resolveConfig } from "../fixtures/resolveConfig.js"
@@ -79,4 +79,16 @@ describe("buildColumns: skip.when", () => {
       assert.isFalse(skip({ score: 2, kind: "a" }))
       assert.deepStrictEqual(columns[3]!.requires, ["kind", "score"], "the condition's columns are requirements")
     }))
+})
+
+describe("unfenced (structured answers in a Markdown code fence)", () => {
+  it("takes the JSON out of one fence, with or without a language; leaves anything else as it is", () => {
+    assert.strictEqual(unfenced("```json\n{\"a\":1}\n```"), "{\"a\":1}")
+    assert.strictEqual(unfenced("  ```\n[1, 2]\n```\n"), "[1, 2]")
+    assert.strictEqual(unfenced("```json\r\n{\"b\":2}```"), "{\"b\":2}")
+    assert.strictEqual(unfenced("{\"c\":3}"), "{\"c\":3}")
+    // Prose around a fence is not a fenced answer.
+    const prose = "Here it is:\n```json\n{}\n```"
+    assert.strictEqual(unfenced(prose), prose)
+  })
 })

@@ -183,6 +183,66 @@ describe("sluice generate against hostile endpoints (end to end, through the CLI
         )
         assertDropMessagesCarry(generated, "Incorrect API key provided")
         assertNoKey(generated)
+        // With --json, stdout is the summary and nothing else: the stop's warning went to stderr.
+        assert.deepStrictEqual(run.stdout.trim().split("\n").map((line) => JSON.parse(line).status), ["stopped"])
+      }),
+    60_000
+  )
+
+  it.live(
+    "only 503s: after withoutSuccessSeconds the provider is down and the run stops (exit 4), saying why",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* startHostileServer(mode({ _tag: "serverError", status: 503 }))
+        const generated = yield* generate({
+          baseUrl: server.baseUrl,
+          rows: 64,
+          provider: { unreachableAfter: { consecutiveFailures: 3, withoutSuccessSeconds: 2 } }
+        }, ["--json", "--progress", "lines"])
+        const { summary, run } = generated
+        yield* record("503 only, 64 rows", {
+          elapsedMs: Math.round(generated.elapsedMs),
+          serverRequests: server.stats.requests,
+          dropCauses: summary.dropCauses
+        })
+        assert.strictEqual(run.code, 4, run.stderr)
+        assert.strictEqual(summary.status, "stopped")
+        assert.strictEqual(summary.rowsCompleted, 0)
+        assert.strictEqual(sumOf(summary.dropCauses), 64)
+        assert.isAtLeast(summary.dropCauses.provider_unreachable ?? 0, 1)
+        assert.include(run.stderr, "provider 'hostile' is down: it answered only errors for")
+        assert.include(run.stderr, "503 Bad Gateway")
+        // Once down, no request reaches the provider any more.
+        assert.strictEqual(server.stats.requests, summary.requests.attempts)
+      }),
+    60_000
+  )
+
+  it.live(
+    "empty and null message content are no answer: never written as a row; check and preview say so",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* startHostileServer(mode({ _tag: "noText" }))
+        const scenario = {
+          baseUrl: server.baseUrl,
+          rows: 16,
+          provider: { unreachableAfter: { consecutiveFailures: 3, withoutSuccessSeconds: 1 } }
+        }
+        const generated = yield* generate(scenario, ["--json"])
+        assert.strictEqual(generated.run.code, 4, generated.run.stderr)
+        assert.strictEqual(generated.summary.rowsCompleted, 0)
+        assert.strictEqual(rowsOnDisk(generated.out), 0)
+        assert.include(JSON.stringify(generated.summary.dropMessages), "the message has no text")
+        const dir = yield* tempDir
+        const config = join(dir, "hostile.json")
+        writeFileSync(config, JSON.stringify(configOf(scenario), null, 2))
+        const env = { env: { SLUICE_HOSTILE_KEY: apiKey } }
+        const check = yield* runCli(["check", config], env)
+        assert.strictEqual(check.code, 4, check.stderr)
+        assert.include(check.stdout + check.stderr, "the message has no text (finish_reason: stop)")
+        const preview = yield* runCli(["preview", config, "--rows", "2"], env)
+        assert.strictEqual(preview.code, 4, preview.stderr)
+        assert.include(preview.stdout, "0 of 2 rows")
       }),
     60_000
   )

@@ -27,8 +27,8 @@ const refused = (port = 9) =>
 const answered = (status: number, kind: ProviderError["kind"], extra: Partial<ProviderError> = {}) =>
   new ProviderError({ kind, provider: "acme", model: "m", status, message: `answered ${status}`, ...extra })
 
-const health = (consecutiveFailures = 5, graceSeconds = 30) =>
-  new ProviderHealth("acme", { consecutiveFailures, graceSeconds }, 120)
+const health = (consecutiveFailures = 5, graceSeconds = 30, withoutSuccessSeconds: number | null = 300) =>
+  new ProviderHealth("acme", { consecutiveFailures, graceSeconds, withoutSuccessSeconds }, 120)
 
 describe("ProviderHealth (the circuit breaker)", () => {
   it("a provider dead from the start is down after N connection failures in a row, with the OS's words", () => {
@@ -52,8 +52,49 @@ describe("ProviderHealth (the circuit breaker)", () => {
       sinceMillis: 20,
       failures: 3,
       hadAnswered: false,
-      silent: false
+      silent: false,
+      rateLimitedOnly: false,
+      failingSeconds: 0
     })
+  })
+
+  it("a provider that answers only 503 (or garbage) for withoutSuccessSeconds is down; one usable answer starts over", () => {
+    const breaker = health(3, 30, 60)
+    const unavailable = answered(503, "internal_server", { providerMessage: "upstream unavailable" })
+    for (let t = 0; t < 60_000; t += 10_000) {
+      assert.isFalse(
+        breaker.recordFailure(t % 20_000 === 0 ? unavailable : answered(200, "malformed_response"), t).wentDown
+      )
+    }
+    // A success resets the count: the provider is flaky, not dead.
+    breaker.recordSuccess()
+    for (let t = 60_000; t < 120_000; t += 10_000) assert.isFalse(breaker.recordFailure(unavailable, t).wentDown)
+    // A request refused on its own terms (400) neither counts nor resets.
+    assert.isFalse(breaker.recordFailure(answered(400, "bad_request"), 119_000).wentDown)
+    const down = breaker.recordFailure(unavailable, 120_000)
+    assert.isTrue(down.wentDown)
+    assert.strictEqual(down.error.kind, "provider_unreachable")
+    const snapshot = breaker.snapshot().down!
+    assert.strictEqual(snapshot.reason, "failing")
+    assert.isFalse(snapshot.rateLimitedOnly)
+    assert.strictEqual(snapshot.failures, 7)
+    assert.strictEqual(snapshot.failingSeconds, 60)
+    assert.include(breaker.downNotice()!, "it answered only errors for 60 s, 7 attempts without one usable answer")
+    assert.include(breaker.downNotice()!, "upstream unavailable")
+  })
+
+  it("only 429s for withoutSuccessSeconds: down, said as rate limits; null waits as long as it takes", () => {
+    const limited = answered(429, "rate_limit", { retryAfterSeconds: 30 })
+    const breaker = health(5, 30, 300)
+    for (let i = 0; i < 10; i++) assert.isFalse(breaker.recordFailure(limited, i * 30_000).wentDown)
+    assert.isTrue(breaker.recordFailure(limited, 300_000).wentDown)
+    assert.isTrue(breaker.snapshot().down!.rateLimitedOnly)
+    assert.include(breaker.downNotice()!, "it answered only rate limits (429) for 300 s")
+    const patient = health(5, 30, null)
+    for (let i = 0; i < 1000; i++) assert.isFalse(patient.recordFailure(limited, i * 60_000).wentDown)
+    // Too few attempts, however long: not down.
+    const sparse = health(5, 30, 60)
+    for (let i = 0; i < 4; i++) assert.isFalse(sparse.recordFailure(limited, i * 600_000).wentDown)
   })
 
   it("a 401 marks it down at once: every call then fails as authentication with the provider's message", () => {
@@ -211,7 +252,11 @@ const fakeTransport = (network: FakeNetwork): ProviderTransportShape => ({
     })
 })
 
-const gateway = (network: FakeNetwork, unreachableAfter: { consecutiveFailures: number; graceSeconds: number }) => {
+const gateway = (
+  network: FakeNetwork,
+  after: { consecutiveFailures: number; graceSeconds: number; withoutSuccessSeconds?: number | null }
+) => {
+  const unreachableAfter = { withoutSuccessSeconds: 300, ...after }
   const runtime: ProviderRuntime = {
     name: "acme",
     baseUrl: "http://127.0.0.1:9/v1",

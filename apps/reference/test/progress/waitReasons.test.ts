@@ -68,7 +68,9 @@ describe("why nothing moves", () => {
         sinceMillis: now,
         failures: 5,
         hadAnswered: false,
-        silent: false
+        silent: false,
+        rateLimitedOnly: false,
+        failingSeconds: 0
       }
     })
     const keyless = health("openai", {
@@ -78,7 +80,9 @@ describe("why nothing moves", () => {
         sinceMillis: now,
         failures: 1,
         hadAnswered: false,
-        silent: false
+        silent: false,
+        rateLimitedOnly: false,
+        failingSeconds: 0
       }
     })
     assert.deepStrictEqual(waitReasons([pressure("local", { inFlight: 3 })], [down, keyless], now, false), [

@@ -11,7 +11,9 @@ import type { AddressInfo } from "node:net"
  *   Content-Length), and a body cut off mid-way (the socket closed before the declared length);
  * - `rateLimited`: always 429, with `retryAfter` as the Retry-After header when given;
  * - `hugeBody`: a 200 whose body is `bytes` long, streamed in 64 KiB chunks as fast as the client reads, with or
- *   without a Content-Length.
+ *   without a Content-Length;
+ * - `serverError`: always `status` with an HTML body, as a gateway in front of a dead backend answers;
+ * - `noText`: 200s whose message content is empty (`""`) and `null`, in turn.
  */
 export type HostileMode =
   | { readonly _tag: "healthy" }
@@ -21,6 +23,8 @@ export type HostileMode =
   | { readonly _tag: "hugeBody"; readonly bytes: number; readonly contentLength: boolean }
   /** Accepts every connection, reads every request, never answers (a hung gateway). */
   | { readonly _tag: "silent" }
+  | { readonly _tag: "serverError"; readonly status: number }
+  | { readonly _tag: "noText" }
 
 export interface HostileServer {
   /** The base URL to configure (`…/v1`). */
@@ -100,6 +104,20 @@ export const startHostileServer = (mode: HostileMode) =>
             return
           case "healthy":
             return sent(json(response, 200, completion(model, `An answer (${stats.requests}).`)))
+          case "serverError": {
+            const page = `<html><body><h1>${mode.status} Bad Gateway</h1></body></html>`
+            response.writeHead(mode.status, { "content-type": "text/html", "content-length": Buffer.byteLength(page) })
+            response.end(page)
+            return sent(Buffer.byteLength(page))
+          }
+          case "noText": {
+            const content = stats.requests % 2 === 0 ? null : ""
+            return sent(json(
+              response,
+              200,
+              JSON.stringify({ choices: [{ message: { role: "assistant", content }, finish_reason: "stop" }] })
+            ))
+          }
           case "unauthorized":
             return sent(json(
               response,

@@ -19,6 +19,9 @@ import type { RunState } from "./runState.js"
  *
  * Either way, the finished rows of every admitted row group are checkpointed.
  */
+// A provider's message usually ends its sentence; the log line goes on after it.
+const withoutFinalPeriod = (text: string): string => text.replace(/\.+$/, "")
+
 export class Lifecycle<R> {
   constructor(private readonly state: RunState<R>) {}
 
@@ -29,7 +32,7 @@ export class Lifecycle<R> {
     const message = `Early shutdown: ${window.failures} of the last ${window.size} task outcomes were ` +
       `non-retryable failures (threshold ${Math.round(rate * 100)} %); first: ${firstFailure}`
     state.stop = { reason: "early_shutdown", message }
-    state.logs.push(`${message}. Rows already started finish; preserved retries go on.`)
+    state.logs.push(`${withoutFinalPeriod(message)}. Rows already started finish; preserved retries go on.`)
     const cause: DropCause = { kind: "early_shutdown", message }
     this.dropUnadmitted(cause)
     for (const rg of state.active.values()) {
@@ -54,7 +57,7 @@ export class Lifecycle<R> {
     const message = `Stopped at the first ${kind} failure: ${failure}`
     state.stop = { reason: "stop_on_kind", kind, message }
     state.stopRequested = true
-    state.logs.push(`${message}. Running tasks are interrupted and unfinished rows dropped.`)
+    state.logs.push(`${withoutFinalPeriod(message)}. Running tasks are interrupted and unfinished rows dropped.`)
     const cause: DropCause = { kind: "early_shutdown", message }
     this.dropUnadmitted(cause)
     for (const rg of state.active.values()) {
