@@ -268,7 +268,9 @@ export const makeChatCompletion = (transport: ProviderTransportShape): ChatCompl
             new ProviderError({
               ...identity,
               kind: "timeout",
-              message: `Provider '${identity.provider}' did not answer within ${request.timeoutSeconds} s.`
+              message: `Provider '${identity.provider}' did not answer within ${request.timeoutSeconds} s.`,
+              // Said in drop messages: the limit and the setting that raises it.
+              providerMessage: `no answer within ${request.timeoutSeconds} s (timeoutSeconds)`
             })
           )
       })

@@ -7,7 +7,7 @@ export const clockTime = (millis: number): string => new Date(millis).toTimeStri
 const coolingCause = (health: ProviderHealthSnapshot | undefined): string => {
   const retryAfter = health?.lastRateLimit?.retryAfterSeconds
   if (health?.lastRateLimit === undefined) return "cooling down"
-  if (retryAfter === undefined || retryAfter <= 0) return "rate limited, no Retry-After"
+  if (retryAfter === undefined) return "rate limited, no Retry-After"
   const seconds = Number.isInteger(retryAfter) ? `${retryAfter}` : retryAfter.toFixed(1)
   return retryAfter >= health.maxRetryAfterSeconds
     ? `Retry-After capped at ${seconds} s`
@@ -55,7 +55,11 @@ export const waitReasons = (
     reasons.push(`provider ${provider} cooling down until ${clockTime(until)} (${coolingCause(snapshot)})`)
   }
   if (reasons.length === 0) {
-    reasons.push(inFlight > 0 ? `waiting on ${inFlight} requests in flight` : "waiting for retries to come due")
+    reasons.push(
+      inFlight > 0
+        ? `waiting on ${inFlight} request${inFlight === 1 ? "" : "s"} in flight`
+        : "waiting for retries to come due"
+    )
   }
   return reasons
 }

@@ -56,6 +56,11 @@ describe("why nothing moves", () => {
       ),
       ["provider openai cooling down until 12:01:35 (rate limited, no Retry-After)"]
     )
+    // `Retry-After: 0` is a Retry-After: said as the provider said it.
+    assert.deepStrictEqual(
+      waitReasons(cooling, [health("openai", { lastRateLimit: { atMillis: now, retryAfterSeconds: 0 } })], now, true),
+      ["provider openai cooling down until 12:01:35 (Retry-After 0 s)"]
+    )
     // While things move, a cooling provider is only marked in the loads.
     assert.deepStrictEqual(waitReasons(cooling, [health("openai")], now, false), [])
   })
