@@ -270,7 +270,7 @@ export const makeChatCompletion = (transport: ProviderTransportShape): ChatCompl
               kind: "timeout",
               message: `Provider '${identity.provider}' did not answer within ${request.timeoutSeconds} s.`,
               // Said in drop messages: the limit and the setting that raises it.
-              providerMessage: `no answer within ${request.timeoutSeconds} s (timeoutSeconds)`
+              providerMessage: `timed out: no answer within ${request.timeoutSeconds} s (timeoutSeconds)`
             })
           )
       })
