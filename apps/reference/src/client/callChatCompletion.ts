@@ -161,16 +161,21 @@ const fromTooLarge = (error: TransportResponseTooLarge, identity: ProviderIdenti
   })
 }
 
-const notACompletion = (identity: ProviderIdentity, status: number, secret: Secrets, detail: string) => {
-  const problem = scrubSecret(`the body is not a chat completion: ${detail.slice(0, 500)}`, secret)
-  return new ProviderError({
+/** A 2xx whose answer cannot be used: `problem` says why (and is what the row's drop message quotes). */
+const malformedAnswer = (identity: ProviderIdentity, status: number, problem: string) =>
+  new ProviderError({
     ...identity,
     kind: "malformed_response",
     status,
     message: `Provider '${identity.provider}' answered ${status}, but ${problem}`,
     providerMessage: problem
   })
-}
+
+const notACompletion = (identity: ProviderIdentity, status: number, secret: Secrets, detail: string) =>
+  malformedAnswer(identity, status, scrubSecret(`the body is not a chat completion: ${detail.slice(0, 500)}`, secret))
+
+// Stops at the first character that is not white space: no copy of a long answer is made to find out.
+const hasText = /\S/
 
 const noTextAtTokenLimit = "the message has no text (finish_reason: length); the token limit was reached before any " +
   "text (raise maxTokens)"
@@ -178,18 +183,14 @@ const noTextAtTokenLimit = "the message has no text (finish_reason: length); the
 /** An answer without text because the token limit was reached first: the model answered, its limit is too low. */
 export const isNoTextAtTokenLimit = (error: ProviderError): boolean => error.providerMessage === noTextAtTokenLimit
 
-const noText = (identity: ProviderIdentity, status: number, finishReason: string | undefined) => {
-  const problem = finishReason === "length"
-    ? noTextAtTokenLimit
-    : `the message has no text (finish_reason: ${finishReason ?? "none"})`
-  return new ProviderError({
-    ...identity,
-    kind: "malformed_response",
+const noText = (identity: ProviderIdentity, status: number, finishReason: string | undefined) =>
+  malformedAnswer(
+    identity,
     status,
-    message: `Provider '${identity.provider}' answered ${status}, but ${problem}`,
-    providerMessage: problem
-  })
-}
+    finishReason === "length"
+      ? noTextAtTokenLimit
+      : `the message has no text (finish_reason: ${finishReason ?? "none"})`
+  )
 
 /**
  * Decodes a 2xx body: `JSON.parse` and a direct check of the fields we read on the hot path; only a body that
@@ -234,7 +235,7 @@ const attempt = Effect.fnUntraced(function*(
   const completion = toChatCompletion(wire, request.model)
   // No text at all (empty, blank or null content) is no answer a column can use: retried like a garbled body,
   // never written as a value.
-  if (completion.content.trim() === "") return yield* noText(identity, response.status, completion.finishReason)
+  if (!hasText.test(completion.content)) return yield* noText(identity, response.status, completion.finishReason)
   return completion
 })
 

@@ -144,7 +144,8 @@ const formatSummary = (summary: RunSummary & { readonly tokens?: TokenSummary },
   ].join("\n")
 }
 
-const progressMode = (choice: "auto" | ProgressMode, json: boolean): ProgressMode =>
+/** `--progress auto`: a live bar on a TTY, plain lines otherwise (and nothing with `--json`). */
+export const progressMode = (choice: "auto" | ProgressMode, json: boolean): ProgressMode =>
   choice !== "auto" ? choice : json ? "off" : process.stderr.isTTY ? "bar" : "lines"
 
 const defaultOut = (config: string): string =>

@@ -4,7 +4,7 @@ import { Argument, Command, Flag } from "effect/cli"
 import { writtenColumns } from "../config/checkReferences.js"
 import { loadConfig } from "../config/loadConfig.js"
 import { runPipeline } from "../pipeline/runPipeline.js"
-import { describeDrops, exitCodeOf, exitCodes } from "./generate.js"
+import { describeDrops, exitCodeOf, exitCodes, progressMode } from "./generate.js"
 
 // Long cells are cut here (then wrapped to the column's width): a preview is for reading prompts' effects.
 const maxCellChars = 400
@@ -74,8 +74,11 @@ export const previewCommand = Command.make(
     // Read back as JSON lines, whatever `run.format` says.
     const asJsonl = { ...loaded, config: { ...loaded.config, run: { ...loaded.config.run, format: "jsonl" as const } } }
     // Progress on stderr (and why nothing moves, when nothing does): a preview against a struggling provider says so.
-    const progress = process.stderr.isTTY ? "bar" : "lines"
-    const { summary } = yield* runPipeline(asJsonl, { out: scratch, resume: false, progress })
+    const { summary } = yield* runPipeline(asJsonl, {
+      out: scratch,
+      resume: false,
+      progress: progressMode("auto", false)
+    })
     const dataDir = path.join(scratch, "data")
     const files = (yield* fs.readDirectory(dataDir)).filter((file) => file.endsWith(".jsonl")).sort()
     const written: Array<Record<string, unknown>> = []

@@ -194,8 +194,8 @@ export const openOutput = Effect.fnUntraced(function*<BeforeWriteError = never>(
   // `events.jsonl` is appended to: one that is not this dataset's own event log is not Sluice's to extend or remove.
   if (request.events) {
     const events = at(eventsFile)
-    const own = Option.isSome(manifest) && (yield* isOwnEventLog(events, manifest.value.dataIdentity))
-    if (!own && (yield* fs.exists(events).pipe(Effect.mapError(ioError(events))))) {
+    const exists = yield* fs.exists(events).pipe(Effect.mapError(ioError(events)))
+    if (exists && !(Option.isSome(manifest) && (yield* isOwnEventLog(events, manifest.value.dataIdentity)))) {
       return yield* foreignEventLog(events)
     }
   }
@@ -432,7 +432,7 @@ const removeOwnedFiles = Effect.fnUntraced(function*(directory: string, manifest
   const listed = new Set(
     Option.isSome(journal) ? [...journal.value.entries.values()].map((entry) => path.basename(entry.file)) : []
   )
-  const groupCount = Math.ceil(manifest.rowsRequested / Math.max(1, manifest.bufferSize))
+  const { groupCount } = new DatasetState(manifest.rowsRequested, manifest.bufferSize)
   const format = manifestFormatOf(manifest)
   const isOurs = (name: string) => {
     const final = finalNameOf(name)
@@ -441,32 +441,32 @@ const removeOwnedFiles = Effect.fnUntraced(function*(directory: string, manifest
     return match !== null && Number(match[1]) < groupCount && match[2] === format
   }
   let removed = 0
+  // A file already gone (another removal, repeated) is not counted.
   const remove = (file: string) =>
     fs.remove(file).pipe(
-      Effect.catchIf((error) => error.reason._tag === "NotFound", () => Effect.succeed(false)),
-      Effect.mapError(ioError(file)),
-      Effect.map((gone) => {
-        if (gone !== false) removed++
-      })
+      Effect.tap(() =>
+        Effect.sync(() => {
+          removed++
+        })
+      ),
+      Effect.catchIf((error) => error.reason._tag === "NotFound", () => Effect.void),
+      Effect.mapError(ioError(file))
     )
-  // With their temporary files (a run killed while replacing one leaves `<name>.tmp-<pid>`).
+  // With their temporary files (a run killed while replacing one leaves `<name>.tmp-<pid>`), the manifest's too: the
+  // manifest itself goes last.
   const reporting = [summaryFile, metadataFile, journalFile, droppedFile]
   const topLevel = yield* fs.readDirectory(directory).pipe(Effect.mapError(ioError(directory)))
   for (const name of topLevel) {
-    if (reporting.includes(name.replace(temporaryFilePattern, ""))) yield* remove(at(name))
+    const base = name.replace(temporaryFilePattern, "")
+    if (reporting.includes(base) || (base === manifestFile && name !== manifestFile)) yield* remove(at(name))
   }
   yield* syncDirectory(fs, directory)
   const dataFiles = yield* fs.readDirectory(dataDir).pipe(Effect.orElseSucceed((): ReadonlyArray<string> => []))
-  const dataRemoved = removed
-  for (const name of dataFiles.filter(isOurs)) yield* remove(path.join(dataDir, name))
-  const kept = dataFiles.length - (removed - dataRemoved)
+  const ours = dataFiles.filter(isOurs)
+  for (const name of ours) yield* remove(path.join(dataDir, name))
+  const kept = dataFiles.length - ours.length
   if (kept === 0) yield* fs.remove(dataDir, { recursive: true }).pipe(Effect.ignore)
   if (yield* isOwnEventLog(at(eventsFile), manifest.dataIdentity)) yield* remove(at(eventsFile))
-  for (const name of topLevel) {
-    if (temporaryFilePattern.test(name) && name.replace(temporaryFilePattern, "") === manifestFile) {
-      yield* remove(at(name))
-    }
-  }
   yield* fs.remove(at(manifestFile)).pipe(Effect.mapError(ioError(directory)))
   yield* Console.error(
     `sluice: --overwrite: removed the previous dataset's ${removed + 1} files from ${directory}` +

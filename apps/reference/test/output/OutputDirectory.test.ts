@@ -129,43 +129,29 @@ describe("openOutput", () => {
       yield* Effect.scoped(openOutput(dir, yield* requestOf("resume")))
     })))
 
-  it.effect("a lock left by a process that is gone is taken over", () =>
+  /** A dataset whose lock names `holder` (on this host): a new `--resume` takes the lock over, as a stale one. */
+  const takesOverLockOf = (holder: Record<string, unknown>) =>
     run(Effect.gen(function*() {
       const fs = yield* FileSystem.FileSystem
       const dir = yield* fs.makeTempDirectoryScoped()
       yield* writeDataset(dir, "fresh", [[0, 1, 2, 3]])
       const { hostname } = yield* Effect.promise(() => import("node:os"))
-      // Above the kernel's pid_max: no such process.
       yield* fs.writeFileString(
         `${dir}/sluice.lock`,
-        JSON.stringify({ pid: 99_999_999, host: hostname(), startedAt: "2026-01-01T00:00:00.000Z" })
+        JSON.stringify({ host: hostname(), startedAt: "2026-01-01T00:00:00.000Z", ...holder })
       )
       const opened = yield* Effect.scoped(openOutput(dir, yield* requestOf("resume")))
       assert.strictEqual(opened.attempt, 2)
       assert.isFalse(yield* fs.exists(`${dir}/sluice.lock`))
-    })))
+    }))
 
+  // Above the kernel's pid_max: no such process.
+  it.effect("a lock left by a process that is gone is taken over", () => takesOverLockOf({ pid: 99_999_999 }))
+
+  // This process's pid, but a start time it does not have: the run that held the lock is gone.
   it.effect.skipIf(process.platform !== "linux")(
     "a lock whose pid now belongs to another process is taken over",
-    () =>
-      run(Effect.gen(function*() {
-        const fs = yield* FileSystem.FileSystem
-        const dir = yield* fs.makeTempDirectoryScoped()
-        yield* writeDataset(dir, "fresh", [[0, 1, 2, 3]])
-        const { hostname } = yield* Effect.promise(() => import("node:os"))
-        // This process's pid, but a start time it does not have: the run that held the lock is gone.
-        yield* fs.writeFileString(
-          `${dir}/sluice.lock`,
-          JSON.stringify({
-            pid: process.pid,
-            host: hostname(),
-            startedAt: "2026-01-01T00:00:00.000Z",
-            processStart: "1"
-          })
-        )
-        const opened = yield* Effect.scoped(openOutput(dir, yield* requestOf("resume")))
-        assert.strictEqual(opened.attempt, 2)
-      }))
+    () => takesOverLockOf({ pid: process.pid, processStart: "1" })
   )
 
   it.effect("resume verifies every journaled group: truncated, missing and altered groups are to be regenerated", () =>
